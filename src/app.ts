@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto'
+import fastifyCookie from '@fastify/cookie'
+import fastifyCsrf from '@fastify/csrf-protection'
+import fastifyFormbody from '@fastify/formbody'
+import fastifyHelmet from '@fastify/helmet'
+import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyStatic from '@fastify/static'
+import fastifyView from '@fastify/view'
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Config } from './config.js'
+import { type Session, type SessionUser, SessionStore } from './core/auth/sessions.js'
+import type { Db } from './core/db.js'
+import { DomainError, TooManyRequests } from './core/errors.js'
+import { isApi } from './core/http.js'
+import { paths } from './core/paths.js'
+import type { JobQueue } from './core/queue.js'
+import { instanceSecret } from './core/settings.js'
+import { createHandlebars, partialFiles } from './core/views.js'
+import { accountRoutes } from './features/accounts/routes.js'
+import { AccountService } from './features/accounts/service.js'
+import { healthRoutes } from './features/health/routes.js'
+import { homeRoutes } from './features/home/routes.js'
+
+/** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
+export interface AppDeps {
+  db: Db
+  redis?: Redis | null
+  queue?: JobQueue | null
+}
+
+/** The services every feature's routes reach through `app.hearth`. */
+export interface Hearth {
+  config: Config
+  db: Db
+  redis: Redis | null
+  queue: JobQueue | null
+  sessions: SessionStore
+  accounts: AccountService
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hearth: Hearth
+  }
+  interface FastifyRequest {
+    user: SessionUser | null
+    session: Session | null
+    authMethod: 'session' | 'token' | null
+  }
+  interface FastifyReply {
+    /** Values every page template sees (set by @fastify/view's reply decorator). */
+    locals: Record<string, unknown>
+  }
+}
+
+export const SESSION_COOKIE = 'hearth_session'
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/**
+ * Builds the web application without listening: plugins in a fixed order —
+ * external (security, cookies, views, static, rate limits) → app (auth, errors) → features.
+ */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = fastify({
+    logger: { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers.authorization'] },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  })
+
+  const secret = await instanceSecret(deps.db, config.secretKey)
+  const sessions = new SessionStore(deps.db, config.sessionDays)
+  const hearth: Hearth = {
+    config,
+    db: deps.db,
+    redis: deps.redis ?? null,
+    queue: deps.queue ?? null,
+    sessions,
+    accounts: new AccountService(deps.db, sessions),
+  }
+  app.decorate('hearth', hearth)
+  app.decorateRequest('user', null)
+  app.decorateRequest('session', null)
+  app.decorateRequest('authMethod', null)
+
+  // ── external plugins ───────────────────────────────────────────────────────────
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'https:'],
+        connectSrc: ["'self'", config.baseUrl.replace(/^http/, 'ws')],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        ...(config.baseUrl.startsWith('https:') ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    hsts: config.baseUrl.startsWith('https:'),
+  })
+  await app.register(fastifyCookie, { secret })
+  await app.register(fastifyFormbody)
+  await app.register(fastifyCsrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: 'hearth_csrf',
+    cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: config.cookieSecure, signed: true },
+    getToken: (req) => (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string),
+  })
+  await app.register(fastifyRateLimit, {
+    global: false,
+    redis: hearth.redis ?? undefined,
+    nameSpace: `${config.redisPrefix}:rate:`,
+    skipOnError: true,
+    errorResponseBuilder: (_req, ctx) =>
+      new TooManyRequests(`Too many attempts. Try again in ${Math.ceil(ctx.ttl / 60_000)} minute(s).`),
+  })
+  const handlebars = createHandlebars()
+  await app.register(fastifyView, {
+    engine: { handlebars },
+    root: paths.views,
+    layout: 'layouts/main.hbs',
+    viewExt: 'hbs',
+    options: { partials: partialFiles() },
+    production: config.env !== 'development',
+    defaultContext: { communityName: config.communityName },
+  })
+  await app.register(fastifyStatic, {
+    root: paths.static,
+    prefix: '/static/',
+    maxAge: config.env === 'production' ? '1d' : 0,
+  })
+
+  // ── app plugins: who is asking, cross-site protection, errors ───────────────────
+  app.addHook('onRequest', async (req, reply) => {
+    const auth = req.headers.authorization
+    if (auth?.startsWith('Bearer ')) {
+      const found = await sessions.validateApiToken(auth.slice(7).trim())
+      if (!found) return reply.code(401).send({ error: 'Invalid API token' })
+      req.user = found.user
+      req.authMethod = 'token'
+      return
+    }
+    const token = req.cookies[SESSION_COOKIE]
+    if (!token) return
+    const found = await sessions.validate(token)
+    if (!found) {
+      reply.clearCookie(SESSION_COOKIE, { path: '/' })
+      return
+    }
+    req.user = found.user
+    req.session = found.session
+    req.authMethod = 'session'
+    if (found.refreshed) setSessionCookie(reply, config, token, found.session.expiresAt)
+  })
+
+  app.addHook('preValidation', (req, reply, done) => {
+    if (SAFE_METHODS.has(req.method)) return done()
+    if (!isApi(req)) return app.csrfProtection(req, reply, done)
+    if (req.authMethod === 'token') return done()
+    // Cookie-authenticated API writes must be same-origin JSON: a cross-site form
+    // cannot send JSON, and a cross-site fetch of JSON is stopped by CORS preflight.
+    const type = req.headers['content-type'] ?? ''
+    if ((req.method === 'POST' || req.method === 'PATCH') && !type.startsWith('application/json')) {
+      return reply.code(415).send({ error: 'Send the request body as application/json' })
+    }
+    if (!sameOrigin(req, config)) return reply.code(403).send({ error: 'Cross-site request refused' })
+    done()
+  })
+
+  app.addHook('preHandler', async (req, reply) => {
+    if (isApi(req) || req.method === 'HEAD') return
+    reply.locals = {
+      ...reply.locals,
+      currentUser: req.user,
+      isAdmin: req.user?.role === 'admin',
+      isStaff: req.user?.role === 'admin' || req.user?.role === 'moderator',
+      csrfToken: reply.generateCsrf(),
+      path: req.url,
+    }
+  })
+
+  app.setErrorHandler(async (err, req, reply) => renderError(err as Error, req, reply))
+  app.setNotFoundHandler(async (req, reply) => {
+    if (isApi(req)) return reply.code(404).send({ error: 'Not found' })
+    return reply.code(404).view('errors/404', { title: 'Not found', ...(await pageLocals(req, reply)) })
+  })
+
+  // ── features ──────────────────────────────────────────────────────────────────
+  await app.register(healthRoutes)
+  await app.register(homeRoutes)
+  await app.register(accountRoutes)
+
+  return app
+}
+
+/** Sets the session cookie: httpOnly, SameSite=Lax, Secure under https. */
+export function setSessionCookie(reply: FastifyReply, config: Config, token: string, expires: Date): void {
+  reply.setCookie(SESSION_COOKIE, token, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: config.cookieSecure,
+    expires,
+  })
+}
+
+/** Clears the session cookie. */
+export function clearSessionCookie(reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, { path: '/' })
+}
+
+function sameOrigin(req: FastifyRequest, config: Config): boolean {
+  if (req.headers['sec-fetch-site'] === 'cross-site') return false
+  const origin = req.headers.origin
+  if (!origin) return true
+  return origin === new URL(config.baseUrl).origin || origin === `${req.protocol}://${req.host}`
+}
+
+// Locals for pages rendered outside the preHandler (404s, errors before routing).
+async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Record<string, unknown>> {
+  if (reply.locals?.csrfToken) return {}
+  let csrfToken = ''
+  try {
+    csrfToken = reply.generateCsrf()
+  } catch {
+    // A page still renders when the CSRF cookie cannot be set (no cookie plugin yet).
+  }
+  return { currentUser: req.user, csrfToken }
+}
+
+async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
+  const domain = err instanceof DomainError ? err : null
+  let status = domain?.status ?? err.statusCode ?? 500
+  if (status < 400 || status > 599) status = 500
+  const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
+  const message =
+    status >= 500
+      ? 'Something went wrong on our side'
+      : (err as { code?: string }).code?.startsWith('FST_CSRF')
+        ? 'This form has expired or came from another site. Go back, reload the page and try again.'
+        : err.message
+  if (status >= 500) req.log.error({ err }, 'request failed')
+  else req.log.info({ status, message: err.message }, 'request refused')
+
+  if (isApi(req)) return reply.code(status).send(field ? { error: message, field } : { error: message })
+  if (status === 401) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`)
+  const template = status === 404 ? 'errors/404' : status >= 500 ? 'errors/500' : 'errors/4xx'
+  try {
+    return await reply
+      .code(status)
+      .view(template, { title: status === 404 ? 'Not found' : 'Error', message, status, requestId: req.id, ...(await pageLocals(req, reply)) })
+  } catch (renderErr) {
+    req.log.error({ err: renderErr }, 'error page failed to render')
+    return reply.code(status).type('text/plain').send(`${message} (request ${req.id})`)
+  }
+}

@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util'
+import { loadConfigOrExit } from './config.js'
+import { SessionStore } from './core/auth/sessions.js'
+import { openDatabase } from './core/db.js'
+import { Invalid } from './core/errors.js'
+import { createLogger } from './core/logger.js'
+import { migrateToLatest } from './core/migrate.js'
+import { AccountService } from './features/accounts/service.js'
+import { seed } from './seed.js'
+
+const USAGE = `usage:
+  npm run migrate
+  npm run seed -- [--users N] [--threads N] [--posts N]
+  npm run admin:create -- --username NAME --email EMAIL --password PASSWORD`
+
+/** Commands for owners: migrate, seed demo data, create an admin. */
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2)
+  const config = loadConfigOrExit()
+  const log = createLogger(config, 'cli')
+  const database = await openDatabase(config, log)
+  try {
+    switch (command) {
+      case 'migrate': {
+        const applied = await migrateToLatest(database.db)
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date')
+        break
+      }
+      case 'seed': {
+        const { values } = parseArgs({
+          args: rest,
+          options: { users: { type: 'string' }, threads: { type: 'string' }, posts: { type: 'string' } },
+        })
+        await migrateToLatest(database.db)
+        await seed(database.db, {
+          users: count(values.users, 50, 'users'),
+          threads: count(values.threads, 0, 'threads'),
+          posts: count(values.posts, 0, 'posts'),
+        })
+        break
+      }
+      case 'admin:create': {
+        const { values } = parseArgs({
+          args: rest,
+          options: { username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' } },
+        })
+        await migrateToLatest(database.db)
+        const accounts = new AccountService(database.db, new SessionStore(database.db, config.sessionDays))
+        if (values.username && !values.email && !values.password) {
+          const promoted = await accounts.promoteToAdmin(values.username)
+          if (!promoted) throw new Error(`no member named ${values.username}`)
+          console.log(`${promoted.username} is now an admin`)
+          break
+        }
+        const user = await accounts.signUp(values, { role: 'admin' })
+        console.log(`created admin ${user.username} <${user.email}>`)
+        break
+      }
+      default:
+        console.error(USAGE)
+        process.exitCode = 2
+    }
+  } finally {
+    await database.close()
+  }
+}
+
+function count(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number`)
+  return n
+}
+
+main().catch((err) => {
+  if (err instanceof Invalid) {
+    for (const [field, message] of Object.entries(err.fields)) console.error(`${field}: ${message}`)
+  } else {
+    console.error(err instanceof Error ? err.message : String(err))
+  }
+  process.exit(1)
+})

@@ -1,0 +1,83 @@
+import type { z } from 'zod'
+
+/** A failure a user caused or may see; the error handler turns it into a response. */
+export abstract class DomainError extends Error {
+  abstract readonly status: number
+}
+
+/** 404: missing, or not visible to this user (private spaces never leak their existence). */
+export class NotFound extends DomainError {
+  readonly status = 404
+  constructor(message = 'Not found') {
+    super(message)
+  }
+}
+
+/** 401: the action needs a logged-in user. */
+export class Unauthorized extends DomainError {
+  readonly status = 401
+  constructor(message = 'You need to log in to do that') {
+    super(message)
+  }
+}
+
+/** 403: logged in and able to see the thing, but not allowed to do this. */
+export class Forbidden extends DomainError {
+  readonly status = 403
+  constructor(message = 'You are not allowed to do that') {
+    super(message)
+  }
+}
+
+/** 409: the request clashes with the current state. */
+export class Conflict extends DomainError {
+  readonly status = 409
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** 400: bad input; `fields` maps each bad field to its message, `field` is the first. */
+export class Invalid extends DomainError {
+  readonly status = 400
+  readonly field: string | undefined
+  constructor(readonly fields: Record<string, string>) {
+    const [field, message] = Object.entries(fields)[0] ?? [undefined, 'Invalid input']
+    super(message)
+    this.field = field
+  }
+
+  static field(field: string, message: string): Invalid {
+    return new Invalid({ [field]: message })
+  }
+}
+
+/** 429: too many requests. */
+export class TooManyRequests extends DomainError {
+  readonly status = 429
+  constructor(message = 'Too many requests, please slow down') {
+    super(message)
+  }
+}
+
+/** Parses input with a zod schema, throwing Invalid with one message per bad field. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {})
+  if (result.success) return result.data
+  const fields: Record<string, string> = {}
+  for (const issue of result.error.issues) {
+    const key = issue.path.length > 0 ? issue.path.join('.') : '_'
+    fields[key] ??= issue.message
+  }
+  throw new Invalid(fields)
+}
+
+/** The per-field messages a form should show for an error, or null when it is not about fields. */
+export function fieldErrors(err: unknown): Record<string, string> | null {
+  if (err instanceof Invalid) return err.fields
+  if (err instanceof Conflict && err.field) return { [err.field]: err.message }
+  return null
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import Handlebars from 'handlebars'
+import { paths } from './paths.js'
+
+const relativeTime = new Intl.RelativeTimeFormat('en', { numeric: 'auto' })
+const absoluteTime = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })
+const steps: [number, Intl.RelativeTimeFormatUnit][] = [
+  [60, 'second'],
+  [60, 'minute'],
+  [24, 'hour'],
+  [30, 'day'],
+  [12, 'month'],
+  [Number.POSITIVE_INFINITY, 'year'],
+]
+
+/** "3 hours ago" for a date; the exact time goes in the <time> element's title. */
+export function timeAgo(date: Date, now = Date.now()): string {
+  let amount = (date.getTime() - now) / 1000
+  for (const [size, unit] of steps) {
+    if (Math.abs(amount) < size) return relativeTime.format(Math.round(amount), unit)
+    amount /= size
+  }
+  return absoluteTime.format(date)
+}
+
+/** The Handlebars instance every page and mail template renders with. */
+export function createHandlebars(): typeof Handlebars {
+  const hbs = Handlebars.create()
+  hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b)
+  hbs.registerHelper('not', (a: unknown) => !a)
+  hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean))
+  hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean))
+  hbs.registerHelper('gt', (a: number, b: number) => a > b)
+  hbs.registerHelper('plural', (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`)
+  hbs.registerHelper('time', (value: Date | string | null | undefined) => {
+    if (!value) return ''
+    const date = value instanceof Date ? value : new Date(value)
+    return new hbs.SafeString(
+      `<time datetime="${date.toISOString()}" title="${absoluteTime.format(date)} UTC">${hbs.escapeExpression(timeAgo(date))}</time>`,
+    )
+  })
+  hbs.registerHelper('date', (value: Date | string | null | undefined) =>
+    value ? absoluteTime.format(value instanceof Date ? value : new Date(value)) : '',
+  )
+  hbs.registerHelper('json', (value: unknown) => JSON.stringify(value))
+  return hbs
+}
+
+/** Every partial in views/partials, by file name, for @fastify/view. */
+export function partialFiles(): Record<string, string> {
+  const dir = path.join(paths.views, 'partials')
+  return Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.hbs'))
+      .map((f) => [f.replace(/\.hbs$/, ''), path.join('partials', f)]),
+  )
+}

@@ -1,0 +1,152 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { clearSessionCookie, setSessionCookie } from '../../app.js'
+import type { User } from '../../core/db-types.js'
+import { NotFound, parse } from '../../core/errors.js'
+import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { ApiLoginInput, publicUser, TokenInput } from './schemas.js'
+
+type Form = Record<string, string | undefined>
+
+const HOUR = 60 * 60 * 1000
+
+/** Sign-up, log-in, log-out, settings, profiles and the auth API. */
+export async function accountRoutes(app: FastifyInstance): Promise<void> {
+  const { accounts, sessions, config } = app.hearth
+  const signupLimit = { rateLimit: { max: config.rateLimits.signup, timeWindow: HOUR } }
+  const loginLimit = { rateLimit: { max: config.rateLimits.login, timeWindow: 15 * 60 * 1000 } }
+
+  async function startSession(req: FastifyRequest, reply: FastifyReply, user: User): Promise<void> {
+    const { token, session } = await sessions.create(user.id, { userAgent: req.headers['user-agent'], ip: req.ip })
+    setSessionCookie(reply, config, token, session.expiresAt)
+  }
+
+  // ── pages ───────────────────────────────────────────────────────────────────
+  app.get('/signup', async (req, reply) => {
+    if (req.user) return reply.redirect('/')
+    return reply.view('accounts/signup', { title: 'Sign up', values: {}, next: safeNext((req.query as Form).next) })
+  })
+
+  app.post('/signup', { config: signupLimit }, async (req, reply) => {
+    const form = req.body as Form
+    const next = safeNext(form.next)
+    return handleForm(reply, 'accounts/signup', form, async () => {
+      const user = await accounts.signUp(form)
+      await startSession(req, reply, user)
+      return reply.redirect(next === '/' ? `/u/${user.username}?welcome=1` : next, 303)
+    }, { title: 'Sign up', next })
+  })
+
+  app.get('/login', async (req, reply) => {
+    const next = safeNext((req.query as Form).next)
+    if (req.user) return reply.redirect(next)
+    return reply.view('accounts/login', { title: 'Log in', values: {}, next })
+  })
+
+  app.post('/login', { config: loginLimit }, async (req, reply) => {
+    const form = req.body as Form
+    const next = safeNext(form.next)
+    return handleForm(reply, 'accounts/login', form, async () => {
+      const user = await accounts.logIn(form)
+      await startSession(req, reply, user)
+      return reply.redirect(next, 303)
+    }, { title: 'Log in', next })
+  })
+
+  app.post('/logout', async (req, reply) => {
+    if (req.session) await sessions.invalidate(req.session.id)
+    clearSessionCookie(reply)
+    return reply.redirect('/', 303)
+  })
+
+  async function settingsPage(req: FastifyRequest, extra: Record<string, unknown> = {}) {
+    const user = requireUser(req)
+    const [tokens, activeSessions] = await Promise.all([sessions.listApiTokens(user.id), sessions.listFor(user.id)])
+    return {
+      title: 'Settings',
+      user,
+      tokens,
+      sessions: activeSessions.map((s) => ({ ...s, current: s.id === req.session?.id })),
+      values: { displayName: user.display_name ?? '', bio: user.bio, digestFrequency: user.digest_frequency },
+      saved: (req.query as Form).saved,
+      ...extra,
+    }
+  }
+
+  app.get('/settings', async (req, reply) => reply.view('accounts/settings', await settingsPage(req)))
+
+  app.post('/settings/profile', async (req, reply) => {
+    const user = requireUser(req)
+    const form = req.body as Form
+    return handleForm(reply, 'accounts/settings', form, async () => {
+      await accounts.updateProfile(user, form)
+      return reply.redirect('/settings?saved=profile', 303)
+    }, await settingsPage(req))
+  })
+
+  app.post('/settings/password', async (req, reply) => {
+    const user = requireUser(req)
+    const form = req.body as Form
+    const page = await settingsPage(req)
+    return handleForm(reply, 'accounts/settings', { ...page.values }, async () => {
+      await accounts.changePassword(user, req.session?.id ?? null, form)
+      return reply.redirect('/settings?saved=password', 303)
+    }, page)
+  })
+
+  app.post('/settings/tokens', async (req, reply) => {
+    const user = requireUser(req)
+    const form = req.body as Form
+    const page = await settingsPage(req)
+    return handleForm(reply, 'accounts/settings', { ...page.values, tokenName: form.name }, async () => {
+      const { name } = parse(TokenInput, form)
+      const { token } = await sessions.createApiToken(user.id, name)
+      return reply.view('accounts/settings', await settingsPage(req, { newToken: token }))
+    }, page)
+  })
+
+  app.post('/settings/tokens/:id/revoke', async (req, reply) => {
+    const user = requireUser(req)
+    if (!(await sessions.revokeApiToken(user.id, (req.params as { id: string }).id))) throw new NotFound()
+    return reply.redirect('/settings?saved=token-revoked', 303)
+  })
+
+  app.post('/settings/sessions/revoke-others', async (req, reply) => {
+    const user = requireUser(req)
+    await sessions.invalidateAllFor(user.id, req.session?.id)
+    return reply.redirect('/settings?saved=sessions', 303)
+  })
+
+  app.get('/u/:username', async (req, reply) => {
+    const profile = await accounts.profile((req.params as { username: string }).username)
+    return reply.view('accounts/profile', {
+      title: profile.display_name ?? profile.username,
+      profile,
+      isSelf: req.user?.id === profile.id,
+      welcome: (req.query as Form).welcome === '1' && req.user?.id === profile.id,
+    })
+  })
+
+  // ── JSON API ──────────────────────────────────────────────────────────────────
+  app.post('/api/v1/auth/signup', { config: signupLimit }, async (req, reply) => {
+    const user = await accounts.signUp(req.body)
+    await startSession(req, reply, user)
+    return reply.code(201).send({ user: { ...publicUser(user), email: user.email } })
+  })
+
+  app.post('/api/v1/auth/login', { config: loginLimit }, async (req, reply) => {
+    const user = await accounts.logIn(parse(ApiLoginInput, req.body))
+    await startSession(req, reply, user)
+    return { user: { ...publicUser(user), email: user.email } }
+  })
+
+  app.post('/api/v1/auth/logout', async (req, reply) => {
+    if (req.session) await sessions.invalidate(req.session.id)
+    clearSessionCookie(reply)
+    return reply.code(204).send()
+  })
+
+  app.get('/api/v1/me', async (req) => {
+    const user = requireUser(req)
+    return { user: { ...publicUser(user), email: user.email, emailVerified: user.email_verified_at !== null } }
+  })
+}

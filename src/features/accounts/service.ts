@@ -1,0 +1,141 @@
+import { sql } from 'kysely'
+import { hashPassword, verifyDecoy, verifyPassword } from '../../core/auth/passwords.js'
+import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
+import type { Db } from '../../core/db.js'
+import type { Role, User } from '../../core/db-types.js'
+import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
+import { ChangePasswordInput, LoginInput, ProfileInput, SignupInput } from './schemas.js'
+
+const WRONG_LOGIN = 'Wrong username/email or password'
+
+/** Sign-up, log-in, passwords and profiles. */
+export class AccountService {
+  constructor(
+    private readonly db: Db,
+    private readonly sessions: SessionStore,
+  ) {}
+
+  /**
+   * Creates an account. The very first account becomes the admin; signing up is
+   * serialised by a transaction-scoped lock so two first sign-ups cannot both win.
+   */
+  async signUp(raw: unknown, options: { role?: Role } = {}): Promise<User> {
+    const input = parse(SignupInput, raw)
+    await this.assertAvailable(input.username, input.email)
+    const passwordHash = await hashPassword(input.password)
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext('hearth.signup'))`.execute(trx)
+        const { count } = await trx
+          .selectFrom('users')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .executeTakeFirstOrThrow()
+        return trx
+          .insertInto('users')
+          .values({
+            username: input.username,
+            email: input.email,
+            password_hash: passwordHash,
+            role: options.role ?? (Number(count) === 0 ? 'admin' : 'member'),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow()
+      })
+    } catch (err) {
+      throw duplicateToConflict(err)
+    }
+  }
+
+  /** Checks a username-or-email and password; the same answer for an unknown name and a wrong password. */
+  async logIn(raw: unknown): Promise<User> {
+    const input = parse(LoginInput, raw)
+    const user = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) =>
+        input.login.includes('@')
+          ? eb(eb.fn('lower', ['email']), '=', input.login.toLowerCase())
+          : eb(eb.fn('lower', ['username']), '=', input.login.toLowerCase()),
+      )
+      .executeTakeFirst()
+    if (!user) {
+      await verifyDecoy(input.password)
+      throw Invalid.field('login', WRONG_LOGIN)
+    }
+    if (!(await verifyPassword(user.password_hash, input.password))) throw Invalid.field('login', WRONG_LOGIN)
+    if (user.suspended_until && user.suspended_until > new Date()) {
+      throw new Forbidden(`Your account is suspended until ${user.suspended_until.toUTCString()}`)
+    }
+    return user
+  }
+
+  /** Changes the password and ends every other session of the user. */
+  async changePassword(user: SessionUser, currentSessionId: string | null, raw: unknown): Promise<number> {
+    const input = parse(ChangePasswordInput, raw)
+    const row = await this.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow()
+    if (!(await verifyPassword(row.password_hash, input.currentPassword))) {
+      throw Invalid.field('currentPassword', 'Your current password is not right')
+    }
+    const passwordHash = await hashPassword(input.newPassword)
+    return this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute()
+      return this.sessions.invalidateAllFor(user.id, currentSessionId ?? undefined, trx)
+    })
+  }
+
+  /** Updates display name, bio and digest frequency. */
+  async updateProfile(user: SessionUser, raw: unknown): Promise<void> {
+    const input = parse(ProfileInput, raw)
+    await this.db
+      .updateTable('users')
+      .set({ display_name: input.displayName || null, bio: input.bio, digest_frequency: input.digestFrequency })
+      .where('id', '=', user.id)
+      .execute()
+  }
+
+  /** A member's public profile by username (case-insensitive), or NotFound. */
+  async profile(username: string) {
+    const user = await this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'display_name', 'bio', 'role', 'trust_level', 'created_at', 'last_seen_at', 'suspended_until'])
+      .where(sql`lower(username)`, '=', username.toLowerCase())
+      .executeTakeFirst()
+    if (!user) throw new NotFound('No member by that name')
+    return user
+  }
+
+  /** Makes an existing member an admin (for `npm run admin:create` on an existing name). */
+  async promoteToAdmin(username: string): Promise<User | undefined> {
+    return this.db
+      .updateTable('users')
+      .set({ role: 'admin' })
+      .where(sql`lower(username)`, '=', username.toLowerCase())
+      .returningAll()
+      .executeTakeFirst()
+  }
+
+  private async assertAvailable(username: string, email: string): Promise<void> {
+    const taken = await this.db
+      .selectFrom('users')
+      .select(['username', 'email'])
+      .where((eb) =>
+        eb.or([
+          eb(eb.fn('lower', ['username']), '=', username.toLowerCase()),
+          eb(eb.fn('lower', ['email']), '=', email.toLowerCase()),
+        ]),
+      )
+      .execute()
+    if (taken.some((u) => u.username.toLowerCase() === username.toLowerCase())) {
+      throw new Conflict('That username is taken', 'username')
+    }
+    if (taken.length > 0) throw new Conflict('An account with that email already exists', 'email')
+  }
+}
+
+function duplicateToConflict(err: unknown): unknown {
+  const pgErr = err as { code?: string; constraint?: string }
+  if (pgErr.code !== '23505') return err
+  return pgErr.constraint === 'users_email_lower_key'
+    ? new Conflict('An account with that email already exists', 'email')
+    : new Conflict('That username is taken', 'username')
+}

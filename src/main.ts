@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './app.js'
+import { loadConfigOrExit } from './config.js'
+import { openDatabase } from './core/db.js'
+import { createLogger } from './core/logger.js'
+import { migrateToLatest } from './core/migrate.js'
+import { JobQueue } from './core/queue.js'
+import { createRedis } from './core/redis.js'
+
+const SHUTDOWN_GRACE_MS = 10_000
+
+/** The web process: opens the database (embedded when no DATABASE_URL), migrates, listens. */
+async function main(): Promise<void> {
+  const startedAt = performance.now()
+  const config = loadConfigOrExit()
+  const log = createLogger(config, 'web')
+  const database = await openDatabase(config, log)
+  if (config.migrateOnStart) {
+    const applied = await migrateToLatest(database.db)
+    if (applied.length > 0) log.info({ applied }, 'migrations applied')
+  }
+  const redis = config.redisUrl ? createRedis(config.redisUrl) : null
+  const queue = redis ? new JobQueue(redis, config.redisPrefix) : null
+  if (!redis) {
+    log.warn(
+      'no REDIS_URL: background jobs are off (session purge, digests, notification mail, trust levels, ' +
+        'moderator promotion); live events stay in this process; rate limits are per instance',
+    )
+  }
+  const app = await buildApp(config, { db: database.db, redis, queue })
+  installShutdown(app, async () => {
+    await queue?.close()
+    redis?.disconnect()
+    await database.close()
+  })
+  await app.listen({ port: config.port, host: config.host })
+  log.info(
+    { url: config.baseUrl, database: database.kind, startupMs: Math.round(performance.now() - startedAt) },
+    `Hearth is ready at ${config.baseUrl}`,
+  )
+}
+
+/** SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools; force exit after 10 s. */
+function installShutdown(app: FastifyInstance, closeResources: () => Promise<void>): void {
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    setTimeout(() => {
+      app.log.error('shutdown took too long; exiting')
+      process.exit(1)
+    }, SHUTDOWN_GRACE_MS).unref()
+    try {
+      await app.close()
+      await closeResources()
+      process.exit(0)
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed')
+      process.exit(1)
+    }
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+}
+
+main().catch((err) => {
+  process.stderr.write(`Hearth failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -6,17 +6,14 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
 
 const url = (protocols: string[]) =>
-  z
-    .string()
-    .url()
-    .refine((v) => protocols.includes(new URL(v).protocol), {
-      message: `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-    })
+  z.string().refine((v) => URL.canParse(v) && protocols.includes(new URL(v).protocol), {
+    message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  })
 
 /** Every environment variable Hearth reads, with its default. `.env.example` documents each. */
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: z.coerce.number({ error: 'must be a port number' }).int('must be a port number').min(0, 'must be a port number').max(65535, 'must be a port number').default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   BASE_URL: url(['http:', 'https:']).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),

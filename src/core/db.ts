@@ -42,7 +42,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   const pgDir = path.join(config.dataDir, 'pg')
   await fs.mkdir(pgDir, { recursive: true })
   log.info({ dir: pgDir }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)')
-  const pglite = await PGlite.create(pgDir)
+  // A trial install needs little cache; PGlite's default 128MB of shared buffers doubles idle memory.
+  const pglite = await PGlite.create(pgDir, { postgresqlconf: ['shared_buffers = 16MB', 'work_mem = 4MB'] })
   const socketDir = path.join(config.dataDir, 'run')
   await fs.mkdir(socketDir, { recursive: true })
   const socketPath = path.join(socketDir, '.s.PGSQL.5432')

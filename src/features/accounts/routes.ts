@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { clearSessionCookie, setSessionCookie } from '../../app.js'
 import type { User } from '../../core/db-types.js'
 import { NotFound, parse } from '../../core/errors.js'
+import { rateLimit } from '../../core/rate-limits.js'
 import { handleForm, requireUser, safeNext } from '../../core/http.js'
 import { ApiLoginInput, publicUser, TokenInput } from './schemas.js'
 
@@ -12,8 +13,8 @@ const HOUR = 60 * 60 * 1000
 /** Sign-up, log-in, log-out, settings, profiles and the auth API. */
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { accounts, sessions, config } = app.hearth
-  const signupLimit = { rateLimit: { max: config.rateLimits.signup, timeWindow: HOUR } }
-  const loginLimit = { rateLimit: { max: config.rateLimits.login, timeWindow: 15 * 60 * 1000 } }
+  const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
+  const loginLimit = { preHandler: rateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000) }
 
   async function startSession(req: FastifyRequest, reply: FastifyReply, user: User): Promise<void> {
     const { token, session } = await sessions.create(user.id, { userAgent: req.headers['user-agent'], ip: req.ip })
@@ -26,7 +27,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('accounts/signup', { title: 'Sign up', values: {}, next: safeNext((req.query as Form).next) })
   })
 
-  app.post('/signup', { config: signupLimit }, async (req, reply) => {
+  app.post('/signup', signupLimit, async (req, reply) => {
     const form = req.body as Form
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/signup', form, async () => {
@@ -42,7 +43,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('accounts/login', { title: 'Log in', values: {}, next })
   })
 
-  app.post('/login', { config: loginLimit }, async (req, reply) => {
+  app.post('/login', loginLimit, async (req, reply) => {
     const form = req.body as Form
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/login', form, async () => {
@@ -127,13 +128,13 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   })
 
   // ── JSON API ──────────────────────────────────────────────────────────────────
-  app.post('/api/v1/auth/signup', { config: signupLimit }, async (req, reply) => {
+  app.post('/api/v1/auth/signup', signupLimit, async (req, reply) => {
     const user = await accounts.signUp(req.body)
     await startSession(req, reply, user)
     return reply.code(201).send({ user: { ...publicUser(user), email: user.email } })
   })
 
-  app.post('/api/v1/auth/login', { config: loginLimit }, async (req, reply) => {
+  app.post('/api/v1/auth/login', loginLimit, async (req, reply) => {
     const user = await accounts.logIn(parse(ApiLoginInput, req.body))
     await startSession(req, reply, user)
     return { user: { ...publicUser(user), email: user.email } }

@@ -1,0 +1,42 @@
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { freePort, spawnEntry } from '../helpers/process.js'
+import { PASSWORD } from '../helpers/personas.js'
+
+t.test('with no DATABASE_URL Hearth runs every migration on embedded PostgreSQL and serves pages', async (t) => {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hearth-embedded-'))
+  t.teardown(() => fs.rm(dataDir, { recursive: true, force: true }))
+  const port = await freePort()
+  const web = spawnEntry('src/main.ts', { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' })
+  t.teardown(() => web.child.kill('SIGKILL'))
+  await web.waitFor(/Hearth is ready/, 90_000)
+  t.match(web.output(), /using embedded PostgreSQL \(PGlite\)/)
+  const applied = /"applied":\[([^\]]*)\]/.exec(web.output())?.[1] ?? ''
+  const files = (await fs.readdir(path.resolve('migrations'))).filter((f) => /^\d{4}_.+\.ts$/.test(f))
+  t.equal(applied.split(',').length, files.length, 'every migration applied')
+  t.match(web.output(), /no REDIS_URL: background jobs are off/, 'says which background work is off')
+
+  const base = `http://127.0.0.1:${port}`
+  const home = await fetch(`${base}/`)
+  t.equal(home.status, 200)
+  t.match(await home.text(), /Welcome to Hearth/)
+
+  const signup = await fetch(`${base}/api/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'embedded', email: 'e@example.test', password: PASSWORD }),
+  })
+  t.equal(signup.status, 201)
+  const cookie = signup.headers.get('set-cookie')!.split(';')[0]!
+  const profile = await fetch(`${base}/u/embedded`, { headers: { cookie } })
+  t.equal(profile.status, 200)
+  t.match(await profile.text(), /Trust level 0/)
+  const ready = await fetch(`${base}/readyz`)
+  t.same(await ready.json(), { status: 'ready', checks: { database: 'ok', redis: 'off' } })
+
+  web.child.kill('SIGTERM')
+  t.equal(await web.exited, 0, 'SIGTERM shuts down cleanly')
+  t.match(web.output(), /shutting down/)
+})

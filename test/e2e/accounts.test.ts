@@ -1,0 +1,50 @@
+import t from 'tap'
+import { build } from '../helpers/app.js'
+import { launchBrowser, screenshotPath, serve } from '../helpers/browser.js'
+import { PASSWORD } from '../helpers/personas.js'
+
+t.test('a person signs up, logs out and logs back in with a real browser', async (t) => {
+  const testApp = await build(t)
+  const base = await serve(testApp)
+  const browser = await launchBrowser(t)
+  const page = await browser.newPage()
+  const cspViolations: string[] = []
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text())
+  })
+
+  await page.goto(`${base}/`)
+  await page.getByRole('link', { name: 'Sign up' }).click()
+  await page.getByLabel('Username').fill('willow')
+  await page.getByLabel('Email').fill('not an email')
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  t.match(await page.locator('#f-email-error').textContent(), /Enter a valid email address/, 'the bad field is explained')
+  t.equal(await page.getByLabel('Username').inputValue(), 'willow', 'what was typed is kept')
+
+  await page.getByLabel('Email').fill('willow@example.test')
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.waitForURL(/\/u\/willow/)
+  t.match(await page.locator('main').textContent(), /Welcome, willow/)
+  t.match(await page.locator('main').textContent(), /Admin/, 'the first account is the admin')
+  await page.screenshot({ path: screenshotPath('profile'), fullPage: true })
+
+  await page.getByRole('button', { name: 'Log out' }).click()
+  await page.waitForURL(`${base}/`)
+  t.equal(await page.getByRole('link', { name: 'Log in', exact: true }).count(), 1, 'logged out')
+
+  await page.getByRole('link', { name: 'Log in', exact: true }).click()
+  await page.getByLabel('Username or email').fill('willow')
+  await page.getByLabel('Password').fill('wrong password')
+  await page.getByRole('button', { name: 'Log in' }).click()
+  t.match(await page.locator('.error').first().textContent(), /Wrong username\/email or password/)
+
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.waitForURL(`${base}/`)
+  await page.getByRole('link', { name: 'Settings' }).click()
+  t.match(await page.locator('h1').textContent(), /Settings/)
+  await page.screenshot({ path: screenshotPath('settings'), fullPage: true })
+  t.same(cspViolations, [], 'no Content-Security-Policy violations')
+})

@@ -1,0 +1,79 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+
+/**
+ * A browser-like client over app.inject: keeps cookies, and fills in a form's CSRF
+ * token from the page the form lives on, as a person submitting it would.
+ */
+export class Client {
+  readonly cookies = new Map<string, string>()
+
+  constructor(readonly app: FastifyInstance) {}
+
+  get cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+  }
+
+  private remember(res: LightMyRequestResponse): LightMyRequestResponse {
+    for (const c of res.cookies) {
+      const expired = c.expires !== undefined && new Date(c.expires).getTime() <= Date.now()
+      if (expired || c.value === '') this.cookies.delete(c.name)
+      else this.cookies.set(c.name, c.value)
+    }
+    return res
+  }
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    return this.remember(await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader, ...headers } }))
+  }
+
+  /** The CSRF token in the first form of a page. */
+  async csrfFrom(pageUrl: string): Promise<string> {
+    const page = await this.get(pageUrl)
+    const match = /name="_csrf" value="([^"]+)"/.exec(page.body)
+    if (!match) throw new Error(`no CSRF token on ${pageUrl} (status ${page.statusCode})`)
+    return match[1]!
+  }
+
+  /** Submits a form the way a browser does; `from` is the page holding the form. */
+  async submit(url: string, fields: Record<string, string>, from = url): Promise<LightMyRequestResponse> {
+    const token = await this.csrfFrom(from)
+    return this.postForm(url, { _csrf: token, ...fields })
+  }
+
+  /** Posts url-encoded fields exactly as given (no CSRF token added). */
+  async postForm(url: string, fields: Record<string, string>): Promise<LightMyRequestResponse> {
+    return this.remember(
+      await this.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie: this.cookieHeader, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams(fields).toString(),
+      }),
+    )
+  }
+
+  /** A JSON API call with this client's cookies. */
+  async api(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = this.remember(
+      await this.app.inject({
+        method,
+        url,
+        headers: {
+          cookie: this.cookieHeader,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        payload: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    )
+    return Object.assign(res, { data: safeJson(res.body) })
+  }
+}
+
+function safeJson(body: string): any {
+  try {
+    return JSON.parse(body)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import net from 'node:net'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
+
+export interface Spawned {
+  child: ChildProcess
+  output: () => string
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
+}
+
+/** Runs one of Hearth's entrypoints with tsx, as `npm start` / `npm run worker` do. */
+export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = []): Spawned {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${out}`)), timeoutMs)
+        const check = () => {
+          const m = pattern.exec(out)
+          if (m) {
+            clearTimeout(timer)
+            resolve(m[0])
+          }
+        }
+        child.stdout!.on('data', check)
+        child.stderr!.on('data', check)
+        void exited.then(() => {
+          clearTimeout(timer)
+          if (!pattern.test(out)) reject(new Error(`exited before ${pattern}; output:\n${out}`))
+        })
+        check()
+      })
+    },
+  }
+}

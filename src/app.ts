@@ -12,6 +12,7 @@ import type { Config } from './config.js'
 import { type Session, type SessionUser, SessionStore } from './core/auth/sessions.js'
 import type { Db } from './core/db.js'
 import { DomainError, TooManyRequests } from './core/errors.js'
+import { EventBus } from './core/events.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
@@ -27,6 +28,8 @@ export interface AppDeps {
   db: Db
   redis?: Redis | null
   queue?: JobQueue | null
+  /** Shared with other in-process consumers (tests, a co-hosted worker); one is made when absent. */
+  events?: EventBus
 }
 
 /** The services every feature's routes reach through `app.hearth`. */
@@ -35,6 +38,7 @@ export interface Hearth {
   db: Db
   redis: Redis | null
   queue: JobQueue | null
+  events: EventBus
   sessions: SessionStore
   accounts: AccountService
 }
@@ -73,11 +77,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const secret = await instanceSecret(deps.db, config.secretKey)
   const sessions = new SessionStore(deps.db, config.sessionDays)
+  const events = deps.events ?? new EventBus((err, event) => app.log.error({ err, event: event.type }, 'event listener failed'))
   const hearth: Hearth = {
     config,
     db: deps.db,
     redis: deps.redis ?? null,
     queue: deps.queue ?? null,
+    events,
     sessions,
     accounts: new AccountService(deps.db, sessions),
   }

@@ -22,6 +22,8 @@ import { accountRoutes } from './features/accounts/routes.js'
 import { AccountService } from './features/accounts/service.js'
 import { healthRoutes } from './features/health/routes.js'
 import { homeRoutes } from './features/home/routes.js'
+import { notificationRoutes } from './features/notifications/routes.js'
+import { NotificationService } from './features/notifications/service.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
 export interface AppDeps {
@@ -41,6 +43,7 @@ export interface Hearth {
   events: EventBus
   sessions: SessionStore
   accounts: AccountService
+  notifications: NotificationService
 }
 
 declare module 'fastify' {
@@ -86,6 +89,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     events,
     sessions,
     accounts: new AccountService(deps.db, sessions),
+    notifications: new NotificationService(deps.db, events),
   }
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
@@ -190,6 +194,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       isStaff: req.user?.role === 'admin' || req.user?.role === 'moderator',
       csrfToken: reply.generateCsrf(),
       path: req.url,
+      unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,
     }
   })
 
@@ -203,6 +208,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(healthRoutes)
   await app.register(homeRoutes)
   await app.register(accountRoutes)
+  await app.register(notificationRoutes)
 
   return app
 }

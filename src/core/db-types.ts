@@ -64,6 +64,17 @@ export interface ModerationLogTable {
   created_at: CreatedAt
 }
 
+export interface NotificationsTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>
+  url: ColumnType<string, string | undefined, string>
+  actor_id: number | null
+  read_at: Timestamp | null
+  created_at: CreatedAt
+}
+
 /** Every table Hearth owns; migrations and this interface change together. */
 export interface Database {
   users: UsersTable
@@ -71,6 +82,7 @@ export interface Database {
   api_tokens: ApiTokensTable
   community_settings: CommunitySettingsTable
   moderation_log: ModerationLogTable
+  notifications: NotificationsTable
 }
 
 export type User = Selectable<UsersTable>

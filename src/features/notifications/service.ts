@@ -1,0 +1,140 @@
+import { sql } from 'kysely'
+import type { Db, DbOrTrx } from '../../core/db.js'
+import { NotFound } from '../../core/errors.js'
+import type { EventBus } from '../../core/events.js'
+
+/** What a feature asks to tell a member. `text` is plain text (escaped when shown). */
+export interface NewNotification {
+  userId: number
+  kind: string
+  text: string
+  url: string
+  actorId?: number | null
+  payload?: Record<string, unknown>
+}
+
+export interface NotificationRow {
+  id: number
+  user_id: number
+  kind: string
+  url: string
+  payload: Record<string, unknown>
+  actor_id: number | null
+  read_at: Date | null
+  created_at: Date
+}
+
+const PAGE = 30
+
+/**
+ * The one notification model every feature reuses. Callers insert inside their own
+ * transaction with `create(trx, …)` and call `published(rows)` after it commits, so a
+ * rolled-back action never notifies anyone.
+ */
+export class NotificationService {
+  constructor(
+    private readonly db: Db,
+    private readonly events: EventBus,
+  ) {}
+
+  /** Inserts notifications (one multi-row insert), skipping anyone notifying themselves. */
+  async create(trx: DbOrTrx, items: NewNotification[]): Promise<NotificationRow[]> {
+    const rows = items.filter((n) => n.userId !== n.actorId)
+    if (rows.length === 0) return []
+    return trx
+      .insertInto('notifications')
+      .values(
+        rows.map((n) => ({
+          user_id: n.userId,
+          kind: n.kind,
+          url: n.url,
+          actor_id: n.actorId ?? null,
+          payload: JSON.stringify({ text: n.text, ...n.payload }),
+        })),
+      )
+      .returning(['id', 'user_id', 'kind', 'url', 'payload', 'actor_id', 'read_at', 'created_at'])
+      .execute()
+  }
+
+  /** Emits `notification.created` to each recipient's private channel; call after commit. */
+  published(rows: NotificationRow[]): void {
+    for (const row of rows) {
+      this.events.emit('notification.created', [`user:${row.user_id}`], {
+        id: row.id,
+        kind: row.kind,
+        url: row.url,
+        text: String(row.payload.text ?? ''),
+      })
+    }
+  }
+
+  /** Creates and publishes in one step, for callers without a transaction of their own. */
+  async notify(items: NewNotification[]): Promise<NotificationRow[]> {
+    const rows = await this.create(this.db, items)
+    this.published(rows)
+    return rows
+  }
+
+  /** A member's notifications, newest first, keyset-paginated by id. */
+  async list(userId: number, before?: number) {
+    let q = this.db
+      .selectFrom('notifications')
+      .leftJoin('users as actor', 'actor.id', 'notifications.actor_id')
+      .select([
+        'notifications.id',
+        'notifications.kind',
+        'notifications.url',
+        'notifications.payload',
+        'notifications.read_at',
+        'notifications.created_at',
+        'actor.username as actor_username',
+      ])
+      .where('notifications.user_id', '=', userId)
+      .orderBy('notifications.id', 'desc')
+      .limit(PAGE + 1)
+    if (before) q = q.where('notifications.id', '<', before)
+    const rows = await q.execute()
+    const more = rows.length > PAGE
+    const items = rows.slice(0, PAGE)
+    return { items, nextBefore: more ? items[items.length - 1]!.id : null }
+  }
+
+  /** How many unread notifications a member has (for the header badge). */
+  async unreadCount(userId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('notifications')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  /** Marks one notification read and returns where it points; NotFound when it is not theirs. */
+  async open(userId: number, id: number): Promise<string> {
+    const row = await this.db
+      .updateTable('notifications')
+      .set({ read_at: sql<Date>`coalesce(read_at, now())` as unknown as Date })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .returning('url')
+      .executeTakeFirst()
+    if (!row) throw new NotFound()
+    return row.url
+  }
+
+  /** Marks some (or all) of a member's notifications read; returns how many changed. */
+  async markRead(userId: number, ids?: number[]): Promise<number> {
+    let q = this.db
+      .updateTable('notifications')
+      .set({ read_at: sql<Date>`now()` as unknown as Date })
+      .where('user_id', '=', userId)
+      .where('read_at', 'is', null)
+    if (ids) {
+      if (ids.length === 0) return 0
+      q = q.where('id', 'in', ids)
+    }
+    const result = await q.executeTakeFirst()
+    return Number(result.numUpdatedRows)
+  }
+}

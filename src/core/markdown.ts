@@ -1,0 +1,102 @@
+import MarkdownIt from 'markdown-it'
+import sanitizeHtml from 'sanitize-html'
+
+/** What rendering produced: safe HTML, and the usernames it mentions (without `@`). */
+export interface Rendered {
+  html: string
+  mentions: string[]
+}
+
+const MENTION = /(^|[^\w@/.])@([A-Za-z0-9][A-Za-z0-9_-]{2,19})\b/g
+
+const md = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false })
+
+// Every link a member writes is marked as theirs and not endorsed, and opens normally.
+const defaultLinkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options))
+md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
+  tokens[idx]!.attrSet('rel', 'nofollow ugc noopener')
+  return defaultLinkOpen(tokens, idx, options, env, self)
+}
+
+// @mentions become profile links in text (never inside code or existing links).
+md.core.ruler.after('linkify', 'mentions', (state) => {
+  const env = state.env as { mentions?: string[] }
+  const found = (env.mentions ??= [])
+  for (const block of state.tokens) {
+    if (block.type !== 'inline' || !block.children) continue
+    const children = []
+    let insideLink = 0
+    for (const token of block.children) {
+      if (token.type === 'link_open') insideLink++
+      if (token.type === 'link_close') insideLink--
+      if (token.type !== 'text' || insideLink > 0 || !token.content.includes('@')) {
+        children.push(token)
+        continue
+      }
+      let last = 0
+      const text = token.content
+      for (const m of text.matchAll(MENTION)) {
+        const start = m.index + m[1]!.length
+        const name = m[2]!
+        if (start > last) children.push(textToken(state, text.slice(last, start)))
+        const open = new state.Token('link_open', 'a', 1)
+        open.attrs = [['href', `/u/${name}`], ['class', 'mention']]
+        children.push(open, textToken(state, `@${name}`), new state.Token('link_close', 'a', -1))
+        if (!found.some((f) => f.toLowerCase() === name.toLowerCase())) found.push(name)
+        last = start + name.length + 1
+      }
+      if (last < text.length) children.push(textToken(state, text.slice(last)))
+    }
+    block.children = children
+  }
+})
+
+function textToken(state: { Token: new (type: string, tag: string, nesting: -1 | 0 | 1) => { content: string } }, content: string) {
+  const token = new state.Token('text', '', 0)
+  token.content = content
+  return token as never
+}
+
+const sanitizeOptions: sanitizeHtml.IOptions = {
+  allowedTags: [
+    'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code', 'em', 'strong', 's', 'del',
+    'ul', 'ol', 'li', 'a', 'img', 'table', 'thead', 'tbody', 'tr', 'th', 'td',
+  ],
+  allowedAttributes: {
+    a: ['href', 'rel', 'class', 'title'],
+    img: ['src', 'alt', 'title'],
+    code: ['class'],
+    ol: ['start'],
+    th: ['align'],
+    td: ['align'],
+  },
+  allowedClasses: { a: ['mention'], code: [/^language-[\w-]+$/] },
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesByTag: { img: ['http', 'https'] },
+  allowProtocolRelative: false,
+  // Belt and braces: every link keeps rel even if markdown-it's rule is bypassed.
+  transformTags: { a: (tagName, attribs) => ({ tagName, attribs: { ...attribs, rel: 'nofollow ugc noopener' } }) },
+}
+
+/**
+ * Renders member-written markdown: raw HTML is off (it shows as text), the output is
+ * sanitised to an allowlist, links are `rel="nofollow ugc"`, and `@name` links to the profile.
+ */
+export function renderMarkdown(source: string): Rendered {
+  const env: { mentions?: string[] } = {}
+  const html = sanitizeHtml(md.render(source, env), sanitizeOptions)
+  return { html, mentions: env.mentions ?? [] }
+}
+
+/** Plain text of a markdown source, for excerpts, feeds and mail (no markup at all). */
+export function markdownToText(source: string, maxLength = 300): string {
+  const text = sanitizeHtml(md.render(source), { allowedTags: [], allowedAttributes: {} })
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ')
+    .trim()
+  return text.length > maxLength ? `${text.slice(0, maxLength - 1).trimEnd()}…` : text
+}

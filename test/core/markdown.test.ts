@@ -1,0 +1,44 @@
+import t from 'tap'
+import { markdownToText, renderMarkdown } from '../../src/core/markdown.js'
+
+// A corpus of the usual cross-site scripting tricks; none may survive as markup.
+const XSS = [
+  '<script>alert(1)</script>',
+  '<img src=x onerror=alert(1)>',
+  '[click](javascript:alert(1))',
+  '[click](JaVaScRiPt:alert(1))',
+  '[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
+  '![x](javascript:alert(1))',
+  '<a href="javascript:alert(1)">x</a>',
+  '<iframe src="https://evil.example"></iframe>',
+  '<svg onload=alert(1)>',
+  '<style>body{display:none}</style>',
+  '[x](vbscript:msgbox(1))',
+  '<div style="background:url(javascript:alert(1))">',
+  '"><script>alert(1)</script>',
+  '<details open ontoggle=alert(1)>',
+  '[a](https://ok.example "title\\" onmouseover=\\"alert(1)")',
+  '```\n</code><script>alert(1)</script>\n```',
+]
+
+t.test('markdown XSS corpus renders inert', async (t) => {
+  for (const source of XSS) {
+    const { html } = renderMarkdown(source)
+    t.notMatch(html, /<script|<iframe|<svg|<style|<details|<div/i, `no dangerous element: ${source}`)
+    t.notMatch(html, /\son\w+\s*=/i, `no event handler attribute: ${source}`)
+    t.notMatch(html, /(href|src)="\s*(javascript|vbscript|data):/i, `no script URL: ${source}`)
+  }
+})
+
+t.test('markdown features members expect', async (t) => {
+  const code = renderMarkdown('```ts\nconst a = 1 < 2\n```').html
+  t.match(code, /<pre><code class="language-ts">const a = 1 &lt; 2\n<\/code><\/pre>/)
+  const link = renderMarkdown('see https://example.com').html
+  t.match(link, /<a href="https:\/\/example.com" rel="nofollow ugc noopener">/, 'autolinks are nofollow ugc')
+  const { html, mentions } = renderMarkdown('thanks @alice and @Bob_2 — not `@code`, not a@b.com, @alice again')
+  t.same(mentions, ['alice', 'Bob_2'], 'each mention once, not in code or emails')
+  t.match(html, /<a href="\/u\/alice" class="mention"/)
+  t.match(html, /<code>@code<\/code>/)
+  t.match(renderMarkdown('<b>bold?</b>').html, /&lt;b&gt;bold\?&lt;\/b&gt;/, 'raw HTML shows as text')
+  t.equal(markdownToText('**Hi** there\n\n- one\n- two', 11), 'Hi there o…')
+})

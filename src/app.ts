@@ -16,12 +16,16 @@ import { EventBus } from './core/events.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
-import { instanceSecret } from './core/settings.js'
+import { CommunitySettings, instanceSecret } from './core/settings.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import { accountRoutes } from './features/accounts/routes.js'
 import { AccountService } from './features/accounts/service.js'
 import { healthRoutes } from './features/health/routes.js'
-import { homeRoutes } from './features/home/routes.js'
+import { adminRoutes } from './features/admin/routes.js'
+import { CategoryService } from './features/discussions/categories.js'
+import { discussionRoutes } from './features/discussions/routes.js'
+import { SearchService } from './features/discussions/search.js'
+import { DiscussionService } from './features/discussions/service.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { NotificationService } from './features/notifications/service.js'
 
@@ -44,6 +48,10 @@ export interface Hearth {
   sessions: SessionStore
   accounts: AccountService
   notifications: NotificationService
+  settings: CommunitySettings
+  categories: CategoryService
+  discussions: DiscussionService
+  search: SearchService
 }
 
 declare module 'fastify' {
@@ -81,6 +89,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const secret = await instanceSecret(deps.db, config.secretKey)
   const sessions = new SessionStore(deps.db, config.sessionDays)
   const events = deps.events ?? new EventBus((err, event) => app.log.error({ err, event: event.type }, 'event listener failed'))
+  const settings = new CommunitySettings(deps.db)
+  const notifications = new NotificationService(deps.db, events)
+  const categories = new CategoryService(deps.db)
   const hearth: Hearth = {
     config,
     db: deps.db,
@@ -89,7 +100,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     events,
     sessions,
     accounts: new AccountService(deps.db, sessions),
-    notifications: new NotificationService(deps.db, events),
+    notifications,
+    settings,
+    categories,
+    discussions: new DiscussionService(deps.db, categories, settings, notifications, events),
+    search: new SearchService(deps.db, categories),
   }
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
@@ -206,9 +221,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   // ── features ──────────────────────────────────────────────────────────────────
   await app.register(healthRoutes)
-  await app.register(homeRoutes)
   await app.register(accountRoutes)
   await app.register(notificationRoutes)
+  await app.register(discussionRoutes)
+  await app.register(adminRoutes)
 
   return app
 }

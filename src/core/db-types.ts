@@ -75,6 +75,98 @@ export interface NotificationsTable {
   created_at: CreatedAt
 }
 
+export type CategoryVisibility = 'public' | 'members' | 'trust'
+
+export interface CategoriesTable {
+  id: Generated<number>
+  name: string
+  slug: string
+  description: ColumnType<string, string | undefined, string>
+  parent_id: number | null
+  visibility: ColumnType<CategoryVisibility, CategoryVisibility | undefined, CategoryVisibility>
+  min_trust_level: ColumnType<number, number | undefined, number>
+  who_can_start: ColumnType<'members' | 'staff', 'members' | 'staff' | undefined, 'members' | 'staff'>
+  min_trust_to_start: ColumnType<number, number | undefined, number>
+  position: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+}
+
+export interface CategoryModeratorsTable {
+  category_id: number
+  user_id: number
+  source: ColumnType<'appointed' | 'promoted', 'appointed' | 'promoted' | undefined, 'appointed' | 'promoted'>
+  created_at: CreatedAt
+}
+
+export interface ThreadsTable {
+  id: Generated<number>
+  category_id: number
+  author_id: number
+  title: string
+  slug: string
+  pinned: ColumnType<boolean, boolean | undefined, boolean>
+  locked: ColumnType<boolean, boolean | undefined, boolean>
+  reply_count: ColumnType<number, number | undefined, number>
+  last_post_at: ColumnType<Date, Date | string | undefined, Date | string>
+  last_poster_id: number | null
+  deleted_at: Timestamp | null
+  created_at: CreatedAt
+  search: ColumnType<string, never, never>
+}
+
+export interface PostsTable {
+  id: ColumnType<number, number | undefined, never>
+  thread_id: number
+  parent_id: number | null
+  branch_id: number
+  author_id: number
+  body_md: string
+  body_html: string
+  depth: number
+  path: string
+  like_count: ColumnType<number, number | undefined, number>
+  reply_count: ColumnType<number, number | undefined, number>
+  revision_count: ColumnType<number, number | undefined, number>
+  edited_at: Timestamp | null
+  hidden_at: Timestamp | null
+  deleted_at: Timestamp | null
+  deleted_by: number | null
+  created_at: CreatedAt
+  search: ColumnType<string, never, never>
+}
+
+export interface PostLikesTable {
+  post_id: number
+  user_id: number
+  created_at: CreatedAt
+}
+
+export interface PostRevisionsTable {
+  id: Generated<number>
+  post_id: number
+  number: number
+  body_md: string
+  editor_id: number | null
+  created_at: CreatedAt
+}
+
+export interface UserDailyStatsTable {
+  user_id: number
+  day: ColumnType<Date, string, string>
+  posts_read: ColumnType<number, number | undefined, number>
+  topics_entered: ColumnType<number, number | undefined, number>
+  reading_seconds: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+}
+
+export interface ThreadReadsTable {
+  user_id: number
+  thread_id: number
+  last_read_post_id: number
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
 /** Every table Hearth owns; migrations and this interface change together. */
 export interface Database {
   users: UsersTable
@@ -83,6 +175,14 @@ export interface Database {
   community_settings: CommunitySettingsTable
   moderation_log: ModerationLogTable
   notifications: NotificationsTable
+  categories: CategoriesTable
+  category_moderators: CategoryModeratorsTable
+  threads: ThreadsTable
+  posts: PostsTable
+  post_likes: PostLikesTable
+  post_revisions: PostRevisionsTable
+  user_daily_stats: UserDailyStatsTable
+  thread_reads: ThreadReadsTable
 }
 
 export type User = Selectable<UsersTable>

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
+import { z } from 'zod'
 import type { Db } from './db.js'
+import { parse } from './errors.js'
 
 /**
  * The instance's signing key: SECRET_KEY when set, otherwise one generated on first
@@ -20,4 +22,54 @@ export async function instanceSecret(db: Db, fromEnv: string | null): Promise<st
     .where('key', '=', 'instance_secret')
     .executeTakeFirstOrThrow()
   return row.value as string
+}
+
+const SettingsSchema = z.object({
+  edit_window_minutes: z.number().int().min(0).max(525_600).default(1440),
+  min_title_length: z.number().int().min(1).max(100).default(5),
+  max_title_length: z.number().int().min(10).max(300).default(200),
+  max_post_length: z.number().int().min(100).max(200_000).default(65_536),
+})
+
+/** Community settings: edited by admins in /admin, shared by every instance through the database. */
+export type CommunitySettingsValues = z.output<typeof SettingsSchema>
+
+const CACHE_MS = 5_000
+
+/**
+ * Typed community settings over the `community_settings` table, with defaults for every
+ * key. Cached for a few seconds per process; a change made here is seen at once here and
+ * within seconds by other instances.
+ */
+export class CommunitySettings {
+  private cached: { at: number; values: CommunitySettingsValues } | null = null
+
+  constructor(private readonly db: Db) {}
+
+  /** Every setting, stored values over defaults. */
+  async all(): Promise<CommunitySettingsValues> {
+    if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.values
+    const rows = await this.db.selectFrom('community_settings').select(['key', 'value']).execute()
+    const stored = Object.fromEntries(rows.filter((r) => r.key in SettingsSchema.shape).map((r) => [r.key, r.value]))
+    const parsed = SettingsSchema.safeParse(stored)
+    const values = parsed.success ? parsed.data : SettingsSchema.parse({})
+    this.cached = { at: Date.now(), values }
+    return values
+  }
+
+  /** Changes some settings after validating them; throws Invalid naming the bad key. */
+  async update(changes: Partial<CommunitySettingsValues>): Promise<CommunitySettingsValues> {
+    const next = parse(SettingsSchema, { ...(await this.all()), ...changes })
+    await this.db.transaction().execute(async (trx) => {
+      for (const [key, value] of Object.entries(changes)) {
+        await trx
+          .insertInto('community_settings')
+          .values({ key, value: JSON.stringify(next[key as keyof CommunitySettingsValues] ?? value), updated_at: new Date() })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value'), updated_at: new Date() }))
+          .execute()
+      }
+    })
+    this.cached = null
+    return next
+  }
 }

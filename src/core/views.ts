@@ -32,6 +32,7 @@ export function createHandlebars(): typeof Handlebars {
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean))
   hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean))
   hbs.registerHelper('gt', (a: number, b: number) => a > b)
+  hbs.registerHelper('inc', (n: number) => Number(n) + 1)
   hbs.registerHelper('plural', (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`)
   hbs.registerHelper('time', (value: Date | string | null | undefined) => {
     if (!value) return ''

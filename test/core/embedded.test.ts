@@ -21,7 +21,7 @@ t.test('with no DATABASE_URL Hearth runs every migration on embedded PostgreSQL 
   const base = `http://127.0.0.1:${port}`
   const home = await fetch(`${base}/`)
   t.equal(home.status, 200)
-  t.match(await home.text(), /Welcome to Hearth/)
+  t.match(await home.text(), /<h2>Categories<\/h2>/)
 
   const signup = await fetch(`${base}/api/v1/auth/signup`, {
     method: 'POST',

@@ -119,9 +119,11 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/u/:username', async (req, reply) => {
     const profile = await accounts.profile((req.params as { username: string }).username)
+    const viewer = await app.hearth.categories.viewer(req.user)
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
+      recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
       isSelf: req.user?.id === profile.id,
       welcome: (req.query as Form).welcome === '1' && req.user?.id === profile.id,
     })

@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { SessionUser } from '../../core/auth/sessions.js'
+import { NotFound, parse } from '../../core/errors.js'
+import { handleForm, requireUser } from '../../core/http.js'
+import { IdParams } from '../discussions/schemas.js'
+
+const SettingsForm = z.object({
+  edit_window_minutes: z.coerce.number({ error: 'Enter a number of minutes' }).int('Enter whole minutes').min(0, 'Use 0 for no limit').max(525_600, 'At most a year'),
+  min_title_length: z.coerce.number().int().min(1, 'At least 1').max(100, 'At most 100'),
+  max_title_length: z.coerce.number().int().min(10, 'At least 10').max(300, 'At most 300'),
+  max_post_length: z.coerce.number().int().min(100, 'At least 100').max(200_000, 'At most 200,000'),
+})
+const MoveForm = z.object({ direction: z.enum(['up', 'down']) })
+const ModeratorForm = z.object({ username: z.string({ error: 'Enter a username' }).trim().min(1, 'Enter a username'), reason: z.string().trim().max(500).default('') })
+
+/** Owner settings: categories and their order, category moderators, community settings. Admins only; others get 404. */
+export async function adminRoutes(app: FastifyInstance): Promise<void> {
+  const { categories, settings } = app.hearth
+
+  function requireAdmin(req: FastifyRequest): SessionUser {
+    const user = requireUser(req)
+    if (user.role !== 'admin') throw new NotFound()
+    return user
+  }
+
+  async function adminPage(extra: Record<string, unknown> = {}) {
+    const [all, moderators, values] = await Promise.all([categories.all(), categories.moderators(), settings.all()])
+    return {
+      title: 'Admin',
+      categories: all.map((c) => ({ ...c, moderators: moderators.filter((m) => m.category_id === c.id) })),
+      parents: all.filter((c) => c.parent_id === null),
+      settings: values,
+      values: { visibility: 'public', whoCanStart: 'members' },
+      ...extra,
+    }
+  }
+
+  app.get('/admin', async (req, reply) => {
+    requireAdmin(req)
+    return reply.view('admin/index', await adminPage({ saved: (req.query as Record<string, string>).saved }))
+  })
+
+  app.post('/admin/categories', async (req, reply) => {
+    const user = requireAdmin(req)
+    const form = req.body as Record<string, string>
+    return handleForm(reply, 'admin/index', form, async () => {
+      await categories.create(user.id, form)
+      return reply.redirect('/admin?saved=category#categories', 303)
+    }, await adminPage())
+  })
+
+  app.post('/admin/categories/:id/move', async (req, reply) => {
+    requireAdmin(req)
+    await categories.move(parse(IdParams, req.params).id, parse(MoveForm, req.body).direction)
+    return reply.redirect('/admin#categories', 303)
+  })
+
+  app.post('/admin/categories/:id/moderators', async (req, reply) => {
+    const user = requireAdmin(req)
+    const { id } = parse(IdParams, req.params)
+    const form = req.body as Record<string, string>
+    return handleForm(reply, 'admin/index', { ...form, moderatorFor: id }, async () => {
+      const input = parse(ModeratorForm, form)
+      await categories.appointModerator(user.id, id, input.username, input.reason)
+      return reply.redirect('/admin?saved=moderator#categories', 303)
+    }, await adminPage())
+  })
+
+  app.post('/admin/categories/:id/moderators/:userId/remove', async (req, reply) => {
+    const user = requireAdmin(req)
+    const { id } = parse(IdParams, req.params)
+    const { id: userId } = parse(IdParams, { id: (req.params as { userId: string }).userId })
+    await categories.removeModerator(user.id, id, userId)
+    return reply.redirect('/admin?saved=moderator-removed#categories', 303)
+  })
+
+  app.post('/admin/settings', async (req, reply) => {
+    requireAdmin(req)
+    const form = req.body as Record<string, string>
+    return handleForm(reply, 'admin/index', form, async () => {
+      await settings.update(parse(SettingsForm, form))
+      return reply.redirect('/admin?saved=settings#settings', 303)
+    }, await adminPage())
+  })
+}

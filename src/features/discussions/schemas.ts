@@ -1,0 +1,83 @@
+import { z } from 'zod'
+
+const id = z.coerce.number({ error: 'Must be a number' }).int('Must be a whole number').positive('Must be a positive number')
+const optionalId = z.preprocess((v) => (v === '' || v === null ? undefined : v), id.optional())
+
+export const IdParams = z.object({ id })
+export const SlugParams = z.object({ slug: z.string().min(1).max(60) })
+
+export const CategoryInput = z
+  .object({
+    name: z.string({ error: 'Name the category' }).trim().min(2, 'Category names are at least 2 characters').max(50, 'Category names are at most 50 characters'),
+    slug: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .trim()
+        .toLowerCase()
+        .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'Use lowercase letters, digits and single dashes')
+        .max(50, 'Slugs are at most 50 characters')
+        .optional(),
+    ),
+    description: z.string().trim().max(500, 'Keep the description under 500 characters').default(''),
+    parentId: optionalId,
+    visibility: z.enum(['public', 'members', 'trust'], { error: 'Choose public, members or trust' }).default('public'),
+    minTrustLevel: z.coerce.number().int().min(0, 'Trust levels are 0–4').max(4, 'Trust levels are 0–4').default(0),
+    whoCanStart: z.enum(['members', 'staff'], { error: 'Choose members or staff' }).default('members'),
+    minTrustToStart: z.coerce.number().int().min(0, 'Trust levels are 0–4').max(4, 'Trust levels are 0–4').default(0),
+  })
+  .refine((v) => v.visibility !== 'trust' || v.minTrustLevel > 0, {
+    path: ['minTrustLevel'],
+    message: 'A trust-gated category needs a minimum trust level above 0',
+  })
+export type CategoryInput = z.output<typeof CategoryInput>
+
+/** Titles and bodies: lengths come from community settings, so they are checked in the service. */
+export const ThreadInput = z.object({
+  categoryId: id,
+  title: z.string({ error: 'Give your thread a title' }).trim(),
+  body: z.string({ error: 'Write something' }),
+})
+
+export const ReplyInput = z.object({
+  body: z.string({ error: 'Write something' }),
+  parentId: optionalId,
+})
+
+export const EditInput = z.object({
+  body: z.string({ error: 'Write something' }),
+  title: z.string().trim().optional(),
+  reason: z.string().trim().max(200, 'Keep the reason under 200 characters').optional(),
+})
+
+export const ThreadModerationInput = z.object({
+  action: z.enum(['pin', 'unpin', 'lock', 'unlock', 'move'], { error: 'Unknown action' }),
+  categoryId: optionalId,
+  reason: z.string().trim().max(500).default(''),
+})
+
+export const ThreadPatchInput = z.object({
+  pinned: z.boolean().optional(),
+  locked: z.boolean().optional(),
+  categoryId: id.optional(),
+  reason: z.string().trim().max(500).default(''),
+})
+
+/** Keyset cursor of a category page: (pinned, last_post_at, id) of the last thread shown. */
+export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), z.number().int().positive()])
+
+export const ThreadPageQuery = z.object({
+  after: optionalId,
+  post: optionalId,
+})
+
+export const SearchQuery = z.object({
+  q: z.string().trim().max(200, 'Keep the search under 200 characters').default(''),
+  category: z.string().trim().max(60).optional(),
+  author: z.string().trim().max(20).optional(),
+  page: z.coerce.number().int().min(1).max(50, 'Refine your search to see more').default(1),
+})
+
+export const ReadingInput = z.object({
+  seconds: z.number().int().min(1).max(120),
+})

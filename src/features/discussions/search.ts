@@ -1,0 +1,79 @@
+import { sql } from 'kysely'
+import type { Db } from '../../core/db.js'
+import { parse } from '../../core/errors.js'
+import type { CategoryService } from './categories.js'
+import type { Viewer } from './policy.js'
+import { SearchQuery } from './schemas.js'
+
+const PER_PAGE = 20
+// Markers ts_headline wraps matches in; the snippet is escaped, then they become <mark>.
+const START = '⟦'
+const STOP = '⟧'
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+}
+
+/** A snippet from ts_headline, escaped, with the matched words in <mark>. */
+export function highlight(snippet: string): string {
+  return escapeHtml(snippet).replaceAll(START, '<mark>').replaceAll(STOP, '</mark>')
+}
+
+/** Full-text search over posts and thread titles (PostgreSQL tsvector + GIN), never beyond what the viewer may see. */
+export class SearchService {
+  constructor(
+    private readonly db: Db,
+    private readonly categories: CategoryService,
+  ) {}
+
+  /** Ranked results with highlighted snippets, filterable by category slug and author username. */
+  async search(viewer: Viewer, raw: unknown) {
+    const input = parse(SearchQuery, raw)
+    const empty = { query: input, results: [], hasMore: false }
+    if (input.q.length === 0) return empty
+    const visible = await this.categories.visible(viewer)
+    let ids = visible.map((c) => c.id)
+    if (input.category) {
+      const wanted = visible.find((c) => c.slug === input.category!.toLowerCase())
+      ids = wanted ? visible.filter((c) => c.id === wanted.id || c.parent_id === wanted.id).map((c) => c.id) : []
+    }
+    if (ids.length === 0) return empty
+    const query = sql`websearch_to_tsquery('english', ${input.q})`
+    const rows = await this.db
+      .selectFrom('posts as p')
+      .innerJoin('threads as t', 't.id', 'p.thread_id')
+      .innerJoin('users as u', 'u.id', 'p.author_id')
+      .innerJoin('categories as c', 'c.id', 't.category_id')
+      .select([
+        'p.id', 'p.depth', 'p.created_at', 't.id as thread_id', 't.title', 'u.username as author', 'c.name as category_name', 'c.slug as category_slug',
+        sql<number>`ts_rank_cd(p.search, ${query}) + case when p.depth = 0 then 2 * ts_rank(t.search, ${query}) else 0 end`.as('rank'),
+        sql<string>`ts_headline('english', p.body_md, ${query}, ${`StartSel=${START}, StopSel=${STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "`})`.as('snippet'),
+      ])
+      .where('t.category_id', 'in', ids)
+      .where('t.deleted_at', 'is', null)
+      .where('p.deleted_at', 'is', null)
+      .where('p.hidden_at', 'is', null)
+      .where((eb) => eb.or([sql<boolean>`p.search @@ ${query}`, eb.and([eb('p.depth', '=', 0), sql<boolean>`t.search @@ ${query}`])]))
+      .$if(!!input.author, (q) => q.where(sql`lower(u.username)`, '=', input.author!.toLowerCase()))
+      .orderBy('rank', 'desc')
+      .orderBy('p.id', 'desc')
+      .limit(PER_PAGE + 1)
+      .offset((input.page - 1) * PER_PAGE)
+      .execute()
+    return {
+      query: input,
+      hasMore: rows.length > PER_PAGE,
+      results: rows.slice(0, PER_PAGE).map((r) => ({
+        postId: r.id,
+        threadId: r.thread_id,
+        title: r.title,
+        author: r.author,
+        category: { name: r.category_name, slug: r.category_slug },
+        createdAt: r.created_at,
+        url: `/p/${r.id}`,
+        snippetHtml: highlight(r.snippet),
+        isThread: r.depth === 0,
+      })),
+    }
+  }
+}

@@ -1,0 +1,699 @@
+import { sql } from 'kysely'
+import type { SessionUser } from '../../core/auth/sessions.js'
+import type { Db, DbOrTrx, Trx } from '../../core/db.js'
+import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
+import type { EventBus } from '../../core/events.js'
+import { markdownToText, renderMarkdown } from '../../core/markdown.js'
+import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
+import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
+import { type Category, type CategoryService, slugify } from './categories.js'
+import { canEditPost, canModerate, canSeeCategory, postingBlock, type Viewer } from './policy.js'
+import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
+
+/** Replies are indented this deep; deeper ones continue on their own page. */
+export const MAX_INDENT = 6
+/** Top-level replies (with their whole branches) per thread page. */
+export const BRANCHES_PER_PAGE = 20
+/** Threads per category page. */
+export const THREADS_PER_PAGE = 30
+const MAX_MENTIONS = 10
+
+/** One post as a thread page shows it. */
+export interface PostView {
+  id: number
+  parent_id: number | null
+  branch_id: number
+  depth: number
+  path: string
+  author_id: number
+  author_username: string
+  author_display_name: string | null
+  author_trust_level: number
+  body_html: string
+  like_count: number
+  reply_count: number
+  revision_count: number
+  created_at: Date
+  edited_at: Date | null
+  deleted: boolean
+  hidden: boolean
+  liked: boolean
+  isNew: boolean
+  canEdit: boolean
+  children: PostView[]
+  /** Set on a post at the indent limit whose replies continue on their own page. */
+  continues: boolean
+}
+
+/** A thread row with what pages show about it. */
+export interface ThreadSummary {
+  id: number
+  title: string
+  slug: string
+  category_id: number
+  pinned: boolean
+  locked: boolean
+  reply_count: number
+  created_at: Date
+  last_post_at: Date
+  author_username: string
+  last_poster_username: string | null
+  url: string
+}
+
+function pathSegment(id: number): string {
+  return String(id).padStart(12, '0')
+}
+
+/** The thread's URL, optionally pointing at a post. */
+export function threadUrl(thread: { id: number; slug: string }, postId?: number): string {
+  return `/t/${thread.id}/${thread.slug}${postId ? `#p${postId}` : ''}`
+}
+
+function encodeCursor(t: { pinned: boolean; last_post_at: Date; id: number }): string {
+  return Buffer.from(JSON.stringify([t.pinned, t.last_post_at.toISOString(), t.id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): [boolean, string, number] {
+  try {
+    return ThreadCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
+  } catch {
+    throw Invalid.field('cursor', 'That page link is broken; go back to the first page')
+  }
+}
+
+/** Threads, nested replies, likes, edits with history, and reading positions. */
+export class DiscussionService {
+  constructor(
+    private readonly db: Db,
+    private readonly categories: CategoryService,
+    private readonly settings: CommunitySettings,
+    private readonly notifications: NotificationService,
+    private readonly events: EventBus,
+  ) {}
+
+  private checkBody(body: string, s: CommunitySettingsValues): string {
+    const trimmed = body.trim()
+    if (trimmed.length === 0) throw Invalid.field('body', 'Write something first')
+    if (body.length > s.max_post_length) {
+      throw Invalid.field('body', `Posts are at most ${s.max_post_length.toLocaleString('en')} characters (this one has ${body.length.toLocaleString('en')})`)
+    }
+    return body
+  }
+
+  private checkTitle(title: string, s: CommunitySettingsValues): string {
+    if (title.length < s.min_title_length) throw Invalid.field('title', `Titles are at least ${s.min_title_length} characters`)
+    if (title.length > s.max_title_length) throw Invalid.field('title', `Titles are at most ${s.max_title_length} characters`)
+    return title
+  }
+
+  private threadSelect(trx: DbOrTrx) {
+    return trx
+      .selectFrom('threads as t')
+      .innerJoin('users as a', 'a.id', 't.author_id')
+      .leftJoin('users as lp', 'lp.id', 't.last_poster_id')
+      .select([
+        't.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.last_post_at',
+        'a.username as author_username', 'lp.username as last_poster_username',
+      ])
+      .where('t.deleted_at', 'is', null)
+  }
+
+  private summary<T extends { id: number; slug: string }>(row: T): T & { url: string } {
+    return { ...row, url: threadUrl(row) }
+  }
+
+  /** A category's threads: pinned first, then newest activity; keyset-paginated (no OFFSET). */
+  async listThreads(category: Category, cursor?: string): Promise<{ threads: ThreadSummary[]; nextCursor: string | null }> {
+    let q = this.threadSelect(this.db)
+      .where('t.category_id', '=', category.id)
+      .orderBy('t.pinned', 'desc')
+      .orderBy('t.last_post_at', 'desc')
+      .orderBy('t.id', 'desc')
+      .limit(THREADS_PER_PAGE + 1)
+    if (cursor) {
+      const [pinned, lastPostAt, id] = decodeCursor(cursor)
+      // Row-value comparison in the index's order: (pinned desc, last_post_at desc, id desc).
+      q = q.where(sql<boolean>`(t.pinned::int, t.last_post_at, t.id) < (${pinned ? 1 : 0}, ${lastPostAt}::timestamptz, ${id})`)
+    }
+    const rows = await q.execute()
+    const threads = rows.slice(0, THREADS_PER_PAGE).map((r) => this.summary(r))
+    return { threads, nextCursor: rows.length > THREADS_PER_PAGE ? encodeCursor(threads[threads.length - 1]!) : null }
+  }
+
+  /** The newest activity across the categories the viewer may see. */
+  async latest(viewer: Viewer, limit = 30): Promise<(ThreadSummary & { category_name: string; category_slug: string })[]> {
+    const ids = await this.categories.visibleIds(viewer)
+    if (ids.length === 0) return []
+    const rows = await this.threadSelect(this.db)
+      .innerJoin('categories as c', 'c.id', 't.category_id')
+      .select(['c.name as category_name', 'c.slug as category_slug'])
+      .where('t.category_id', 'in', ids)
+      .orderBy('t.last_post_at', 'desc')
+      .orderBy('t.id', 'desc')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => this.summary(r))
+  }
+
+  /** Threads per category and their newest activity, for the front page. */
+  async categoryStats(categoryIds: number[]) {
+    if (categoryIds.length === 0) return new Map<number, { threads: number; last_post_at: Date | null }>()
+    const rows = await this.db
+      .selectFrom('threads')
+      .select(['category_id', (eb) => eb.fn.countAll<number>().as('threads'), (eb) => eb.fn.max('last_post_at').as('last_post_at')])
+      .where('category_id', 'in', categoryIds)
+      .where('deleted_at', 'is', null)
+      .groupBy('category_id')
+      .execute()
+    return new Map(rows.map((r) => [r.category_id, { threads: Number(r.threads), last_post_at: r.last_post_at as Date | null }]))
+  }
+
+  /** Starts a thread with its opening post. */
+  async createThread(viewer: Viewer, raw: unknown) {
+    const input = parse(ThreadInput, raw)
+    const s = await this.settings.all()
+    const category = await this.categories.byId(viewer, input.categoryId).catch(() => {
+      throw Invalid.field('categoryId', 'Choose a category you can post in')
+    })
+    const block = postingBlock(viewer)
+    if (block) throw new Forbidden(block)
+    if (!this.categories.canStart(viewer, category)) throw new Forbidden('You cannot start threads in this category')
+    const title = this.checkTitle(input.title, s)
+    const body = this.checkBody(input.body, s)
+    const user = viewer.user as SessionUser
+    const rendered = renderMarkdown(body)
+
+    const { thread, postId, notified } = await this.db.transaction().execute(async (trx) => {
+      const thread = await trx
+        .insertInto('threads')
+        .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id })
+        .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
+        .executeTakeFirstOrThrow()
+      const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
+      const notified = await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
+      return { thread, postId, notified }
+    })
+    this.notifications.published(notified)
+    const url = threadUrl(thread)
+    this.events.emit(
+      'thread.created',
+      ['home', `category:${category.id}`],
+      { threadId: thread.id, title: thread.title, url, author: user.username, categoryId: category.id },
+      category.id,
+    )
+    return { ...thread, url, postId }
+  }
+
+  private async insertPost(
+    trx: Trx,
+    p: { threadId: number; parent: { id: number; path: string; depth: number; branch_id: number } | null; authorId: number; body: string; html: string },
+  ): Promise<number> {
+    const { rows } = await sql<{ id: number }>`select nextval(pg_get_serial_sequence('posts', 'id'))::bigint as id`.execute(trx)
+    const id = Number(rows[0]!.id)
+    const depth = p.parent ? p.parent.depth + 1 : 0
+    await trx
+      .insertInto('posts')
+      .values({
+        id,
+        thread_id: p.threadId,
+        parent_id: p.parent?.id ?? null,
+        branch_id: depth <= 1 ? id : p.parent!.branch_id,
+        author_id: p.authorId,
+        body_md: p.body,
+        body_html: p.html,
+        depth,
+        path: p.parent ? `${p.parent.path}.${pathSegment(id)}` : pathSegment(id),
+      })
+      .execute()
+    return id
+  }
+
+  private async mentionNotifications(
+    trx: DbOrTrx,
+    names: string[],
+    category: Category,
+    author: SessionUser,
+    thread: { id: number; slug: string; title: string },
+    postId: number,
+    skip: Set<number>,
+  ): Promise<NewNotification[]> {
+    if (names.length === 0) return []
+    const users = await trx
+      .selectFrom('users')
+      .select(['id', 'role', 'trust_level', 'suspended_until', 'silenced_until'])
+      .where(sql<string>`lower(username)`, 'in', names.slice(0, MAX_MENTIONS).map((n) => n.toLowerCase()))
+      .execute()
+    if (users.length === 0) return []
+    const mods = await trx
+      .selectFrom('category_moderators')
+      .select(['user_id', 'category_id'])
+      .where('user_id', 'in', users.map((u) => u.id))
+      .execute()
+    const parent = category.parent_id ? (await this.categories.all(trx)).find((c) => c.id === category.parent_id) : null
+    return users
+      .filter((u) => !skip.has(u.id))
+      .filter((u) =>
+        canSeeCategory({ user: u, moderates: new Set(mods.filter((m) => m.user_id === u.id).map((m) => m.category_id)) }, category, parent),
+      )
+      .map((u) => ({
+        userId: u.id,
+        kind: 'mention',
+        actorId: author.id,
+        url: threadUrl(thread, postId),
+        text: `${author.username} mentioned you in “${thread.title}”`,
+        payload: { threadId: thread.id, postId },
+      }))
+  }
+
+  /** Loads a thread the viewer may see, with its category, or NotFound. */
+  async visibleThread(viewer: Viewer, threadId: number, trx?: DbOrTrx) {
+    const thread = await (trx ?? this.db)
+      .selectFrom('threads')
+      .selectAll()
+      .where('id', '=', threadId)
+      .executeTakeFirst()
+    if (!thread) throw new NotFound('No such thread')
+    const category = await this.categories.byId(viewer, thread.category_id, trx)
+    if (thread.deleted_at && !canModerate(viewer, category.id)) throw new NotFound('No such thread')
+    return { thread, category }
+  }
+
+  /** Replies to a thread, or to a post in it; notifies the parent's author and anyone mentioned. */
+  async reply(viewer: Viewer, threadId: number, raw: unknown) {
+    const input = parse(ReplyInput, raw)
+    const s = await this.settings.all()
+    const { thread, category } = await this.visibleThread(viewer, threadId)
+    const block = postingBlock(viewer)
+    if (block) throw new Forbidden(block)
+    if (thread.deleted_at) throw new NotFound('No such thread')
+    if (thread.locked && !canModerate(viewer, category.id)) throw new Forbidden('This thread is locked; no new replies')
+    const body = this.checkBody(input.body, s)
+    const user = viewer.user as SessionUser
+    const rendered = renderMarkdown(body)
+
+    const { postId, parentAuthor, notified } = await this.db.transaction().execute(async (trx) => {
+      const parent = await trx
+        .selectFrom('posts')
+        .select(['id', 'path', 'depth', 'branch_id', 'author_id', 'thread_id', 'deleted_at'])
+        .where('id', '=', input.parentId ?? 0)
+        .$if(!input.parentId, (q) => q.clearWhere().where('thread_id', '=', threadId).where('depth', '=', 0))
+        .executeTakeFirst()
+      if (!parent || parent.thread_id !== threadId) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
+      const postId = await this.insertPost(trx, { threadId, parent, authorId: user.id, body, html: rendered.html })
+      await trx
+        .updateTable('threads')
+        .set((eb) => ({ reply_count: eb('reply_count', '+', 1), last_post_at: sql`now()`, last_poster_id: user.id }))
+        .where('id', '=', threadId)
+        .execute()
+      await trx.updateTable('posts').set((eb) => ({ reply_count: eb('reply_count', '+', 1) })).where('id', '=', parent.id).execute()
+      const items: NewNotification[] = []
+      if (!parent.deleted_at && parent.author_id !== user.id) {
+        items.push({
+          userId: parent.author_id,
+          kind: 'reply',
+          actorId: user.id,
+          url: threadUrl(thread, postId),
+          text: `${user.username} replied to your post in “${thread.title}”`,
+          payload: { threadId, postId },
+        })
+      }
+      items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([parent.author_id]))))
+      const notified: NotificationRow[] = await this.notifications.create(trx, items)
+      return { postId, parentAuthor: parent.author_id, notified }
+    })
+    this.notifications.published(notified)
+    const url = threadUrl(thread, postId)
+    this.events.emit(
+      'post.created',
+      [`thread:${threadId}`, `category:${category.id}`, 'home'],
+      { threadId, postId, parentId: input.parentId ?? null, title: thread.title, url, author: user.username, excerpt: markdownToText(body, 140) },
+      category.id,
+    )
+    return { id: postId, threadId, url, parentAuthor }
+  }
+
+  /**
+   * A thread page: the opening post and one page of top-level branches, in tree order,
+   * from a constant number of queries whatever the thread's size. With `rootPostId`, the
+   * subtree under that post ("continue this thread").
+   */
+  async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number } = {}) {
+    const userId = viewer.user?.id ?? 0
+    const row = await this.db
+      .selectFrom('threads as t')
+      .innerJoin('users as a', 'a.id', 't.author_id')
+      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId))
+      .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
+      .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
+      .where('t.id', '=', threadId)
+      .executeTakeFirst()
+    if (!row) throw new NotFound('No such thread')
+    const category = await this.categories.byId(viewer, row.category_id)
+    const moderator = canModerate(viewer, category.id)
+    if (row.deleted_at && !moderator) throw new NotFound('No such thread')
+    const s = await this.settings.all()
+
+    let root: { id: number; path: string; depth: number } | null = null
+    let branchIds: number[] = []
+    let nextAfter: number | null = null
+    if (options.rootPostId) {
+      root = (await this.db
+        .selectFrom('posts')
+        .select(['id', 'path', 'depth'])
+        .where('id', '=', options.rootPostId)
+        .where('thread_id', '=', threadId)
+        .executeTakeFirst()) ?? null
+      if (!root) throw new NotFound('No such post')
+    } else {
+      const top = await this.db
+        .selectFrom('posts')
+        .select('id')
+        .where('thread_id', '=', threadId)
+        .where('depth', '=', 1)
+        .$if(options.after !== undefined, (q) => q.where('id', '>', options.after!))
+        .orderBy('id')
+        .limit(BRANCHES_PER_PAGE + 1)
+        .execute()
+      branchIds = top.slice(0, BRANCHES_PER_PAGE).map((p) => p.id)
+      nextAfter = top.length > BRANCHES_PER_PAGE ? branchIds[branchIds.length - 1]! : null
+    }
+
+    const floor = root?.depth ?? 0
+    const rows = await this.db
+      .selectFrom('posts as p')
+      .innerJoin('users as u', 'u.id', 'p.author_id')
+      .leftJoin('post_likes as l', (j) => j.onRef('l.post_id', '=', 'p.id').on('l.user_id', '=', userId))
+      .select([
+        'p.id', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
+        'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at',
+        'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level',
+        'l.user_id as liked_by',
+      ])
+      .where('p.thread_id', '=', threadId)
+      .where('p.depth', '<=', floor + MAX_INDENT)
+      .where((eb) => {
+        if (root) return eb.and([eb('p.path', '>=', root.path), eb('p.path', '<', `${root.path}/`)])
+        const inBranches = branchIds.length > 0 ? eb('p.branch_id', 'in', branchIds) : eb.lit(false)
+        return options.after === undefined ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
+      })
+      .orderBy('p.path')
+      .execute()
+
+    const lastRead = row.last_read_post_id ?? 0
+    const byId = new Map<number, PostView>()
+    const roots: PostView[] = []
+    for (const p of rows) {
+      const hidden = p.hidden_at !== null && !moderator && p.author_id !== userId
+      const view: PostView = {
+        id: p.id,
+        parent_id: p.parent_id,
+        branch_id: p.branch_id,
+        depth: p.depth - floor,
+        path: p.path,
+        author_id: p.author_id,
+        author_username: p.author_username,
+        author_display_name: p.author_display_name,
+        author_trust_level: p.author_trust_level,
+        body_html: p.deleted_at || hidden ? '' : p.body_html,
+        like_count: p.like_count,
+        reply_count: p.reply_count,
+        revision_count: p.revision_count,
+        created_at: p.created_at,
+        edited_at: p.edited_at,
+        deleted: p.deleted_at !== null,
+        hidden: p.hidden_at !== null,
+        liked: p.liked_by !== null,
+        isNew: userId !== 0 && lastRead > 0 && p.id > lastRead,
+        canEdit: canEditPost(viewer, p, category.id, s.edit_window_minutes),
+        children: [],
+        continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
+      }
+      byId.set(p.id, view)
+      const parent = p.parent_id ? byId.get(p.parent_id) : undefined
+      if (parent) parent.children.push(view)
+      else roots.push(view)
+    }
+
+    const maxShown = rows.reduce((m, p) => Math.max(m, p.id), 0)
+    if (viewer.user && maxShown > 0) {
+      await this.recordRead(viewer.user.id, threadId, maxShown, rows.filter((p) => p.id > lastRead).length, row.read_at)
+    }
+    return {
+      thread: { ...row, url: threadUrl(row) },
+      category,
+      posts: roots,
+      root,
+      nextAfter,
+      isFirstPage: !root && options.after === undefined,
+      canReply: !!viewer.user && !postingBlock(viewer) && (!row.locked || moderator) && !row.deleted_at,
+      canModerate: moderator,
+    }
+  }
+
+  /**
+   * Records reading in one statement: the member's last-read post in the thread, and
+   * today's stats (posts read, topics entered) that trust levels are computed from.
+   */
+  private async recordRead(userId: number, threadId: number, maxPostId: number, newPosts: number, previousReadAt: Date | null) {
+    const enteredToday = previousReadAt !== null && previousReadAt.toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10)
+    await sql`
+      with mark as (
+        insert into thread_reads (user_id, thread_id, last_read_post_id, updated_at)
+        values (${userId}, ${threadId}, ${maxPostId}, now())
+        on conflict (user_id, thread_id) do update
+          set last_read_post_id = greatest(thread_reads.last_read_post_id, excluded.last_read_post_id), updated_at = now()
+      )
+      insert into user_daily_stats (user_id, day, posts_read, topics_entered)
+      values (${userId}, (now() at time zone 'utc')::date, ${newPosts}, ${enteredToday ? 0 : 1})
+      on conflict (user_id, day) do update
+        set posts_read = user_daily_stats.posts_read + excluded.posts_read,
+            topics_entered = user_daily_stats.topics_entered + excluded.topics_entered`.execute(this.db)
+  }
+
+  /** Adds reading time reported by the page while it is open and visible. */
+  async recordReadingTime(viewer: Viewer, threadId: number, seconds: number): Promise<void> {
+    if (!viewer.user) return
+    await this.visibleThread(viewer, threadId)
+    await sql`
+      insert into user_daily_stats (user_id, day, reading_seconds)
+      values (${viewer.user.id}, (now() at time zone 'utc')::date, ${seconds})
+      on conflict (user_id, day) do update set reading_seconds = user_daily_stats.reading_seconds + excluded.reading_seconds`.execute(this.db)
+  }
+
+  /** Loads a post the viewer may see, with its thread and category. */
+  async visiblePost(viewer: Viewer, postId: number, trx?: DbOrTrx) {
+    const post = await (trx ?? this.db).selectFrom('posts').selectAll().where('id', '=', postId).executeTakeFirst()
+    if (!post) throw new NotFound('No such post')
+    const { thread, category } = await this.visibleThread(viewer, post.thread_id, trx)
+    const moderator = canModerate(viewer, category.id)
+    if (post.hidden_at && !moderator && post.author_id !== viewer.user?.id) throw new NotFound('No such post')
+    return { post, thread, category, moderator }
+  }
+
+  /** Where a post lives: its thread page (the right branch page, or its subtree for deep replies). */
+  async postUrl(viewer: Viewer, postId: number): Promise<string> {
+    const { post, thread } = await this.visiblePost(viewer, postId)
+    const base = `/t/${thread.id}/${thread.slug}`
+    if (post.depth > MAX_INDENT) {
+      const segments = post.path.split('.')
+      const rootDepth = Math.floor((post.depth - 1) / MAX_INDENT) * MAX_INDENT
+      return `${base}?post=${Number(segments[rootDepth])}#p${post.id}`
+    }
+    if (post.depth === 0) return `${base}#p${post.id}`
+    const before = await this.db
+      .selectFrom('posts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('thread_id', '=', thread.id)
+      .where('depth', '=', 1)
+      .where('id', '<', post.branch_id)
+      .executeTakeFirstOrThrow()
+    const page = Math.floor(Number(before.n) / BRANCHES_PER_PAGE)
+    if (page === 0) return `${base}#p${post.id}`
+    const after = await this.db
+      .selectFrom('posts')
+      .select('id')
+      .where('thread_id', '=', thread.id)
+      .where('depth', '=', 1)
+      .orderBy('id')
+      .offset(page * BRANCHES_PER_PAGE - 1)
+      .limit(1)
+      .executeTakeFirstOrThrow()
+    return `${base}?after=${after.id}#p${post.id}`
+  }
+
+  /** Edits a post, keeping the previous text as a revision anyone who sees the post can open. */
+  async edit(viewer: Viewer, postId: number, raw: unknown) {
+    const input = parse(EditInput, raw)
+    const s = await this.settings.all()
+    const body = this.checkBody(input.body, s)
+    const rendered = renderMarkdown(body)
+    const result = await this.db.transaction().execute(async (trx) => {
+      const { post, thread, category, moderator } = await this.visiblePost(viewer, postId, trx)
+      await trx.selectFrom('posts').select('id').where('id', '=', postId).forUpdate().execute()
+      if (!canEditPost(viewer, post, category.id, s.edit_window_minutes)) {
+        if (post.author_id === viewer.user?.id && !post.deleted_at) throw new Forbidden('The time to edit this post has passed')
+        throw new Forbidden('You cannot edit this post')
+      }
+      const title = post.depth === 0 && input.title !== undefined ? this.checkTitle(input.title, s) : null
+      const changed = body !== post.body_md || (title !== null && title !== thread.title)
+      if (!changed) return { post, thread, category, changed }
+      await trx
+        .insertInto('post_revisions')
+        .values({ post_id: postId, number: post.revision_count + 1, body_md: post.body_md, editor_id: viewer.user!.id })
+        .execute()
+      await trx
+        .updateTable('posts')
+        .set({ body_md: body, body_html: rendered.html, edited_at: new Date(), revision_count: post.revision_count + 1 })
+        .where('id', '=', postId)
+        .execute()
+      if (title !== null && title !== thread.title) {
+        await trx.updateTable('threads').set({ title, slug: slugify(title) }).where('id', '=', thread.id).execute()
+      }
+      if (moderator && post.author_id !== viewer.user!.id) {
+        await trx
+          .insertInto('moderation_log')
+          .values({ actor_id: viewer.user!.id, action: 'post.edit', target_type: 'post', target_id: String(postId), reason: input.reason ?? '', details: JSON.stringify({ threadId: thread.id }) })
+          .execute()
+      }
+      return { post, thread, category, changed }
+    })
+    if (result.changed) {
+      this.events.emit('post.edited', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId, html: rendered.html }, result.category.id)
+    }
+    return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
+  }
+
+  /** The revision history of a post: each earlier text, newest first, plus the current one. */
+  async revisions(viewer: Viewer, postId: number) {
+    const { post, thread } = await this.visiblePost(viewer, postId)
+    if (post.deleted_at) throw new NotFound('No such post')
+    const revisions = await this.db
+      .selectFrom('post_revisions as r')
+      .leftJoin('users as u', 'u.id', 'r.editor_id')
+      .select(['r.number', 'r.body_md', 'r.created_at', 'u.username as editor'])
+      .where('r.post_id', '=', postId)
+      .orderBy('r.number', 'desc')
+      .execute()
+    return { post, thread: { ...thread, url: threadUrl(thread, postId) }, revisions }
+  }
+
+  /**
+   * Soft-deletes a post: a placeholder keeps its replies in place. Deleting the opening
+   * post deletes the thread. Authors delete their own; moderators any in their categories.
+   */
+  async delete(viewer: Viewer, postId: number, reason = '') {
+    const result = await this.db.transaction().execute(async (trx) => {
+      const { post, thread, category, moderator } = await this.visiblePost(viewer, postId, trx)
+      if (post.deleted_at) return { thread, category, deleted: false }
+      if (!moderator && post.author_id !== viewer.user?.id) throw new Forbidden('You cannot delete this post')
+      await trx.updateTable('posts').set({ deleted_at: new Date(), deleted_by: viewer.user!.id }).where('id', '=', postId).where('deleted_at', 'is', null).execute()
+      if (post.depth === 0) {
+        await trx.updateTable('threads').set({ deleted_at: new Date() }).where('id', '=', thread.id).execute()
+      } else {
+        await trx.updateTable('threads').set((eb) => ({ reply_count: eb('reply_count', '-', 1) })).where('id', '=', thread.id).execute()
+      }
+      if (post.author_id !== viewer.user!.id) {
+        await trx
+          .insertInto('moderation_log')
+          .values({ actor_id: viewer.user!.id, action: post.depth === 0 ? 'thread.delete' : 'post.delete', target_type: 'post', target_id: String(postId), reason, details: JSON.stringify({ threadId: thread.id }) })
+          .execute()
+      }
+      return { thread, category, deleted: true }
+    })
+    if (result.deleted) this.events.emit('post.deleted', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId }, result.category.id)
+    return { threadId: result.thread.id, threadDeleted: result.deleted && result.thread.id !== undefined }
+  }
+
+  /** Likes or unlikes a post, idempotently; the count changes only when the like row does. */
+  async setLike(viewer: Viewer, postId: number, like: boolean): Promise<{ liked: boolean; likeCount: number }> {
+    if (!viewer.user) throw new Forbidden('Log in to like posts')
+    const userId = viewer.user.id
+    const result = await this.db.transaction().execute(async (trx) => {
+      const { post, thread, category } = await this.visiblePost(viewer, postId, trx)
+      if (post.deleted_at) throw new NotFound('No such post')
+      if (post.author_id === userId) throw new Forbidden('You cannot like your own post')
+      const changed = like
+        ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning('post_id').executeTakeFirst()
+        : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning('post_id').executeTakeFirst()
+      const counted = changed
+        ? await trx
+            .updateTable('posts')
+            .set((eb) => ({ like_count: eb('like_count', like ? '+' : '-', 1) }))
+            .where('id', '=', postId)
+            .returning('like_count')
+            .executeTakeFirstOrThrow()
+        : await trx.selectFrom('posts').select('like_count').where('id', '=', postId).executeTakeFirstOrThrow()
+      return { likeCount: counted.like_count, changed: !!changed, threadId: thread.id, categoryId: category.id }
+    })
+    if (result.changed) {
+      this.events.emit('like.changed', [`thread:${result.threadId}`], { threadId: result.threadId, postId, likeCount: result.likeCount }, result.categoryId)
+    }
+    return { liked: like, likeCount: result.likeCount }
+  }
+
+  /** Pins, locks or moves a thread (moderators of its category; moving needs the target too). */
+  async moderateThread(viewer: Viewer, threadId: number, raw: unknown) {
+    const input = parse(ThreadPatchInput, raw)
+    const { thread, category } = await this.visibleThread(viewer, threadId)
+    if (!canModerate(viewer, category.id)) throw new Forbidden('Only moderators of this category can do that')
+    if (input.categoryId !== undefined && input.categoryId !== category.id) {
+      const target = await this.categories.byId(viewer, input.categoryId).catch(() => {
+        throw Invalid.field('categoryId', 'Choose a category you moderate')
+      })
+      if (!canModerate(viewer, target.id)) throw Invalid.field('categoryId', 'Choose a category you moderate')
+    }
+    const changes: Record<string, unknown> = {}
+    if (input.pinned !== undefined && input.pinned !== thread.pinned) changes.pinned = input.pinned
+    if (input.locked !== undefined && input.locked !== thread.locked) changes.locked = input.locked
+    if (input.categoryId !== undefined && input.categoryId !== category.id) changes.category_id = input.categoryId
+    if (Object.keys(changes).length === 0) return { ...thread, url: threadUrl(thread) }
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const row = await trx.updateTable('threads').set(changes).where('id', '=', threadId).returningAll().executeTakeFirstOrThrow()
+      const action = changes.category_id ? 'thread.move' : changes.pinned !== undefined ? (changes.pinned ? 'thread.pin' : 'thread.unpin') : changes.locked ? 'thread.lock' : 'thread.unlock'
+      await trx
+        .insertInto('moderation_log')
+        .values({ actor_id: viewer.user!.id, action, target_type: 'thread', target_id: String(threadId), reason: input.reason, details: JSON.stringify({ ...changes, from: category.id }) })
+        .execute()
+      return row
+    })
+    return { ...updated, url: threadUrl(updated) }
+  }
+
+  /** The newest threads with their opening posts, for Atom feeds. */
+  async feedThreads(categoryIds: number[], limit = 30) {
+    if (categoryIds.length === 0) return []
+    const rows = await this.db
+      .selectFrom('threads as t')
+      .innerJoin('posts as p', (j) => j.onRef('p.thread_id', '=', 't.id').on('p.depth', '=', 0))
+      .innerJoin('users as u', 'u.id', 't.author_id')
+      .select(['t.id', 't.title', 't.slug', 't.created_at', 't.last_post_at', 'p.body_md', 'p.edited_at', 'u.username as author'])
+      .where('t.category_id', 'in', categoryIds)
+      .where('t.deleted_at', 'is', null)
+      .where('p.hidden_at', 'is', null)
+      .orderBy('t.created_at', 'desc')
+      .orderBy('t.id', 'desc')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => ({ ...r, url: threadUrl(r) }))
+  }
+
+  /** A member's recent posts in categories the viewer may see (for profiles). */
+  async recentPostsBy(viewer: Viewer, authorId: number, limit = 10) {
+    const ids = await this.categories.visibleIds(viewer)
+    if (ids.length === 0) return []
+    const rows = await this.db
+      .selectFrom('posts as p')
+      .innerJoin('threads as t', 't.id', 'p.thread_id')
+      .select(['p.id', 'p.body_md', 'p.created_at', 't.id as thread_id', 't.title', 't.slug'])
+      .where('p.author_id', '=', authorId)
+      .where('p.deleted_at', 'is', null)
+      .where('p.hidden_at', 'is', null)
+      .where('t.deleted_at', 'is', null)
+      .where('t.category_id', 'in', ids)
+      .orderBy('p.created_at', 'desc')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => ({ id: r.id, created_at: r.created_at, title: r.title, excerpt: markdownToText(r.body_md, 160), url: threadUrl({ id: r.thread_id, slug: r.slug }, r.id) }))
+  }
+}

@@ -7,3 +7,27 @@ document.addEventListener('submit', (event) => {
     setTimeout(() => { button.disabled = true }, 0)
   }
 })
+
+// Reading time feeds trust levels: while a thread is open and visible, report it each half minute.
+const reading = document.querySelector('[data-track-reading][data-thread-id]')
+if (reading) {
+  const threadId = reading.getAttribute('data-thread-id')
+  let visibleSince = document.visibilityState === 'visible' ? Date.now() : null
+  const report = (keepalive) => {
+    if (visibleSince === null) return
+    const seconds = Math.min(120, Math.round((Date.now() - visibleSince) / 1000))
+    visibleSince = document.visibilityState === 'visible' ? Date.now() : null
+    if (seconds < 1) return
+    fetch(`/api/v1/threads/${threadId}/reading`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ seconds }),
+      keepalive,
+    }).catch(() => {})
+  }
+  setInterval(() => report(false), 30_000)
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') visibleSince = Date.now()
+    else report(true)
+  })
+}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
+import type { KyselyPlugin } from 'kysely'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import type { Db } from '../../src/core/db.js'
@@ -31,6 +32,8 @@ export interface BuildOptions {
   redis?: boolean
   /** Reuse a database instead of creating one (several instances on one database). */
   database?: TestDatabase
+  /** Kysely plugins on the app's connection (e.g. a query counter). */
+  plugins?: KyselyPlugin[]
 }
 
 /** A test configuration: a Redis prefix of its own, generous rate limits, quiet logs. */
@@ -53,7 +56,8 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
   const config = testConfig({ ...(options.redis ? { REDIS_URL } : {}), ...options.env })
   const redis = options.redis ? createRedis(REDIS_URL) : null
   const queue = redis ? new JobQueue(redis, config.redisPrefix) : null
-  const app = await buildApp(config, { db: database.db, redis, queue })
+  const db = (options.plugins ?? []).reduce((d, plugin) => d.withPlugin(plugin), database.db)
+  const app = await buildApp(config, { db, redis, queue })
   t.teardown(async () => {
     await app.close()
     await queue?.close()

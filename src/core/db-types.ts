@@ -2,8 +2,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /** A timestamp column: read as Date, written as Date or ISO string. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>
-/** A column with a database default that is never written by the app. */
-type CreatedAt = ColumnType<Date, Date | string | undefined, never>
+/** A creation time: defaults to now(); written explicitly only by seeding and backdating. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>
 
 export type Role = 'member' | 'moderator' | 'admin'
 export type DigestFrequency = 'daily' | 'weekly' | 'monthly' | 'never'

@@ -6,6 +6,7 @@ import type { Viewer } from './policy.js'
 import { SearchQuery } from './schemas.js'
 
 const PER_PAGE = 20
+const MAX_CANDIDATES = 2_000
 // Markers ts_headline wraps matches in; the snippet is escaped, then they become <mark>.
 const START = '⟦'
 const STOP = '⟧'
@@ -39,26 +40,46 @@ export class SearchService {
     }
     if (ids.length === 0) return empty
     const query = sql`websearch_to_tsquery('english', ${input.q})`
-    const rows = await this.db
+    // Rank and cut to one page first; only that page's snippets are built (ts_headline is costly).
+    const hits = this.db
       .selectFrom('posts as p')
       .innerJoin('threads as t', 't.id', 'p.thread_id')
       .innerJoin('users as u', 'u.id', 'p.author_id')
-      .innerJoin('categories as c', 'c.id', 't.category_id')
       .select([
-        'p.id', 'p.depth', 'p.created_at', 't.id as thread_id', 't.title', 'u.username as author', 'c.name as category_name', 'c.slug as category_slug',
+        'p.id',
         sql<number>`ts_rank_cd(p.search, ${query}) + case when p.depth = 0 then 2 * ts_rank(t.search, ${query}) else 0 end`.as('rank'),
-        sql<string>`ts_headline('english', p.body_md, ${query}, ${`StartSel=${START}, StopSel=${STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "`})`.as('snippet'),
       ])
       .where('t.category_id', 'in', ids)
       .where('t.deleted_at', 'is', null)
       .where('p.deleted_at', 'is', null)
       .where('p.hidden_at', 'is', null)
-      .where((eb) => eb.or([sql<boolean>`p.search @@ ${query}`, eb.and([eb('p.depth', '=', 0), sql<boolean>`t.search @@ ${query}`])]))
+      // Posts whose text matches, and opening posts whose thread title matches, each side by its
+      // GIN index. Ranking reads every candidate's vector, so a very common query ranks only the
+      // newest matches: the cost stays bounded however much the community has written.
+      .where(
+        sql<boolean>`p.id in (
+          (select id from posts where search @@ ${query} order by id desc limit ${MAX_CANDIDATES})
+          union
+          (select op.id from threads tt join posts op on op.thread_id = tt.id and op.depth = 0
+           where tt.search @@ ${query} order by tt.id desc limit ${MAX_CANDIDATES}))`,
+      )
       .$if(!!input.author, (q) => q.where(sql`lower(u.username)`, '=', input.author!.toLowerCase()))
       .orderBy('rank', 'desc')
       .orderBy('p.id', 'desc')
       .limit(PER_PAGE + 1)
       .offset((input.page - 1) * PER_PAGE)
+    const rows = await this.db
+      .selectFrom(hits.as('h'))
+      .innerJoin('posts as p', 'p.id', 'h.id')
+      .innerJoin('threads as t', 't.id', 'p.thread_id')
+      .innerJoin('users as u', 'u.id', 'p.author_id')
+      .innerJoin('categories as c', 'c.id', 't.category_id')
+      .select([
+        'p.id', 'p.depth', 'p.created_at', 't.id as thread_id', 't.title', 'u.username as author', 'c.name as category_name', 'c.slug as category_slug', 'h.rank',
+        sql<string>`ts_headline('english', p.body_md, ${query}, ${`StartSel=${START}, StopSel=${STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "`})`.as('snippet'),
+      ])
+      .orderBy('h.rank', 'desc')
+      .orderBy('p.id', 'desc')
       .execute()
     return {
       query: input,

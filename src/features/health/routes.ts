@@ -1,6 +1,9 @@
 import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 
+// A load balancer's probe must answer quickly even while Redis is unreachable.
+const PING_TIMEOUT_MS = 1_000
+
 /** Liveness and readiness for load balancers and orchestrators. */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const { db, redis } = app.hearth
@@ -14,8 +17,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         .execute(db)
         .then(() => (checks.database = 'ok'))
         .catch((err) => req.log.warn({ err }, 'readiness: database down')),
-      redis
-        ?.ping()
+      redis &&
+        Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), PING_TIMEOUT_MS).unref())])
         .then(() => (checks.redis = 'ok'))
         .catch((err) => req.log.warn({ err }, 'readiness: redis down')),
     ])

@@ -9,9 +9,11 @@ import fastifyView from '@fastify/view'
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
+import { SESSION_COOKIE } from './core/auth/cookie-names.js'
 import { type Session, type SessionUser, SessionStore } from './core/auth/sessions.js'
 import type { Db } from './core/db.js'
 import { DomainError, TooManyRequests } from './core/errors.js'
+import { registerGuestCache } from './core/guest-cache.js'
 import { EventBus } from './core/events.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
@@ -69,7 +71,7 @@ declare module 'fastify' {
   }
 }
 
-export const SESSION_COOKIE = 'hearth_session'
+export { SESSION_COOKIE }
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
@@ -212,6 +214,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,
     }
   })
+
+  registerGuestCache(app, config.guestCacheSeconds)
 
   app.setErrorHandler(async (err, req, reply) => renderError(err as Error, req, reply))
   app.setNotFoundHandler(async (req, reply) => {

@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_LOGIN: z.coerce.number().int().min(1).default(20),
   RATE_LIMIT_POST: z.coerce.number().int().min(1).default(30),
   COMMUNITY_NAME: z.string().min(1).max(80).default('Hearth'),
+  GUEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
 })
 
 export type Env = z.input<typeof EnvSchema>
@@ -58,6 +59,7 @@ export interface Config {
   trustProxy: boolean
   rateLimits: { signup: number; login: number; post: number }
   communityName: string
+  guestCacheSeconds: number
 }
 
 /** Thrown when the environment is invalid; `problems` holds one line per bad variable. */
@@ -104,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     rateLimits: { signup: e.RATE_LIMIT_SIGNUP, login: e.RATE_LIMIT_LOGIN, post: e.RATE_LIMIT_POST },
     communityName: e.COMMUNITY_NAME,
+    guestCacheSeconds: e.GUEST_CACHE_SECONDS,
   }
 }
 

@@ -15,7 +15,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
 
   // ── pages ───────────────────────────────────────────────────────────────────
-  app.get('/', async (req, reply) => {
+  const guestCache = { config: { guestCache: true } }
+
+  app.get('/', guestCache, async (req, reply) => {
     const viewer = await viewerOf(req)
     const [visible, latest] = await Promise.all([categories.visible(viewer), discussions.latest(viewer, 25)])
     const stats = await discussions.categoryStats(visible.map((c) => c.id))
@@ -27,7 +29,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     })
   })
 
-  app.get('/c/:slug', async (req, reply) => {
+  app.get('/c/:slug', guestCache, async (req, reply) => {
     const viewer = await viewerOf(req)
     const category = await categories.bySlug(viewer, parse(SlugParams, req.params).slug)
     const cursor = (req.query as Form).cursor
@@ -79,8 +81,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     })
   }
 
-  app.get('/t/:id', async (req, reply) => renderThread(req, reply))
-  app.get('/t/:id/:slug', async (req, reply) => renderThread(req, reply))
+  app.get('/t/:id', guestCache, async (req, reply) => renderThread(req, reply))
+  app.get('/t/:id/:slug', guestCache, async (req, reply) => renderThread(req, reply))
 
   app.post('/t/:id/replies', postLimit, async (req, reply) => {
     const { id } = parse(IdParams, req.params)
@@ -177,7 +179,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('discussions/revisions', { title: 'Edit history', ...history })
   })
 
-  app.get('/search', async (req, reply) => {
+  app.get('/search', guestCache, async (req, reply) => {
     const viewer = await viewerOf(req)
     const found = await handleSearch(() => search.search(viewer, req.query))
     return reply.view('discussions/search', { title: 'Search', categories: await categories.visible(viewer), ...found })
@@ -195,7 +197,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   // ── feeds: public content only, whoever asks ─────────────────────────────────
   const guest = { user: null, moderates: new Set<number>() }
-  app.get('/feeds/latest.atom', async (_req, reply) => {
+  app.get('/feeds/latest.atom', guestCache, async (_req, reply) => {
     const threads = await discussions.feedThreads(await categories.visibleIds(guest))
     return reply.type('application/atom+xml; charset=utf-8').send(
       atomFeed({
@@ -208,7 +210,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     )
   })
 
-  app.get('/feeds/c/:file', async (req, reply) => {
+  app.get('/feeds/c/:file', guestCache, async (req, reply) => {
     const file = (req.params as { file: string }).file
     if (!file.endsWith('.atom')) throw new NotFound()
     const category = await categories.bySlug(guest, file.slice(0, -'.atom'.length))

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify'
+import { SESSION_COOKIE } from './auth/cookie-names.js'
+
+interface Entry {
+  body: string
+  contentType: string
+  expires: number
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Guests get this page from a short-lived shared cache (an "anonymous cache"). */
+    guestCache?: boolean
+  }
+}
+
+const MAX_ENTRIES = 1_000
+const MAX_BODY = 512 * 1024
+
+/**
+ * A micro-cache of public pages as guests see them, for a few seconds: a burst of guests
+ * (a link shared widely, a crawler) costs one render, not thousands. Only requests with no
+ * session cookie and no token use it, so it only ever holds and serves what any guest may
+ * see; members always get fresh pages, and live updates keep open guest pages current.
+ */
+export function registerGuestCache(app: FastifyInstance, ttlSeconds: number): void {
+  if (ttlSeconds <= 0) return
+  const entries = new Map<string, Entry>()
+  const isGuest = (cookie: string | undefined, authorization: string | undefined) =>
+    !authorization && !(cookie ?? '').includes(`${SESSION_COOKIE}=`)
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method !== 'GET' || !req.routeOptions.config?.guestCache) return
+    if (!isGuest(req.headers.cookie, req.headers.authorization)) return
+    const hit = entries.get(req.url)
+    if (!hit) return
+    if (hit.expires < Date.now()) {
+      entries.delete(req.url)
+      return
+    }
+    return reply.header('x-hearth-cache', 'hit').type(hit.contentType).send(hit.body)
+  })
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method !== 'GET' || !req.routeOptions.config?.guestCache || reply.statusCode !== 200) return payload
+    if (reply.getHeader('x-hearth-cache') || typeof payload !== 'string' || payload.length > MAX_BODY) return payload
+    if (!isGuest(req.headers.cookie, req.headers.authorization) || req.user) return payload
+    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string)
+    entries.set(req.url, { body: payload, contentType: String(reply.getHeader('content-type') ?? 'text/html'), expires: Date.now() + ttlSeconds * 1000 })
+    return payload
+  })
+}

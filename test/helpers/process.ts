@@ -25,9 +25,13 @@ export interface Spawned {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
 }
 
-/** Runs one of Hearth's entrypoints with tsx, as `npm start` / `npm run worker` do. */
+/**
+ * Runs one of Hearth's entrypoints with tsx, as `npm start` / `npm run worker` do; a `.js`
+ * entry (the compiled `dist/`) runs on plain node, as the Docker image does.
+ */
 export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
+  const loader = entry.endsWith('.js') ? [] : ['--import', 'tsx']
+  const child = spawn(process.execPath, [...loader, path.join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

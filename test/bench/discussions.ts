@@ -7,7 +7,6 @@
  * thread page costs at both sizes.
  */
 import autocannon from 'autocannon'
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { buildApp } from '../../src/app.js'
@@ -17,20 +16,10 @@ import { seed } from '../../src/seed.js'
 import { testConfig } from '../helpers/app.js'
 import { ADMIN_URL } from '../helpers/db.js'
 import { freePort, spawnEntry } from '../helpers/process.js'
+import { QueryCounter } from '../helpers/query-counter.js'
 
 const DB_NAME = 'hearth_bench_discussions'
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
-
-class QueryCounter implements KyselyPlugin {
-  count = 0
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.count++
-    return args.node
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}
 
 const admin = new pg.Client({ connectionString: ADMIN_URL })
 await admin.connect()

@@ -1,20 +1,8 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
 import t from 'tap'
+import { QueryCounter } from '../helpers/query-counter.js'
 import { build } from '../helpers/app.js'
 import { Client } from '../helpers/client.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
-
-/** Counts every query the app sends. */
-class QueryCounter implements KyselyPlugin {
-  count = 0
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.count++
-    return args.node
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}
 
 interface ApiPost { id: number; author: string; html: string; deleted: boolean; replies: ApiPost[]; likeCount: number; continues: boolean }
 const flatten = (posts: ApiPost[]): ApiPost[] => posts.flatMap((p) => [p, ...flatten(p.replies)])

@@ -197,33 +197,36 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   // ── feeds: public content only, whoever asks ─────────────────────────────────
   const guest = { user: null, moderates: new Set<number>() }
-  app.get('/feeds/latest.atom', guestCache, async (_req, reply) => {
-    const threads = await discussions.feedThreads(await categories.visibleIds(guest))
+  async function sendFeed(reply: FastifyReply, categoryIds: number[], title: string, path: string, selfPath: string) {
+    const threads = await discussions.feedThreads(categoryIds)
     return reply.type('application/atom+xml; charset=utf-8').send(
       atomFeed({
-        id: `${config.baseUrl}/`,
-        title: `${config.communityName}: latest threads`,
-        url: `${config.baseUrl}/`,
-        selfUrl: `${config.baseUrl}/feeds/latest.atom`,
-        entries: threads.map((t) => ({ id: `${config.baseUrl}/t/${t.id}`, title: t.title, url: `${config.baseUrl}${t.url}`, author: t.author, published: t.created_at, updated: t.edited_at ?? t.created_at, summaryMarkdown: t.body_md })),
+        id: `${config.baseUrl}${path}`,
+        title: `${config.communityName}: ${title}`,
+        url: `${config.baseUrl}${path}`,
+        selfUrl: `${config.baseUrl}${selfPath}`,
+        entries: threads.map((t) => ({
+          id: `${config.baseUrl}/t/${t.id}`,
+          title: t.title,
+          url: `${config.baseUrl}${t.url}`,
+          author: t.author,
+          published: t.created_at,
+          updated: t.edited_at ?? t.created_at,
+          summaryMarkdown: t.body_md,
+        })),
       }),
     )
-  })
+  }
+
+  app.get('/feeds/latest.atom', guestCache, async (_req, reply) =>
+    sendFeed(reply, await categories.visibleIds(guest), 'latest threads', '/', '/feeds/latest.atom'),
+  )
 
   app.get('/feeds/c/:file', guestCache, async (req, reply) => {
     const file = (req.params as { file: string }).file
     if (!file.endsWith('.atom')) throw new NotFound()
     const category = await categories.bySlug(guest, file.slice(0, -'.atom'.length))
-    const threads = await discussions.feedThreads([category.id])
-    return reply.type('application/atom+xml; charset=utf-8').send(
-      atomFeed({
-        id: `${config.baseUrl}/c/${category.slug}`,
-        title: `${config.communityName}: ${category.name}`,
-        url: `${config.baseUrl}/c/${category.slug}`,
-        selfUrl: `${config.baseUrl}/feeds/c/${category.slug}.atom`,
-        entries: threads.map((t) => ({ id: `${config.baseUrl}/t/${t.id}`, title: t.title, url: `${config.baseUrl}${t.url}`, author: t.author, published: t.created_at, updated: t.edited_at ?? t.created_at, summaryMarkdown: t.body_md })),
-      }),
-    )
+    return sendFeed(reply, [category.id], category.name, `/c/${category.slug}`, `/feeds/c/${category.slug}.atom`)
   })
 
   // ── JSON API ──────────────────────────────────────────────────────────────────

@@ -20,8 +20,12 @@ import { instanceSecret } from './core/settings.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import { accountRoutes } from './features/accounts/routes.js'
 import { AccountService } from './features/accounts/service.js'
+import { betaRoutes } from './features/beta/routes.js'
+import { BetaService } from './features/beta/service.js'
 import { healthRoutes } from './features/health/routes.js'
 import { homeRoutes } from './features/home/routes.js'
+import { ideaRoutes } from './features/ideas/routes.js'
+import { IdeaService } from './features/ideas/service.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { NotificationService } from './features/notifications/service.js'
 
@@ -44,6 +48,8 @@ export interface Hearth {
   sessions: SessionStore
   accounts: AccountService
   notifications: NotificationService
+  ideas: IdeaService
+  beta: BetaService
 }
 
 declare module 'fastify' {
@@ -81,6 +87,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const secret = await instanceSecret(deps.db, config.secretKey)
   const sessions = new SessionStore(deps.db, config.sessionDays)
   const events = deps.events ?? new EventBus((err, event) => app.log.error({ err, event: event.type }, 'event listener failed'))
+  const notifications = new NotificationService(deps.db, events)
+  const ideas = new IdeaService(deps.db, events, notifications)
   const hearth: Hearth = {
     config,
     db: deps.db,
@@ -89,7 +97,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     events,
     sessions,
     accounts: new AccountService(deps.db, sessions),
-    notifications: new NotificationService(deps.db, events),
+    notifications,
+    ideas,
+    beta: new BetaService(deps.db, events, notifications, ideas),
   }
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
@@ -209,6 +219,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(homeRoutes)
   await app.register(accountRoutes)
   await app.register(notificationRoutes)
+  await app.register(ideaRoutes)
+  await app.register(betaRoutes)
 
   return app
 }

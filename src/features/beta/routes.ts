@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { fieldErrors, NotFound, parse } from '../../core/errors.js'
+import { fieldErrors, NotFound, parseParams } from '../../core/errors.js'
 import { handleForm, requireUser } from '../../core/http.js'
 import {
   answersFromForm,
@@ -87,12 +87,12 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   }
 
   app.get('/beta/:id', async (req, reply) => {
-    const { id } = parse(ProgramParams, req.params)
+    const { id } = parseParams(ProgramParams, req.params)
     return reply.view('beta/show', await programPage(req, id))
   })
 
   app.post('/beta/:id/signup', async (req, reply) => {
-    const { id } = parse(ProgramParams, req.params)
+    const { id } = parseParams(ProgramParams, req.params)
     if (!req.user) return reply.redirect(`/login?next=${encodeURIComponent(`/beta/${id}`)}`, 303)
     const answers = answersFromForm(req.body as Form)
     try {
@@ -106,28 +106,28 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/beta/:id/withdraw', async (req, reply) => {
-    const { id } = parse(ProgramParams, req.params)
+    const { id } = parseParams(ProgramParams, req.params)
     await beta.withdraw(requireUser(req), id)
     return reply.redirect(`/beta/${id}#my-signup`, 303)
   })
 
   app.get('/beta/:id/manage', async (req, reply) => {
     const admin = requireAdmin(req)
-    const { id } = parse(ProgramParams, req.params)
+    const { id } = parseParams(ProgramParams, req.params)
     const data = await beta.signups(admin, id)
     return reply.view('beta/manage', { title: `Manage: ${data.program.title}`, ...data })
   })
 
   app.post('/beta/:id/signups/:userId/review', async (req, reply) => {
     const admin = requireAdmin(req)
-    const { id, userId } = parse(ReviewParams, req.params)
+    const { id, userId } = parseParams(ReviewParams, req.params)
     await beta.review(admin, id, userId, req.body)
     return reply.redirect(`/beta/${id}/manage`, 303)
   })
 
   app.get('/beta/:id/participants.csv', async (req, reply) => {
     const admin = requireAdmin(req)
-    const { id } = parse(ProgramParams, req.params)
+    const { id } = parseParams(ProgramParams, req.params)
     const { filename, csv } = await beta.participantsCsv(admin, id)
     return reply
       .type('text/csv; charset=utf-8')
@@ -141,17 +141,17 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/api/v1/beta', async (req, reply) => reply.code(201).send(await beta.create(requireUser(req), req.body)))
 
-  app.get('/api/v1/beta/:id', async (req) => beta.get(parse(ProgramParams, req.params).id, req.user))
+  app.get('/api/v1/beta/:id', async (req) => beta.get(parseParams(ProgramParams, req.params).id, req.user))
 
   app.post('/api/v1/beta/:id/signups', async (req, reply) => {
-    const { created, ...result } = await beta.signUp(requireUser(req), parse(ProgramParams, req.params).id, req.body)
+    const { created, ...result } = await beta.signUp(requireUser(req), parseParams(ProgramParams, req.params).id, req.body)
     return reply.code(created ? 201 : 200).send(result)
   })
 
-  app.delete('/api/v1/beta/:id/signups/me', async (req) => beta.withdraw(requireUser(req), parse(ProgramParams, req.params).id))
+  app.delete('/api/v1/beta/:id/signups/me', async (req) => beta.withdraw(requireUser(req), parseParams(ProgramParams, req.params).id))
 
   app.get('/api/v1/beta/:id/signups', async (req) => {
-    const data = await beta.signups(requireUser(req), parse(ProgramParams, req.params).id)
+    const data = await beta.signups(requireUser(req), parseParams(ProgramParams, req.params).id)
     return {
       program: data.program,
       signups: data.signups.map((s) => ({
@@ -166,7 +166,7 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/api/v1/beta/:id/signups/:userId/review', async (req) => {
-    const { id, userId } = parse(ReviewParams, req.params)
+    const { id, userId } = parseParams(ReviewParams, req.params)
     return beta.review(requireUser(req), id, userId, req.body)
   })
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { parse } from '../../core/errors.js'
+import { parse, parseParams } from '../../core/errors.js'
 import { handleForm, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
@@ -78,7 +78,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.get('/ideas/:id', async (req, reply) => {
-    const { id } = parse(IdParams, req.params)
+    const { id } = parseParams(IdParams, req.params)
     const found = await ideas.get(id, req.user?.id)
     if (found.mergedIntoId) return reply.redirect(`/ideas/${found.mergedIntoId}?merged_from=${id}`, 301)
     return reply.view('ideas/show', await ideaPage(req, found.idea!))
@@ -103,7 +103,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   // Staff forms on the idea page re-render it with the field's message.
   async function staffForm(req: FastifyRequest, reply: FastifyReply, action: (id: number) => Promise<string>) {
     const user = requireUser(req)
-    const { id } = parse(IdParams, req.params)
+    const { id } = parseParams(IdParams, req.params)
     const form = req.body as Form
     const found = await ideas.get(id, user.id)
     if (!found.idea) return reply.redirect(`/ideas/${found.mergedIntoId}`, 303)
@@ -131,7 +131,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     ['unsubscribe', (u, id) => ideas.unsubscribe(u, id)],
   ] as const satisfies readonly (readonly [string, (u: NonNullable<FastifyRequest['user']>, id: number) => Promise<{ ideaId: number }>])[]) {
     app.post(`/ideas/:id/${path}`, async (req, reply) => {
-      const { id } = parse(IdParams, req.params)
+      const { id } = parseParams(IdParams, req.params)
       if (!req.user) return reply.redirect(`/login?next=${encodeURIComponent(`/ideas/${id}`)}`, 303)
       const result = await act(req.user, id)
       // A merged idea's vote landed on its target: go there, not back to the old page.
@@ -172,7 +172,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.get('/api/v1/ideas/:id', async (req, reply) => {
-    const { id } = parse(IdParams, req.params)
+    const { id } = parseParams(IdParams, req.params)
     const found = await ideas.get(id, req.user?.id)
     if (found.mergedIntoId) return reply.redirect(`/api/v1/ideas/${found.mergedIntoId}`, 301)
     const { bodyMd: _md, ...idea } = found.idea!
@@ -190,10 +190,10 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.put('/api/v1/ideas/:id/vote', async (req) => ideas.vote(requireUser(req), parse(IdParams, req.params).id))
-  app.delete('/api/v1/ideas/:id/vote', async (req) => ideas.unvote(requireUser(req), parse(IdParams, req.params).id))
-  app.put('/api/v1/ideas/:id/subscription', async (req) => ideas.subscribe(requireUser(req), parse(IdParams, req.params).id))
-  app.delete('/api/v1/ideas/:id/subscription', async (req) => ideas.unsubscribe(requireUser(req), parse(IdParams, req.params).id))
-  app.post('/api/v1/ideas/:id/status', async (req) => ideas.changeStatus(requireUser(req), parse(IdParams, req.params).id, req.body))
-  app.post('/api/v1/ideas/:id/merge', async (req) => ideas.merge(requireUser(req), parse(IdParams, req.params).id, req.body))
+  app.put('/api/v1/ideas/:id/vote', async (req) => ideas.vote(requireUser(req), parseParams(IdParams, req.params).id))
+  app.delete('/api/v1/ideas/:id/vote', async (req) => ideas.unvote(requireUser(req), parseParams(IdParams, req.params).id))
+  app.put('/api/v1/ideas/:id/subscription', async (req) => ideas.subscribe(requireUser(req), parseParams(IdParams, req.params).id))
+  app.delete('/api/v1/ideas/:id/subscription', async (req) => ideas.unsubscribe(requireUser(req), parseParams(IdParams, req.params).id))
+  app.post('/api/v1/ideas/:id/status', async (req) => ideas.changeStatus(requireUser(req), parseParams(IdParams, req.params).id, req.body))
+  app.post('/api/v1/ideas/:id/merge', async (req) => ideas.merge(requireUser(req), parseParams(IdParams, req.params).id, req.body))
 }

@@ -114,8 +114,15 @@ export function answersSchema(questions: Question[]) {
       field = z.preprocess((v) => (v === '' ? undefined : v), q.required ? choice : choice.optional())
     } else {
       const choices = z
-        .preprocess((v) => (v === undefined || v === '' ? [] : Array.isArray(v) ? v : [v]), z.array(z.enum(q.choices as [string, ...string[]], { error: 'Choose among the offered answers' })))
-        .transform((list) => [...new Set(list)])
+        .preprocess(
+          (v) => (v === undefined || v === '' ? [] : Array.isArray(v) ? v : [v]),
+          // Checked as a whole so the message belongs to the question, not to one of its items.
+          z.array(z.unknown(), { error: 'Choose among the offered answers' }).refine(
+            (list) => list.every((c) => typeof c === 'string' && q.choices.includes(c)),
+            'Choose among the offered answers',
+          ),
+        )
+        .transform((list) => [...new Set(list as string[])])
       field = q.required ? choices.refine((list) => list.length > 0, missing) : choices
     }
     shape[q.id] = field

@@ -24,6 +24,7 @@ const VOTE_LIMITS_KEY = 'ideas.vote_limits'
 // Trending: votes of the last 7 days, each weighing half as much for every day of age.
 const TRENDING_HALF_LIFE_S = 24 * 60 * 60
 const TRENDING_REFRESH_MS = 60_000
+const TRENDING_BATCH = 500
 const SETTINGS_TTL_MS = 5_000
 
 /** A member (or staff) as the ideas feature needs them. */
@@ -53,6 +54,21 @@ export interface VoteResult {
   voted: boolean
   /** Set when the idea asked for was merged and the vote went to its target. */
   mergedFrom?: number
+}
+
+interface CastRow {
+  vote_count: number
+  status: IdeaStatus
+  merged_into_id: number | null
+  changed: number
+}
+
+interface CastVote {
+  ideaId: number
+  votes: number
+  status: IdeaStatus
+  mergedInto: number | null
+  changed: boolean
 }
 
 function isStaff(user: Pick<SessionUser, 'role'>): boolean {
@@ -273,71 +289,77 @@ export class IdeaService {
 
   /**
    * Votes for an idea, idempotently. The vote row (primary key idea, member) and the
-   * counter change in one transaction, and the counter moves only when a row was really
+   * counter change in one statement, and the counter moves only when a row was really
    * inserted, so the count stays exact however many members vote at once. A merged idea's
    * vote goes to its target; a closed idea refuses new votes.
    */
   async vote(user: Actor, id: number): Promise<VoteResult> {
-    const limits = await this.voteLimits()
-    const limit = limits?.[String(user.trust_level)]
-    const result = await this.db.transaction().execute(async (trx) => {
-      const idea = await this.lockForVote(trx, id)
-      if (idea.status === 'declined') throw new Conflict('This idea was declined, so it no longer takes votes')
-      if (idea.status === 'done') throw new Conflict('This idea is done, so it no longer takes votes')
-      if (limit !== undefined) await this.checkOpenVotes(trx, user.id, idea.id, limit)
-      const row = await sql<{ vote_count: number; inserted: number }>`
-        with added as (
-          insert into idea_votes (idea_id, user_id) values (${idea.id}, ${user.id})
-          on conflict do nothing returning 1
-        )
-        update ideas set vote_count = vote_count + (select count(*) from added)
-        where id = ${idea.id}
-        returning vote_count, (select count(*) from added)::int as inserted`.execute(trx)
-      const changed = row.rows[0]!
-      return { ideaId: idea.id, votes: changed.vote_count, changed: changed.inserted > 0, mergedFrom: idea.mergedFrom }
-    })
-    if (result.changed) this.events.emit('idea.voted', ['ideas', `idea:${result.ideaId}`], { ideaId: result.ideaId, votes: result.votes })
-    return { ideaId: result.ideaId, votes: result.votes, voted: true, ...(result.mergedFrom ? { mergedFrom: result.mergedFrom } : {}) }
+    const limit = (await this.voteLimits())?.[String(user.trust_level)]
+    const result =
+      limit === undefined
+        ? await this.followMerge(id, (ideaId) => this.castVote(this.db, user.id, ideaId, true))
+        : await this.db.transaction().execute(async (trx) => {
+            const target = await this.resolve(id, trx)
+            await this.checkOpenVotes(trx, user.id, target, limit)
+            return this.followMerge(id, (ideaId) => this.castVote(trx, user.id, ideaId, true))
+          })
+    if (result.status === 'declined') throw new Conflict('This idea was declined, so it no longer takes votes')
+    if (result.status === 'done') throw new Conflict('This idea is done, so it no longer takes votes')
+    return this.voted(result, true)
   }
 
   /** Takes back a vote, idempotently; the counter moves only when a vote row was really deleted. */
   async unvote(user: Actor, id: number): Promise<VoteResult> {
-    const result = await this.db.transaction().execute(async (trx) => {
-      const idea = await this.lockForVote(trx, id)
-      const row = await sql<{ vote_count: number; deleted: number }>`
-        with removed as (
-          delete from idea_votes where idea_id = ${idea.id} and user_id = ${user.id} returning 1
-        )
-        update ideas set vote_count = vote_count - (select count(*) from removed)
-        where id = ${idea.id}
-        returning vote_count, (select count(*) from removed)::int as deleted`.execute(trx)
-      const changed = row.rows[0]!
-      return { ideaId: idea.id, votes: changed.vote_count, changed: changed.deleted > 0, mergedFrom: idea.mergedFrom }
-    })
+    return this.voted(await this.followMerge(id, (ideaId) => this.castVote(this.db, user.id, ideaId, false)), false)
+  }
+
+  private voted(result: CastVote & { mergedFrom?: number }, voted: boolean): VoteResult {
     if (result.changed) this.events.emit('idea.voted', ['ideas', `idea:${result.ideaId}`], { ideaId: result.ideaId, votes: result.votes })
-    return { ideaId: result.ideaId, votes: result.votes, voted: false, ...(result.mergedFrom ? { mergedFrom: result.mergedFrom } : {}) }
+    return { ideaId: result.ideaId, votes: result.votes, voted, ...(result.mergedFrom ? { mergedFrom: result.mergedFrom } : {}) }
+  }
+
+  // Runs a vote or unvote on the idea, and once more on its target when it was merged.
+  private async followMerge(id: number, cast: (ideaId: number) => Promise<CastVote | undefined>): Promise<CastVote & { mergedFrom?: number }> {
+    const first = await cast(id)
+    if (!first) throw new NotFound('No such idea')
+    if (!first.mergedInto) return first
+    const target = await cast(first.mergedInto)
+    if (!target) throw new NotFound('No such idea')
+    return { ...target, mergedFrom: id }
   }
 
   /**
-   * Locks the idea against merges and status moves (which take FOR UPDATE) for the rest
-   * of the vote's transaction, without making voters wait for each other; follows a merge.
+   * One statement (one round trip, its own transaction): lock the idea FOR KEY SHARE —
+   * voters do not wait for each other, but merges and status moves (FOR UPDATE) wait for
+   * them and they for those — then insert or delete the vote row, guarded by its primary
+   * key, and move the counter by exactly the number of rows changed. Nothing changes on a
+   * merged idea, nor (when adding) on a closed one.
    */
-  private async lockForVote(trx: Trx, id: number) {
-    const idea = await trx
-      .selectFrom('ideas')
-      .select(['id', 'status', 'merged_into_id'])
-      .where('id', '=', id)
-      .forKeyShare()
-      .executeTakeFirst()
-    if (!idea) throw new NotFound('No such idea')
-    if (!idea.merged_into_id) return { id: idea.id, status: idea.status, mergedFrom: undefined }
-    const target = await trx
-      .selectFrom('ideas')
-      .select(['id', 'status', 'merged_into_id'])
-      .where('id', '=', idea.merged_into_id)
-      .forKeyShare()
-      .executeTakeFirstOrThrow()
-    return { id: target.id, status: target.status, mergedFrom: idea.id }
+  private async castVote(q: DbOrTrx, userId: number, ideaId: number, add: boolean): Promise<CastVote | undefined> {
+    const { rows } = add
+      ? await sql<CastRow>`
+          with idea as (select id, status, merged_into_id from ideas where id = ${ideaId} for key share),
+          changed as (
+            insert into idea_votes (idea_id, user_id)
+            select id, ${userId} from idea where merged_into_id is null and status not in ('done', 'declined')
+            on conflict do nothing returning 1
+          )
+          update ideas set vote_count = ideas.vote_count + (select count(*) from changed)
+          from idea where ideas.id = idea.id
+          returning ideas.vote_count, idea.status, idea.merged_into_id, (select count(*) from changed)::int as changed`.execute(q)
+      : await sql<CastRow>`
+          with idea as (select id, status, merged_into_id from ideas where id = ${ideaId} for key share),
+          changed as (
+            delete from idea_votes using idea
+            where idea_votes.idea_id = idea.id and idea.merged_into_id is null and idea_votes.user_id = ${userId}
+            returning 1
+          )
+          update ideas set vote_count = ideas.vote_count - (select count(*) from changed)
+          from idea where ideas.id = idea.id
+          returning ideas.vote_count, idea.status, idea.merged_into_id, (select count(*) from changed)::int as changed`.execute(q)
+    const row = rows[0]
+    if (!row) return undefined
+    return { ideaId, votes: row.vote_count, status: row.status, mergedInto: row.merged_into_id, changed: row.changed > 0 }
   }
 
   /** With a per-trust-level limit set, a member may hold only so many votes on ideas still open. */
@@ -382,8 +404,8 @@ export class IdeaService {
   }
 
   /** The idea itself, or the one it was merged into. */
-  private async resolve(id: number): Promise<number> {
-    const row = await this.db.selectFrom('ideas').select(['id', 'merged_into_id']).where('id', '=', id).executeTakeFirst()
+  private async resolve(id: number, trx?: DbOrTrx): Promise<number> {
+    const row = await (trx ?? this.db).selectFrom('ideas').select(['id', 'merged_into_id']).where('id', '=', id).executeTakeFirst()
     if (!row) throw new NotFound('No such idea')
     return row.merged_into_id ?? row.id
   }
@@ -592,28 +614,28 @@ export class IdeaService {
   }
 
   /**
-   * Recomputes every idea's trending score from the last 7 days of votes (an index-only
-   * range scan), one process at a time. Scores order the trending board; counts shown
-   * never come from them.
+   * Recomputes trending scores from the last 7 days of votes (an index-only range scan,
+   * float arithmetic), then writes the changed ones in small batches so voters, who lock
+   * an idea's row to count their vote, never wait more than a moment. Scores order the
+   * trending board; the counts shown never come from them.
    */
-  async refreshTrending(): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext('hearth.ideas.trending')) as locked`.execute(trx)
-      if (!rows[0]?.locked) return false
-      await sql`
-        with recent as (
-          select idea_id, sum(power(0.5, extract(epoch from (now() - created_at)) / ${TRENDING_HALF_LIFE_S})) as score
-          from idea_votes where created_at > now() - interval '7 days' group by idea_id
-        ), scored as (
-          select ideas.id, coalesce(recent.score, 0) as score
-          from ideas left join recent on recent.idea_id = ideas.id
-          where ideas.merged_into_id is null and (ideas.trending_score <> 0 or recent.score is not null)
-        )
-        update ideas set trending_score = scored.score from scored
-        where ideas.id = scored.id and ideas.trending_score <> scored.score`.execute(trx)
-      this.trendingRefreshedAt = Date.now()
-      return true
-    })
+  async refreshTrending(): Promise<number> {
+    const { rows } = await sql<{ id: number; score: number }>`
+      with recent as (
+        select idea_id, sum(exp((extract(epoch from created_at)::float8 - extract(epoch from now())::float8) * ${Math.LN2 / TRENDING_HALF_LIFE_S})) as score
+        from idea_votes where created_at > now() - interval '7 days' group by idea_id
+      )
+      select ideas.id, coalesce(recent.score, 0) as score
+      from ideas left join recent on recent.idea_id = ideas.id
+      where ideas.merged_into_id is null and ideas.trending_score is distinct from coalesce(recent.score, 0)`.execute(this.db)
+    for (let i = 0; i < rows.length; i += TRENDING_BATCH) {
+      const batch = rows.slice(i, i + TRENDING_BATCH)
+      await sql`update ideas set trending_score = v.score
+        from (select unnest(${batch.map((r) => r.id)}::bigint[]) as id, unnest(${batch.map((r) => r.score)}::float8[]) as score) v
+        where ideas.id = v.id`.execute(this.db)
+    }
+    this.trendingRefreshedAt = Date.now()
+    return rows.length
   }
 
   private refreshTrendingIfStale(): void {

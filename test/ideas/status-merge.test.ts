@@ -139,3 +139,24 @@ t.test('merging duplicates: voters unioned, redirects, followers told, bad merge
   t.same(chain.map((r) => r.merged_into_id), [c, c], 'earlier merges follow to the new target')
   t.equal((await db.selectFrom('moderation_log').select('id').where('action', '=', 'idea.merge').execute()).length, 2)
 })
+
+t.test('votes racing a merge all end up counted once on the target', async (t) => {
+  const { app, db } = await build(t)
+  const { admin, regular } = await personas(app, db)
+  const a = (await regular.client.api('POST', '/api/v1/ideas', { title: 'Bulk edit tags', body: 'Change tags on many threads.' })).data.id as number
+  const b = (await regular.client.api('POST', '/api/v1/ideas', { title: 'Mass tag editing', body: 'Edit tags in bulk.' })).data.id as number
+  const crowd = await members(app, db, 120)
+  await Promise.all(crowd.slice(0, 40).map((m) => m.client.api('PUT', `/api/v1/ideas/${b}/vote`)))
+  const [merge, ...votes] = await Promise.all([
+    admin.client.api('POST', `/api/v1/ideas/${a}/merge`, { intoId: b }),
+    ...crowd.map((m) => m.client.api('PUT', `/api/v1/ideas/${a}/vote`)),
+  ])
+  t.equal(merge!.statusCode, 200)
+  t.ok(votes.every((v) => v.statusCode === 200), 'every vote answered')
+  t.ok(votes.every((v) => v.data.ideaId === a || v.data.ideaId === b))
+  const onA = await db.selectFrom('idea_votes').select('user_id').where('idea_id', '=', a).execute()
+  t.same(onA, [], 'no vote is left behind on the merged idea')
+  const onB = await db.selectFrom('idea_votes').select('user_id').where('idea_id', '=', b).execute()
+  t.equal(onB.length, 120, 'all 120 members counted once')
+  t.equal((await db.selectFrom('ideas').select('vote_count').where('id', '=', b).executeTakeFirstOrThrow()).vote_count, 120, 'the counter agrees')
+})

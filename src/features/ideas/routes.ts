@@ -69,7 +69,8 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     return handleForm(reply, 'ideas/new', form, async () => {
       if (form.confirm !== '1') {
         const input = parse(NewIdeaInput, form)
-        const similar = await ideas.similar(`${input.title} ${input.body}`)
+        // Titles say what an idea is; descriptions share too many everyday words to compare.
+        const similar = await ideas.similar(input.title)
         if (similar.length > 0) return reply.view('ideas/new', { ...newPage, values: form, similar, checked: true })
       }
       const idea = await ideas.propose(user, form)

@@ -117,3 +117,26 @@ t.test('open-vote limits per trust level: off by default, enforced under racing,
   const free = ideas.find((id) => !held.includes(id))!
   t.equal((await voter!.client.api('PUT', `/api/v1/ideas/${free}/vote`)).statusCode, 200, 'a closed idea gives its vote back')
 })
+
+t.test('admins set open-vote limits on a settings page; others find no such page', async (t) => {
+  const { app, db } = await build(t)
+  const { admin, regular } = await personas(app, db)
+  const [voter] = await members(app, db, 1, { trustLevel: 0 })
+  t.equal((await regular.client.get('/ideas/settings')).statusCode, 404)
+  const bad = await admin.client.submit('/ideas/settings', { tl0: 'lots' }, '/ideas/settings')
+  t.equal(bad.statusCode, 400)
+  t.match(bad.body, /Use a whole number/)
+  t.match(bad.body, /value="lots"/, 'the input is kept')
+  const saved = await admin.client.submit('/ideas/settings', { tl0: '1', tl1: '', tl2: '' }, '/ideas/settings')
+  t.equal(saved.headers.location, '/ideas/settings?saved=1')
+  t.match((await admin.client.get('/ideas/settings')).body, /id="f-tl0" name="tl0" type="number" min="0" value="1"/)
+  const first = (await admin.client.api('POST', '/api/v1/ideas', { title: 'First limited idea', body: 'Something to vote on.' })).data.id
+  const second = (await admin.client.api('POST', '/api/v1/ideas', { title: 'Second limited idea', body: 'Something to vote on.' })).data.id
+  t.equal((await voter!.client.api('PUT', `/api/v1/ideas/${first}/vote`)).statusCode, 200)
+  const refused = await voter!.client.api('PUT', `/api/v1/ideas/${second}/vote`)
+  t.equal(refused.statusCode, 409)
+  t.match(refused.data.error, /1 open vote, the most your trust level allows/)
+  await admin.client.submit('/ideas/settings', { tl0: '' }, '/ideas/settings')
+  t.equal((await voter!.client.api('PUT', `/api/v1/ideas/${second}/vote`)).statusCode, 200, 'cleared: no limit')
+  t.equal((await db.selectFrom('moderation_log').select('id').where('action', '=', 'settings.vote_limits').execute()).length, 2)
+})

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { parse, parseParams } from '../../core/errors.js'
+import { Invalid, NotFound, parse, parseParams } from '../../core/errors.js'
 import { handleForm, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
@@ -139,6 +139,37 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
       return reply.redirect(result.ideaId === id ? back(req, id) : `/ideas/${result.ideaId}?merged_from=${id}`, 303)
     })
   }
+
+  // Open-vote limits per trust level (admins; the page does not exist for anyone else).
+  function requireAdmin(req: FastifyRequest) {
+    if (req.user?.role !== 'admin') throw new NotFound()
+    return req.user
+  }
+  const limitsPage = (limits: VoteLimits) => ({
+    title: 'Idea voting settings',
+    levels: [0, 1, 2, 3, 4].map((level) => ({ level, value: limits?.[String(level)] ?? '' })),
+  })
+
+  app.get('/ideas/settings', async (req, reply) => {
+    requireAdmin(req)
+    return reply.view('ideas/settings', { ...limitsPage(await ideas.voteLimits()), saved: (req.query as Form).saved === '1' })
+  })
+
+  app.post('/ideas/settings', async (req, reply) => {
+    const admin = requireAdmin(req)
+    const form = req.body as Form
+    const page = limitsPage(await ideas.voteLimits())
+    return handleForm(reply, 'ideas/settings', form, async () => {
+      const entries = [0, 1, 2, 3, 4]
+        .map((level) => [String(level), form[`tl${level}`]?.trim() ?? ''] as const)
+        .filter(([, v]) => v !== '')
+        .map(([level, v]) => [level, /^\d+$/.test(v) ? Number(v) : Number.NaN] as const)
+      const bad = entries.find(([, v]) => !Number.isInteger(v))
+      if (bad) throw Invalid.field(`tl${bad[0]}`, 'Use a whole number, or leave it empty for no limit')
+      await ideas.setVoteLimits(admin, entries.length ? Object.fromEntries(entries) : null)
+      return reply.redirect('/ideas/settings?saved=1', 303)
+    }, { ...page, levels: page.levels.map((l) => ({ ...l, value: form[`tl${l.level}`] ?? '' })) })
+  })
 
   app.get('/roadmap', async (_req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()) }))
 

@@ -22,12 +22,16 @@ import { CommunitySettings, instanceSecret } from './core/settings.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import { accountRoutes } from './features/accounts/routes.js'
 import { AccountService } from './features/accounts/service.js'
+import { betaRoutes } from './features/beta/routes.js'
+import { BetaService } from './features/beta/service.js'
 import { healthRoutes } from './features/health/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { CategoryService } from './features/discussions/categories.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
+import { ideaRoutes } from './features/ideas/routes.js'
+import { IdeaService } from './features/ideas/service.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { NotificationService } from './features/notifications/service.js'
 
@@ -54,6 +58,8 @@ export interface Hearth {
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
+  ideas: IdeaService
+  beta: BetaService
 }
 
 declare module 'fastify' {
@@ -94,6 +100,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const settings = new CommunitySettings(deps.db)
   const notifications = new NotificationService(deps.db, events)
   const categories = new CategoryService(deps.db)
+  const discussions = new DiscussionService(deps.db, categories, settings, notifications, events)
+  const ideas = new IdeaService(deps.db, events, notifications, discussions)
   const hearth: Hearth = {
     config,
     db: deps.db,
@@ -105,8 +113,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     notifications,
     settings,
     categories,
-    discussions: new DiscussionService(deps.db, categories, settings, notifications, events),
+    discussions,
     search: new SearchService(deps.db, categories),
+    ideas,
+    beta: new BetaService(deps.db, events, notifications, ideas),
   }
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
@@ -229,6 +239,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(notificationRoutes)
   await app.register(discussionRoutes)
   await app.register(adminRoutes)
+  await app.register(ideaRoutes)
+  await app.register(betaRoutes)
 
   return app
 }

@@ -167,6 +167,87 @@ export interface ThreadReadsTable {
   updated_at: Timestamp
 }
 
+export type IdeaStatus = 'open' | 'under_review' | 'planned' | 'in_progress' | 'done' | 'declined'
+
+export interface IdeasTable {
+  id: Generated<number>
+  author_id: number | null
+  title: string
+  body_md: string
+  body_html: string
+  excerpt: string
+  tags: ColumnType<string[], string[] | undefined, string[]>
+  status: ColumnType<IdeaStatus, IdeaStatus | undefined, IdeaStatus>
+  vote_count: ColumnType<number, number | undefined, number>
+  trending_score: ColumnType<number, number | undefined, number>
+  merged_into_id: number | null
+  merged_at: Timestamp | null
+  thread_id: number | null
+  release_note_md: string | null
+  release_note_html: string | null
+  done_at: Timestamp | null
+  status_changed_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+  search: ColumnType<string, never, never>
+}
+
+export interface IdeaVotesTable {
+  idea_id: number
+  user_id: number
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface IdeaStatusChangesTable {
+  id: Generated<number>
+  idea_id: number
+  actor_id: number | null
+  from_status: IdeaStatus
+  to_status: IdeaStatus
+  note_md: string
+  note_html: string
+  created_at: CreatedAt
+}
+
+export interface IdeaSubscriptionsTable {
+  idea_id: number
+  user_id: number
+  created_at: CreatedAt
+}
+
+export type BetaReviewMode = 'auto' | 'manual'
+export type BetaSignupStatus = 'accepted' | 'pending' | 'waitlisted' | 'declined' | 'withdrawn'
+
+export interface BetaProgramsTable {
+  id: Generated<number>
+  title: string
+  description_md: string
+  description_html: string
+  idea_id: number | null
+  opens_at: Timestamp
+  closes_at: Timestamp | null
+  capacity: number
+  min_trust_level: ColumnType<number, number | undefined, number>
+  members_only: ColumnType<boolean, boolean | undefined, boolean>
+  questions: ColumnType<unknown, string | undefined, string>
+  review_mode: ColumnType<BetaReviewMode, BetaReviewMode | undefined, BetaReviewMode>
+  seats_taken: ColumnType<number, number | undefined, number>
+  waitlist_length: ColumnType<number, number | undefined, number>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
+export interface BetaSignupsTable {
+  id: Generated<number>
+  program_id: number
+  user_id: number
+  status: BetaSignupStatus
+  waitlist_position: number | null
+  answers: ColumnType<Record<string, unknown>, string | undefined, string>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
 /** Every table Hearth owns; migrations and this interface change together. */
 export interface Database {
   users: UsersTable
@@ -183,6 +264,12 @@ export interface Database {
   post_revisions: PostRevisionsTable
   user_daily_stats: UserDailyStatsTable
   thread_reads: ThreadReadsTable
+  ideas: IdeasTable
+  idea_votes: IdeaVotesTable
+  idea_status_changes: IdeaStatusChangesTable
+  idea_subscriptions: IdeaSubscriptionsTable
+  beta_programs: BetaProgramsTable
+  beta_signups: BetaSignupsTable
 }
 
 export type User = Selectable<UsersTable>

@@ -33,6 +33,15 @@ t.test('with no DATABASE_URL Hearth runs every migration on embedded PostgreSQL 
   const profile = await fetch(`${base}/u/embedded`, { headers: { cookie } })
   t.equal(profile.status, 200)
   t.match(await profile.text(), /Trust level 0/)
+  // The ideas feature's full-text search and vote statement run on PGlite too.
+  const json = { cookie, 'content-type': 'application/json' }
+  const idea = await fetch(`${base}/api/v1/ideas`, { method: 'POST', headers: json, body: JSON.stringify({ title: 'Embedded idea', body: 'Works without a server.' }) })
+  t.equal(idea.status, 201)
+  const { id } = (await idea.json()) as { id: number }
+  const vote = await fetch(`${base}/api/v1/ideas/${id}/vote`, { method: 'PUT', headers: { cookie } })
+  t.same(await vote.json(), { ideaId: id, votes: 1, voted: true })
+  const similar = await fetch(`${base}/api/v1/ideas/similar?q=${encodeURIComponent('server ideas')}`)
+  t.equal(((await similar.json()) as { items: { id: number }[] }).items[0]?.id, id)
   const ready = await fetch(`${base}/readyz`)
   t.same(await ready.json(), { status: 'ready', checks: { database: 'ok', redis: 'off' } })
 

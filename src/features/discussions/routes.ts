@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
-import { handleForm, requireUser } from '../../core/http.js'
+import { handleForm, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { atomFeed } from './feeds.js'
 import { IdParams, ReadingInput, SlugParams, ThreadModerationInput, ThreadPageQuery } from './schemas.js'
@@ -91,7 +91,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     requireUser(req)
     try {
       const post = await discussions.reply(viewer, id, form)
-      return reply.redirect(await discussions.postUrl(viewer, post.id), 303)
+      // A comment form elsewhere (an idea's page) returns there.
+      const back = safeNext(form.returnTo, '')
+      return reply.redirect(back ? `${back}#p${post.id}` : await discussions.postUrl(viewer, post.id), 303)
     } catch (err) {
       const fields = fieldErrors(err)
       if (!fields) throw err

@@ -205,6 +205,23 @@ export class DiscussionService {
     return { ...thread, url, postId }
   }
 
+  /**
+   * Starts a thread on behalf of another feature (an idea's comments) inside that
+   * feature's transaction, without the category's who-may-start rule: the feature has
+   * already decided. Returns the thread id.
+   */
+  async createLinkedThread(trx: Trx, input: { categorySlug: string; authorId: number; title: string; body: string }): Promise<number> {
+    const category = await trx.selectFrom('categories').select('id').where('slug', '=', input.categorySlug).executeTakeFirst()
+    if (!category) throw new Error(`category ${input.categorySlug} is missing; run the migrations`)
+    const thread = await trx
+      .insertInto('threads')
+      .values({ category_id: category.id, author_id: input.authorId, title: input.title, slug: slugify(input.title), last_poster_id: input.authorId })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: input.authorId, body: input.body, html: renderMarkdown(input.body).html })
+    return thread.id
+  }
+
   private async insertPost(
     trx: Trx,
     p: { threadId: number; parent: { id: number; path: string; depth: number; branch_id: number } | null; authorId: number; body: string; html: string },
@@ -344,6 +361,8 @@ export class DiscussionService {
       .selectFrom('threads as t')
       .innerJoin('users as a', 'a.id', 't.author_id')
       .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId))
+      .leftJoin('ideas as i', 'i.thread_id', 't.id')
+      .select(['i.id as idea_id'])
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
       .where('t.id', '=', threadId)

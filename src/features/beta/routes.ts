@@ -1,0 +1,172 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { fieldErrors, NotFound, parseParams } from '../../core/errors.js'
+import { handleForm, requireUser } from '../../core/http.js'
+import {
+  answersFromForm,
+  FORM_QUESTION_SLOTS,
+  ProgramParams,
+  programFromForm,
+  type Question,
+  QUESTION_TYPES,
+  ReviewParams,
+} from './schemas.js'
+
+type Form = Record<string, string | string[] | undefined>
+
+const TYPE_LABELS: Record<(typeof QUESTION_TYPES)[number], string> = {
+  short_text: 'Short text',
+  long_text: 'Long text',
+  single_choice: 'Single choice',
+  multiple_choice: 'Multiple choice',
+}
+
+/** The questions of a sign-up form, with what the member typed and each field's message. */
+function questionFields(questions: Question[], answers: Record<string, unknown>, errors: Record<string, string>) {
+  return questions.map((q) => {
+    const value = answers[q.id]
+    const picked = new Set(Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)])
+    return {
+      ...q,
+      [q.type]: true,
+      value: typeof value === 'string' ? value : '',
+      options: q.choices.map((c) => ({ value: c, checked: picked.has(c) })),
+      error: errors[`answers.${q.id}`],
+    }
+  })
+}
+
+/** Beta programs: the list, a program's page and sign-up, admin creation and review, CSV, and the API. */
+export async function betaRoutes(app: FastifyInstance): Promise<void> {
+  const { beta } = app.hearth
+
+  function requireAdmin(req: FastifyRequest) {
+    // Admin pages do not exist for anyone else.
+    if (req.user?.role !== 'admin') throw new NotFound()
+    return req.user
+  }
+
+  // The question slots of the program form, keeping what the admin typed.
+  const slots = (form: Form = {}) =>
+    Array.from({ length: FORM_QUESTION_SLOTS }, (_, i) => {
+      const get = (k: string) => String(form[`q${i + 1}_${k}`] ?? '')
+      return {
+        n: i + 1,
+        label: get('label'),
+        choices: get('choices'),
+        required: get('required') === 'on',
+        types: QUESTION_TYPES.map((t) => ({ value: t, label: TYPE_LABELS[t], selected: get('type') === t })),
+      }
+    })
+
+  // ── pages ───────────────────────────────────────────────────────────────────
+  app.get('/beta', async (req, reply) => reply.view('beta/index', { title: 'Beta programs', programs: await beta.list(req.user) }))
+
+  app.get('/beta/new', async (req, reply) => {
+    requireAdmin(req)
+    return reply.view('beta/new', { title: 'New beta program', values: { capacity: '20', minTrustLevel: '0' }, slots: slots() })
+  })
+
+  app.post('/beta', async (req, reply) => {
+    const admin = requireAdmin(req)
+    const form = req.body as Form
+    return handleForm(reply, 'beta/new', form, async () => {
+      const program = await beta.create(admin, programFromForm(form))
+      return reply.redirect(program.url, 303)
+    }, { title: 'New beta program', slots: slots(form) })
+  })
+
+  async function programPage(req: FastifyRequest, id: number, answers: Record<string, unknown> = {}, errors: Record<string, string> = {}) {
+    const program = await beta.get(id, req.user)
+    return {
+      title: program.title,
+      program,
+      fields: questionFields(program.questions, answers, errors),
+      error: Object.values(errors)[0],
+      here: `/beta/${id}`,
+    }
+  }
+
+  app.get('/beta/:id', async (req, reply) => {
+    const { id } = parseParams(ProgramParams, req.params)
+    return reply.view('beta/show', await programPage(req, id))
+  })
+
+  app.post('/beta/:id/signup', async (req, reply) => {
+    const { id } = parseParams(ProgramParams, req.params)
+    if (!req.user) return reply.redirect(`/login?next=${encodeURIComponent(`/beta/${id}`)}`, 303)
+    const answers = answersFromForm(req.body as Form)
+    try {
+      await beta.signUp(req.user, id, { answers })
+    } catch (err) {
+      const fields = fieldErrors(err)
+      if (!fields) throw err
+      return reply.code(400).view('beta/show', await programPage(req, id, answers, fields))
+    }
+    return reply.redirect(`/beta/${id}#my-signup`, 303)
+  })
+
+  app.post('/beta/:id/withdraw', async (req, reply) => {
+    const { id } = parseParams(ProgramParams, req.params)
+    await beta.withdraw(requireUser(req), id)
+    return reply.redirect(`/beta/${id}#my-signup`, 303)
+  })
+
+  app.get('/beta/:id/manage', async (req, reply) => {
+    const admin = requireAdmin(req)
+    const { id } = parseParams(ProgramParams, req.params)
+    const data = await beta.signups(admin, id)
+    return reply.view('beta/manage', { title: `Manage: ${data.program.title}`, ...data })
+  })
+
+  app.post('/beta/:id/signups/:userId/review', async (req, reply) => {
+    const admin = requireAdmin(req)
+    const { id, userId } = parseParams(ReviewParams, req.params)
+    await beta.review(admin, id, userId, req.body)
+    return reply.redirect(`/beta/${id}/manage`, 303)
+  })
+
+  app.get('/beta/:id/participants.csv', async (req, reply) => {
+    const admin = requireAdmin(req)
+    const { id } = parseParams(ProgramParams, req.params)
+    const { filename, csv } = await beta.participantsCsv(admin, id)
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${filename}"`)
+      .header('cache-control', 'no-store')
+      .send(csv)
+  })
+
+  // ── JSON API ──────────────────────────────────────────────────────────────────
+  app.get('/api/v1/beta', async (req) => ({ items: await beta.list(req.user) }))
+
+  app.post('/api/v1/beta', async (req, reply) => reply.code(201).send(await beta.create(requireUser(req), req.body)))
+
+  app.get('/api/v1/beta/:id', async (req) => beta.get(parseParams(ProgramParams, req.params).id, req.user))
+
+  app.post('/api/v1/beta/:id/signups', async (req, reply) => {
+    const { created, ...result } = await beta.signUp(requireUser(req), parseParams(ProgramParams, req.params).id, req.body)
+    return reply.code(created ? 201 : 200).send(result)
+  })
+
+  app.delete('/api/v1/beta/:id/signups/me', async (req) => beta.withdraw(requireUser(req), parseParams(ProgramParams, req.params).id))
+
+  app.get('/api/v1/beta/:id/signups', async (req) => {
+    const data = await beta.signups(requireUser(req), parseParams(ProgramParams, req.params).id)
+    return {
+      program: data.program,
+      signups: data.signups.map((s) => ({
+        userId: s.user_id,
+        username: s.username,
+        status: s.status,
+        position: s.waitlist_position ?? undefined,
+        answers: s.answers,
+        createdAt: s.created_at,
+      })),
+    }
+  })
+
+  app.post('/api/v1/beta/:id/signups/:userId/review', async (req) => {
+    const { id, userId } = parseParams(ReviewParams, req.params)
+    return beta.review(requireUser(req), id, userId, req.body)
+  })
+}

@@ -1,0 +1,239 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { Invalid, NotFound, parse, parseParams } from '../../core/errors.js'
+import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { rateLimit } from '../../core/rate-limits.js'
+import { changelogFeed } from './feed.js'
+import { BoardQuery, IDEA_STATUSES, IdParams, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
+
+type Form = Record<string, string | undefined>
+
+const MINUTE = 60 * 1000
+const VoteLimitsBody = z.object({ limits: VoteLimits })
+
+/** The idea board, idea pages, roadmap, changelog (and its feed), and the ideas API. */
+export async function ideaRoutes(app: FastifyInstance): Promise<void> {
+  const { ideas, beta, config } = app.hearth
+  const proposeLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, MINUTE) }
+
+  function boardLinks(query: BoardQuery) {
+    const link = (changes: Record<string, string | undefined>) => {
+      const params = new URLSearchParams()
+      const merged = { sort: query.sort, status: query.status, tag: query.tag, ...changes }
+      for (const [k, v] of Object.entries(merged)) if (v && !(k === 'sort' && v === 'top')) params.set(k, v)
+      const qs = params.toString()
+      return qs ? `/ideas?${qs}` : '/ideas'
+    }
+    return {
+      sorts: (['top', 'trending', 'new'] as const).map((s) => ({ value: s, label: s[0]!.toUpperCase() + s.slice(1), url: link({ sort: s }), current: s === query.sort })),
+      statuses: [
+        { value: '', label: 'All', url: link({ status: undefined }), current: !query.status },
+        ...IDEA_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], url: link({ status: s }), current: s === query.status })),
+      ],
+      clearTag: link({ tag: undefined }),
+      next: (cursor: string) => link({ cursor }),
+    }
+  }
+
+  // Where a vote or follow form sends the member back to.
+  function back(req: FastifyRequest, id: number): string {
+    return safeNext((req.body as Form | undefined)?.next, `/ideas/${id}`)
+  }
+
+  // ── pages ───────────────────────────────────────────────────────────────────
+  app.get('/ideas', async (req, reply) => {
+    const query = parse(BoardQuery, req.query)
+    const page = await ideas.board(query, req.user?.id)
+    const links = boardLinks(query)
+    return reply.view('ideas/board', {
+      title: 'Ideas',
+      ...page,
+      query,
+      links,
+      nextUrl: page.nextCursor ? links.next(page.nextCursor) : null,
+      here: req.url,
+    })
+  })
+
+  const newPage = { title: 'Propose an idea' }
+  app.get('/ideas/new', async (req, reply) => {
+    requireUser(req)
+    return reply.view('ideas/new', { ...newPage, values: {} })
+  })
+
+  // Without JavaScript the form first comes here: if similar ideas exist it shows them
+  // (vote instead?) with a "post anyway" button; otherwise, or when confirmed, it saves.
+  app.post('/ideas', proposeLimit, async (req, reply) => {
+    const user = requireUser(req)
+    const form = req.body as Form
+    return handleForm(reply, 'ideas/new', form, async () => {
+      if (form.confirm !== '1') {
+        const input = parse(NewIdeaInput, form)
+        // Titles say what an idea is; descriptions share too many everyday words to compare.
+        const similar = await ideas.similar(input.title)
+        if (similar.length > 0) return reply.view('ideas/new', { ...newPage, values: form, similar, checked: true })
+      }
+      const idea = await ideas.propose(user, form)
+      return reply.redirect(`${idea.url}?proposed=1`, 303)
+    }, newPage)
+  })
+
+  app.get('/ideas/:id', async (req, reply) => {
+    const { id } = parseParams(IdParams, req.params)
+    const found = await ideas.get(id, req.user?.id)
+    if (found.mergedIntoId) return reply.redirect(`/ideas/${found.mergedIntoId}?merged_from=${id}`, 301)
+    return reply.view('ideas/show', await ideaPage(req, found.idea!))
+  })
+
+  async function ideaPage(req: FastifyRequest, idea: NonNullable<Awaited<ReturnType<typeof ideas.get>>['idea']>, extra: Record<string, unknown> = {}) {
+    const q = req.query as Form
+    const mergedFrom = Number(q.merged_from)
+    const comments = idea.threadId
+      ? await app.hearth.discussions.threadPage(await app.hearth.categories.viewer(req.user), idea.threadId)
+      : null
+    return {
+      title: idea.title,
+      idea,
+      // The comment thread's opening post only points back here; its replies are the comments.
+      comments: comments?.posts[0]?.children ?? [],
+      thread: comments?.thread,
+      canReply: comments?.canReply ?? false,
+      canModerate: comments?.canModerate ?? false,
+      betas: await beta.forIdea(idea.id),
+      statuses: IDEA_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], current: s === idea.status })),
+      mergedNotice: Number.isInteger(mergedFrom) && mergedFrom > 0 && idea.mergedFrom.some((m) => m.id === mergedFrom) ? mergedFrom : null,
+      proposed: q.proposed === '1',
+      here: `/ideas/${idea.id}`,
+      values: {},
+      ...extra,
+    }
+  }
+
+  // Staff forms on the idea page re-render it with the field's message.
+  async function staffForm(req: FastifyRequest, reply: FastifyReply, action: (id: number) => Promise<string>) {
+    const user = requireUser(req)
+    const { id } = parseParams(IdParams, req.params)
+    const form = req.body as Form
+    const found = await ideas.get(id, user.id)
+    if (!found.idea) return reply.redirect(`/ideas/${found.mergedIntoId}`, 303)
+    return handleForm(reply, 'ideas/show', form, async () => reply.redirect(await action(id), 303), await ideaPage(req, found.idea))
+  }
+
+  app.post('/ideas/:id/status', async (req, reply) =>
+    staffForm(req, reply, async (id) => {
+      await ideas.changeStatus(requireUser(req), id, req.body)
+      return `/ideas/${id}#history`
+    }),
+  )
+
+  app.post('/ideas/:id/merge', async (req, reply) =>
+    staffForm(req, reply, async (id) => {
+      const result = await ideas.merge(requireUser(req), id, req.body)
+      return `/ideas/${result.intoId}?merged_from=${id}`
+    }),
+  )
+
+  for (const [path, act] of [
+    ['vote', (u, id) => ideas.vote(u, id)],
+    ['unvote', (u, id) => ideas.unvote(u, id)],
+    ['subscribe', (u, id) => ideas.subscribe(u, id)],
+    ['unsubscribe', (u, id) => ideas.unsubscribe(u, id)],
+  ] as const satisfies readonly (readonly [string, (u: NonNullable<FastifyRequest['user']>, id: number) => Promise<{ ideaId: number }>])[]) {
+    app.post(`/ideas/:id/${path}`, async (req, reply) => {
+      const { id } = parseParams(IdParams, req.params)
+      if (!req.user) return reply.redirect(`/login?next=${encodeURIComponent(`/ideas/${id}`)}`, 303)
+      const result = await act(req.user, id)
+      // A merged idea's vote landed on its target: go there, not back to the old page.
+      return reply.redirect(result.ideaId === id ? back(req, id) : `/ideas/${result.ideaId}?merged_from=${id}`, 303)
+    })
+  }
+
+  // Open-vote limits per trust level (admins; the page does not exist for anyone else).
+  function requireAdmin(req: FastifyRequest) {
+    if (req.user?.role !== 'admin') throw new NotFound()
+    return req.user
+  }
+  const limitsPage = (limits: VoteLimits) => ({
+    title: 'Idea voting settings',
+    levels: [0, 1, 2, 3, 4].map((level) => ({ level, value: limits?.[String(level)] ?? '' })),
+  })
+
+  app.get('/ideas/settings', async (req, reply) => {
+    requireAdmin(req)
+    return reply.view('ideas/settings', { ...limitsPage(await ideas.voteLimits()), saved: (req.query as Form).saved === '1' })
+  })
+
+  app.post('/ideas/settings', async (req, reply) => {
+    const admin = requireAdmin(req)
+    const form = req.body as Form
+    const page = limitsPage(await ideas.voteLimits())
+    return handleForm(reply, 'ideas/settings', form, async () => {
+      const entries = [0, 1, 2, 3, 4]
+        .map((level) => [String(level), form[`tl${level}`]?.trim() ?? ''] as const)
+        .filter(([, v]) => v !== '')
+        .map(([level, v]) => [level, /^\d+$/.test(v) ? Number(v) : Number.NaN] as const)
+      const bad = entries.find(([, v]) => !Number.isInteger(v))
+      if (bad) throw Invalid.field(`tl${bad[0]}`, 'Use a whole number, or leave it empty for no limit')
+      await ideas.setVoteLimits(admin, entries.length ? Object.fromEntries(entries) : null)
+      return reply.redirect('/ideas/settings?saved=1', 303)
+    }, { ...page, levels: page.levels.map((l) => ({ ...l, value: form[`tl${l.level}`] ?? '' })) })
+  })
+
+  app.get('/roadmap', async (_req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()) }))
+
+  app.get('/changelog', async (_req, reply) => reply.view('ideas/changelog', { title: 'Changelog', entries: await ideas.changelog() }))
+
+  app.get('/feeds/changelog.atom', async (_req, reply) => {
+    const entries = await ideas.changelog()
+    return reply
+      .type('application/atom+xml; charset=utf-8')
+      .send(changelogFeed(config.baseUrl, config.communityName, entries))
+  })
+
+  // ── JSON API ──────────────────────────────────────────────────────────────────
+  app.get('/api/v1/ideas', async (req) => {
+    const page = await ideas.board(parse(BoardQuery, req.query), req.user?.id)
+    return { items: page.items, nextCursor: page.nextCursor }
+  })
+
+  app.get('/api/v1/ideas/similar', async (req) => {
+    const { q } = parse(SimilarQuery, req.query)
+    return { items: await ideas.similar(q) }
+  })
+
+  app.post('/api/v1/ideas', proposeLimit, async (req, reply) => {
+    const idea = await ideas.propose(requireUser(req), req.body)
+    return reply.code(201).send(idea)
+  })
+
+  app.put('/api/v1/ideas/vote-limits', async (req) => {
+    const { limits } = parse(VoteLimitsBody, req.body)
+    return { limits: await ideas.setVoteLimits(requireUser(req), limits) }
+  })
+
+  app.get('/api/v1/ideas/:id', async (req, reply) => {
+    const { id } = parseParams(IdParams, req.params)
+    const found = await ideas.get(id, req.user?.id)
+    if (found.mergedIntoId) return reply.redirect(`/api/v1/ideas/${found.mergedIntoId}`, 301)
+    const { bodyMd: _md, ...idea } = found.idea!
+    return {
+      ...idea,
+      history: idea.history.map((h) => ({
+        from: h.from_status,
+        to: h.to_status,
+        note: h.note_md,
+        noteHtml: h.note_html,
+        by: h.actor_username,
+        at: h.created_at,
+      })),
+      voters: idea.voters.map((v) => v.username),
+    }
+  })
+
+  app.put('/api/v1/ideas/:id/vote', async (req) => ideas.vote(requireUser(req), parseParams(IdParams, req.params).id))
+  app.delete('/api/v1/ideas/:id/vote', async (req) => ideas.unvote(requireUser(req), parseParams(IdParams, req.params).id))
+  app.put('/api/v1/ideas/:id/subscription', async (req) => ideas.subscribe(requireUser(req), parseParams(IdParams, req.params).id))
+  app.delete('/api/v1/ideas/:id/subscription', async (req) => ideas.unsubscribe(requireUser(req), parseParams(IdParams, req.params).id))
+  app.post('/api/v1/ideas/:id/status', async (req) => ideas.changeStatus(requireUser(req), parseParams(IdParams, req.params).id, req.body))
+  app.post('/api/v1/ideas/:id/merge', async (req) => ideas.merge(requireUser(req), parseParams(IdParams, req.params).id, req.body))
+}

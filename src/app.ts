@@ -16,10 +16,15 @@ import { EventBus } from './core/events.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
+import { CommunitySettingsService } from './core/community-settings.js'
 import { instanceSecret } from './core/settings.js'
+import { LinkSigner } from './core/signed-tokens.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import { accountRoutes } from './features/accounts/routes.js'
 import { AccountService } from './features/accounts/service.js'
+import { adminJobRoutes } from './features/admin-jobs/routes.js'
+import { emailRoutes } from './features/email/routes.js'
+import { EmailService } from './features/email/service.js'
 import { healthRoutes } from './features/health/routes.js'
 import { homeRoutes } from './features/home/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
@@ -44,6 +49,8 @@ export interface Hearth {
   sessions: SessionStore
   accounts: AccountService
   notifications: NotificationService
+  email: EmailService
+  settings: CommunitySettingsService
 }
 
 declare module 'fastify' {
@@ -54,6 +61,10 @@ declare module 'fastify' {
     user: SessionUser | null
     session: Session | null
     authMethod: 'session' | 'token' | null
+  }
+  interface FastifyContextConfig {
+    /** False on the few routes a signed token authorises instead of a session (one-click unsubscribe). */
+    csrf?: boolean
   }
   interface FastifyReply {
     /** Values every page template sees (set by @fastify/view's reply decorator). */
@@ -88,9 +99,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     queue: deps.queue ?? null,
     events,
     sessions,
-    accounts: new AccountService(deps.db, sessions),
+    accounts: new AccountService(deps.db, sessions, events),
     notifications: new NotificationService(deps.db, events),
+    email: new EmailService(deps.db, new LinkSigner(secret), config, deps.queue ?? null),
+    settings: new CommunitySettingsService(deps.db),
   }
+  hearth.email.subscribe(events)
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
@@ -172,7 +186,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
 
   app.addHook('preValidation', (req, reply, done) => {
-    if (SAFE_METHODS.has(req.method)) return done()
+    if (SAFE_METHODS.has(req.method) || req.routeOptions.config?.csrf === false) return done()
     if (!isApi(req)) return app.csrfProtection(req, reply, done)
     if (req.authMethod === 'token') return done()
     // Cookie-authenticated API writes must be same-origin JSON: a cross-site form
@@ -209,6 +223,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(homeRoutes)
   await app.register(accountRoutes)
   await app.register(notificationRoutes)
+  await app.register(emailRoutes)
+  await app.register(adminJobRoutes)
 
   return app
 }

@@ -24,6 +24,9 @@ export interface UsersTable {
   silenced_until: Timestamp | null
   created_at: CreatedAt
   last_seen_at: Timestamp | null
+  mail_off_kinds: ColumnType<string[], string[] | undefined, string[]>
+  email_suppressed_at: Timestamp | null
+  email_suppressed_reason: string | null
 }
 
 export interface SessionsTable {
@@ -73,6 +76,19 @@ export interface NotificationsTable {
   actor_id: number | null
   read_at: Timestamp | null
   created_at: CreatedAt
+  emailed_at: Timestamp | null
+}
+
+export type EmailStatus = 'sent' | 'empty' | 'rejected'
+
+export interface EmailLogTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  period_key: string
+  status: EmailStatus
+  message_id: string | null
+  created_at: CreatedAt
 }
 
 /** Every table Hearth owns; migrations and this interface change together. */
@@ -83,6 +99,7 @@ export interface Database {
   community_settings: CommunitySettingsTable
   moderation_log: ModerationLogTable
   notifications: NotificationsTable
+  email_log: EmailLogTable
 }
 
 export type User = Selectable<UsersTable>

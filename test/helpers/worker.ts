@@ -16,7 +16,10 @@ export interface TestWorker {
   close(): Promise<void>
 }
 
-/** A real BullMQ worker over every job, on the test's database and Redis prefix. */
+/**
+ * A real BullMQ worker over every job, on the test's database and Redis prefix. Close it
+ * at the end of the test: teardowns run in order, and the database goes first.
+ */
 export async function startTestWorker(t: Teardown, db: Db, config: Config): Promise<TestWorker> {
   const redis = createRedis(REDIS_URL)
   const running = await startWorker({

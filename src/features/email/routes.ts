@@ -22,8 +22,8 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
   // RFC 8058 lets a mail client post the one-click body as multipart/form-data; its content is fixed and not needed.
   app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 10_000 }, (_req, _body, done) => done(null, {}))
 
-  function tokenOf(params: unknown): string | null {
-    const parsed = LinkToken.safeParse(params)
+  function tokenOf(query: unknown): string | null {
+    const parsed = LinkToken.safeParse(query)
     return parsed.success ? parsed.data.token : null
   }
 
@@ -33,8 +33,8 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
 
   const badLink = { ok: false as const, message: 'This link is not valid. It may have been copied incompletely. Nothing was changed.' }
 
-  app.get('/email/verify/:token', async (req, reply) => {
-    const token = tokenOf(req.params)
+  app.get('/email/verify', async (req, reply) => {
+    const token = tokenOf(req.query)
     const outcome = token ? await email.confirmEmail(token) : badLink
     if (!outcome.ok) return refused(reply, outcome)
     return reply.view('mail/link', {
@@ -45,16 +45,16 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
   })
 
   // Opening the link only asks: mail scanners follow links, and must not unsubscribe anyone.
-  app.get('/email/unsubscribe/:token', async (req, reply) => {
-    const token = tokenOf(req.params)
+  app.get('/email/unsubscribe', async (req, reply) => {
+    const token = tokenOf(req.query)
     const outcome = token ? email.readUnsubscribe(token) : badLink
     if (!outcome.ok) return refused(reply, outcome)
     return reply.view('mail/unsubscribe', { title: 'Unsubscribe', token, stops: STOPPED[outcome.value.scope] })
   })
 
   // The signed token is the authorisation here (RFC 8058 one-click posts carry no cookies).
-  app.post('/email/unsubscribe/:token', { config: { csrf: false } }, async (req, reply) => {
-    const token = tokenOf(req.params)
+  app.post('/email/unsubscribe', { config: { csrf: false } }, async (req, reply) => {
+    const token = tokenOf(req.query)
     const outcome = token ? await email.unsubscribe(token) : badLink
     if (!outcome.ok) return refused(reply, outcome)
     return reply.view('mail/link', {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Config } from '../../config.js'
 import type { SessionUser } from '../../core/auth/sessions.js'
@@ -24,17 +24,22 @@ export class MailLinks {
 
   /** A link that confirms this address for this member, valid for a few days. */
   verifyUrl(user: Pick<User, 'id' | 'email'>): string {
-    return `${this.baseUrl}/email/verify/${this.sign('verify-email', user.id, user.email.toLowerCase(), VERIFY_DAYS)}`
+    return `${this.baseUrl}/email/verify?token=${this.sign('verify-email', user.id, addressHash(user.email), VERIFY_DAYS)}`
   }
 
   /** A one-click unsubscribe link (also the RFC 8058 List-Unsubscribe target). */
   unsubscribeUrl(userId: number, scope: UnsubscribeScope): string {
-    return `${this.baseUrl}/email/unsubscribe/${this.sign('unsubscribe', userId, scope, UNSUBSCRIBE_DAYS)}`
+    return `${this.baseUrl}/email/unsubscribe?token=${this.sign('unsubscribe', userId, scope, UNSUBSCRIBE_DAYS)}`
   }
 
   private sign(purpose: TokenPurpose, userId: number, subject: string, days: number): string {
     return this.links.sign({ purpose, userId, subject, expiresAt: expiresInDays(days) })
   }
+}
+
+/** A short digest of an address: a verification link names the address without showing it. */
+function addressHash(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 22)
 }
 
 export type LinkOutcome<T> = { ok: true; value: T } | { ok: false; message: string }
@@ -89,21 +94,22 @@ export class EmailService {
   async confirmEmail(token: string): Promise<LinkOutcome<{ email: string }>> {
     const check = this.links.verify(token, 'verify-email')
     if (!check.ok) return { ok: false, message: check.reason === 'expired' ? EXPIRED_LINK : BAD_LINK }
-    const { userId, subject: email } = check.claims
+    const { userId, subject } = check.claims
+    const user = await this.db.selectFrom('users').select(['email', 'email_verified_at']).where('id', '=', userId).executeTakeFirst()
+    if (!user) return { ok: false, message: BAD_LINK }
+    if (addressHash(user.email) !== subject) {
+      return { ok: false, message: 'This link is for an address that is no longer on the account. Nothing was changed.' }
+    }
     const updated = await this.db
       .updateTable('users')
       .set({ email_verified_at: sql<Date>`now()` as unknown as Date })
       .where('id', '=', userId)
-      .where(sql`lower(email)`, '=', email)
+      .where('email', '=', user.email)
       .where('email_verified_at', 'is', null)
       .returning('email')
       .executeTakeFirst()
     if (updated) return { ok: true, value: { email: updated.email } }
-    const user = await this.db.selectFrom('users').select(['email', 'email_verified_at']).where('id', '=', userId).executeTakeFirst()
-    if (user && user.email.toLowerCase() === email && user.email_verified_at) {
-      return { ok: false, message: 'This link has already been used: your address is confirmed. Nothing was changed.' }
-    }
-    return { ok: false, message: 'This link is for an address that is no longer on the account. Nothing was changed.' }
+    return { ok: false, message: 'This link has already been used: your address is confirmed. Nothing was changed.' }
   }
 
   /** Reads an unsubscribe link without acting on it (mail scanners open links; only a POST acts). */

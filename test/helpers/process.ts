@@ -25,9 +25,12 @@ export interface Spawned {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
 }
 
-/** Runs one of Hearth's entrypoints with tsx, as `npm start` / `npm run worker` do. */
-export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
+/**
+ * Runs one of Hearth's entrypoints with tsx, as `npm start` / `npm run worker` do;
+ * `nodeArgs` go before the entry (e.g. `--import` of a test fixture).
+ */
+export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Spawned {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, path.join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

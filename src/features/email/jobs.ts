@@ -135,7 +135,7 @@ export const notificationMail: JobDefinition<'mail.notifications'> = {
           messageId: stableMessageId(ctx.config, 'notifications', user.id, lastId),
         }
       },
-      afterSend: async (trx) => {
+      markSent: async (trx) => {
         await trx.updateTable('notifications').set({ emailed_at: new Date() }).where('id', 'in', ids).execute()
       },
     })

@@ -179,10 +179,12 @@ export type DeliveryResult = 'sent' | 'duplicate' | 'empty' | 'rejected' | 'mail
  * Sends one logical mail at most once. The email_log row for (member, kind, period) is
  * inserted and the mail sent inside one transaction: a concurrent sender of the same
  * period waits on the unique key and then skips; a sender that dies before commit leaves
- * no row (PostgreSQL rolls it back), so the retried job sends. Only a crash between the
- * relay's "250 accepted" and the commit can repeat a mail, and then with the same
- * Message-ID. A permanent refusal suppresses the address and completes; a temporary
- * failure rolls back and throws so BullMQ retries with backoff.
+ * no row (PostgreSQL rolls it back), so the retried job sends. Everything is written
+ * before the send, so the commit is the only step after the relay's answer: only a crash
+ * between the relay accepting and that commit can repeat a mail (SMTP cannot be made
+ * atomic with a database, RFC 1047), and then with the same Message-ID. A permanent
+ * refusal suppresses the address and completes; a temporary failure rolls back and
+ * throws so BullMQ retries with backoff.
  */
 export async function deliverOnce(
   db: Db,
@@ -193,8 +195,8 @@ export async function deliverOnce(
     periodKey: string
     /** Builds the mail inside the transaction; null records the period as empty. */
     build(trx: Trx): Promise<MailMessage | null>
-    /** Runs in the same transaction after a successful send. */
-    afterSend?(trx: Trx): Promise<void>
+    /** Records what the mail covers, in the same transaction, just before it is sent. */
+    markSent?(trx: Trx): Promise<void>
   },
 ): Promise<DeliveryResult> {
   if (!mailer) return 'mail-off'
@@ -211,10 +213,10 @@ export async function deliverOnce(
       await trx.updateTable('email_log').set({ status: 'empty' }).where('id', '=', claimed.id).execute()
       return 'empty'
     }
+    await trx.updateTable('email_log').set({ message_id: message.messageId ?? null }).where('id', '=', claimed.id).execute()
+    await mail.markSent?.(trx)
     try {
-      const { messageId } = await mailer.send(message)
-      await trx.updateTable('email_log').set({ message_id: messageId }).where('id', '=', claimed.id).execute()
-      await mail.afterSend?.(trx)
+      await mailer.send(message)
       return 'sent'
     } catch (err) {
       if (!(err instanceof PermanentMailFailure)) throw err

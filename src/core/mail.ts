@@ -1,7 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import type Handlebars from 'handlebars'
-import nodemailer, { type Transporter } from 'nodemailer'
+import MailComposer from 'nodemailer/lib/mail-composer'
+import SMTPConnection from 'nodemailer/lib/smtp-connection'
 import type { Config } from '../config.js'
 import { paths } from './paths.js'
 import { createHandlebars } from './views.js'
@@ -14,7 +16,7 @@ export interface MailMessage {
   data: Record<string, unknown>
   /** Every mail carries one: shown in the footer and as RFC 8058 one-click headers. */
   unsubscribeUrl: string
-  /** Stable per logical mail, so a receiving client can fold a rare duplicate. */
+  /** Stable per logical mail, the same on every attempt. */
   messageId?: string
 }
 
@@ -36,31 +38,108 @@ export class PermanentMailFailure extends Error {
 
 type Template = (data: Record<string, unknown>) => string
 
-/**
- * Renders mail from Handlebars templates that share a layout (HTML escapes every value,
- * the text part does not) and sends it over a pooled nodemailer SMTP transport.
- */
-export class Mailer {
-  private readonly transport: Transporter
-  private readonly templates = new Map<string, { html: Template; text: Template }>()
-  private readonly layout: { html: Template; text: Template }
+/** How to reach the relay, from SMTP_URL (`smtp://user:pass@host:port`, `smtps://` for TLS). */
+function connectionOptions(smtpUrl: string): { options: SMTPConnection.Options; auth: SMTPConnection.Credentials | null } {
+  const url = new URL(smtpUrl)
+  const secure = url.protocol === 'smtps:'
+  return {
+    options: {
+      host: url.hostname,
+      port: url.port ? Number(url.port) : secure ? 465 : 587,
+      secure,
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    },
+    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : null,
+  }
+}
+
+/** Connections reused across mails; any error closes the connection it happened on. */
+class SmtpConnections {
+  private readonly idle: { conn: SMTPConnection; sent: number }[] = []
+  private readonly dead = new WeakSet<SMTPConnection>()
 
   constructor(
-    private readonly config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'baseUrl' | 'communityName' | 'mailConcurrency'>,
-    transport?: Transporter,
+    private readonly smtpUrl: string,
+    private readonly maxIdle: number,
+  ) {}
+
+  async acquire(): Promise<{ conn: SMTPConnection; sent: number }> {
+    for (let slot = this.idle.pop(); slot; slot = this.idle.pop()) {
+      if (!this.dead.has(slot.conn)) return slot
+    }
+    const { options, auth } = connectionOptions(this.smtpUrl)
+    const conn = new SMTPConnection(options)
+    const markDead = () => this.dead.add(conn)
+    conn.on('error', markDead)
+    conn.on('end', markDead)
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())))
+    if (auth) await new Promise<void>((resolve, reject) => conn.login(auth, (err) => (err ? reject(err) : resolve())))
+    return { conn, sent: 0 }
+  }
+
+  release(slot: { conn: SMTPConnection; sent: number }, healthy: boolean): void {
+    if (healthy && !this.dead.has(slot.conn) && slot.sent < 1_000 && this.idle.length < this.maxIdle) {
+      this.idle.push(slot)
+      return
+    }
+    this.dead.add(slot.conn)
+    if (healthy) slot.conn.quit()
+    else slot.conn.close()
+  }
+
+  close(): void {
+    for (const slot of this.idle.splice(0)) slot.conn.quit()
+  }
+}
+
+/**
+ * A message body that holds back its end until `beforeFinish` resolves. The SMTP client
+ * reads it only after the relay accepted the recipient and said "go ahead" (354), and
+ * sends the final "." that makes the relay take the mail only after the stream ends; a
+ * rejected `beforeFinish` aborts the mail, so the relay never gets it.
+ */
+class GatedMessage extends Readable {
+  private pushed = false
+  private finishing = false
+
+  constructor(
+    private readonly raw: Buffer,
+    private readonly beforeFinish: () => Promise<void>,
   ) {
-    if (!transport && !config.smtpUrl) throw new Error('Mailer needs SMTP_URL')
-    this.transport =
-      transport ??
-      nodemailer.createTransport({
-        url: config.smtpUrl!,
-        pool: true,
-        maxConnections: Math.max(1, config.mailConcurrency),
-        maxMessages: 1_000,
-        connectionTimeout: 10_000,
-        greetingTimeout: 10_000,
-        socketTimeout: 30_000,
-      })
+    super()
+  }
+
+  override _read(): void {
+    if (!this.pushed) {
+      this.pushed = true
+      this.push(this.raw)
+      return
+    }
+    if (this.finishing) return
+    this.finishing = true
+    this.beforeFinish().then(
+      () => this.push(null),
+      (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+    )
+  }
+}
+
+/**
+ * Renders mail from Handlebars templates that share a layout (HTML escapes every value,
+ * the text part does not) and sends it over reused SMTP connections to SMTP_URL.
+ */
+export class Mailer {
+  private readonly connections: SmtpConnections
+  private readonly templates = new Map<string, { html: Template; text: Template }>()
+  private readonly layout: { html: Template; text: Template }
+  private readonly envelopeFrom: string
+
+  constructor(private readonly config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'baseUrl' | 'communityName' | 'mailConcurrency'>) {
+    if (!config.smtpUrl) throw new Error('Mailer needs SMTP_URL')
+    this.connections = new SmtpConnections(config.smtpUrl, Math.max(1, config.mailConcurrency))
+    this.envelopeFrom = /<([^>]+)>/.exec(config.mailFrom)?.[1] ?? config.mailFrom.trim()
     const html = createHandlebars()
     const text = createHandlebars()
     const dir = path.join(paths.views, 'email')
@@ -86,37 +165,49 @@ export class Mailer {
   }
 
   /**
-   * Sends one mail. A permanent refusal of the recipient throws PermanentMailFailure;
-   * anything else (no connection, 4xx) throws the transport's error so the job retries.
+   * Sends one mail. `beforeFinish` runs once the relay has accepted the recipient and the
+   * whole message but its final "."; if it fails, the mail is abandoned undelivered.
+   * A permanent refusal of the recipient throws PermanentMailFailure; anything else
+   * (no connection, 4xx) throws the transport's error so the job retries.
    */
-  async send(message: MailMessage): Promise<{ messageId: string }> {
+  async send(message: MailMessage, beforeFinish: () => Promise<void> = async () => {}): Promise<void> {
     const { html, text } = this.render(message.template, message.data, message.unsubscribeUrl)
+    const raw = await new MailComposer({
+      from: this.config.mailFrom,
+      to: message.to,
+      subject: message.subject,
+      html,
+      text,
+      messageId: message.messageId,
+      headers: {
+        'List-Unsubscribe': `<${message.unsubscribeUrl}>`,
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
+    })
+      .compile()
+      .build()
+    const slot = await this.connections.acquire()
+    let healthy = false
     try {
-      const info = await this.transport.sendMail({
-        from: this.config.mailFrom,
-        to: message.to,
-        subject: message.subject,
-        html,
-        text,
-        messageId: message.messageId,
-        headers: {
-          'List-Unsubscribe': `<${message.unsubscribeUrl}>`,
-          'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-        },
-      })
-      return { messageId: String(info.messageId) }
+      await new Promise<void>((resolve, reject) =>
+        slot.conn.send({ from: this.envelopeFrom, to: [message.to] }, new GatedMessage(raw, beforeFinish), (err) => (err ? reject(err) : resolve())),
+      )
+      healthy = true
+      slot.sent += 1
     } catch (err) {
       const e = err as { responseCode?: number; command?: string; response?: string }
       if (e.command === 'RCPT TO' && e.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600) {
         throw new PermanentMailFailure(e.response ?? String(err), e.responseCode)
       }
       throw err
+    } finally {
+      this.connections.release(slot, healthy)
     }
   }
 
-  /** Closes pooled SMTP connections. */
+  /** Closes idle SMTP connections. */
   close(): void {
-    this.transport.close()
+    this.connections.close()
   }
 }
 

@@ -51,7 +51,8 @@ t.test('racing senders of the same digest period send one mail', async (t) => {
 
 t.test('a worker killed mid-batch and restarted still sends each member exactly one digest', async (t) => {
   const members = 40
-  const smtp = await startSmtp(t)
+  // A slow relay (200 ms to answer each message) keeps sends in flight when the worker dies.
+  const smtp = await startSmtp(t, { acceptDelayMs: 200 })
   const database = await createTestDatabase()
   t.teardown(() => database.drop())
   const db = database.db

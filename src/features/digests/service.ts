@@ -108,10 +108,15 @@ export interface DigestDeps {
  */
 export async function sendDigest(deps: DigestDeps, userId: number, key: string, now = new Date()): Promise<DeliveryResult | 'not-due'> {
   const { db, config } = deps
+  // One round trip: the member, whether this period is done, and when the last digest went out.
   const user = await db
-    .selectFrom('users')
-    .select(['id', 'username', 'display_name', 'email', 'role', 'trust_level', 'digest_frequency', 'email_verified_at', 'email_suppressed_at', 'suspended_until'])
-    .where('id', '=', userId)
+    .selectFrom('users as u')
+    .select(['u.id', 'u.username', 'u.display_name', 'u.email', 'u.role', 'u.trust_level', 'u.digest_frequency', 'u.email_verified_at', 'u.email_suppressed_at', 'u.suspended_until'])
+    .select((eb) => [
+      eb.exists(eb.selectFrom('email_log as l').select('l.id').whereRef('l.user_id', '=', 'u.id').where('l.kind', '=', 'digest').where('l.period_key', '=', key)).as('done'),
+      eb.selectFrom('email_log as l').select((e) => e.fn.max('l.created_at').as('at')).whereRef('l.user_id', '=', 'u.id').where('l.kind', '=', 'digest').where('l.status', '=', 'sent').as('last_sent'),
+    ])
+    .where('u.id', '=', userId)
     .executeTakeFirst()
   if (
     !user ||
@@ -123,23 +128,16 @@ export async function sendDigest(deps: DigestDeps, userId: number, key: string, 
   ) {
     return 'not-due'
   }
+  if (user.done) return 'duplicate'
   const frequency = user.digest_frequency
-  const done = await db.selectFrom('email_log').select('id').where('user_id', '=', userId).where('kind', '=', 'digest').where('period_key', '=', key).executeTakeFirst()
-  if (done) return 'duplicate'
-  const last = await db
-    .selectFrom('email_log')
-    .select((eb) => eb.fn.max('created_at').as('at'))
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'digest')
-    .where('status', '=', 'sent')
-    .executeTakeFirst()
-  const since = last?.at ? new Date(last.at as unknown as string) : intervalStart(frequency, now)
+  const since = user.last_sent ? new Date(user.last_sent as unknown as string) : intervalStart(frequency, now)
   const sections = await buildDigestSections({ db, user, since })
   const name = user.display_name ?? user.username
   return deliverOnce(db, deps.mailer, {
     user,
     kind: 'digest',
     periodKey: key,
+    messageId: stableMessageId(config, 'digest', user.id, key),
     build: async () =>
       isEmptyDigest(sections)
         ? null
@@ -155,7 +153,6 @@ export async function sendDigest(deps: DigestDeps, userId: number, key: string, 
               sections: sections.map((s): DigestSection => ({ ...s, items: s.items.map((i) => ({ ...i, url: absoluteUrl(config.baseUrl, i.url) })) })),
             },
             unsubscribeUrl: deps.mailLinks.unsubscribeUrl(user.id, 'digest'),
-            messageId: stableMessageId(config, 'digest', user.id, key),
           },
   })
 }

@@ -30,6 +30,7 @@ export const welcomeMail: JobDefinition<'mail.welcome'> = {
       user,
       kind: 'welcome',
       periodKey: 'signup',
+      messageId: stableMessageId(ctx.config, 'welcome', user.id),
       build: async () => ({
         to: user.email,
         subject: `Welcome to ${ctx.config.communityName}`,
@@ -44,7 +45,6 @@ export const welcomeMail: JobDefinition<'mail.welcome'> = {
           guidelinesHtml: renderMarkdown(settings.guidelines).html,
         },
         unsubscribeUrl: links.unsubscribeUrl(user.id, 'all'),
-        messageId: stableMessageId(ctx.config, 'welcome', user.id),
       }),
     })
     return { result }
@@ -62,6 +62,7 @@ export const verifyMail: JobDefinition<'mail.verify'> = {
       user,
       kind: 'verify',
       periodKey: nonce,
+      messageId: stableMessageId(ctx.config, 'verify', user.id, nonce),
       build: async () => ({
         to: user.email,
         subject: `Confirm your email address for ${ctx.config.communityName}`,
@@ -74,7 +75,6 @@ export const verifyMail: JobDefinition<'mail.verify'> = {
           verifyDays: VERIFY_DAYS,
         },
         unsubscribeUrl: links.unsubscribeUrl(user.id, 'all'),
-        messageId: stableMessageId(ctx.config, 'verify', user.id, nonce),
       }),
     })
     return { result }
@@ -117,6 +117,7 @@ export const notificationMail: JobDefinition<'mail.notifications'> = {
       user,
       kind: 'notifications',
       periodKey: `n${lastId}`,
+      messageId: stableMessageId(ctx.config, 'notifications', user.id, lastId),
       build: async (trx) => {
         const rows = await pending(trx).where('id', '<=', lastId).forUpdate().skipLocked().execute()
         if (rows.length === 0) return null
@@ -132,11 +133,13 @@ export const notificationMail: JobDefinition<'mail.notifications'> = {
             items: rows.map((r) => ({ text: String(r.payload.text ?? ''), url: `${ctx.config.baseUrl}/notifications/${r.id}` })),
           },
           unsubscribeUrl: links.unsubscribeUrl(user.id, 'notifications'),
-          messageId: stableMessageId(ctx.config, 'notifications', user.id, lastId),
         }
       },
       markSent: async (trx) => {
         await trx.updateTable('notifications').set({ emailed_at: new Date() }).where('id', 'in', ids).execute()
+      },
+      unmarkSent: async (db) => {
+        await db.updateTable('notifications').set({ emailed_at: null }).where('id', 'in', ids).execute()
       },
     })
     return { result, notifications: ids.length }

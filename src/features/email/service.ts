@@ -176,15 +176,15 @@ export class EmailService {
 export type DeliveryResult = 'sent' | 'duplicate' | 'empty' | 'rejected' | 'mail-off'
 
 /**
- * Sends one logical mail at most once. The email_log row for (member, kind, period) is
- * inserted and the mail sent inside one transaction: a concurrent sender of the same
- * period waits on the unique key and then skips; a sender that dies before commit leaves
- * no row (PostgreSQL rolls it back), so the retried job sends. Everything is written
- * before the send, so the commit is the only step after the relay's answer: only a crash
- * between the relay accepting and that commit can repeat a mail (SMTP cannot be made
- * atomic with a database, RFC 1047), and then with the same Message-ID. A permanent
- * refusal suppresses the address and completes; a temporary failure rolls back and
- * throws so BullMQ retries with backoff.
+ * Sends one logical mail at most once, outbox-style. In one transaction the email_log row
+ * for (member, kind, period) is inserted (a concurrent sender of the same period waits on
+ * the unique key, then skips) along with whatever the mail covers; the mail goes out, and
+ * the transaction commits after the relay accepted the recipient and the whole message
+ * but before the final "." that makes it deliver. So a worker that dies before the commit
+ * leaves no row and no mail (the retry sends it), and one that dies after leaves a row and
+ * a mail that is, or is about to be, delivered (the retry skips). A refusal after the
+ * commit removes the row again so the retry can send. A permanent refusal of the address
+ * suppresses it and completes; a temporary failure throws so BullMQ retries with backoff.
  */
 export async function deliverOnce(
   db: Db,
@@ -193,38 +193,59 @@ export async function deliverOnce(
     user: Pick<User, 'id'>
     kind: string
     periodKey: string
+    /** The mail's Message-ID, the same on every attempt. */
+    messageId: string
     /** Builds the mail inside the transaction; null records the period as empty. */
     build(trx: Trx): Promise<MailMessage | null>
-    /** Records what the mail covers, in the same transaction, just before it is sent. */
+    /** Records what the mail covers, in the same transaction. */
     markSent?(trx: Trx): Promise<void>
+    /** Undoes `markSent` when the relay refuses the mail after the commit. */
+    unmarkSent?(db: Db): Promise<void>
   },
 ): Promise<DeliveryResult> {
   if (!mailer) return 'mail-off'
-  return db.transaction().execute(async (trx) => {
+  const trx = await db.startTransaction().execute()
+  let committed = false
+  const commit = async () => {
+    await trx.commit().execute()
+    committed = true
+  }
+  try {
     const claimed = await trx
       .insertInto('email_log')
-      .values({ user_id: mail.user.id, kind: mail.kind, period_key: mail.periodKey, status: 'sent' })
+      .values({ user_id: mail.user.id, kind: mail.kind, period_key: mail.periodKey, status: 'sent', message_id: mail.messageId })
       .onConflict((oc) => oc.constraint('email_log_user_kind_period_key').doNothing())
       .returning('id')
       .executeTakeFirst()
-    if (!claimed) return 'duplicate'
+    if (!claimed) {
+      await commit()
+      return 'duplicate'
+    }
     const message = await mail.build(trx)
     if (!message) {
       await trx.updateTable('email_log').set({ status: 'empty' }).where('id', '=', claimed.id).execute()
+      await commit()
       return 'empty'
     }
-    await trx.updateTable('email_log').set({ message_id: message.messageId ?? null }).where('id', '=', claimed.id).execute()
     await mail.markSent?.(trx)
     try {
-      await mailer.send(message)
+      await mailer.send({ ...message, messageId: mail.messageId }, commit)
       return 'sent'
     } catch (err) {
+      if (committed) {
+        await db.deleteFrom('email_log').where('id', '=', claimed.id).execute()
+        await mail.unmarkSent?.(db)
+        throw err
+      }
       if (!(err instanceof PermanentMailFailure)) throw err
       await trx.updateTable('email_log').set({ status: 'rejected' }).where('id', '=', claimed.id).execute()
       await suppress(trx, mail.user.id, `${err.responseCode} ${err.message}`.slice(0, 300))
+      await commit()
       return 'rejected'
     }
-  })
+  } finally {
+    if (!committed) await trx.rollback().execute().catch(() => {})
+  }
 }
 
 /** Marks a member's address as permanently refused; nothing is mailed to it until it changes. */

@@ -6,6 +6,7 @@
  * each process's RSS over time. Loopback only; stops after BENCH_SECONDS (600) at most.
  */
 import fs from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { sql } from 'kysely'
@@ -21,6 +22,16 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 2)
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? '16'
 const LIMIT_S = Number(process.env.BENCH_SECONDS ?? 600)
 const INSERT_BATCH = 5_000
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const fields = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
+}
 
 async function rssMb(pid: number): Promise<number> {
   try {
@@ -87,14 +98,20 @@ try {
     NODE_ENV: 'production',
   }
   const preload = ['--import', pathToFileURL(path.join(ROOT, 'test/email/digest-section.ts')).href]
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []
   for (let i = 0; i < WORKERS; i++) {
-    const w = spawnEntry('src/worker.ts', { ...env, LOG_LEVEL: 'info' }, [], preload)
-    t.teardown(() => w.child.kill('SIGKILL'))
+    const w = spawnEntry('src/worker.ts', { ...env, LOG_LEVEL: 'info' }, [], [...preload, ...profile])
+    t.teardown(async () => {
+      w.child.kill(process.env.BENCH_PROFILE ? 'SIGTERM' : 'SIGKILL')
+      await w.exited
+    })
     workers.push(w)
   }
   await Promise.all(workers.map((w) => w.waitFor(/worker ready/)))
   console.log(`${WORKERS} worker process(es), MAIL_CONCURRENCY=${CONCURRENCY}, MAIL_RATE_LIMIT=${env.MAIL_RATE_LIMIT}, SMTP sink on loopback`)
 
+  const loadBefore = os.loadavg()[0]!
+  const cpuBefore = await Promise.all(workers.map((w) => cpuSeconds(w.child.pid!)))
   started = performance.now()
   const fanOut = await queue.queue.add('digest.enqueue', {})
   let fanOutMs = 0
@@ -117,6 +134,8 @@ try {
     last = { at: now, sent }
   }
   const elapsed = (performance.now() - started) / 1000
+  const cpuAfter = await Promise.all(workers.map((w) => cpuSeconds(w.child.pid!)))
+  const workerCpu = cpuAfter.reduce((a, b) => a + b, 0) - cpuBefore.reduce((a, b) => a + b, 0)
   const logged = await db.selectFrom('email_log').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'sent').executeTakeFirstOrThrow()
   const steady = rates.slice(1, -1)
   console.log('')
@@ -124,6 +143,10 @@ try {
   console.log(`sent ${smtp.accepted.toLocaleString('en')} digests in ${elapsed.toFixed(1)} s: ${(smtp.accepted / elapsed).toFixed(0)} mails/s overall` +
     (steady.length ? `, ${Math.min(...steady).toFixed(0)}–${Math.max(...steady).toFixed(0)} mails/s per interval after the first` : ''))
   console.log(`email_log rows marked sent: ${Number(logged.n).toLocaleString('en')}`)
+  console.log(
+    `worker CPU: ${((workerCpu * 1000) / Math.max(1, smtp.accepted)).toFixed(2)} ms per mail (${(smtp.accepted / Math.max(0.001, workerCpu)).toFixed(0)} mails per worker-CPU-second); ` +
+      `machine load average ${loadBefore.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after, on ${os.cpus().length} cores`,
+  )
   rss.forEach((r, i) => r.length && console.log(`worker ${i + 1} RSS: start ${r[0]!.toFixed(0)} MiB, min ${Math.min(...r).toFixed(0)}, max ${Math.max(...r).toFixed(0)}, end ${r[r.length - 1]!.toFixed(0)} MiB`))
 } finally {
   for (const fn of teardowns) {

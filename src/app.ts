@@ -19,11 +19,15 @@ import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
 import { CommunitySettings, instanceSecret } from './core/settings.js'
+import { LinkSigner } from './core/signed-tokens.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import { accountRoutes } from './features/accounts/routes.js'
 import { AccountService } from './features/accounts/service.js'
 import { betaRoutes } from './features/beta/routes.js'
 import { BetaService } from './features/beta/service.js'
+import { adminJobRoutes } from './features/admin-jobs/routes.js'
+import { emailRoutes } from './features/email/routes.js'
+import { EmailService } from './features/email/service.js'
 import { healthRoutes } from './features/health/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { CategoryService } from './features/discussions/categories.js'
@@ -60,6 +64,7 @@ export interface Hearth {
   search: SearchService
   ideas: IdeaService
   beta: BetaService
+  email: EmailService
 }
 
 declare module 'fastify' {
@@ -70,6 +75,10 @@ declare module 'fastify' {
     user: SessionUser | null
     session: Session | null
     authMethod: 'session' | 'token' | null
+  }
+  interface FastifyContextConfig {
+    /** False on the few routes a signed token authorises instead of a session (one-click unsubscribe). */
+    csrf?: boolean
   }
   interface FastifyReply {
     /** Values every page template sees (set by @fastify/view's reply decorator). */
@@ -109,7 +118,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     queue: deps.queue ?? null,
     events,
     sessions,
-    accounts: new AccountService(deps.db, sessions),
+    accounts: new AccountService(deps.db, sessions, events),
     notifications,
     settings,
     categories,
@@ -117,7 +126,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     search: new SearchService(deps.db, categories),
     ideas,
     beta: new BetaService(deps.db, events, notifications, ideas),
+    email: new EmailService(deps.db, new LinkSigner(secret), config, deps.queue ?? null),
   }
+  hearth.email.subscribe(events)
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
@@ -199,7 +210,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
 
   app.addHook('preValidation', (req, reply, done) => {
-    if (SAFE_METHODS.has(req.method)) return done()
+    if (SAFE_METHODS.has(req.method) || req.routeOptions.config?.csrf === false) return done()
     if (!isApi(req)) return app.csrfProtection(req, reply, done)
     if (req.authMethod === 'token') return done()
     // Cookie-authenticated API writes must be same-origin JSON: a cross-site form
@@ -241,6 +252,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(adminRoutes)
   await app.register(ideaRoutes)
   await app.register(betaRoutes)
+  await app.register(emailRoutes)
+  await app.register(adminJobRoutes)
 
   return app
 }

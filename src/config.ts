@@ -24,6 +24,9 @@ const EnvSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i, 'letters, digits, : _ - only').default('hearth'),
   SMTP_URL: url(['smtp:', 'smtps:']).optional(),
   MAIL_FROM: z.string().min(3).default('Hearth <hearth@localhost>'),
+  MAIL_RATE_LIMIT: z.coerce.number({ error: 'must be a number of mails per second' }).int('must be a whole number of mails per second').min(1, 'must be at least 1 mail per second').max(100_000).default(50),
+  MAIL_CONCURRENCY: z.coerce.number({ error: 'must be a number' }).int().min(1, 'must be at least 1').max(256).default(8),
+  NOTIFICATION_MAIL_DELAY: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(86_400).default(180),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
@@ -52,6 +55,12 @@ export interface Config {
   redisPrefix: string
   smtpUrl: string | null
   mailFrom: string
+  /** Mails per second across every worker, so a large community does not flood the relay. */
+  mailRateLimit: number
+  /** Mails one worker process sends at the same time. */
+  mailConcurrency: number
+  /** Seconds a notification waits for others to share its mail. */
+  notificationMailDelaySeconds: number
   logLevel: string
   secretKey: string | null
   cookieSecure: boolean
@@ -99,6 +108,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisPrefix: e.REDIS_PREFIX,
     smtpUrl: e.SMTP_URL ?? null,
     mailFrom: e.MAIL_FROM,
+    mailRateLimit: e.MAIL_RATE_LIMIT,
+    mailConcurrency: e.MAIL_CONCURRENCY,
+    notificationMailDelaySeconds: e.NOTIFICATION_MAIL_DELAY,
     logLevel: e.LOG_LEVEL,
     secretKey: e.SECRET_KEY ?? null,
     cookieSecure: e.COOKIE_SECURE === 'auto' ? baseUrl.startsWith('https:') : e.COOKIE_SECURE === 'true',

@@ -24,6 +24,9 @@ export interface UsersTable {
   silenced_until: Timestamp | null
   created_at: CreatedAt
   last_seen_at: Timestamp | null
+  mail_off_kinds: ColumnType<string[], string[] | undefined, string[]>
+  email_suppressed_at: Timestamp | null
+  email_suppressed_reason: string | null
 }
 
 export interface SessionsTable {
@@ -72,6 +75,19 @@ export interface NotificationsTable {
   url: ColumnType<string, string | undefined, string>
   actor_id: number | null
   read_at: Timestamp | null
+  created_at: CreatedAt
+  emailed_at: Timestamp | null
+}
+
+export type EmailStatus = 'sent' | 'empty' | 'rejected'
+
+export interface EmailLogTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  period_key: string
+  status: EmailStatus
+  message_id: string | null
   created_at: CreatedAt
 }
 
@@ -270,6 +286,7 @@ export interface Database {
   idea_subscriptions: IdeaSubscriptionsTable
   beta_programs: BetaProgramsTable
   beta_signups: BetaSignupsTable
+  email_log: EmailLogTable
 }
 
 export type User = Selectable<UsersTable>

@@ -4,6 +4,8 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import type { Config } from '../config.js'
 import type { Db } from './db.js'
+import type { Mailer } from './mail.js'
+import type { LinkSigner } from './signed-tokens.js'
 
 /**
  * Every background job Hearth knows, with its payload schema. The worker refuses to
@@ -11,12 +13,24 @@ import type { Db } from './db.js'
  */
 export const jobPayloads = {
   'sessions.purge': z.object({}),
+  'digest.enqueue': z.object({}),
+  'mail.digest': z.object({ userId: z.number().int().positive(), periodKey: z.string().min(1).max(40) }),
+  'mail.notifications': z.object({ userId: z.number().int().positive() }),
+  'mail.welcome': z.object({ userId: z.number().int().positive() }),
+  'mail.verify': z.object({ userId: z.number().int().positive(), nonce: z.string().min(8).max(64) }),
 } as const
 
 export type JobName = keyof typeof jobPayloads
 export type JobPayload<N extends JobName> = z.output<(typeof jobPayloads)[N]>
 
 export const QUEUE_NAME = 'hearth'
+/** Jobs named `mail.*` run on their own queue, whose worker is rate-limited (MAIL_RATE_LIMIT). */
+export const MAIL_QUEUE_NAME = 'hearth-mail'
+
+/** The queue a job runs on. */
+export function queueNameFor(name: JobName): string {
+  return name.startsWith('mail.') ? MAIL_QUEUE_NAME : QUEUE_NAME
+}
 
 /** Retries with exponential backoff; failed jobs are kept for /admin/jobs. */
 export const defaultJobOptions: JobsOptions = {
@@ -32,6 +46,10 @@ export interface JobContext {
   config: Config
   log: Logger
   queue: JobQueue
+  /** Null when SMTP_URL is not set: mail jobs then finish without sending. */
+  mailer: Mailer | null
+  /** Signs unsubscribe and verification links with the instance secret. */
+  links: LinkSigner
 }
 
 /** A feature's job: its handler and, for recurring work, its schedule (cron pattern or interval). */
@@ -44,20 +62,37 @@ export interface JobDefinition<N extends JobName = JobName> {
 /** Enqueues jobs by name with a typed, validated payload. */
 export class JobQueue {
   readonly queue: Queue
+  readonly mailQueue: Queue
 
   constructor(connection: Redis, prefix: string) {
     this.queue = new Queue(QUEUE_NAME, { connection, prefix, defaultJobOptions })
+    this.mailQueue = new Queue(MAIL_QUEUE_NAME, { connection, prefix, defaultJobOptions })
+  }
+
+  /** Every queue, for the job overview in /admin/jobs. */
+  get queues(): Queue[] {
+    return [this.queue, this.mailQueue]
   }
 
   /** Adds a job; `jobId` makes it idempotent (a second add with the same id is ignored). */
   async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: JobsOptions = {}): Promise<string | undefined> {
     const data = jobPayloads[name].parse(payload)
-    const job = await this.queue.add(name, data, options)
+    const job = await this.queueFor(name).add(name, data, options)
     return job.id
   }
 
-  close(): Promise<void> {
-    return this.queue.close()
+  /** Adds many jobs of one name in one round trip (BullMQ addBulk). */
+  async enqueueBulk<N extends JobName>(name: N, jobs: { payload: JobPayload<N>; options?: JobsOptions }[]): Promise<void> {
+    if (jobs.length === 0) return
+    await this.queueFor(name).addBulk(jobs.map((j) => ({ name, data: jobPayloads[name].parse(j.payload), opts: j.options })))
+  }
+
+  private queueFor(name: JobName): Queue {
+    return queueNameFor(name) === MAIL_QUEUE_NAME ? this.mailQueue : this.queue
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.queue.close(), this.mailQueue.close()])
   }
 }
 

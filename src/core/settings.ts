@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { z } from 'zod'
 import type { Db } from './db.js'
-import { parse } from './errors.js'
+import type { SessionUser } from './auth/sessions.js'
+import { Forbidden, parse } from './errors.js'
 
 /**
  * The instance's signing key: SECRET_KEY when set, otherwise one generated on first
@@ -29,6 +30,13 @@ const SettingsSchema = z.object({
   min_title_length: z.number().int().min(1).max(100).default(5),
   max_title_length: z.number().int().min(10).max(300).default(200),
   max_post_length: z.number().int().min(100).max(200_000).default(65_536),
+  require_verified_email_to_post: z.boolean().default(false),
+  guidelines: z
+    .string()
+    .max(20_000)
+    .default(
+      'Be kind and assume good intent. Stay on topic, search before you post, and flag what breaks these rules instead of answering it.',
+    ),
 })
 
 /** Community settings: edited by admins in /admin, shared by every instance through the database. */
@@ -57,6 +65,11 @@ export class CommunitySettings {
     return values
   }
 
+  /** Changes one setting (see `update`). */
+  async set<K extends keyof CommunitySettingsValues>(key: K, value: CommunitySettingsValues[K]): Promise<void> {
+    await this.update({ [key]: value } as Partial<CommunitySettingsValues>)
+  }
+
   /** Changes some settings after validating them; throws Invalid naming the bad key. */
   async update(changes: Partial<CommunitySettingsValues>): Promise<CommunitySettingsValues> {
     const next = parse(SettingsSchema, { ...(await this.all()), ...changes })
@@ -71,5 +84,18 @@ export class CommunitySettings {
     })
     this.cached = null
     return next
+  }
+}
+
+/**
+ * The guard every posting feature (threads, replies, ideas) calls before writing:
+ * when the community requires it, an unverified address may not post yet.
+ */
+export function assertMayPost(
+  user: Pick<SessionUser, 'email_verified_at'>,
+  settings: Pick<CommunitySettingsValues, 'require_verified_email_to_post'>,
+): void {
+  if (settings.require_verified_email_to_post && !user.email_verified_at) {
+    throw new Forbidden('Confirm your email address before posting: use the link we mailed you, or resend it from your settings.')
   }
 }

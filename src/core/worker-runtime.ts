@@ -3,7 +3,19 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import type { Db } from './db.js'
-import { checkJobRegistry, type JobDefinition, type JobName, jobPayloads, JobQueue, QUEUE_NAME } from './queue.js'
+import { Mailer } from './mail.js'
+import {
+  checkJobRegistry,
+  type JobContext,
+  type JobDefinition,
+  type JobName,
+  jobPayloads,
+  JobQueue,
+  MAIL_QUEUE_NAME,
+  QUEUE_NAME,
+} from './queue.js'
+import { instanceSecret } from './settings.js'
+import { LinkSigner } from './signed-tokens.js'
 
 export interface WorkerOptions {
   definitions: JobDefinition[]
@@ -15,13 +27,21 @@ export interface WorkerOptions {
   /** For the worker's blocking reads (maxRetriesPerRequest: null). */
   workerConnection: Redis
   concurrency?: number
+  /** The instance secret; read from the database (or SECRET_KEY) once at start when absent. */
+  secret?: string
 }
 
 export interface RunningWorker {
   worker: Worker
+  /** Runs `mail.*` jobs, rate-limited across every worker by MAIL_RATE_LIMIT. */
+  mailWorker: Worker
   queue: JobQueue
   close(): Promise<void>
 }
+
+// A killed mail worker's jobs return to the queue this soon; the lock is renewed while a job runs.
+const MAIL_LOCK_MS = 15_000
+const MAIL_STALLED_CHECK_MS = 10_000
 
 /**
  * Starts a BullMQ worker over every job definition: refuses to start if a job has no
@@ -35,26 +55,43 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (!def.schedule) continue
     await queue.queue.upsertJobScheduler(def.name, def.schedule, { name: def.name, data: {} })
   }
-  const worker = new Worker(
-    QUEUE_NAME,
-    async (job: Job) => {
-      const def = handlers.get(job.name as JobName)
-      if (!def) throw new Error(`no handler for job ${job.name}`)
-      const payload = jobPayloads[def.name].parse(job.data)
-      const jobLog = log.child({ job: job.name, jobId: job.id })
-      return def.handle(payload as never, { db, config, log: jobLog, queue })
-    },
-    { connection: options.workerConnection, prefix: config.redisPrefix, concurrency: options.concurrency ?? 4 },
-  )
-  worker.on('failed', (job, err) => log.error({ job: job?.name, jobId: job?.id, err }, 'job failed'))
-  worker.on('error', (err) => log.error({ err }, 'worker error'))
-  await worker.waitUntilReady()
+  const links = new LinkSigner(options.secret ?? (await instanceSecret(db, config.secretKey)))
+  const mailer = config.smtpUrl ? new Mailer(config) : null
+  if (!mailer) log.warn('no SMTP_URL: mail is off; mail jobs finish without sending anything')
+  const context: Omit<JobContext, 'log'> = { db, config, queue, mailer, links }
+  const processor = async (job: Job) => {
+    const def = handlers.get(job.name as JobName)
+    if (!def) throw new Error(`no handler for job ${job.name}`)
+    const payload = jobPayloads[def.name].parse(job.data)
+    const jobLog = log.child({ job: job.name, jobId: job.id })
+    return def.handle(payload as never, { ...context, log: jobLog })
+  }
+  const worker = new Worker(QUEUE_NAME, processor, {
+    connection: options.workerConnection,
+    prefix: config.redisPrefix,
+    concurrency: options.concurrency ?? 4,
+  })
+  const mailWorker = new Worker(MAIL_QUEUE_NAME, processor, {
+    connection: options.workerConnection,
+    prefix: config.redisPrefix,
+    concurrency: config.mailConcurrency,
+    limiter: { max: config.mailRateLimit, duration: 1_000 },
+    lockDuration: MAIL_LOCK_MS,
+    stalledInterval: MAIL_STALLED_CHECK_MS,
+  })
+  for (const w of [worker, mailWorker]) {
+    w.on('failed', (job, err) => log.error({ job: job?.name, jobId: job?.id, err }, 'job failed'))
+    w.on('error', (err) => log.error({ err }, 'worker error'))
+  }
+  await Promise.all([worker.waitUntilReady(), mailWorker.waitUntilReady()])
   return {
     worker,
+    mailWorker,
     queue,
     async close() {
-      await worker.close()
+      await Promise.all([worker.close(), mailWorker.close()])
       await queue.close()
+      mailer?.close()
       options.workerConnection.disconnect()
     },
   }

@@ -26,12 +26,14 @@ export interface Spawned {
 }
 
 /**
+/**
  * Runs one of Hearth's entrypoints with tsx, as `npm start` / `npm run worker` do; a `.js`
- * entry (the compiled `dist/`) runs on plain node, as the Docker image does.
+ * entry (the compiled `dist/`) runs on plain node, as the Docker image does. `nodeArgs` go
+ * before the entry (e.g. `--import` of a test fixture).
  */
-export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = []): Spawned {
+export function spawnEntry(entry: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Spawned {
   const loader = entry.endsWith('.js') ? [] : ['--import', 'tsx']
-  const child = spawn(process.execPath, [...loader, path.join(ROOT, entry), ...args], {
+  const child = spawn(process.execPath, [...loader, ...nodeArgs, path.join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -36,6 +36,9 @@ const userColumns = [
   'users.silenced_until',
   'users.created_at',
   'users.last_seen_at',
+  'users.mail_off_kinds',
+  'users.email_suppressed_at',
+  'users.email_suppressed_reason',
 ] as const
 
 /** Session storage after Lucia's design: sliding expiry, hashed secrets, revoke-all. */

@@ -4,6 +4,7 @@ import type { User } from '../../core/db-types.js'
 import { NotFound, parse } from '../../core/errors.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { mailSettings } from '../email/schemas.js'
 import { ApiLoginInput, publicUser, TokenInput } from './schemas.js'
 
 type Form = Record<string, string | undefined>
@@ -59,19 +60,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect('/', 303)
   })
 
-  async function settingsPage(req: FastifyRequest, extra: Record<string, unknown> = {}) {
-    const user = requireUser(req)
-    const [tokens, activeSessions] = await Promise.all([sessions.listApiTokens(user.id), sessions.listFor(user.id)])
-    return {
-      title: 'Settings',
-      user,
-      tokens,
-      sessions: activeSessions.map((s) => ({ ...s, current: s.id === req.session?.id })),
-      values: { displayName: user.display_name ?? '', bio: user.bio, digestFrequency: user.digest_frequency },
-      saved: (req.query as Form).saved,
-      ...extra,
-    }
-  }
+  const settingsPage = (req: FastifyRequest, extra: Record<string, unknown> = {}) => settingsView(app, req, extra)
 
   app.get('/settings', async (req, reply) => reply.view('accounts/settings', await settingsPage(req)))
 
@@ -152,4 +141,21 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const user = requireUser(req)
     return { user: { ...publicUser(user), email: user.email, emailVerified: user.email_verified_at !== null } }
   })
+}
+
+/** Everything the /settings page shows; other features' settings forms re-render it with their errors. */
+export async function settingsView(app: FastifyInstance, req: FastifyRequest, extra: Record<string, unknown> = {}) {
+  const { sessions } = app.hearth
+  const user = requireUser(req)
+  const [tokens, activeSessions] = await Promise.all([sessions.listApiTokens(user.id), sessions.listFor(user.id)])
+  return {
+    title: 'Settings',
+    user,
+    tokens,
+    sessions: activeSessions.map((s) => ({ ...s, current: s.id === req.session?.id })),
+    values: { displayName: user.display_name ?? '', bio: user.bio, digestFrequency: user.digest_frequency, newEmail: '' },
+    mail: mailSettings(user),
+    saved: (req.query as Form).saved,
+    ...extra,
+  }
 }

@@ -4,6 +4,7 @@ import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
 import type { Db } from '../../core/db.js'
 import type { Role, User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
+import type { EventBus } from '../../core/events.js'
 import { ChangePasswordInput, LoginInput, ProfileInput, SignupInput } from './schemas.js'
 
 const WRONG_LOGIN = 'Wrong username/email or password'
@@ -13,18 +14,21 @@ export class AccountService {
   constructor(
     private readonly db: Db,
     private readonly sessions: SessionStore,
+    private readonly events?: EventBus,
   ) {}
 
   /**
    * Creates an account. The very first account becomes the admin; signing up is
    * serialised by a transaction-scoped lock so two first sign-ups cannot both win.
+   * Emits `user.signed_up` after commit (the welcome mail follows it).
    */
   async signUp(raw: unknown, options: { role?: Role } = {}): Promise<User> {
     const input = parse(SignupInput, raw)
     await this.assertAvailable(input.username, input.email)
     const passwordHash = await hashPassword(input.password)
+    let user: User
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      user = await this.db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(hashtext('hearth.signup'))`.execute(trx)
         const { count } = await trx
           .selectFrom('users')
@@ -44,6 +48,8 @@ export class AccountService {
     } catch (err) {
       throw duplicateToConflict(err)
     }
+    this.events?.emit('user.signed_up', [], { userId: user.id })
+    return user
   }
 
   /** Checks a username-or-email and password; the same answer for an unknown name and a wrong password. */

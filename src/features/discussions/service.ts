@@ -4,7 +4,7 @@ import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { EventBus } from '../../core/events.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
-import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
+import { assertMayPost, type CommunitySettings, type CommunitySettingsValues } from '../../core/settings.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import { type Category, type CategoryService, slugify } from './categories.js'
 import { canEditPost, canModerate, canSeeCategory, postingBlock, type Viewer } from './policy.js'
@@ -178,6 +178,7 @@ export class DiscussionService {
     })
     const block = postingBlock(viewer)
     if (block) throw new Forbidden(block)
+    assertMayPost(viewer.user as SessionUser, s)
     if (!this.categories.canStart(viewer, category)) throw new Forbidden('You cannot start threads in this category')
     const title = this.checkTitle(input.title, s)
     const body = this.checkBody(input.body, s)
@@ -303,6 +304,7 @@ export class DiscussionService {
     const { thread, category } = await this.visibleThread(viewer, threadId)
     const block = postingBlock(viewer)
     if (block) throw new Forbidden(block)
+    assertMayPost(viewer.user as SessionUser, s)
     if (thread.deleted_at) throw new NotFound('No such thread')
     if (thread.locked && !canModerate(viewer, category.id)) throw new Forbidden('This thread is locked; no new replies')
     const body = this.checkBody(input.body, s)

@@ -11,6 +11,7 @@
  * number of vote requests (default 30,000); BENCH_KEEP=1 keeps the database to inspect.
  */
 import { randomBytes } from 'node:crypto'
+import { cpus, loadavg } from 'node:os'
 import autocannon from 'autocannon'
 import { sql } from 'kysely'
 import pg from 'pg'
@@ -156,12 +157,17 @@ try {
     await new Promise((r) => setTimeout(r, 200))
   }
   // Warm up: template compilation, JIT; and time one trending refresh on its own.
+  console.log(`machine load before measuring: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) on ${cpus().length} cores`)
   const refreshStarted = performance.now()
   const scored = await new IdeaService(db, new EventBus(), new NotificationService(db, new EventBus()), { createLinkedThread: async () => { throw new Error('the benchmark proposes no ideas') } }).refreshTrending()
   console.log(`trending refresh: ${scored.toLocaleString('en')} ideas scored in ${((performance.now() - refreshStarted) / 1000).toFixed(2)} s`)
   await run({ url: `${base}/ideas?sort=trending`, connections: 10, duration: 2 })
   await run({ url: `${base}/ideas?sort=top`, connections: 10, duration: 2 })
 
+  // One connection shows each request's own cost, without queueing behind 49 others.
+  console.log(`autocannon, 1 connection, ${Math.ceil(SECONDS / 2)} s each:`)
+  report('GET /ideas?sort=top', await run({ url: `${base}/ideas?sort=top`, connections: 1, duration: Math.ceil(SECONDS / 2) }))
+  report('GET /ideas?sort=trending', await run({ url: `${base}/ideas?sort=trending`, connections: 1, duration: Math.ceil(SECONDS / 2) }))
   console.log(`autocannon, ${CONNECTIONS} connections, ${SECONDS} s each:`)
   report('GET /ideas?sort=top', await run({ url: `${base}/ideas?sort=top`, connections: CONNECTIONS, duration: SECONDS }))
   report('GET /ideas?sort=trending', await run({ url: `${base}/ideas?sort=trending`, connections: CONNECTIONS, duration: SECONDS }))

@@ -6,6 +6,7 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
+import fastifyWebsocket from '@fastify/websocket'
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
@@ -14,6 +15,7 @@ import type { Db } from './core/db.js'
 import { DomainError, TooManyRequests } from './core/errors.js'
 import { EventBus } from './core/events.js'
 import { isApi } from './core/http.js'
+import { createLiveHub, type LiveHub, type LiveLimits } from './core/realtime/index.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
 import { instanceSecret } from './core/settings.js'
@@ -22,6 +24,7 @@ import { accountRoutes } from './features/accounts/routes.js'
 import { AccountService } from './features/accounts/service.js'
 import { healthRoutes } from './features/health/routes.js'
 import { homeRoutes } from './features/home/routes.js'
+import { liveRoutes } from './features/live/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { NotificationService } from './features/notifications/service.js'
 
@@ -32,6 +35,8 @@ export interface AppDeps {
   queue?: JobQueue | null
   /** Shared with other in-process consumers (tests, a co-hosted worker); one is made when absent. */
   events?: EventBus
+  /** Overrides of the live sockets' limits (tests shrink them). */
+  liveLimits?: Partial<LiveLimits & { historyPerChannel: number }>
 }
 
 /** The services every feature's routes reach through `app.hearth`. */
@@ -44,6 +49,7 @@ export interface Hearth {
   sessions: SessionStore
   accounts: AccountService
   notifications: NotificationService
+  live: LiveHub
 }
 
 declare module 'fastify' {
@@ -90,6 +96,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sessions,
     accounts: new AccountService(deps.db, sessions),
     notifications: new NotificationService(deps.db, events),
+    live: createLiveHub({
+      events,
+      redis: deps.redis ?? null,
+      redisPrefix: config.redisPrefix,
+      log: app.log.child({ module: 'live' }),
+      limits: deps.liveLimits,
+    }),
   }
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
@@ -148,6 +161,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     maxAge: config.env === 'production' ? '1d' : 0,
   })
 
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: 64 * 1024 },
+    // Sockets close with 1001 "going away" so clients reconnect to another instance.
+    preClose: async () => hearth.live.close(),
+  })
+
   // ── app plugins: who is asking, cross-site protection, errors ───────────────────
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization
@@ -186,7 +205,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
 
   app.addHook('preHandler', async (req, reply) => {
-    if (isApi(req) || req.method === 'HEAD') return
+    if (isApi(req) || req.method === 'HEAD' || req.ws) return
     reply.locals = {
       ...reply.locals,
       currentUser: req.user,
@@ -209,6 +228,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(homeRoutes)
   await app.register(accountRoutes)
   await app.register(notificationRoutes)
+  await app.register(liveRoutes)
 
   return app
 }

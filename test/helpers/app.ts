@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { buildApp } from '../../src/app.js'
+import { type AppDeps, buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import type { Db } from '../../src/core/db.js'
 import { JobQueue } from '../../src/core/queue.js'
@@ -31,6 +31,8 @@ export interface BuildOptions {
   redis?: boolean
   /** Reuse a database instead of creating one (several instances on one database). */
   database?: TestDatabase
+  /** Live socket limits for this instance (small ones make limits testable). */
+  liveLimits?: AppDeps['liveLimits']
 }
 
 /** A test configuration: a Redis prefix of its own, generous rate limits, quiet logs. */
@@ -53,7 +55,7 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
   const config = testConfig({ ...(options.redis ? { REDIS_URL } : {}), ...options.env })
   const redis = options.redis ? createRedis(REDIS_URL) : null
   const queue = redis ? new JobQueue(redis, config.redisPrefix) : null
-  const app = await buildApp(config, { db: database.db, redis, queue })
+  const app = await buildApp(config, { db: database.db, redis, queue, liveLimits: options.liveLimits })
   t.teardown(async () => {
     await app.close()
     await queue?.close()

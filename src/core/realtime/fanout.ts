@@ -137,6 +137,9 @@ export class RedisFanout implements Fanout {
       }
     })
     this.subscribed = this.subscriber.subscribe(this.eventsTopic, this.controlTopic)
+    // An instance closed before its subscription completes must not leave a rejection unhandled;
+    // `ready()` still reports the failure to whoever waits for it.
+    this.subscribed.catch(() => {})
   }
 
   async ready(): Promise<void> {

@@ -113,15 +113,15 @@ class Connection {
     this.nextRevalidation = Date.now() + limits.revalidateMs * (0.5 + Math.random() / 2)
   }
 
-  /** Sends a frame, or drops the socket when its unsent bytes pass the limit. */
-  send(frame: string): void {
+  /** Sends a text frame, or drops the socket when its unsent bytes pass the limit. */
+  send(frame: string | Buffer): void {
     if (this.closed || this.socket.readyState !== WebSocket.OPEN) return
     if (this.socket.bufferedAmount + frame.length > this.limits.sendBufferBytes) {
       this.onSlow(this)
       this.socket.terminate()
       return
     }
-    this.socket.send(frame)
+    this.socket.send(frame, { binary: false })
   }
 
   /** Token bucket: false when the client sends faster than allowed. */
@@ -268,17 +268,18 @@ export class LiveHub {
       return !sub.pending
     })
     const allowed = await this.decide(live, envelope)
-    const frames = new Map<string, string>()
+    const frames = new Map<string, Buffer>()
     for (const sub of live) this.deliver(sub, envelope, allowed, frames)
   }
 
-  private deliver(sub: Subscription, envelope: LiveEnvelope, allowed: Map<string, boolean>, frames: Map<string, string>): void {
+  private deliver(sub: Subscription, envelope: LiveEnvelope, allowed: Map<string, boolean>, frames: Map<string, Buffer>): void {
     if (envelope.id <= sub.lastId || sub.conn.closed) return
     sub.lastId = envelope.id
     for (const key of this.questions(sub, envelope)) if (!allowed.get(key)) return
+    // Encoded once per event and channel name, then shared by every subscriber's socket.
     let frame = frames.get(sub.name)
     if (!frame) {
-      frame = eventFrame(sub.name, envelope)
+      frame = Buffer.from(eventFrame(sub.name, envelope))
       frames.set(sub.name, frame)
     }
     sub.conn.send(frame)

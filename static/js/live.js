@@ -2,7 +2,8 @@
 // without this file, and it does nothing on a page without live elements.
 //
 // DOM contract (templates follow it):
-//   [data-live-channel="thread:42"]        subscribe to that channel (several per page allowed).
+//   [data-live-channel="thread:42"]        subscribe to that channel (several elements per page, or several
+//                                          space-separated names in one attribute).
 //   [data-live-posts]                      thread page: on post.created for a thread channel, show/update
 //                                          a bar [data-live-new-bar] "N new replies — show" (created after
 //                                          the container when the template has none); clicking reloads
@@ -18,7 +19,7 @@
 //                                          post.created and idea.created prepend an item from the event's
 //                                          title, url and author (text only).
 //   [data-live-mod-queue]                  moderator queue (subscribed to mod): flag.created shows a bar
-//                                          "N new flags — reload".
+//                                          [data-live-flags-bar] "N new flags — reload".
 // A `reload` frame (the gap since the last event is too old to replay) shows a bar asking to reload.
 // The socket reconnects with backoff and asks each channel for what it missed (`since`).
 ;(() => {
@@ -138,7 +139,7 @@
     const queue = document.querySelector('[data-live-mod-queue]')
     if (!queue) return
     newFlags += 1
-    showBar(queue, 'data-live-new-bar', `${newFlags} new ${newFlags === 1 ? 'flag' : 'flags'} — reload`, () => location.reload())
+    showBar(queue, 'data-live-flags-bar', `${newFlags} new ${newFlags === 1 ? 'flag' : 'flags'} — reload`, () => location.reload())
   }
 
   // One bar per attribute: a button (keyboard-reachable) announced politely to screen readers.

@@ -20,7 +20,7 @@ function threadRoutes(app: FastifyInstance): void {
     const items = posts
       .map((p) => `<article id="p${p.id}"><p>${escape(p.body)}</p><p>by ${escape(p.author)} · <span data-like-count-for="${p.id}">0</span> likes</p></article>`)
       .join('')
-    return reply.type('text/html').send(`<!doctype html><html><head><title>Thread</title>
+    return reply.type('text/html').send(`<!doctype html><html><head><meta charset="utf-8"><title>Thread</title>
 <script src="/static/js/live.js" defer></script></head><body><main>
 <section data-live-posts data-live-channel="thread:1">${items}</section>
 <form method="post" action="/test/thread/1/replies"><input type="hidden" name="_csrf" value="${reply.generateCsrf()}">
@@ -125,4 +125,47 @@ t.test('live.js stays quiet on a page without live elements', async (t) => {
   await page.waitForLoadState('networkidle')
   t.equal(testApp.app.hearth.live.stats().connections, 0, 'no socket is opened')
   t.same(errors, [])
+})
+
+t.test('vote counts, idea status, beta seats and the moderator queue change in place', async (t) => {
+  const testApp = await build(t, { redis: true })
+  const { app } = testApp
+  const moderated = new Set([1])
+  app.hearth.live.registerChannel('idea', async (_user, id) => id === '7')
+  app.hearth.live.registerChannel('beta', async (_user, id) => id === '3')
+  app.hearth.live.registerChannel('mod', async (user, id) => id === '' && user?.role === 'admin', {
+    mayReceive: async (_user, categoryId) => moderated.has(categoryId),
+  })
+  app.hearth.live.setCategoryVisibility(async () => true)
+  app.get('/test/board', async (_req, reply) =>
+    reply.type('text/html').send(`<!doctype html><html><head><meta charset="utf-8"><title>Board</title>
+<script src="/static/js/live.js" defer></script></head><body><main>
+<section data-live-channel="idea:7 beta:3"><span data-vote-count-for="7">4</span> votes ·
+<span data-idea-status-for="7" data-status="review">Under review</span> ·
+<span data-beta-seats-for="3">10</span> seats left</section>
+<section data-live-mod-queue data-live-channel="mod"><h2>Flags</h2></section>
+</main></body></html>`),
+  )
+  await app.hearth.live.ready()
+  const base = await serve(testApp)
+  const browser = await launchBrowser(t)
+  const page = await (await browser.newContext()).newPage()
+  await signUp(page, base)
+  await page.goto(`${base}/test/board`)
+  for (let i = 0; i < 100 && app.hearth.live.stats().subscriptions < 3; i++) await new Promise((r) => setTimeout(r, 20))
+  t.equal(app.hearth.live.stats().subscriptions, 3, 'the page subscribed to idea:7, beta:3 and mod')
+
+  app.hearth.events.emit('idea.voted', ['idea:7', 'ideas'], { ideaId: 7, votes: 5 })
+  app.hearth.events.emit('idea.status', ['idea:7', 'ideas'], { ideaId: 7, status: 'planned', statusLabel: 'Planned' })
+  app.hearth.events.emit('beta.seats', ['beta:3'], { programId: 3, seatsLeft: 9 })
+  app.hearth.events.emit('flag.created', ['mod'], { flagId: 1 }, 1)
+  app.hearth.events.emit('flag.created', ['mod'], { flagId: 2 }, 2)
+  app.hearth.events.emit('flag.created', ['mod'], { flagId: 3 }, 1)
+  await page.locator('[data-vote-count-for="7"]', { hasText: '5' }).waitFor()
+  await page.locator('[data-idea-status-for="7"][data-status="planned"]', { hasText: 'Planned' }).waitFor()
+  await page.locator('[data-beta-seats-for="3"]', { hasText: '9' }).waitFor()
+  const bar = page.locator('[data-live-flags-bar]')
+  await bar.filter({ hasText: '2 new flags — reload' }).waitFor()
+  t.pass('votes, status and seats change in place; the queue announces flags only from moderated categories')
+  await page.screenshot({ path: screenshotPath('live-board'), fullPage: true })
 })

@@ -315,7 +315,7 @@ export class LiveHub {
         const check = key.startsWith('v:') ? this.categoryVisibility : sub.kind.mayReceive
         const user = sub.conn.user
         lookups.push(
-          (check ? check(user, categoryId) : Promise.resolve(false)).then(
+          (check ? answerWithin(check(user, categoryId)) : Promise.resolve(false)).then(
             (ok) => {
               result.set(key, ok)
               this.answers.set(key, { ok, at: Date.now() })
@@ -387,7 +387,7 @@ export class LiveHub {
     conn.authorizing += 1
     let key: string | null
     try {
-      key = await kind.resolve(conn.user, parsed.id)
+      key = await answerWithin(kind.resolve(conn.user, parsed.id))
     } finally {
       conn.authorizing -= 1
     }
@@ -475,7 +475,7 @@ export class LiveHub {
       }
       for (const sub of [...conn.subs.values()]) {
         const parsed = parseChannel(sub.name)!
-        const key = await sub.kind.resolve(conn.user, parsed.id)
+        const key = await answerWithin(sub.kind.resolve(conn.user, parsed.id))
         if (conn.closed) return
         if (key !== sub.key && conn.subs.get(sub.name) === sub) {
           this.unsubscribe(conn, sub.name)
@@ -514,6 +514,18 @@ export class LiveHub {
       conn.socket.ping()
     }
   }
+}
+
+// A check that hangs (a stuck database) must not stall every socket's delivery queue.
+const CHECK_TIMEOUT_MS = 2_000
+
+/** The check's answer, or a rejection when it takes longer than CHECK_TIMEOUT_MS (callers fail closed). */
+function answerWithin<T>(check: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('access check timed out')), CHECK_TIMEOUT_MS)
+  })
+  return Promise.race([check, late]).finally(() => clearTimeout(timer))
 }
 
 function bare(kind: string): ChannelKind {

@@ -45,7 +45,7 @@ export const defaultLiveLimits: LiveLimits = {
   heartbeatMs: 30_000,
   revalidateMs: 120_000,
   visibilityCacheMs: 3_000,
-  closeGraceMs: 2_000,
+  closeGraceMs: 1_000,
 }
 
 /** Decides whether a user (null: guest) may subscribe to `<kind>:<id>`; `id` is '' for a bare channel such as `mod`. */

@@ -222,6 +222,32 @@ t.test('catch-up after a disconnect delivers exactly the missed events, in order
   t.match(await again.event('thread:7'), { id: 1 }, 'since 0 on a quiet channel is simply up to date')
 })
 
+t.test('events published while an instance’s Redis subscriber reconnects are filled in from history', async (t) => {
+  const { a, b, baseB } = await twoInstances(t)
+  const redis = b.redis!
+  const client = await LiveClient.connect(baseB)
+  t.teardown(() => client.close())
+  await client.subscribe('thread:11')
+  postMade(a, 11, 1)
+  t.match(await client.event('thread:11'), { id: 1 })
+
+  const subscribers = async () =>
+    String(await redis.call('CLIENT', 'LIST'))
+      .split('\n')
+      .filter((line) => line.includes(` name=${b.config.redisPrefix}:live `))
+  for (const line of await subscribers()) await redis.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!)
+  // Both instances' subscribers are gone: these reach no instance through pub/sub.
+  for (const postId of [2, 3, 4]) postMade(a, 11, postId)
+  for (let i = 0; i < 100; i++) {
+    const lines = await subscribers()
+    if (lines.length === 2 && lines.every((line) => / sub=2 /.test(line))) break
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  postMade(a, 11, 5)
+  const got = [await client.event('thread:11'), await client.event('thread:11'), await client.event('thread:11'), await client.event('thread:11')]
+  t.same(got.map((f) => f.id), [2, 3, 4, 5], 'the missed events arrive, in order, before the new one')
+})
+
 t.test('a slow consumer is dropped while others keep receiving', async (t) => {
   const { a, b, baseB } = await twoInstances(t, { sendBufferBytes: 256 * 1024 })
   const fast = await LiveClient.connect(baseB)

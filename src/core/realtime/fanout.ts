@@ -126,7 +126,7 @@ export class RedisFanout implements Fanout {
   ) {
     this.eventsTopic = `${prefix}:live:events`
     this.controlTopic = `${prefix}:live:control`
-    this.subscriber = redis.duplicate({ maxRetriesPerRequest: null })
+    this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, connectionName: `${prefix}:live` })
     this.subscriber.on('error', onError)
     this.subscriber.on('message', (topic: string, message: string) => {
       try {

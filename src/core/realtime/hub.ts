@@ -146,6 +146,8 @@ export class LiveHub {
   private readonly connections = new Set<Connection>()
   private readonly channels = new Map<string, Set<Subscription>>()
   private readonly answers = new Map<string, { ok: boolean; at: number }>()
+  /** The last event id this instance saw per channel that has subscribers here. */
+  private readonly lastSeen = new Map<string, number>()
   private queue: Promise<void> = Promise.resolve()
   private readonly timers: NodeJS.Timeout[] = []
   private readonly stopListening: () => void
@@ -263,6 +265,34 @@ export class LiveHub {
   private async dispatch(envelope: LiveEnvelope): Promise<void> {
     const subs = this.channels.get(envelope.channel)
     if (!subs || subs.size === 0) return
+    const seen = this.lastSeen.get(envelope.channel)
+    this.lastSeen.set(envelope.channel, envelope.id)
+    if (seen !== undefined && envelope.id <= seen) {
+      // The channel's counter started again (its Redis keys expired while idle): ids known
+      // to clients mean nothing now.
+      for (const sub of subs) {
+        sub.lastId = 0
+        sub.conn.send(reloadFrame(sub.name))
+      }
+    } else if (seen !== undefined && envelope.id > seen + 1) {
+      await this.fillGap(envelope.channel, seen, envelope.id)
+    }
+    await this.deliverAll(subs, envelope)
+  }
+
+  /** Pub/sub drops messages while a subscriber reconnects; the channel's history fills the gap. */
+  private async fillGap(channel: string, seen: number, before: number): Promise<void> {
+    const found = await this.fanout.catchUp(channel, seen).catch(() => 'reload' as const)
+    const subs = this.channels.get(channel)
+    if (!subs) return
+    if (found === 'reload') {
+      for (const sub of subs) if (!sub.pending) sub.conn.send(reloadFrame(sub.name))
+      return
+    }
+    for (const missed of found.envelopes) if (missed.id < before) await this.deliverAll(subs, missed)
+  }
+
+  private async deliverAll(subs: Set<Subscription>, envelope: LiveEnvelope): Promise<void> {
     const live = [...subs].filter((sub) => {
       if (sub.pending) sub.pending.push(envelope)
       return !sub.pending
@@ -432,7 +462,10 @@ export class LiveHub {
     conn.subs.delete(name)
     const set = this.channels.get(sub.key)
     set?.delete(sub)
-    if (set?.size === 0) this.channels.delete(sub.key)
+    if (set?.size === 0) {
+      this.channels.delete(sub.key)
+      this.lastSeen.delete(sub.key)
+    }
   }
 
   private forget(conn: Connection): void {

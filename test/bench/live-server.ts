@@ -49,7 +49,13 @@ async function post(threadId: number, perSecond: number, seconds: number): Promi
 
 process.on('message', async (message: Command) => {
   if (message.cmd === 'rss') send({ rss: rss(), stats: app.hearth.live.stats() })
-  else if (message.cmd === 'post') send({ posted: await post(message.threadId, message.perSecond, message.seconds) })
+  else if (message.cmd === 'post') {
+    const cpu = process.cpuUsage()
+    const started = performance.now()
+    const posted = await post(message.threadId, message.perSecond, message.seconds)
+    const used = process.cpuUsage(cpu)
+    send({ posted, cpuPercent: ((used.user + used.system) / 1000 / (performance.now() - started)) * 100 })
+  }
   else if (message.cmd === 'close') {
     const started = performance.now()
     await app.close()

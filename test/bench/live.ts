@@ -7,6 +7,7 @@
  * BENCH_SECONDS change the load; BENCH_PROF=1 writes a CPU profile of the server to /tmp/prof.
  */
 import { fork } from 'node:child_process'
+import os from 'node:os'
 import path from 'node:path'
 import WebSocket from 'ws'
 import { ROOT } from '../helpers/process.js'
@@ -42,7 +43,8 @@ const latencies: number[] = []
 const sockets: WebSocket[] = []
 function open(channel: string, measure: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { perMessageDeflate: false })
+    // The load generator skips UTF-8 checks so its own CPU use disturbs the server less.
+    const socket = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true })
     sockets.push(socket)
     socket.once('error', reject)
     socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', channel })))
@@ -67,7 +69,11 @@ const openSeconds = (performance.now() - openedAt) / 1000
 await new Promise((r) => setTimeout(r, 1_000))
 const after = await ask({ cmd: 'rss' })
 
-await ask({ cmd: 'post', threadId: THREAD, perSecond: PER_SECOND, seconds: SECONDS })
+const clientCpu = process.cpuUsage()
+const postStarted = performance.now()
+const { cpuPercent } = await ask({ cmd: 'post', threadId: THREAD, perSecond: PER_SECOND, seconds: SECONDS })
+const clientUsed = process.cpuUsage(clientCpu)
+const clientPercent = ((clientUsed.user + clientUsed.system) / 1000 / (performance.now() - postStarted)) * 100
 await new Promise((r) => setTimeout(r, 1_000))
 const expected = PER_SECOND * SECONDS * ON_THREAD
 const closing = ask({ cmd: 'close' })
@@ -85,6 +91,8 @@ console.log(`deliveries                    ${latencies.length} of ${expected}`)
 console.log(`delivery latency p50          ${pct(50).toFixed(1)} ms`)
 console.log(`delivery latency p99          ${pct(99).toFixed(1)} ms   (goal < 250 ms)`)
 console.log(`delivery latency max          ${latencies[latencies.length - 1]!.toFixed(1)} ms`)
+console.log(`CPU while posting              server ${cpuPercent.toFixed(0)}% of a core, load generator ${clientPercent.toFixed(0)}%`)
+console.log(`machine load average          ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores)`)
 console.log(`shutdown with sockets open    ${closeMs.toFixed(0)} ms (every socket closed with 1001)`)
 for (const socket of sockets) socket.terminate()
 process.exit(0)

@@ -4,7 +4,7 @@
  * on loopback; 1,000 of them follow one thread while replies are posted at a steady rate.
  * Prints delivery latency p50/p99 (emit → client receipt), RSS per idle socket, and how long
  * a shutdown takes with every socket open. BENCH_SOCKETS, BENCH_ON_THREAD, BENCH_REPLIES_PER_SECOND,
- * BENCH_SECONDS change the load; BENCH_PROF=1 writes a CPU profile of the server to /tmp/prof.
+ * BENCH_SECONDS change the load; BENCH_PROF=1 writes a CPU profile of the server to /tmp/hearth-live-prof.
  */
 import { fork } from 'node:child_process'
 import os from 'node:os'
@@ -19,7 +19,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15)
 const THREAD = 1
 
 const server = fork(path.join(ROOT, 'test/bench/live-server.ts'), [], {
-  execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
+  execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/hearth-live-prof'] : [])],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 })
 const replies: ((message: Record<string, number>) => void)[] = []

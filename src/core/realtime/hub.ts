@@ -244,7 +244,7 @@ export class LiveHub {
 
   private published(event: DomainEvent): void {
     if (event.type === 'session.ended' || event.type === 'access.changed') {
-      this.fanout.publishControl({ kind: event.type, ...event.data } as ControlMessage).catch((err) => {
+      this.fanout.publishControl({ ...event.data, kind: event.type } as ControlMessage).catch((err) => {
         this.log.error({ err, event: event.type }, 'live: control message not published')
       })
     }

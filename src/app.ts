@@ -6,6 +6,7 @@ import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
+import fastifyWebsocket from '@fastify/websocket'
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
@@ -16,6 +17,7 @@ import { DomainError, TooManyRequests } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
 import { EventBus } from './core/events.js'
 import { isApi } from './core/http.js'
+import { createLiveHub, type LiveHub, type LiveLimits } from './core/realtime/index.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
 import { CommunitySettings, instanceSecret } from './core/settings.js'
@@ -36,6 +38,8 @@ import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
 import { ideaRoutes } from './features/ideas/routes.js'
 import { IdeaService } from './features/ideas/service.js'
+import { registerLiveChannels } from './features/live/channels.js'
+import { liveRoutes } from './features/live/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { NotificationService } from './features/notifications/service.js'
 
@@ -46,6 +50,8 @@ export interface AppDeps {
   queue?: JobQueue | null
   /** Shared with other in-process consumers (tests, a co-hosted worker); one is made when absent. */
   events?: EventBus
+  /** Overrides of the live sockets' limits (tests shrink them). */
+  liveLimits?: Partial<LiveLimits & { historyPerChannel: number }>
 }
 
 /** The services every feature's routes reach through `app.hearth`. */
@@ -65,6 +71,7 @@ export interface Hearth {
   ideas: IdeaService
   beta: BetaService
   email: EmailService
+  live: LiveHub
 }
 
 declare module 'fastify' {
@@ -127,8 +134,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ideas,
     beta: new BetaService(deps.db, events, notifications, ideas),
     email: new EmailService(deps.db, new LinkSigner(secret), config, deps.queue ?? null),
+    live: createLiveHub({
+      events,
+      redis: deps.redis ?? null,
+      redisPrefix: config.redisPrefix,
+      log: app.log.child({ module: 'live' }),
+      limits: deps.liveLimits,
+    }),
   }
   hearth.email.subscribe(events)
+  registerLiveChannels(hearth)
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
@@ -186,6 +201,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     maxAge: config.env === 'production' ? '1d' : 0,
   })
 
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: 64 * 1024 },
+    // Sockets close with 1001 "going away" so clients reconnect to another instance.
+    preClose: async () => hearth.live.close(),
+  })
+
   // ── app plugins: who is asking, cross-site protection, errors ───────────────────
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization
@@ -224,7 +245,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
 
   app.addHook('preHandler', async (req, reply) => {
-    if (isApi(req) || req.method === 'HEAD') return
+    if (isApi(req) || req.method === 'HEAD' || req.ws) return
     reply.locals = {
       ...reply.locals,
       currentUser: req.user,
@@ -254,6 +275,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(betaRoutes)
   await app.register(emailRoutes)
   await app.register(adminJobRoutes)
+  await app.register(liveRoutes)
 
   return app
 }

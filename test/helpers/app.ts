@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { KyselyPlugin } from 'kysely'
-import { buildApp } from '../../src/app.js'
+import { type AppDeps, buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
 import type { Db } from '../../src/core/db.js'
 import { JobQueue } from '../../src/core/queue.js'
@@ -34,6 +34,8 @@ export interface BuildOptions {
   database?: TestDatabase
   /** Kysely plugins on the app's connection (e.g. a query counter). */
   plugins?: KyselyPlugin[]
+  /** Live socket limits for this instance (small ones make limits testable). */
+  liveLimits?: AppDeps['liveLimits']
 }
 
 /** A test configuration: a Redis prefix of its own, generous rate limits, quiet logs. */
@@ -58,7 +60,7 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
   const redis = options.redis ? createRedis(REDIS_URL) : null
   const queue = redis ? new JobQueue(redis, config.redisPrefix) : null
   const db = (options.plugins ?? []).reduce((d, plugin) => d.withPlugin(plugin), database.db)
-  const app = await buildApp(config, { db, redis, queue })
+  const app = await buildApp(config, { db, redis, queue, liveLimits: options.liveLimits })
   t.teardown(async () => {
     await app.close()
     await queue?.close()

@@ -13,13 +13,20 @@ const HOUR = 60 * 60 * 1000
 
 /** Sign-up, log-in, log-out, settings, profiles and the auth API. */
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
-  const { accounts, sessions, config } = app.hearth
+  const { accounts, sessions, config, events } = app.hearth
   const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
   const loginLimit = { preHandler: rateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000) }
 
   async function startSession(req: FastifyRequest, reply: FastifyReply, user: User): Promise<void> {
     const { token, session } = await sessions.create(user.id, { userAgent: req.headers['user-agent'], ip: req.ip })
     setSessionCookie(reply, config, token, session.expiresAt)
+  }
+
+  // Live sockets of an ended session stop receiving at once, on every instance.
+  async function endSession(req: FastifyRequest): Promise<void> {
+    if (!req.session) return
+    await sessions.invalidate(req.session.id)
+    events.emit('session.ended', [], { userId: req.session.userId, sessionId: req.session.id })
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
@@ -55,7 +62,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/logout', async (req, reply) => {
-    if (req.session) await sessions.invalidate(req.session.id)
+    await endSession(req)
     clearSessionCookie(reply)
     return reply.redirect('/', 303)
   })
@@ -79,6 +86,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const page = await settingsPage(req)
     return handleForm(reply, 'accounts/settings', { ...page.values }, async () => {
       await accounts.changePassword(user, req.session?.id ?? null, form)
+      events.emit('session.ended', [], { userId: user.id, exceptSessionId: req.session?.id })
       return reply.redirect('/settings?saved=password', 303)
     }, page)
   })
@@ -103,6 +111,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   app.post('/settings/sessions/revoke-others', async (req, reply) => {
     const user = requireUser(req)
     await sessions.invalidateAllFor(user.id, req.session?.id)
+    events.emit('session.ended', [], { userId: user.id, exceptSessionId: req.session?.id })
     return reply.redirect('/settings?saved=sessions', 303)
   })
 
@@ -132,7 +141,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/api/v1/auth/logout', async (req, reply) => {
-    if (req.session) await sessions.invalidate(req.session.id)
+    await endSession(req)
     clearSessionCookie(reply)
     return reply.code(204).send()
   })

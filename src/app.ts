@@ -26,8 +26,11 @@ import { CategoryService } from './features/discussions/categories.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
+import { moderationRoutes } from './features/moderation/routes.js'
+import { ModerationService } from './features/moderation/service.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { NotificationService } from './features/notifications/service.js'
+import { TrustService } from './features/trust/service.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
 export interface AppDeps {
@@ -52,6 +55,8 @@ export interface Hearth {
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
+  moderation: ModerationService
+  trust: TrustService
 }
 
 declare module 'fastify' {
@@ -92,6 +97,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const settings = new CommunitySettings(deps.db)
   const notifications = new NotificationService(deps.db, events)
   const categories = new CategoryService(deps.db)
+  const discussions = new DiscussionService(deps.db, categories, settings, notifications, events)
   const hearth: Hearth = {
     config,
     db: deps.db,
@@ -103,8 +109,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     notifications,
     settings,
     categories,
-    discussions: new DiscussionService(deps.db, categories, settings, notifications, events),
+    discussions,
     search: new SearchService(deps.db, categories),
+    moderation: new ModerationService(deps.db, categories, discussions, settings, notifications, events),
+    trust: new TrustService(deps.db, settings, notifications),
   }
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
@@ -210,6 +218,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       csrfToken: reply.generateCsrf(),
       path: req.url,
       unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,
+      isModerator: req.user && req.method === 'GET' ? hearth.moderation.isModerator(await categories.viewer(req.user)) : false,
     }
   })
 
@@ -224,6 +233,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(accountRoutes)
   await app.register(notificationRoutes)
   await app.register(discussionRoutes)
+  await app.register(moderationRoutes)
   await app.register(adminRoutes)
 
   return app

@@ -24,6 +24,8 @@ export interface UsersTable {
   silenced_until: Timestamp | null
   created_at: CreatedAt
   last_seen_at: Timestamp | null
+  tl3_short_since: Timestamp | null
+  role_locked: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface SessionsTable {
@@ -96,6 +98,7 @@ export interface CategoryModeratorsTable {
   user_id: number
   source: ColumnType<'appointed' | 'promoted', 'appointed' | 'promoted' | undefined, 'appointed' | 'promoted'>
   created_at: CreatedAt
+  short_since: Timestamp | null
 }
 
 export interface ThreadsTable {
@@ -129,6 +132,8 @@ export interface PostsTable {
   revision_count: ColumnType<number, number | undefined, number>
   edited_at: Timestamp | null
   hidden_at: Timestamp | null
+  hidden_reason: string | null
+  review_requested_at: Timestamp | null
   deleted_at: Timestamp | null
   deleted_by: number | null
   created_at: CreatedAt
@@ -167,6 +172,32 @@ export interface ThreadReadsTable {
   updated_at: Timestamp
 }
 
+export type FlagReason = 'spam' | 'inappropriate' | 'off_topic' | 'other'
+export type FlagStatus = 'pending' | 'agreed' | 'disagreed' | 'deferred'
+
+export interface FlagsTable {
+  id: Generated<number>
+  post_id: number
+  flagger_id: number
+  reason: FlagReason
+  note: ColumnType<string, string | undefined, string>
+  score: number
+  status: ColumnType<FlagStatus, FlagStatus | undefined, FlagStatus>
+  resolved_by: number | null
+  resolved_at: Timestamp | null
+  created_at: CreatedAt
+}
+
+export type ModeratorOfferStatus = 'invited' | 'accepted' | 'declined' | 'blocked'
+
+export interface ModeratorOffersTable {
+  category_id: number
+  user_id: number
+  status: ModeratorOfferStatus
+  created_at: CreatedAt
+  decided_at: Timestamp | null
+}
+
 /** Every table Hearth owns; migrations and this interface change together. */
 export interface Database {
   users: UsersTable
@@ -183,6 +214,8 @@ export interface Database {
   post_revisions: PostRevisionsTable
   user_daily_stats: UserDailyStatsTable
   thread_reads: ThreadReadsTable
+  flags: FlagsTable
+  moderator_offers: ModeratorOffersTable
 }
 
 export type User = Selectable<UsersTable>

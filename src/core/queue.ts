@@ -11,6 +11,8 @@ import type { Db } from './db.js'
  */
 export const jobPayloads = {
   'sessions.purge': z.object({}),
+  'trust.recompute': z.object({}),
+  'moderators.promote': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

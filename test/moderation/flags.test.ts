@@ -170,3 +170,31 @@ t.test('new members (TL0) have posting limits named in the message', async (t) =
   const third = await f.newbie.client.api('POST', `/api/v1/threads/${thread.id}/posts`, { body: 'three' })
   t.match(third, { statusCode: 403, data: { error: /at most 2 times a day/ } })
 })
+
+t.test('racing flags and racing decisions: the post hides once, each member flags once, a flag is decided once', async (t) => {
+  const { app, db } = await build(t)
+  const f = await forum(app, db)
+  const flaggers = await Promise.all(Array.from({ length: 8 }, (_, i) => persona(app, db, { stem: `racer${i}`, trustLevel: 2 })))
+  const thread = await startThread(f.admin, f.cats.open.id)
+  const postId = await replyTo(f.member, thread.id, 'contested post')
+  const results = await Promise.all(flaggers.map((p) => p.client.api('POST', `/api/v1/posts/${postId}/flags`, { reason: 'inappropriate' })))
+  t.same(results.map((r) => r.statusCode), flaggers.map(() => 201))
+  t.same(results.map((r) => r.data.postScore).sort((a, b) => a - b), [2, 4, 6, 8, 10, 12, 14, 16], 'each flag saw the exact running score')
+  t.equal(results.filter((r) => r.data.hidden).length, 6, 'hidden from the third flag on')
+  const told = await db.selectFrom('notifications').select('id').where('user_id', '=', f.member.id).where('kind', '=', 'flag.hidden').execute()
+  t.equal(told.length, 1, 'the author is told once')
+
+  const other = await replyTo(f.member, thread.id, 'another post')
+  const same = await Promise.all([1, 2, 3].map(() => f.regular.client.api('POST', `/api/v1/posts/${other}/flags`, { reason: 'spam' })))
+  t.same(same.map((r) => r.statusCode).sort(), [201, 409, 409], 'one flag per member, even when sent at once')
+
+  const globalMod = await persona(app, db, { stem: 'globalmod', role: 'moderator', trustLevel: 2 })
+  const flagId = results[0]!.data.id
+  const decisions = await Promise.all([
+    f.admin.client.api('POST', `/api/v1/mod/flags/${flagId}/resolve`, { action: 'agree' }),
+    globalMod.client.api('POST', `/api/v1/mod/flags/${flagId}/resolve`, { action: 'disagree' }),
+  ])
+  t.same(decisions.map((r) => r.statusCode).sort(), [200, 409], 'two moderators at once: one decides, the other hears 409')
+  const statuses = await db.selectFrom('flags').select('status').where('post_id', '=', postId).execute()
+  t.equal(new Set(statuses.map((s) => s.status)).size, 1, 'every flag on the post got the same decision')
+})

@@ -77,7 +77,7 @@ export class ModerationService {
       if (!canFlag(viewer)) throw new Forbidden('Members of trust level 1 and above can flag posts')
       if (post.author_id === user.id) throw new Forbidden('You cannot flag your own post')
       // Flags on one post are serialised, so the score that decides hiding is exact.
-      await trx.selectFrom('posts').select('id').where('id', '=', postId).forUpdate().execute()
+      const locked = await trx.selectFrom('posts').select('hidden_at').where('id', '=', postId).forUpdate().executeTakeFirstOrThrow()
       const score = flagScore({ trustLevel: user.trust_level, role: user.role }, await this.record(trx, user.id))
       const inserted = await trx
         .insertInto('flags')
@@ -93,7 +93,7 @@ export class ModerationService {
         .where('status', '=', 'pending')
         .executeTakeFirstOrThrow()
       const author = await trx.selectFrom('users').select('trust_level').where('id', '=', post.author_id).executeTakeFirstOrThrow()
-      const hide = post.hidden_at === null && (total >= s.flag_hide_threshold || hidesAtOnce(input.reason, { trustLevel: user.trust_level, role: user.role }, author.trust_level))
+      const hide = locked.hidden_at === null && (total >= s.flag_hide_threshold || hidesAtOnce(input.reason, { trustLevel: user.trust_level, role: user.role }, author.trust_level))
       let notified: Awaited<ReturnType<NotificationService['create']>> = []
       if (hide) {
         const why = `flagged by the community as ${REASON_TEXT[input.reason]}`
@@ -108,7 +108,7 @@ export class ModerationService {
           },
         ])
       }
-      return { flagId: inserted.id, score, total, hidden: hide || post.hidden_at !== null, justHidden: hide, thread, category, notified }
+      return { flagId: inserted.id, score, total, hidden: hide || locked.hidden_at !== null, justHidden: hide, thread, category, notified }
     })
     this.notifications.published(result.notified)
     this.events.emit('flag.created', ['mod'], { postId, categoryId: result.category.id, score: result.total, hidden: result.hidden }, result.category.id)

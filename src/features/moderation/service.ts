@@ -178,7 +178,7 @@ export class ModerationService {
   /**
    * Decides a flag, and with it every pending flag on the same post: agree (keep hidden or
    * delete, optionally silence or suspend the author), disagree (restore; counts against
-   * the flaggers' accuracy) or defer. Only moderators of the post's category; 409 when
+   * the flaggers' accuracy) or defer (restore without counting for anyone). Only moderators of the post's category; 409 when
    * already decided. Logged, notified, and announced to the category's other moderators.
    */
   async resolve(viewer: Viewer, flagId: number, raw: unknown) {
@@ -254,6 +254,9 @@ export class ModerationService {
           items.push({ userId: post.author_id, kind: 'flag.resolved', actorId: actor.id, url, text: `A moderator reviewed your post in “${thread.title}” and restored it.`, payload: { postId: post.id, action: 'disagree' } })
         }
       } else {
+        // Deferring counts for no one; a post hidden by flags alone is shown again, since no moderator confirmed it.
+        restored = post.hidden_at !== null
+        await trx.updateTable('posts').set({ hidden_at: null, hidden_reason: null, review_requested_at: null }).where('id', '=', post.id).execute()
         await log('flag.defer', 'post', post.id, input.reason, { threadId: thread.id, categoryId: thread.category_id, flags: flaggers.length })
       }
       const verdict = input.action === 'agree' ? 'agreed with' : input.action === 'disagree' ? 'did not agree with' : 'set aside'

@@ -212,8 +212,12 @@ t.test('agreeing with delete removes the post, leaves a placeholder and tells th
   const postId = await replyTo(f.member, thread.id, 'rude words here')
   const flag = await f.regular.client.api('POST', `/api/v1/posts/${postId}/flags`, { reason: 'inappropriate' })
   const before = await db.selectFrom('threads').select('reply_count').where('id', '=', thread.id).executeTakeFirstOrThrow()
+  const events: DomainEvent[] = []
+  app.hearth.events.on('flag.resolved', (e) => void events.push(e))
   const done = await f.categoryMod.client.api('POST', `/api/v1/mod/flags/${flag.data.id}/resolve`, { action: 'agree', outcome: 'delete', penalty: 'silence', days: 2, reason: 'Be kind' })
   t.match(done, { statusCode: 200, data: { deleted: true } }, 'a category moderator decides in their own category')
+  t.equal(events.length, 1, 'the decision is announced once')
+  t.match(events[0], { channels: ['mod'], categoryId: f.cats.members.id, data: { postId, action: 'agree' } }, 'to the moderators of that category')
   const after = await db.selectFrom('threads').select('reply_count').where('id', '=', thread.id).executeTakeFirstOrThrow()
   t.equal(after.reply_count, before.reply_count - 1, 'the reply count follows')
   const page = await f.regular.client.get(thread.url)

@@ -76,82 +76,99 @@ export class TrustService {
                (select count(*) from posts where deleted_at is null and created_at >= ${windowStart})::int as posts`.execute(conn)
       const windowTotals = totals.rows[0]!
       await sql`drop table if exists pg_temp.trust_stats`.execute(conn)
-      await sql`
-        create temp table trust_stats as
-        with daily as (
-          select user_id, count(*) as days, sum(topics_entered) as topics, sum(posts_read) as posts, sum(reading_seconds) as secs,
-                 count(*) filter (where day >= ${windowStart}::date) as w_days,
-                 coalesce(sum(topics_entered) filter (where day >= ${windowStart}::date), 0) as w_topics,
-                 coalesce(sum(posts_read) filter (where day >= ${windowStart}::date), 0) as w_posts
-          from user_daily_stats group by user_id
-        ), authored as (
-          select author_id as user_id, count(*) filter (where depth > 0) as replies,
-                 count(distinct thread_id) filter (where depth > 0 and created_at >= ${windowStart}) as w_topics_replied
-          from posts where deleted_at is null group by author_id
-        ), given as (
-          select user_id, count(*) as given, count(*) filter (where created_at >= ${windowStart}) as w_given
-          from post_likes group by user_id
-        ), received as (
-          select p.author_id as user_id, count(*) as received,
-                 count(*) filter (where l.created_at >= ${windowStart}) as w_received,
-                 count(distinct l.user_id) filter (where l.created_at >= ${windowStart}) as w_likers
-          from post_likes l join posts p on p.id = l.post_id group by p.author_id
-        ), flagged as (
-          select p.author_id as user_id, count(distinct p.id) as w_flagged
-          from flags f join posts p on p.id = f.post_id
-          where f.status = 'agreed' and p.created_at >= ${windowStart} group by p.author_id
-        )
-        select u.id as user_id, u.trust_level, u.tl3_short_since,
-               coalesce(d.days, 0)::int as days, coalesce(d.topics, 0)::int as topics, coalesce(d.posts, 0)::int as posts,
-               coalesce(d.secs, 0)::bigint as secs, coalesce(a.replies, 0)::int as replies, coalesce(g.given, 0)::int as given,
-               coalesce(r.received, 0)::int as received, coalesce(d.w_days, 0)::int as w_days, coalesce(d.w_topics, 0)::int as w_topics,
-               coalesce(d.w_posts, 0)::int as w_posts, coalesce(a.w_topics_replied, 0)::int as w_topics_replied,
-               coalesce(g.w_given, 0)::int as w_given, coalesce(r.w_received, 0)::int as w_received,
-               coalesce(r.w_likers, 0)::int as w_likers, coalesce(f.w_flagged, 0)::int as w_flagged
-        from users u
-        left join daily d on d.user_id = u.id
-        left join authored a on a.user_id = u.id
-        left join given g on g.user_id = u.id
-        left join received r on r.user_id = u.id
-        left join flagged f on f.user_id = u.id
-        where not u.trust_locked and u.trust_level < 4`.execute(conn)
-      await sql`create index on pg_temp.trust_stats (user_id)`.execute(conn)
-
-      let after = 0
-      for (;;) {
-        const { rows } = await sql<StatsRow>`select * from pg_temp.trust_stats where user_id > ${after} order by user_id limit ${BATCH}`.execute(conn)
-        if (rows.length === 0) break
-        after = rows[rows.length - 1]!.user_id
-        result.examined += rows.length
-        const ids: number[] = []
-        const levels: number[] = []
-        const since: (string | null)[] = []
-        for (const row of rows) {
-          const current = { level: row.trust_level, locked: false, shortSince: row.tl3_short_since }
-          const next = nextTrustStanding(
-            current,
-            { daysVisited: row.days, topicsEntered: row.topics, postsRead: row.posts, readingSeconds: Number(row.secs), replies: row.replies, likesGiven: row.given, likesReceived: row.received },
-            { daysVisited: row.w_days, topicsReplied: row.w_topics_replied, topicsEntered: row.w_topics, postsRead: row.w_posts, likesReceived: row.w_received, distinctLikers: row.w_likers, likesGiven: row.w_given, flaggedPosts: row.w_flagged },
-            windowTotals,
-            s,
-            now,
-          )
-          if (next.level === current.level && next.shortSince?.getTime() === current.shortSince?.getTime()) continue
-          if (next.level > current.level) result.promoted++
-          else if (next.level < current.level) result.demoted++
-          else result.graceChanged++
-          ids.push(row.user_id)
-          levels.push(next.level)
-          since.push(next.shortSince?.toISOString() ?? null)
-        }
-        if (ids.length === 0) continue
-        // An owner may lock a member while this runs: the lock wins.
+      try {
+        // Room for the aggregates to stay in memory instead of spilling to disk; this session only.
+        await sql`set work_mem = '64MB'`.execute(conn)
+        // The window start is our own timestamp, inlined so the planner sees a constant.
+        const since = sql.lit(windowStart.toISOString())
         await sql`
-          update users u set trust_level = v.level, tl3_short_since = v.since
-          from unnest(${ids}::bigint[], ${levels}::smallint[], ${since}::timestamptz[]) as v(id, level, since)
-          where u.id = v.id and not u.trust_locked`.execute(conn)
+          create temp table trust_stats as
+          with daily as (
+            select user_id, count(*) as days, sum(topics_entered) as topics, sum(posts_read) as posts, sum(reading_seconds) as secs,
+                   count(*) filter (where day >= ${since}::date) as w_days,
+                   coalesce(sum(topics_entered) filter (where day >= ${since}::date), 0) as w_topics,
+                   coalesce(sum(posts_read) filter (where day >= ${since}::date), 0) as w_posts
+            from user_daily_stats group by user_id
+          ), authored as (
+            select author_id as user_id, count(*) filter (where depth > 0) as replies
+            from posts where deleted_at is null group by author_id
+          ), replied as (
+            -- Distinct pairs first, then counts: hashable and parallel, unlike count(distinct …).
+            select author_id as user_id, count(*) as w_topics_replied
+            from (select distinct author_id, thread_id from posts where depth > 0 and deleted_at is null and created_at >= ${since}) x
+            group by author_id
+          ), given as (
+            select user_id, count(*) as given, count(*) filter (where created_at >= ${since}) as w_given
+            from post_likes group by user_id
+          ), received as (
+            select p.author_id as user_id, count(*) as received,
+                   count(*) filter (where l.created_at >= ${since}) as w_received
+            from post_likes l join posts p on p.id = l.post_id group by p.author_id
+          ), likers as (
+            select author_id as user_id, count(*) as w_likers
+            from (select distinct p.author_id, l.user_id from post_likes l join posts p on p.id = l.post_id where l.created_at >= ${since}) x
+            group by author_id
+          ), flagged as (
+            select p.author_id as user_id, count(distinct p.id) as w_flagged
+            from flags f join posts p on p.id = f.post_id
+            where f.status = 'agreed' and p.created_at >= ${since} group by p.author_id
+          )
+          select u.id as user_id, u.trust_level, u.tl3_short_since,
+                 coalesce(d.days, 0)::int as days, coalesce(d.topics, 0)::int as topics, coalesce(d.posts, 0)::int as posts,
+                 coalesce(d.secs, 0)::bigint as secs, coalesce(a.replies, 0)::int as replies, coalesce(g.given, 0)::int as given,
+                 coalesce(r.received, 0)::int as received, coalesce(d.w_days, 0)::int as w_days, coalesce(d.w_topics, 0)::int as w_topics,
+                 coalesce(d.w_posts, 0)::int as w_posts, coalesce(rp.w_topics_replied, 0)::int as w_topics_replied,
+                 coalesce(g.w_given, 0)::int as w_given, coalesce(r.w_received, 0)::int as w_received,
+                 coalesce(lk.w_likers, 0)::int as w_likers, coalesce(f.w_flagged, 0)::int as w_flagged
+          from users u
+          left join daily d on d.user_id = u.id
+          left join authored a on a.user_id = u.id
+          left join given g on g.user_id = u.id
+          left join replied rp on rp.user_id = u.id
+          left join received r on r.user_id = u.id
+          left join likers lk on lk.user_id = u.id
+          left join flagged f on f.user_id = u.id
+          where not u.trust_locked and u.trust_level < 4`.execute(conn)
+        await sql`create index on pg_temp.trust_stats (user_id)`.execute(conn)
+
+        let after = 0
+        for (;;) {
+          const { rows } = await sql<StatsRow>`select * from pg_temp.trust_stats where user_id > ${after} order by user_id limit ${BATCH}`.execute(conn)
+          if (rows.length === 0) break
+          after = rows[rows.length - 1]!.user_id
+          result.examined += rows.length
+          const ids: number[] = []
+          const levels: number[] = []
+          const shortSince: (string | null)[] = []
+          for (const row of rows) {
+            const current = { level: row.trust_level, locked: false, shortSince: row.tl3_short_since }
+            const next = nextTrustStanding(
+              current,
+              { daysVisited: row.days, topicsEntered: row.topics, postsRead: row.posts, readingSeconds: Number(row.secs), replies: row.replies, likesGiven: row.given, likesReceived: row.received },
+              { daysVisited: row.w_days, topicsReplied: row.w_topics_replied, topicsEntered: row.w_topics, postsRead: row.w_posts, likesReceived: row.w_received, distinctLikers: row.w_likers, likesGiven: row.w_given, flaggedPosts: row.w_flagged },
+              windowTotals,
+              s,
+              now,
+            )
+            if (next.level === current.level && next.shortSince?.getTime() === current.shortSince?.getTime()) continue
+            if (next.level > current.level) result.promoted++
+            else if (next.level < current.level) result.demoted++
+            else result.graceChanged++
+            ids.push(row.user_id)
+            levels.push(next.level)
+            shortSince.push(next.shortSince?.toISOString() ?? null)
+          }
+          if (ids.length === 0) continue
+          // An owner may lock a member while this runs: the lock wins.
+          await sql`
+            update users u set trust_level = v.level, tl3_short_since = v.since
+            from unnest(${ids}::bigint[], ${levels}::smallint[], ${shortSince}::timestamptz[]) as v(id, level, since)
+            where u.id = v.id and not u.trust_locked`.execute(conn)
+        }
+      } finally {
+        await sql`drop table if exists pg_temp.trust_stats`.execute(conn)
+        await sql`reset work_mem`.execute(conn)
       }
-      await sql`drop table if exists pg_temp.trust_stats`.execute(conn)
     })
     return result
   }

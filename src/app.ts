@@ -40,8 +40,11 @@ import { ideaRoutes } from './features/ideas/routes.js'
 import { IdeaService } from './features/ideas/service.js'
 import { registerLiveChannels } from './features/live/channels.js'
 import { liveRoutes } from './features/live/routes.js'
+import { moderationRoutes } from './features/moderation/routes.js'
+import { ModerationService } from './features/moderation/service.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { NotificationService } from './features/notifications/service.js'
+import { TrustService } from './features/trust/service.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
 export interface AppDeps {
@@ -72,6 +75,8 @@ export interface Hearth {
   beta: BetaService
   email: EmailService
   live: LiveHub
+  moderation: ModerationService
+  trust: TrustService
 }
 
 declare module 'fastify' {
@@ -141,6 +146,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       log: app.log.child({ module: 'live' }),
       limits: deps.liveLimits,
     }),
+    moderation: new ModerationService(deps.db, categories, discussions, settings, notifications, events),
+    trust: new TrustService(deps.db, settings, notifications),
   }
   hearth.email.subscribe(events)
   registerLiveChannels(hearth)
@@ -254,6 +261,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       csrfToken: reply.generateCsrf(),
       path: req.url,
       unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,
+      isModerator: req.user && req.method === 'GET' ? hearth.moderation.isModerator(await categories.viewer(req.user)) : false,
     }
   })
 
@@ -270,6 +278,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(accountRoutes)
   await app.register(notificationRoutes)
   await app.register(discussionRoutes)
+  await app.register(moderationRoutes)
   await app.register(adminRoutes)
   await app.register(ideaRoutes)
   await app.register(betaRoutes)

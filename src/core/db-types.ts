@@ -27,6 +27,8 @@ export interface UsersTable {
   mail_off_kinds: ColumnType<string[], string[] | undefined, string[]>
   email_suppressed_at: Timestamp | null
   email_suppressed_reason: string | null
+  tl3_short_since: Timestamp | null
+  role_locked: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 export interface SessionsTable {
@@ -112,6 +114,7 @@ export interface CategoryModeratorsTable {
   user_id: number
   source: ColumnType<'appointed' | 'promoted', 'appointed' | 'promoted' | undefined, 'appointed' | 'promoted'>
   created_at: CreatedAt
+  short_since: Timestamp | null
 }
 
 export interface ThreadsTable {
@@ -145,6 +148,8 @@ export interface PostsTable {
   revision_count: ColumnType<number, number | undefined, number>
   edited_at: Timestamp | null
   hidden_at: Timestamp | null
+  hidden_reason: string | null
+  review_requested_at: Timestamp | null
   deleted_at: Timestamp | null
   deleted_by: number | null
   created_at: CreatedAt
@@ -264,6 +269,32 @@ export interface BetaSignupsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }
 
+export type FlagReason = 'spam' | 'inappropriate' | 'off_topic' | 'other'
+export type FlagStatus = 'pending' | 'agreed' | 'disagreed' | 'deferred'
+
+export interface FlagsTable {
+  id: Generated<number>
+  post_id: number
+  flagger_id: number
+  reason: FlagReason
+  note: ColumnType<string, string | undefined, string>
+  score: number
+  status: ColumnType<FlagStatus, FlagStatus | undefined, FlagStatus>
+  resolved_by: number | null
+  resolved_at: Timestamp | null
+  created_at: CreatedAt
+}
+
+export type ModeratorOfferStatus = 'invited' | 'accepted' | 'declined' | 'blocked'
+
+export interface ModeratorOffersTable {
+  category_id: number
+  user_id: number
+  status: ModeratorOfferStatus
+  created_at: CreatedAt
+  decided_at: Timestamp | null
+}
+
 /** Every table Hearth owns; migrations and this interface change together. */
 export interface Database {
   users: UsersTable
@@ -287,6 +318,8 @@ export interface Database {
   beta_programs: BetaProgramsTable
   beta_signups: BetaSignupsTable
   email_log: EmailLogTable
+  flags: FlagsTable
+  moderator_offers: ModeratorOffersTable
 }
 
 export type User = Selectable<UsersTable>

@@ -18,6 +18,8 @@ export const jobPayloads = {
   'mail.notifications': z.object({ userId: z.number().int().positive() }),
   'mail.welcome': z.object({ userId: z.number().int().positive() }),
   'mail.verify': z.object({ userId: z.number().int().positive(), nonce: z.string().min(8).max(64) }),
+  'trust.recompute': z.object({}),
+  'moderators.promote': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

@@ -37,7 +37,65 @@ const SettingsSchema = z.object({
     .default(
       'Be kind and assume good intent. Stay on topic, search before you post, and flag what breaks these rules instead of answering it.',
     ),
+  ...trustSettings(),
+  ...moderationSettings(),
 })
+
+function count(max: number, fallback: number) {
+  return z.number().int().min(0).max(max).default(fallback)
+}
+
+// Trust thresholds, defaults after Discourse's: TL1 and TL2 from lifetime reading and
+// activity, TL3 over a rolling window; TL0 members have posting limits.
+function trustSettings() {
+  return {
+    tl0_max_links_per_post: count(100, 2),
+    tl0_max_mentions_per_post: count(100, 2),
+    tl0_max_posts_per_day: count(1_000, 10),
+    tl1_topics_entered: count(100_000, 5),
+    tl1_posts_read: count(1_000_000, 30),
+    tl1_reading_minutes: count(100_000, 10),
+    tl2_topics_entered: count(100_000, 20),
+    tl2_posts_read: count(1_000_000, 100),
+    tl2_reading_minutes: count(100_000, 60),
+    tl2_days_visited: count(10_000, 15),
+    tl2_likes_given: count(100_000, 1),
+    tl2_likes_received: count(100_000, 1),
+    tl2_replies: count(100_000, 3),
+    tl3_window_days: z.number().int().min(7).max(3_650).default(100),
+    tl3_days_visited: count(3_650, 50),
+    tl3_topics_replied: count(100_000, 10),
+    tl3_topics_read_percent: count(100, 25),
+    tl3_posts_read_percent: count(100, 25),
+    tl3_likes_received: count(100_000, 20),
+    tl3_distinct_likers: count(100_000, 5),
+    tl3_likes_given: count(100_000, 30),
+    tl3_max_flagged_posts: count(100_000, 5),
+    tl3_grace_days: count(365, 14),
+  }
+}
+
+// Flags and volunteer moderators: when flags hide a post, and how members are promoted.
+function moderationSettings() {
+  return {
+    flag_hide_threshold: z.number().min(1).max(100).default(5),
+    moderators_per_category: count(50, 3),
+    promotion_mode: z.enum(['automatic', 'invitation']).default('automatic'),
+    promotion_min_activity: count(1_000_000, 20),
+    promotion_min_accuracy_percent: count(100, 60),
+    moderator_grace_days: count(365, 14),
+  }
+}
+
+/** Keys of the trust thresholds and limits, in the order /admin shows them. */
+export const TRUST_SETTING_KEYS = Object.keys(trustSettings()) as (keyof ReturnType<typeof trustSettings>)[]
+/** Keys of the flag and moderator-promotion settings, in the order /admin shows them. */
+export const MODERATION_SETTING_KEYS = Object.keys(moderationSettings()) as (keyof ReturnType<typeof moderationSettings>)[]
+
+/** Every setting at its default, as a fresh community has them. */
+export function defaultSettings(): CommunitySettingsValues {
+  return SettingsSchema.parse({})
+}
 
 /** Community settings: edited by admins in /admin, shared by every instance through the database. */
 export type CommunitySettingsValues = z.output<typeof SettingsSchema>

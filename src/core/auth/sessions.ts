@@ -34,6 +34,8 @@ const userColumns = [
   'users.email_verified_at',
   'users.suspended_until',
   'users.silenced_until',
+  'users.tl3_short_since',
+  'users.role_locked',
   'users.created_at',
   'users.last_seen_at',
   'users.mail_off_kinds',

@@ -202,6 +202,8 @@ export class CategoryService {
         .values({ category_id: categoryId, user_id: user.id, source: 'appointed' })
         .onConflict((oc) => oc.columns(['category_id', 'user_id']).doUpdateSet({ source: 'appointed' }))
         .executeTakeFirst()
+      // An owner's appointment lifts an earlier removal that kept the promotion job away.
+      await trx.deleteFrom('moderator_offers').where('category_id', '=', categoryId).where('user_id', '=', user.id).where('status', '=', 'blocked').execute()
       if (Number(added.numInsertedOrUpdatedRows ?? 0) > 0) {
         await trx
           .insertInto('moderation_log')
@@ -220,6 +222,12 @@ export class CategoryService {
         .where('user_id', '=', userId)
         .executeTakeFirst()
       if (removed.numDeletedRows === 0n) throw new NotFound('Not a moderator of that category')
+      // The owner's removal wins: the promotion job will not grant this category to them again.
+      await trx
+        .insertInto('moderator_offers')
+        .values({ category_id: categoryId, user_id: userId, status: 'blocked', decided_at: new Date() })
+        .onConflict((oc) => oc.columns(['category_id', 'user_id']).doUpdateSet({ status: 'blocked', decided_at: new Date() }))
+        .execute()
       await trx
         .insertInto('moderation_log')
         .values({ actor_id: actorId, action: 'moderator.remove', target_type: 'user', target_id: String(userId), reason, details: JSON.stringify({ categoryId }) })

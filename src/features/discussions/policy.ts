@@ -78,3 +78,11 @@ export function canEditPost(
   if (!viewer.user || viewer.user.id !== post.author_id || postingBlock(viewer, now)) return false
   return editWindowMinutes <= 0 || now.getTime() - post.created_at.getTime() <= editWindowMinutes * 60_000
 }
+
+/** May this viewer flag posts? Members of trust level 1 and above, and staff; not while suspended. */
+export function canFlag(viewer: Viewer, now = new Date()): boolean {
+  const user = viewer.user
+  if (!user) return false
+  if (user.suspended_until && user.suspended_until > now) return false
+  return isStaff(viewer) || user.trust_level >= 1
+}

@@ -77,6 +77,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       ...page,
       moveTargets: page.canModerate ? (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)) : [],
       values: {},
+      flagged: (req.query as Form).flagged,
       ...extra,
     })
   }

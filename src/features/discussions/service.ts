@@ -7,7 +7,7 @@ import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import { assertMayPost, type CommunitySettings, type CommunitySettingsValues } from '../../core/settings.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import { type Category, type CategoryService, slugify } from './categories.js'
-import { canEditPost, canModerate, canSeeCategory, postingBlock, type Viewer } from './policy.js'
+import { canEditPost, canFlag, canModerate, canSeeCategory, isStaff, postingBlock, type Viewer } from './policy.js'
 import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
 
 /** Replies are indented this deep; deeper ones continue on their own page. */
@@ -107,6 +107,31 @@ export class DiscussionService {
     return title
   }
 
+  /**
+   * New members (trust level 0) have limits that keep spam small: links and mentions per
+   * post, and posts per day. Staff and members of trust level 1 and above have none.
+   */
+  private async checkNewMemberLimits(viewer: Viewer, html: string, mentions: string[], s: CommunitySettingsValues): Promise<void> {
+    const user = viewer.user
+    if (!user || user.trust_level > 0 || isStaff(viewer)) return
+    const links = (html.match(/<a\s[^>]*>/g) ?? []).filter((tag) => !tag.includes('class="mention"')).length
+    if (links > s.tl0_max_links_per_post) {
+      throw Invalid.field('body', `New members can include at most ${s.tl0_max_links_per_post} link(s) per post (this one has ${links})`)
+    }
+    if (mentions.length > s.tl0_max_mentions_per_post) {
+      throw Invalid.field('body', `New members can mention at most ${s.tl0_max_mentions_per_post} member(s) per post (this one mentions ${mentions.length})`)
+    }
+    const { n } = await this.db
+      .selectFrom('posts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('author_id', '=', user.id)
+      .where('created_at', '>', sql<Date>`now() - interval '1 day'`)
+      .executeTakeFirstOrThrow()
+    if (Number(n) >= s.tl0_max_posts_per_day) {
+      throw new Forbidden(`New members can post at most ${s.tl0_max_posts_per_day} times a day; try again tomorrow`)
+    }
+  }
+
   private threadSelect(trx: DbOrTrx) {
     return trx
       .selectFrom('threads as t')
@@ -184,6 +209,7 @@ export class DiscussionService {
     const body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
     const rendered = renderMarkdown(body)
+    await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
     const { thread, postId, notified } = await this.db.transaction().execute(async (trx) => {
       const thread = await trx
@@ -310,6 +336,7 @@ export class DiscussionService {
     const body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
     const rendered = renderMarkdown(body)
+    await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
     const { postId, parentAuthor, notified } = await this.db.transaction().execute(async (trx) => {
       const parent = await trx
@@ -469,6 +496,7 @@ export class DiscussionService {
       isFirstPage: !root && options.after === undefined,
       canReply: !!viewer.user && !postingBlock(viewer) && (!row.locked || moderator) && !row.deleted_at,
       canModerate: moderator,
+      canFlag: canFlag(viewer),
     }
   }
 
@@ -552,7 +580,12 @@ export class DiscussionService {
     const result = await this.db.transaction().execute(async (trx) => {
       const { post, thread, category, moderator } = await this.visiblePost(viewer, postId, trx)
       await trx.selectFrom('posts').select('id').where('id', '=', postId).forUpdate().execute()
-      if (!canEditPost(viewer, post, category.id, s.edit_window_minutes)) {
+      // The author of a post hidden by flags may edit it once, whatever the edit window, to ask for review.
+      const askingReview = post.hidden_at !== null && !moderator && post.author_id === viewer.user?.id && !post.deleted_at
+      if (askingReview && post.review_requested_at) {
+        throw new Forbidden('You have already edited this hidden post; it stays hidden until a moderator reviews it')
+      }
+      if (!askingReview && !canEditPost(viewer, post, category.id, s.edit_window_minutes)) {
         if (post.author_id === viewer.user?.id && !post.deleted_at) throw new Forbidden('The time to edit this post has passed')
         throw new Forbidden('You cannot edit this post')
       }
@@ -565,7 +598,7 @@ export class DiscussionService {
         .execute()
       await trx
         .updateTable('posts')
-        .set({ body_md: body, body_html: rendered.html, edited_at: new Date(), revision_count: post.revision_count + 1 })
+        .set({ body_md: body, body_html: rendered.html, edited_at: new Date(), revision_count: post.revision_count + 1, ...(askingReview ? { review_requested_at: new Date() } : {}) })
         .where('id', '=', postId)
         .execute()
       if (title !== null && title !== thread.title) {

@@ -1,4 +1,5 @@
 import type { Hearth } from '../../app.js'
+import { canModerate, isStaff } from '../discussions/policy.js'
 
 const isId = (id: string) => /^[1-9]\d{0,15}$/.test(id)
 const allowed = (p: Promise<unknown>) => p.then(() => true, () => false)
@@ -15,4 +16,14 @@ export function registerLiveChannels(hearth: Hearth): void {
   live.registerChannel('thread', async (user, id) => isId(id) && allowed(discussions.visibleThread(await categories.viewer(user), Number(id))))
   live.registerChannel('idea', async (_user, id) => isId(id) && allowed(ideas.get(Number(id))))
   live.registerChannel('beta', async (user, id) => isId(id) && allowed(beta.get(Number(id), user)))
+  // The review queue's events reach staff, and category moderators only for their categories.
+  live.registerChannel(
+    'mod',
+    async (user) => {
+      if (!user) return false
+      const viewer = await categories.viewer(user)
+      return isStaff(viewer) || viewer.moderates.size > 0
+    },
+    { mayReceive: async (user, categoryId) => !!user && canModerate(await categories.viewer(user), categoryId) },
+  )
 }

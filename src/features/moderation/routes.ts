@@ -1,0 +1,113 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { NotFound, parse } from '../../core/errors.js'
+import { handleForm, requireUser } from '../../core/http.js'
+import { IdParams } from '../discussions/schemas.js'
+import { FLAG_NOTE_MAX, LogQuery } from './schemas.js'
+
+type Form = Record<string, string | undefined>
+const AnswerForm = z.object({ answer: z.enum(['accept', 'decline'], { error: 'Accept or decline' }) })
+const REASONS = [
+  { value: 'spam', label: 'Spam: advertising or scams' },
+  { value: 'inappropriate', label: 'Inappropriate: rude, offensive or harmful' },
+  { value: 'off_topic', label: 'Off-topic: does not belong in this thread' },
+  { value: 'other', label: 'Something else (say what in the note)' },
+]
+
+/** Flagging, the review queue (/mod), the public moderation log (/mod/log) and moderator invitations — pages and API. */
+export async function moderationRoutes(app: FastifyInstance): Promise<void> {
+  const { categories, discussions, moderation, trust } = app.hearth
+  const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
+
+  // ── flagging ─────────────────────────────────────────────────────────────────
+  const flagPage = async (req: FastifyRequest) => {
+    const viewer = await viewerOf(req)
+    const { post, thread } = await discussions.visiblePost(viewer, parse(IdParams, req.params).id)
+    if (post.deleted_at) throw new NotFound('No such post')
+    return { title: 'Flag a post', post, thread, reasons: REASONS, noteMax: FLAG_NOTE_MAX }
+  }
+
+  app.get('/p/:id/flag', async (req, reply) => {
+    requireUser(req)
+    return reply.view('moderation/flag', { ...(await flagPage(req)), values: {} })
+  })
+
+  app.post('/p/:id/flag', async (req, reply) => {
+    requireUser(req)
+    const form = req.body as Form
+    const page = await flagPage(req)
+    return handleForm(reply, 'moderation/flag', form, async () => {
+      const flagged = await moderation.flag(await viewerOf(req), page.post.id, form)
+      return reply.redirect(`${flagged.threadUrl.replace(/#.*$/, '')}?flagged=${page.post.id}#p${page.post.id}`, 303)
+    }, page)
+  })
+
+  app.post('/api/v1/posts/:id/flags', async (req, reply) => {
+    requireUser(req)
+    const flagged = await moderation.flag(await viewerOf(req), parse(IdParams, req.params).id, req.body)
+    return reply.code(201).send({ id: flagged.id, score: flagged.score, postScore: flagged.postScore, hidden: flagged.hidden })
+  })
+
+  // ── review queue ─────────────────────────────────────────────────────────────
+  const queuePage = async (req: FastifyRequest) => {
+    const viewer = await viewerOf(req)
+    const items = await moderation.queue(viewer)
+    const names = (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)).map((c) => c.name)
+    return { title: 'Review queue', items, moderates: names, resolved: (req.query as Form).resolved }
+  }
+
+  app.get('/mod', async (req, reply) => {
+    requireUser(req)
+    return reply.view('moderation/queue', await queuePage(req))
+  })
+
+  app.post('/mod/flags/:id/resolve', async (req, reply) => {
+    requireUser(req)
+    const { id } = parse(IdParams, req.params)
+    const form = req.body as Form
+    const viewer = await viewerOf(req)
+    if (!moderation.isModerator(viewer)) throw new NotFound()
+    return handleForm(reply, 'moderation/queue', { ...form, flagId: id }, async () => {
+      const done = await moderation.resolve(viewer, id, form)
+      return reply.redirect(`/mod?resolved=${done.action}`, 303)
+    }, await queuePage(req))
+  })
+
+  app.get('/api/v1/mod/flags', async (req) => {
+    requireUser(req)
+    const items = await moderation.queue(await viewerOf(req))
+    return {
+      items: items.map((i) => ({
+        postId: i.postId, score: i.score, hidden: i.hidden, reviewRequested: i.reviewRequested, excerpt: i.excerpt, author: i.author,
+        thread: i.threadTitle, url: i.url, categoryId: i.categoryId,
+        flags: i.flags.map((f) => ({ id: f.id, reason: f.reason, note: f.note, score: f.score, flagger: f.flagger, createdAt: f.createdAt.toISOString() })),
+      })),
+    }
+  })
+
+  app.post('/api/v1/mod/flags/:id/resolve', async (req) => {
+    requireUser(req)
+    return moderation.resolve(await viewerOf(req), parse(IdParams, req.params).id, req.body)
+  })
+
+  // ── public log ───────────────────────────────────────────────────────────────
+  app.get('/mod/log', async (req, reply) => {
+    requireUser(req)
+    const { before } = parse(LogQuery, req.query)
+    return reply.view('moderation/log', { title: 'Moderation log', ...(await moderation.log(before)) })
+  })
+
+  // ── invitations to moderate ──────────────────────────────────────────────────
+  app.get('/mod/invitations', async (req, reply) => {
+    const user = requireUser(req)
+    return reply.view('moderation/invitations', { title: 'Invitations to moderate', invitations: await trust.invitations(user.id), answered: (req.query as Form).answered })
+  })
+
+  app.post('/mod/invitations/:id', async (req, reply) => {
+    const user = requireUser(req)
+    const { id } = parse(IdParams, req.params)
+    const { answer } = parse(AnswerForm, req.body)
+    await trust.answerInvitation(user, id, answer === 'accept')
+    return reply.redirect(`/mod/invitations?answered=${answer}`, 303)
+  })
+}

@@ -114,7 +114,7 @@ t.test('guests cannot subscribe to a members-only thread, nor see its events els
   t.notOk(guest.frames.some((f) => f.postId === 601), 'the guest never received the private post')
 
   t.same(await guest.subscribe('user:me'), { type: 'error', channel: 'user:me', error: 'Not found' }, 'guests have no user:me')
-  t.same(await guest.subscribe('idea:1'), { type: 'error', channel: 'idea:1', error: 'Unknown channel' }, 'unregistered kinds are refused')
+  t.same(await guest.subscribe('nosuch:1'), { type: 'error', channel: 'nosuch:1', error: 'Unknown channel' }, 'unregistered kinds are refused')
   t.same(await guest.subscribe('home:1'), { type: 'error', channel: 'home:1', error: 'Not found' })
 })
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { handleForm, requireUser } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { settingsView } from '../accounts/routes.js'
-import { type LinkOutcome } from './service.js'
+import type { LinkOutcome } from './service.js'
 import { LinkToken, type UnsubscribeScope } from './schemas.js'
 
 type Form = Record<string, string | undefined>

@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import type { Socket } from 'node:net'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import type Handlebars from 'handlebars'
@@ -75,6 +76,9 @@ class SmtpConnections {
     conn.on('error', markDead)
     conn.on('end', markDead)
     await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())))
+    // The final "." is a small write after the body: with Nagle's algorithm it waits for the
+    // relay's delayed ACK (about 40 ms), which would cap a connection at ~25 mails a second.
+    ;(conn as unknown as { _socket?: Socket })._socket?.setNoDelay(true)
     if (auth) await new Promise<void>((resolve, reject) => conn.login(auth, (err) => (err ? reject(err) : resolve())))
     return { conn, sent: 0 }
   }

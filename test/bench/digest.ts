@@ -45,6 +45,11 @@ async function rssMb(pid: number): Promise<number> {
 const teardowns: (() => unknown)[] = []
 const t = { teardown: (fn: () => unknown) => void teardowns.unshift(fn) }
 const workers: Spawned[] = []
+let stopping = false
+// Ctrl-C ends the run early but still prints the figures and cleans up.
+process.once('SIGINT', () => {
+  stopping = true
+})
 
 try {
   const database = await createTestDatabase()
@@ -119,7 +124,7 @@ try {
   const rates: number[] = []
   const rss: number[][] = workers.map(() => [])
   console.log('   time    sent     mails/s (interval)   worker RSS MiB')
-  while (smtp.accepted < MEMBERS && performance.now() - started < LIMIT_S * 1000) {
+  while (!stopping && smtp.accepted < MEMBERS && performance.now() - started < LIMIT_S * 1000) {
     await new Promise((r) => setTimeout(r, 5_000))
     if (!fanOutMs && (await fanOut.isCompleted())) fanOutMs = (await queue.queue.getJob(fanOut.id!))!.finishedOn! - fanOut.timestamp
     const now = performance.now()

@@ -5,7 +5,7 @@ import { instanceSecret } from '../../src/core/settings.js'
 import { LinkSigner } from '../../src/core/signed-tokens.js'
 import { build } from '../helpers/app.js'
 import { Client } from '../helpers/client.js'
-import { PASSWORD } from '../helpers/personas.js'
+import { PASSWORD, persona } from '../helpers/personas.js'
 import { startSmtp } from '../helpers/smtp.js'
 import { drained, startTestWorker } from '../helpers/worker.js'
 
@@ -131,4 +131,13 @@ t.test('with no SMTP_URL the worker sends nothing and records nothing as sent', 
   t.same(job?.returnvalue, { result: 'mail-off' })
   t.equal((await testApp.db.selectFrom('email_log').select('id').execute()).length, 0)
   await worker.close()
+})
+
+t.test('without background jobs, asking for a new link says mail is off instead of pretending', async (t) => {
+  const { app, db } = await build(t)
+  const member = await persona(app, db)
+  await db.updateTable('users').set({ email_verified_at: null }).where('id', '=', member.id).execute()
+  const res = await member.client.submit('/settings/email/verify', {}, '/settings')
+  t.equal(res.headers.location, '/settings?saved=mail-off#email')
+  t.match((await member.client.get('/settings?saved=mail-off')).body, /This server sends no mail yet/)
 })

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { handleForm, requireUser } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { settingsView } from '../accounts/routes.js'
-import { type LinkOutcome } from './service.js'
+import type { LinkOutcome } from './service.js'
 import { LinkToken, type UnsubscribeScope } from './schemas.js'
 
 type Form = Record<string, string | undefined>
@@ -77,8 +77,8 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/settings/email/verify', { preHandler: rateLimit(app, 'verify-mail', 3, HOUR) }, async (req, reply) => {
     const user = requireUser(req)
-    if (!user.email_verified_at) await email.requestVerification(user.id)
-    return reply.redirect('/settings?saved=verification#email', 303)
+    const queued = user.email_verified_at ? true : await email.requestVerification(user.id)
+    return reply.redirect(`/settings?saved=${queued ? 'verification' : 'mail-off'}#email`, 303)
   })
 
   app.post('/settings/mail', async (req, reply) => {

@@ -161,9 +161,11 @@ export class EmailService {
     await this.requestVerification(user.id)
   }
 
-  /** Queues a fresh verification mail (the route rate-limits how often). */
-  async requestVerification(userId: number): Promise<void> {
-    await this.queue?.enqueue('mail.verify', { userId, nonce: randomUUID() })
+  /** Queues a fresh verification mail (the route rate-limits how often); false when background jobs are off. */
+  async requestVerification(userId: number): Promise<boolean> {
+    if (!this.queue) return false
+    await this.queue.enqueue('mail.verify', { userId, nonce: randomUUID() })
+    return true
   }
 
   /** Saves which notification kinds a member wants by mail. */

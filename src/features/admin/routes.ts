@@ -12,6 +12,9 @@ const SettingsForm = z.object({
   min_title_length: z.coerce.number().int().min(1, 'At least 1').max(100, 'At most 100'),
   max_title_length: z.coerce.number().int().min(10, 'At least 10').max(300, 'At most 300'),
   max_post_length: z.coerce.number().int().min(100, 'At least 100').max(200_000, 'At most 200,000'),
+  // A checkbox is absent when unticked.
+  require_verified_email_to_post: z.preprocess((v) => v === 'on' || v === 'true', z.boolean()),
+  guidelines: z.string().trim().min(1, 'Write the guidelines new members are mailed').max(20_000, 'Keep the guidelines under 20,000 characters'),
 })
 const MoveForm = z.object({ direction: z.enum(['up', 'down']) })
 const number = z.coerce.number({ error: 'Enter a number' })

@@ -94,19 +94,17 @@ export async function seed(db: Db, options: SeedOptions): Promise<SeedResult> {
     userBar?.update(Math.min(options.users, start + BATCH))
   }
 
-  let categoryIds = (await db.selectFrom('categories').select('id').orderBy('position').execute()).map((c) => c.id)
-  if (options.threads > 0 && categoryIds.length === 0) {
-    const made = await db
-      .insertInto('categories')
-      .values([
-        { name: 'General', slug: 'general', description: 'Anything about the product', position: 1 },
-        { name: 'Help', slug: 'help', description: 'Questions and answers', position: 2 },
-        { name: 'Show and tell', slug: 'show-and-tell', description: 'What you built', position: 3 },
-        { name: 'Members lounge', slug: 'lounge', description: 'For members only', visibility: 'members', position: 4 },
-      ])
-      .returning('id')
-      .execute()
-    categoryIds = made.map((c) => c.id)
+  let categoryIds: number[] = []
+  if (options.threads > 0) {
+    const demo = [
+      { name: 'General', slug: 'general', description: 'Anything about the product', position: 1 },
+      { name: 'Help', slug: 'help', description: 'Questions and answers', position: 2 },
+      { name: 'Show and tell', slug: 'show-and-tell', description: 'What you built', position: 3 },
+      { name: 'Members lounge', slug: 'lounge', description: 'For members only', visibility: 'members' as const, position: 4 },
+    ]
+    await db.insertInto('categories').values(demo).onConflict((oc) => oc.column('slug').doNothing()).execute()
+    const rows = await db.selectFrom('categories').select('id').where('slug', 'in', demo.map((d) => d.slug)).orderBy('position').execute()
+    categoryIds = rows.map((c) => c.id)
   }
   const authors = (await db.selectFrom('users').select('id').orderBy('id', 'desc').limit(5_000).execute()).map((u) => u.id)
   if (options.threads > 0 && authors.length === 0) throw new Error('seed threads needs members: pass --users')

@@ -162,7 +162,8 @@ export class LiveHub {
 
   private async dispatch(envelope: LiveEnvelope): Promise<void> {
     const subs = this.channels.get(envelope.channel)
-    if (!subs || subs.size === 0) return
+    // Once closing, queued events are dropped: every socket is being told to go elsewhere.
+    if (this.closing || !subs || subs.size === 0) return
     const seen = this.lastSeen.get(envelope.channel)
     this.lastSeen.set(envelope.channel, envelope.id)
     if (seen !== undefined && envelope.id <= seen) {

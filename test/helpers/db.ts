@@ -95,7 +95,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     db,
     async drop() {
       await db.destroy()
-      await withAdmin((client) => client.query(`drop database if exists ${name} with (force)`))
+      await withAdmin(async (client) => {
+        // pg's pool resolves end() before its sockets close; a forced drop would kill those
+        // closing connections and surface as an error in the test, so wait for them first.
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await client.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name])
+          if (rows[0].n === 0) break
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        await client.query(`drop database if exists ${name} with (force)`)
+      })
     },
   }
 }

@@ -32,11 +32,14 @@ function plugIn(testApp: TestApp): void {
 /** Two web instances on two ports over one database and one Redis, like two processes behind a load balancer. */
 async function twoInstances(t: Teardown, liveLimits: BuildOptions['liveLimits'] = {}) {
   const database = await createTestDatabase()
-  // Teardowns run last-registered first: the database goes after both instances have closed.
-  t.teardown(() => database.drop())
   const env = { REDIS_PREFIX: `hearth_test_live_${randomBytes(4).toString('hex')}` }
   const a = await build(t, { redis: true, database, env, liveLimits })
   const b = await build(t, { redis: true, database, env, liveLimits })
+  // The shared database goes only once both instances have closed (closing twice is harmless).
+  t.teardown(async () => {
+    await Promise.all([a.app.close(), b.app.close()])
+    await database.drop()
+  })
   for (const instance of [a, b]) plugIn(instance)
   await Promise.all([a.app.hearth.live.ready(), b.app.hearth.live.ready()])
   return { a, b, baseA: await serve(a), baseB: await serve(b) }

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import { SESSION_COOKIE } from './auth/cookie-names.js'
 
 interface Entry {
-  body: string
+  /** Encoded once, so a hit costs no string-to-bytes conversion. */
+  body: Buffer
   contentType: string
   expires: number
 }
@@ -46,7 +47,7 @@ export function registerGuestCache(app: FastifyInstance, ttlSeconds: number): vo
     if (reply.getHeader('x-hearth-cache') || typeof payload !== 'string' || payload.length > MAX_BODY) return payload
     if (!isGuest(req.headers.cookie, req.headers.authorization) || req.user) return payload
     if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string)
-    entries.set(req.url, { body: payload, contentType: String(reply.getHeader('content-type') ?? 'text/html'), expires: Date.now() + ttlSeconds * 1000 })
+    entries.set(req.url, { body: Buffer.from(payload), contentType: String(reply.getHeader('content-type') ?? 'text/html'), expires: Date.now() + ttlSeconds * 1000 })
     return payload
   })
 }

@@ -41,7 +41,10 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
-  app.get('/ideas', async (req, reply) => {
+  // Guests share short-lived copies of the public board pages (see core/guest-cache.ts).
+  const guestCache = { config: { guestCache: true } }
+
+  app.get('/ideas', guestCache, async (req, reply) => {
     const query = parse(BoardQuery, req.query)
     const page = await ideas.board(query, req.user?.id)
     const links = boardLinks(query)
@@ -78,7 +81,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }, newPage)
   })
 
-  app.get('/ideas/:id', async (req, reply) => {
+  app.get('/ideas/:id', guestCache, async (req, reply) => {
     const { id } = parseParams(IdParams, req.params)
     const found = await ideas.get(id, req.user?.id)
     if (found.mergedIntoId) return reply.redirect(`/ideas/${found.mergedIntoId}?merged_from=${id}`, 301)
@@ -179,11 +182,11 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }, { ...page, levels: page.levels.map((l) => ({ ...l, value: form[`tl${l.level}`] ?? '' })) })
   })
 
-  app.get('/roadmap', async (_req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()) }))
+  app.get('/roadmap', guestCache, async (_req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()) }))
 
-  app.get('/changelog', async (_req, reply) => reply.view('ideas/changelog', { title: 'Changelog', entries: await ideas.changelog() }))
+  app.get('/changelog', guestCache, async (_req, reply) => reply.view('ideas/changelog', { title: 'Changelog', entries: await ideas.changelog() }))
 
-  app.get('/feeds/changelog.atom', async (_req, reply) => {
+  app.get('/feeds/changelog.atom', guestCache, async (_req, reply) => {
     const entries = await ideas.changelog()
     return reply
       .type('application/atom+xml; charset=utf-8')

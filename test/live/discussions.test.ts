@@ -48,24 +48,29 @@ t.test('real posts travel across two instances to those who may see them, and to
   t.ok(events(low).some((fr) => fr.threadId === thread.id), 'but does get the members-only ones, which members may see')
 })
 
-t.test('two browsers on the same thread: a reply in one appears in the other without reload', async (t) => {
-  const testApp = await build(t, { redis: true })
-  await testApp.app.hearth.live.ready()
+t.test('two browsers on two instances, same thread: a reply in one appears in the other without reload', async (t) => {
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const env = { REDIS_PREFIX: `hearth_test_live_${randomBytes(4).toString('hex')}` }
+  const testApp = await build(t, { redis: true, database, env })
+  const other = await build(t, { redis: true, database, env })
+  await Promise.all([testApp.app.hearth.live.ready(), other.app.hearth.live.ready()])
   const f = await forum(testApp.app, testApp.db)
   const thread = await startThread(f.member, f.cats.open.id, 'Live browser thread', 'Say hi below')
   const base = await serve(testApp)
+  const baseOther = await serve(other)
   const browser = await launchBrowser(t)
-  const open = async (cookies: Map<string, string>) => {
+  const open = async (cookies: Map<string, string>, url: string) => {
     const context = await browser.newContext()
-    await context.addCookies([...cookies].map(([name, value]) => ({ name, value, url: base })))
+    await context.addCookies([...cookies].map(([name, value]) => ({ name, value, url })))
     return context.newPage()
   }
-  const writer = await open(f.regular.client.cookies)
-  const reader = await open(f.member.client.cookies)
-  await reader.goto(`${base}${thread.url}`)
+  const writer = await open(f.regular.client.cookies, base)
+  const reader = await open(f.member.client.cookies, baseOther)
+  await reader.goto(`${baseOther}${thread.url}`)
   await writer.goto(`${base}${thread.url}`)
   await reader.evaluate(() => Object.assign(globalThis, { stillTheSamePage: true }))
-  for (let i = 0; i < 100 && testApp.app.hearth.live.stats().subscriptions < 4; i++) await new Promise((r) => setTimeout(r, 20))
+  for (let i = 0; i < 100 && other.app.hearth.live.stats().subscriptions < 2; i++) await new Promise((r) => setTimeout(r, 20))
 
   await writer.getByLabel('Your reply').fill('Hi from the other window')
   await writer.getByRole('button', { name: 'Post reply' }).click()

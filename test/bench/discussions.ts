@@ -8,27 +8,19 @@
  */
 import autocannon from 'autocannon'
 import { sql } from 'kysely'
-import pg from 'pg'
 import { buildApp } from '../../src/app.js'
 import { createDb } from '../../src/core/db.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
 import { seed } from '../../src/seed.js'
 import { testConfig } from '../helpers/app.js'
-import { ADMIN_URL } from '../helpers/db.js'
+import { freshDatabase } from '../helpers/db.js'
 import { freePort, spawnEntry } from '../helpers/process.js'
 import { QueryCounter } from '../helpers/query-counter.js'
 
 const DB_NAME = 'hearth_bench_discussions'
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 
-const admin = new pg.Client({ connectionString: ADMIN_URL })
-await admin.connect()
-await admin.query(`drop database if exists ${DB_NAME} with (force)`)
-await admin.query(`create database ${DB_NAME}`)
-await admin.end()
-const url = new URL(ADMIN_URL)
-url.pathname = `/${DB_NAME}`
-const databaseUrl = url.toString()
+const databaseUrl = await freshDatabase(DB_NAME)
 const db = createDb(databaseUrl, 10)
 await migrateToLatest(db)
 

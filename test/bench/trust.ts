@@ -8,14 +8,13 @@
  * BENCH_SCALE=0.1 runs a tenth of the size.
  */
 import { sql } from 'kysely'
-import pg from 'pg'
 import { createDb } from '../../src/core/db.js'
 import { EventBus } from '../../src/core/events.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
 import { CommunitySettings } from '../../src/core/settings.js'
 import { NotificationService } from '../../src/features/notifications/service.js'
 import { TrustService } from '../../src/features/trust/service.js'
-import { ADMIN_URL } from '../helpers/db.js'
+import { freshDatabase } from '../helpers/db.js'
 
 const DB_NAME = 'hearth_bench_trust'
 const SCALE = Number(process.env.BENCH_SCALE ?? 1)
@@ -26,14 +25,7 @@ const LIKES = Math.round(2_000_000 * SCALE)
 const FLAGS = Math.round(20_000 * SCALE)
 const CATEGORIES = 20
 
-const admin = new pg.Client({ connectionString: ADMIN_URL })
-await admin.connect()
-await admin.query(`drop database if exists ${DB_NAME} with (force)`)
-await admin.query(`create database ${DB_NAME}`)
-await admin.end()
-const url = new URL(ADMIN_URL)
-url.pathname = `/${DB_NAME}`
-const db = createDb(url.toString(), 4)
+const db = createDb(await freshDatabase(DB_NAME), 4)
 await migrateToLatest(db)
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`

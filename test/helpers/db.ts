@@ -108,3 +108,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   }
 }
+
+/** A new, empty database for a benchmark (dropped first if a previous run left it); returns its URL. */
+export async function freshDatabase(name: string): Promise<string> {
+  await withAdmin(async (client) => {
+    await client.query(`drop database if exists ${name} with (force)`)
+    await client.query(`create database ${name}`)
+  })
+  return urlFor(name)
+}

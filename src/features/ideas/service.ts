@@ -160,20 +160,7 @@ export class IdeaService {
     if (text.trim().length === 0) return []
     // plainto_tsquery normalises the words (stemming, stop words); OR-ing them finds partial overlaps.
     const query = sql`replace(plainto_tsquery('english', ${text})::text, ' & ', ' | ')::tsquery`
-    let q = this.db
-      .selectFrom('ideas')
-      .leftJoin('users', 'users.id', 'ideas.author_id')
-      .select([
-        'ideas.id',
-        'ideas.title',
-        'ideas.excerpt',
-        'ideas.tags',
-        'ideas.status',
-        'ideas.vote_count',
-        'ideas.created_at',
-        'users.username as author_username',
-      ])
-      .where('ideas.merged_into_id', 'is', null)
+    let q = this.listed()
       .where(sql<boolean>`ideas.search @@ ${query}`)
       .orderBy(sql`ts_rank(ideas.search, ${query})`, 'desc')
       .orderBy('ideas.vote_count', 'desc')
@@ -187,22 +174,7 @@ export class IdeaService {
   /** One page of the board, keyset-paginated in the chosen order; `voted` marks the viewer's votes. */
   async board(query: BoardQuery, viewerId?: number): Promise<{ items: IdeaSummary[]; nextCursor: string | null }> {
     if (query.sort === 'trending') this.refreshTrendingIfStale()
-    let q = this.db
-      .selectFrom('ideas')
-      .leftJoin('users', 'users.id', 'ideas.author_id')
-      .select([
-        'ideas.id',
-        'ideas.title',
-        'ideas.excerpt',
-        'ideas.tags',
-        'ideas.status',
-        'ideas.vote_count',
-        'ideas.trending_score',
-        'ideas.created_at',
-        'users.username as author_username',
-      ])
-      .where('ideas.merged_into_id', 'is', null)
-      .limit(PAGE + 1)
+    let q = this.listed().select('ideas.trending_score').limit(PAGE + 1)
     if (query.status) q = q.where('ideas.status', '=', query.status)
     if (query.tag) q = q.where(sql<boolean>`ideas.tags @> array[${query.tag}]::text[]`)
     const after = query.cursor ? decodeCursor(query.cursor) : null
@@ -569,9 +541,9 @@ export class IdeaService {
     return { ideaId: id, intoId: into.id, votes, notified: rows.length }
   }
 
-  /** The roadmap's three columns. */
-  async roadmap() {
-    const base = this.db
+  /** Ideas as lists show them (board, similar ideas, roadmap), merged ones left out. */
+  private listed() {
+    return this.db
       .selectFrom('ideas')
       .leftJoin('users', 'users.id', 'ideas.author_id')
       .select([
@@ -585,6 +557,11 @@ export class IdeaService {
         'users.username as author_username',
       ])
       .where('ideas.merged_into_id', 'is', null)
+  }
+
+  /** The roadmap's three columns. */
+  async roadmap() {
+    const base = this.listed()
     const [planned, inProgress, done] = await Promise.all([
       base.where('ideas.status', '=', 'planned').orderBy('ideas.vote_count', 'desc').orderBy('ideas.id', 'desc').limit(50).execute(),
       base.where('ideas.status', '=', 'in_progress').orderBy('ideas.vote_count', 'desc').orderBy('ideas.id', 'desc').limit(50).execute(),

@@ -1,4 +1,4 @@
-import type { Hearth } from '../../app.js'
+import type { Hearth } from '../../fastify-types.js'
 import { canModerate, isStaff } from '../discussions/policy.js'
 
 const isId = (id: string) => /^[1-9]\d{0,15}$/.test(id)

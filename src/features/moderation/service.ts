@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db, Trx } from '../../core/db.js'
 import type { FlagReason } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { Outbox } from '../../core/outbox.js'
 import { markdownToText } from '../../core/markdown.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
@@ -45,7 +45,7 @@ export class ModerationService {
     private readonly discussions: DiscussionService,
     private readonly settings: CommunitySettings,
     private readonly notifications: NotificationService,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
   ) {}
 
   /** A flagger's decided flags, for scoring. */
@@ -108,11 +108,11 @@ export class ModerationService {
           },
         ])
       }
-      return { flagId: inserted.id, score, total, hidden: hide || locked.hidden_at !== null, justHidden: hide, thread, category, notified }
+      const hidden = hide || locked.hidden_at !== null
+      await this.outbox.emit(trx, 'flag.created', { postId, categoryId: category.id, score: total, hidden }, { channels: ['mod'], categoryId: category.id })
+      if (hide) await this.outbox.emit(trx, 'post.hidden', { threadId: thread.id, postId }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      return { flagId: inserted.id, score, total, hidden, justHidden: hide, thread, category, notified }
     })
-    this.notifications.published(result.notified)
-    this.events.emit('flag.created', ['mod'], { postId, categoryId: result.category.id, score: result.total, hidden: result.hidden }, result.category.id)
-    if (result.justHidden) this.events.emit('post.hidden', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId }, result.category.id)
     return { id: result.flagId, score: result.score, postScore: result.total, hidden: result.hidden, threadUrl: threadUrl(result.thread, postId) }
   }
 
@@ -237,6 +237,8 @@ export class ModerationService {
             .where('id', '=', post.author_id)
             .execute()
           await log(input.penalty === 'suspend' ? 'user.suspend' : 'user.silence', 'user', post.author_id, input.reason, { until: until.toISOString(), postId: post.id })
+          // Their open live sockets recheck what they may see at once.
+          await this.outbox.emit(trx, 'access.changed', { userId: post.author_id })
           items.push({
             userId: post.author_id,
             kind: 'flag.resolved',
@@ -264,11 +266,11 @@ export class ModerationService {
         items.push({ userId: flagger_id, kind: 'flag.resolved', actorId: actor.id, url: '/mod/log', text: `A moderator ${verdict} your flag on a post in “${thread.title}”. Thank you.`, payload: { postId: post.id, action: input.action } })
       }
       const notified = await this.notifications.create(trx, items)
+      const route = { categoryId: thread.category_id }
+      await this.outbox.emit(trx, 'flag.resolved', { postId: post.id, categoryId: thread.category_id, action: input.action, moderatorId: actor.id }, { ...route, channels: ['mod'] })
+      if (deleted) await this.outbox.emit(trx, 'post.deleted', { threadId: thread.id, postId: post.id }, { ...route, channels: [`thread:${thread.id}`] })
       return { thread, notified, restored, deleted, postId: post.id }
     })
-    this.notifications.published(result.notified)
-    this.events.emit('flag.resolved', ['mod'], { postId: result.postId, categoryId: result.thread.category_id, action: input.action, moderatorId: actor.id }, result.thread.category_id)
-    if (result.deleted) this.events.emit('post.deleted', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId: result.postId }, result.thread.category_id)
     return { postId: result.postId, action: input.action, restored: result.restored, deleted: result.deleted }
   }
 

@@ -9,6 +9,7 @@ import type { CategoryService } from '../discussions/categories.js'
 import { canFlag, canModerate, isStaff, type Viewer } from '../discussions/policy.js'
 import { type DiscussionService, threadUrl } from '../discussions/service.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
+import { logStaffAction, type StaffActionCode, type StaffActionTarget } from './log.js'
 import { FlagInput, MemberStandingInput, ResolveInput } from './schemas.js'
 import { flagScore, hidesAtOnce } from './scoring.js'
 
@@ -203,8 +204,9 @@ export class ModerationService {
         .where('status', '=', 'pending')
         .returning('flagger_id')
         .execute()
-      const log = (action: string, targetType: string, targetId: number, reason: string, details: Record<string, unknown>) =>
-        trx.insertInto('moderation_log').values({ actor_id: actor.id, action, target_type: targetType, target_id: String(targetId), reason, details: JSON.stringify(details) }).execute()
+      // Every entry of a decision belongs to the post's category: readers who cannot see it never see them.
+      const log = (action: StaffActionCode, target: StaffActionTarget, reason: string, details: Record<string, unknown>) =>
+        logStaffAction(trx, { actorId: actor.id, action, target, reason, categoryId: thread.category_id, details })
       const url = threadUrl(thread, post.id)
       const items: NewNotification[] = []
       let restored = false
@@ -220,7 +222,7 @@ export class ModerationService {
           await trx.updateTable('posts').set({ hidden_at: new Date(), hidden_reason: 'hidden by a moderator' }).where('id', '=', post.id).execute()
         }
         await trx.updateTable('posts').set({ review_requested_at: null }).where('id', '=', post.id).execute()
-        await log('flag.agree', 'post', post.id, input.reason, { threadId: thread.id, categoryId: thread.category_id, outcome: input.outcome, flags: flaggers.length })
+        await log('flag.agree', { type: 'post', id: post.id }, input.reason, { threadId: thread.id, outcome: input.outcome, flags: flaggers.length })
         items.push({
           userId: post.author_id,
           kind: 'flag.resolved',
@@ -236,7 +238,7 @@ export class ModerationService {
             .set(input.penalty === 'suspend' ? { suspended_until: until } : { silenced_until: until })
             .where('id', '=', post.author_id)
             .execute()
-          await log(input.penalty === 'suspend' ? 'user.suspend' : 'user.silence', 'user', post.author_id, input.reason, { until: until.toISOString(), postId: post.id })
+          await log(input.penalty === 'suspend' ? 'member.suspend' : 'member.silence', { type: 'user', id: post.author_id }, input.reason, { until: until.toISOString(), postId: post.id })
           items.push({
             userId: post.author_id,
             kind: 'flag.resolved',
@@ -249,7 +251,7 @@ export class ModerationService {
       } else if (input.action === 'disagree') {
         restored = post.hidden_at !== null
         await trx.updateTable('posts').set({ hidden_at: null, hidden_reason: null, review_requested_at: null }).where('id', '=', post.id).execute()
-        await log('flag.disagree', 'post', post.id, input.reason, { threadId: thread.id, categoryId: thread.category_id, flags: flaggers.length })
+        await log('flag.disagree', { type: 'post', id: post.id }, input.reason, { threadId: thread.id, flags: flaggers.length })
         if (restored) {
           items.push({ userId: post.author_id, kind: 'flag.resolved', actorId: actor.id, url, text: `A moderator reviewed your post in “${thread.title}” and restored it.`, payload: { postId: post.id, action: 'disagree' } })
         }
@@ -257,7 +259,7 @@ export class ModerationService {
         // Deferring counts for no one; a post hidden by flags alone is shown again, since no moderator confirmed it.
         restored = post.hidden_at !== null
         await trx.updateTable('posts').set({ hidden_at: null, hidden_reason: null, review_requested_at: null }).where('id', '=', post.id).execute()
-        await log('flag.defer', 'post', post.id, input.reason, { threadId: thread.id, categoryId: thread.category_id, flags: flaggers.length })
+        await log('flag.defer', { type: 'post', id: post.id }, input.reason, { threadId: thread.id, flags: flaggers.length })
       }
       const verdict = input.action === 'agree' ? 'agreed with' : input.action === 'disagree' ? 'did not agree with' : 'set aside'
       for (const { flagger_id } of flaggers) {
@@ -327,13 +329,13 @@ export class ModerationService {
         .set({ role: input.role, role_locked: input.roleLocked, trust_level: input.trustLevel, trust_locked: input.trustLocked, tl3_short_since: null })
         .where('id', '=', user.id)
         .execute()
-      const log = (action: string, details: Record<string, unknown>) =>
-        trx.insertInto('moderation_log').values({ actor_id: actorId, action, target_type: 'user', target_id: String(user.id), reason: input.reason, details: JSON.stringify({ username: user.username, ...details }) }).execute()
+      const log = (action: StaffActionCode, details: Record<string, unknown>) =>
+        logStaffAction(trx, { actorId, action, target: { type: 'user', id: user.id }, reason: input.reason, details: { username: user.username, ...details } })
       if (user.role !== input.role || user.role_locked !== input.roleLocked) {
-        await log('user.role', { from: user.role, to: input.role, locked: input.roleLocked })
+        await log('member.role', { from: user.role, to: input.role, locked: input.roleLocked })
       }
       if (user.trust_level !== input.trustLevel || user.trust_locked !== input.trustLocked) {
-        await log('user.trust', { from: user.trust_level, to: input.trustLevel, locked: input.trustLocked })
+        await log('member.trust', { from: user.trust_level, to: input.trustLevel, locked: input.trustLocked })
       }
       return { id: user.id, username: user.username }
     })

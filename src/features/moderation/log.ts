@@ -11,47 +11,48 @@ export interface StaffActionTarget {
 
 /**
  * Every action Hearth writes to the moderation log: the code stored in the row, the words
- * the log page shows after the actor's name, and the kind of target it links to. Adding a
- * staff action starts here, so the page can always say what happened.
+ * the log page shows between the actor's name and the target ("Anna | deleted a reply in |
+ * “Dark mode?”"), what the target links to, and the words between the target and the
+ * category, when the entry has one. Adding a staff action starts here.
  */
 export const STAFF_ACTIONS = {
-  // posts and threads (in a category)
-  'post.edit': { label: 'edited a post in', target: 'post' },
-  'post.delete': { label: 'deleted a reply in', target: 'post' },
-  'thread.delete': { label: 'deleted the thread', target: 'post' },
-  'thread.pin': { label: 'pinned', target: 'thread' },
-  'thread.unpin': { label: 'unpinned', target: 'thread' },
-  'thread.lock': { label: 'locked', target: 'thread' },
-  'thread.unlock': { label: 'unlocked', target: 'thread' },
-  'thread.move': { label: 'moved', target: 'thread' },
-  // flags (in a category)
-  'flag.agree': { label: 'agreed with the flags on a post in', target: 'post' },
-  'flag.disagree': { label: 'did not agree with the flags on a post in', target: 'post' },
-  'flag.defer': { label: 'set aside the flags on a post in', target: 'post' },
+  // posts and threads (always in a category)
+  'post.edit': { label: 'edited a post in', target: 'post', after: 'in' },
+  'post.delete': { label: 'deleted a reply in', target: 'post', after: 'in' },
+  'thread.delete': { label: 'deleted the thread', target: 'post', after: 'in' },
+  'thread.pin': { label: 'pinned', target: 'thread', after: 'in' },
+  'thread.unpin': { label: 'unpinned', target: 'thread', after: 'in' },
+  'thread.lock': { label: 'locked', target: 'thread', after: 'in' },
+  'thread.unlock': { label: 'unlocked', target: 'thread', after: 'in' },
+  'thread.move': { label: 'moved', target: 'thread', after: 'from' },
+  // flags (always in a category)
+  'flag.agree': { label: 'agreed with the flags on a post in', target: 'post', after: 'in' },
+  'flag.disagree': { label: 'did not agree with the flags on a post in', target: 'post', after: 'in' },
+  'flag.defer': { label: 'set aside the flags on a post in', target: 'post', after: 'in' },
   // categories and their moderators
-  'category.create': { label: 'created the category', target: 'category' },
-  'moderator.appoint': { label: 'appointed a moderator:', target: 'user' },
-  'moderator.remove': { label: 'removed a moderator:', target: 'user' },
-  'moderator.promote': { label: 'promoted a moderator:', target: 'user' },
-  'moderator.demote': { label: 'stepped down a moderator:', target: 'user' },
-  'moderator.invite': { label: 'invited to moderate:', target: 'user' },
-  'moderator.accept': { label: 'accepted the invitation to moderate:', target: 'user' },
-  'moderator.decline': { label: 'declined the invitation to moderate:', target: 'user' },
-  // members
-  'member.suspend': { label: 'suspended', target: 'user' },
-  'member.unsuspend': { label: 'lifted the suspension of', target: 'user' },
-  'member.silence': { label: 'silenced', target: 'user' },
-  'member.unsilence': { label: 'lifted the silencing of', target: 'user' },
-  'member.role': { label: 'changed the role of', target: 'user' },
-  'member.trust': { label: 'changed the trust level of', target: 'user' },
+  'category.create': { label: 'created the category', target: 'category', after: '' },
+  'moderator.appoint': { label: 'appointed', target: 'user', after: 'as a moderator of' },
+  'moderator.remove': { label: 'removed', target: 'user', after: 'as a moderator of' },
+  'moderator.promote': { label: 'made', target: 'user', after: 'a moderator of' },
+  'moderator.demote': { label: 'stepped down', target: 'user', after: 'as a moderator of' },
+  'moderator.invite': { label: 'invited', target: 'user', after: 'to moderate' },
+  'moderator.accept': { label: 'accepted the invitation to moderate', target: 'user', after: '' },
+  'moderator.decline': { label: 'declined the invitation to moderate', target: 'user', after: '' },
+  // members (a penalty decided on a flag carries the flag's category)
+  'member.suspend': { label: 'suspended', target: 'user', after: 'over a post in' },
+  'member.unsuspend': { label: 'lifted the suspension of', target: 'user', after: 'in' },
+  'member.silence': { label: 'silenced', target: 'user', after: 'over a post in' },
+  'member.unsilence': { label: 'lifted the silencing of', target: 'user', after: 'in' },
+  'member.role': { label: 'changed the role of', target: 'user', after: 'in' },
+  'member.trust': { label: 'changed the trust level of', target: 'user', after: 'in' },
   // the idea board and betas
-  'idea.status': { label: 'changed the status of the idea', target: 'idea' },
-  'idea.merge': { label: 'merged the idea', target: 'idea' },
-  'beta.accept': { label: 'accepted a beta sign-up:', target: 'beta_signup' },
-  'beta.decline': { label: 'declined a beta sign-up:', target: 'beta_signup' },
+  'idea.status': { label: 'moved the idea', target: 'idea', after: 'in' },
+  'idea.merge': { label: 'merged the idea', target: 'idea', after: 'in' },
+  'beta.accept': { label: 'accepted the beta sign-up of', target: 'beta_signup', after: 'in' },
+  'beta.decline': { label: 'declined the beta sign-up of', target: 'beta_signup', after: 'in' },
   // community settings
-  'settings.vote_limits': { label: 'changed the idea vote limits', target: 'settings' },
-} as const satisfies Record<string, { label: string; target: StaffTargetType }>
+  'settings.vote_limits': { label: 'changed the idea vote limits', target: 'settings', after: 'in' },
+} as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */
 export type StaffActionCode = keyof typeof STAFF_ACTIONS

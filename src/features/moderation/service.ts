@@ -9,6 +9,7 @@ import type { CategoryService } from '../discussions/categories.js'
 import { canFlag, canModerate, isStaff, type Viewer } from '../discussions/policy.js'
 import { type DiscussionService, threadUrl } from '../discussions/service.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
+import { describeLog, type LogEntry } from './log-entries.js'
 import { logStaffAction, type StaffActionCode, type StaffActionTarget } from './log.js'
 import { FlagInput, MemberStandingInput, ResolveInput } from './schemas.js'
 import { flagScore, hidesAtOnce } from './scoring.js'
@@ -274,32 +275,33 @@ export class ModerationService {
     return { postId: result.postId, action: input.action, restored: result.restored, deleted: result.deleted }
   }
 
-  /** The public moderation log, newest first, keyset-paginated by id. */
-  async log(before?: number) {
+  /**
+   * The moderation log as this viewer may read it, newest first, keyset-paginated by id.
+   * Entries about a category the viewer cannot see are left out in SQL (an entry about a
+   * thread move needs both categories), so every page is full however many are hidden.
+   * Staff see everything. Names and links come from `describeLog`, in a fixed number of queries.
+   */
+  async log(viewer: Viewer, before?: number): Promise<{ entries: LogEntry[]; nextBefore: number | null }> {
+    const visible = isStaff(viewer) ? null : await this.categories.visibleIds(viewer)
     const rows = await this.db
       .selectFrom('moderation_log as l')
       .leftJoin('users as u', 'u.id', 'l.actor_id')
-      .leftJoin('users as tu', (j) => j.on(sql<boolean>`l.target_type = 'user' and tu.id::text = l.target_id`))
-      .select(['l.id', 'l.action', 'l.target_type', 'l.target_id', 'l.reason', 'l.details', 'l.created_at', 'u.username as actor', 'tu.username as target_username'])
+      .select(['l.id', 'l.action', 'l.target_type', 'l.target_id', 'l.reason', 'l.details', 'l.category_id', 'l.created_at', 'u.username as actor'])
+      .$if(visible !== null, (q) => {
+        // An empty list still needs a valid array literal: no category matches it.
+        const ids = visible!.length ? visible! : [0]
+        return q
+          .where((eb) => eb.or([eb('l.category_id', 'is', null), eb('l.category_id', '=', sql<number>`any(${ids})`)]))
+          // Parenthesised: a raw fragment is not wrapped, and the keyset condition follows it.
+          .where(sql<boolean>`((l.details->>'toCategoryId') is null or (l.details->>'toCategoryId')::bigint = any(${ids}))`)
+      })
       .$if(before !== undefined, (q) => q.where('l.id', '<', before!))
       .orderBy('l.id', 'desc')
       .limit(LOG_PAGE + 1)
       .execute()
-    const names = new Map((await this.categories.all()).map((c) => [c.id, c.name]))
-    const entries = rows.slice(0, LOG_PAGE).map((r) => ({
-      id: r.id,
-      action: r.action,
-      reason: r.reason,
-      created_at: r.created_at,
-      // Automatic changes (the promotion job) have no actor.
-      actor: r.actor ?? 'Hearth (automatic)',
-      target:
-        r.target_type === 'post' ? { label: `post #${r.target_id}`, url: `/p/${r.target_id}` }
-        : r.target_username ? { label: `@${r.target_username}`, url: `/u/${r.target_username}` }
-        : { label: `${r.target_type} #${r.target_id}`, url: null },
-      category: typeof r.details.categoryId === 'number' ? (names.get(r.details.categoryId) ?? null) : null,
-    }))
-    return { entries, nextBefore: rows.length > LOG_PAGE ? entries[entries.length - 1]!.id : null }
+    const page = rows.slice(0, LOG_PAGE)
+    const entries = await describeLog(this.db, page, visible ? new Set(visible) : null)
+    return { entries, nextBefore: rows.length > LOG_PAGE ? page[page.length - 1]!.id : null }
   }
 
   /** A member's role and trust level with their locks, for /admin; null when there is no such member. */

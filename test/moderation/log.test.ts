@@ -1,4 +1,5 @@
 import t from 'tap'
+import * as migration0062 from '../../migrations/0062_moderation_log_category.js'
 import { STAFF_ACTION_CODES, STAFF_ACTIONS, logStaffAction, type StaffAction } from '../../src/features/moderation/log.js'
 import { build } from '../helpers/app.js'
 import { Client } from '../helpers/client.js'
@@ -232,4 +233,39 @@ t.test('paging fills every page when entries are hidden, and never repeats or sk
   const admin = await read(f.admin.client)
   t.equal(admin.reasons.length, 140, 'staff page through everything')
   t.equal(new Set(admin.reasons).size, 140, 'no repeats')
+})
+
+t.test('migration 0062 backfills the category of entries written before it, and renames the member codes', async (t) => {
+  const { app, db } = await build(t)
+  const f = await forum(app, db)
+  const thread = await startThread(f.member, f.cats.members.id, 'Old thread')
+  const reply = await replyTo(f.regular, thread.id, 'old reply')
+  await migration0062.down(db)
+  // Rows in the shapes the twelve old inserts wrote.
+  const old = [
+    { action: 'post.delete', target_type: 'post', target_id: String(reply), details: { threadId: thread.id } },
+    { action: 'thread.move', target_type: 'thread', target_id: String(thread.id), details: { category_id: f.cats.trusted.id, from: f.cats.members.id } },
+    { action: 'thread.lock', target_type: 'thread', target_id: String(thread.id), details: { locked: true, from: f.cats.members.id } },
+    { action: 'flag.agree', target_type: 'post', target_id: String(reply), details: { threadId: thread.id, categoryId: f.cats.members.id } },
+    { action: 'category.create', target_type: 'category', target_id: String(f.cats.trusted.id), details: { name: 'Inner circle' } },
+    { action: 'user.suspend', target_type: 'user', target_id: String(f.member.id), details: { until: new Date().toISOString() } },
+    { action: 'idea.status', target_type: 'idea', target_id: '1', details: {} },
+  ]
+  await db.deleteFrom('moderation_log').execute()
+  for (const r of old) await db.insertInto('moderation_log').values({ ...r, actor_id: f.admin.id, details: JSON.stringify(r.details) } as never).execute()
+  await migration0062.up(db)
+  const rows = await db.selectFrom('moderation_log').select(['action', 'category_id', 'details']).orderBy('id').execute()
+  t.same(rows.map((r) => [r.action, r.category_id]), [
+    ['post.delete', f.cats.members.id],
+    ['thread.move', f.cats.members.id],
+    ['thread.lock', f.cats.members.id],
+    ['flag.agree', f.cats.members.id],
+    ['category.create', f.cats.trusted.id],
+    ['member.suspend', null],
+    ['idea.status', null],
+  ])
+  t.match(rows[1]!.details, { toCategoryId: f.cats.trusted.id }, 'a move keeps where it went, for the visibility filter')
+  const page = words((await f.member.client.get('/mod/log')).body)
+  t.match(page, 'deleted a reply in “Old thread” in Members lounge', 'old entries read as sentences')
+  t.notMatch(page, /Inner circle|moved/, 'and are filtered like new ones: the TL1 member sees neither the move into Inner circle nor its creation')
 })

@@ -65,7 +65,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
       ? db
           .selectFrom('posts as p')
           .innerJoin('threads as t', 't.id', 'p.thread_id')
-          .select(['p.id', 't.id as thread_id', 't.title', 't.slug', 't.deleted_at', 't.category_id'])
+          .select(['p.id as post_id', 'p.hidden_at', 't.id', 't.title', 't.slug', 't.deleted_at', 't.category_id'])
           .where('p.id', 'in', postIds)
           .execute()
       : [],
@@ -84,7 +84,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
   ])
   const byId = <T extends { id: number }>(list: T[]) => new Map(list.map((x) => [x.id, x]))
   const categoryOf = byId(categories)
-  const postOf = byId(posts)
+  const postOf = new Map(posts.map((p) => [p.post_id, p]))
   const threadOf = byId(threads)
   const userOf = byId(users)
   const ideaOf = byId(ideas)
@@ -117,7 +117,8 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
     switch (r.target_type) {
       case 'post': {
         const p = id === null ? undefined : postOf.get(id)
-        parts.push(p ? threadPart(p, `/p/${p.id}`) : { text: 'a post that no longer exists' })
+        // A hidden post is 404 to most readers at /p/:id; its thread is not.
+        parts.push(p ? threadPart(p, p.hidden_at ? threadUrl(p) : `/p/${id}`) : { text: 'a post that no longer exists' })
         break
       }
       case 'thread': {

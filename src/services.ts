@@ -133,7 +133,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     email,
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
-    jobs: new JobAdminService(queue),
+    jobs: new JobAdminService(queue, db),
     start: () => relay.start(),
     async close() {
       await relay.close()

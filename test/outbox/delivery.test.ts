@@ -197,6 +197,9 @@ t.test('a Redis outage delays welcome and verification mail, and loses neither',
   )
   t.same(waiting.map((r) => r.type), ['user.signed_up', 'email.verification_requested'])
   t.ok(waiting[0]!.last_error, 'the reason is recorded for operators')
+  const jobsPage = await member.get('/admin/jobs')
+  t.match(jobsPage.body, /data-outbox-waiting="2"/, 'and /admin/jobs shows the owner (the first account) what waits')
+  t.match(jobsPage.body, /none is lost/)
 
   await redis.start()
   const commands = createRedis(redis.url)

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { NotFound, parse } from '../../core/errors.js'
-import { JobAdminService } from './service.js'
 
 const RetryParams = z.object({ queue: z.string().min(1).max(60), id: z.string().min(1).max(200) })
 
@@ -12,16 +11,14 @@ function requireAdmin(req: FastifyRequest): void {
 
 /** /admin/jobs: every queue's failed jobs, with their reason, attempts and a retry button. */
 export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
-  const jobs = new JobAdminService(app.hearth.queue)
+  const { jobs } = app.hearth
 
   app.get('/admin/jobs', async (req, reply) => {
     requireAdmin(req)
-    const [counts, failed] = await Promise.all([jobs.counts(), jobs.failed()])
     return reply.view('admin/jobs', {
       title: 'Background jobs',
       enabled: jobs.enabled,
-      counts,
-      failed,
+      ...(await jobs.overview()),
       retried: (req.query as { retried?: string }).retried,
     })
   })

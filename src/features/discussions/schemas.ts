@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { cursorId } from '../../core/cursor.js'
 
 const id = z.coerce.number({ error: 'Must be a number' }).int('Must be a whole number').positive('Must be a positive number')
 const optionalId = z.preprocess((v) => (v === '' || v === null ? undefined : v), id.optional())
@@ -64,7 +65,7 @@ export const ThreadPatchInput = z.object({
 })
 
 /** Keyset cursor of a category page: (pinned, last_post_at, id) of the last thread shown. */
-export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), z.number().int().positive()])
+export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), cursorId])
 
 export const ThreadPageQuery = z.object({
   after: optionalId,

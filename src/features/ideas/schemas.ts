@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { cursorId, cursorNumber } from '../../core/cursor.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 
 export const IDEA_STATUSES = ['open', 'under_review', 'planned', 'in_progress', 'done', 'declined'] as const satisfies readonly IdeaStatus[]
@@ -54,6 +55,9 @@ export const BoardQuery = z.object({
   cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
 })
 export type BoardQuery = z.output<typeof BoardQuery>
+
+/** Keyset cursor of a board page: (sort key, id) of the last idea shown. */
+export const BoardCursor = z.tuple([cursorNumber, cursorId])
 
 export const SimilarQuery = z.object({
   q: z.string({ error: 'Say what to look for' }).trim().max(500, 'Keep the text under 500 characters').default(''),

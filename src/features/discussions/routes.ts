@@ -111,11 +111,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     requireUser(req)
     const { postId } = req.params as { postId: string }
     const viewer = await viewerOf(req)
-    const { post, thread } = await discussions.visiblePost(viewer, parse(IdParams, { id: postId }).id)
-    if (post.thread_id !== parse(IdParams, req.params).id || post.deleted_at) throw new NotFound()
-    const { username } = await app.hearth.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
-    const quote = (req.query as Form).quote === '1' ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
-    return reply.view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: { ...post, author_username: username }, values: { body: quote } })
+    const target = await discussions.replyTarget(viewer, parse(IdParams, req.params).id, parse(IdParams, { id: postId }).id, (req.query as Form).quote === '1')
+    return reply.view('discussions/reply', { title: `Reply to ${target.thread.title}`, thread: target.thread, parent: target.parent, values: { body: target.body } })
   })
 
   app.post('/t/:id/moderate', async (req, reply) => {

@@ -533,6 +533,18 @@ export class DiscussionService {
     return { post, thread, category, moderator }
   }
 
+  /**
+   * The post a reply form answers, in the thread the URL names, with its author's name
+   * and, when asked, the post quoted as Markdown to start the reply with.
+   */
+  async replyTarget(viewer: Viewer, threadId: number, postId: number, quote: boolean) {
+    const { post, thread } = await this.visiblePost(viewer, postId)
+    if (post.thread_id !== threadId || post.deleted_at) throw new NotFound()
+    const { username } = await this.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
+    const body = quote ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
+    return { thread, parent: { ...post, author_username: username }, body }
+  }
+
   /** Where a post lives: its thread page (the right branch page, or its subtree for deep replies). */
   async postUrl(viewer: Viewer, postId: number): Promise<string> {
     const { post, thread } = await this.visiblePost(viewer, postId)

@@ -8,12 +8,13 @@ import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import fastifyWebsocket from '@fastify/websocket'
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.js'
 import { SESSION_COOKIE } from './core/auth/cookie-names.js'
 import { type Session, type SessionUser, SessionStore } from './core/auth/sessions.js'
 import type { Db } from './core/db.js'
-import { DomainError, TooManyRequests } from './core/errors.js'
+import { DomainError, Invalid, NotFound, TooManyRequests } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
 import { EventBus } from './core/events.js'
 import { isApi } from './core/http.js'
@@ -114,6 +115,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
 
   const secret = await instanceSecret(deps.db, config.secretKey)
   const sessions = new SessionStore(deps.db, config.sessionDays)
@@ -325,7 +328,7 @@ async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Rec
 }
 
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
-  const domain = err instanceof DomainError ? err : null
+  const domain = err instanceof DomainError ? err : fromValidation(err)
   let status = domain?.status ?? err.statusCode ?? 500
   if (status < 400 || status > 599) status = 500
   const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
@@ -349,4 +352,14 @@ async function renderError(err: Error & { statusCode?: number; validation?: unkn
     req.log.error({ err: renderErr }, 'error page failed to render')
     return reply.code(status).type('text/plain').send(`${message} (request ${req.id})`)
   }
+}
+
+// A route's zod schema refused the request: a malformed path parameter names nothing (404,
+// as a missing thing would); a bad body or query string is bad input on its first failing field.
+function fromValidation(err: Error & { validation?: unknown; validationContext?: string }): DomainError | null {
+  if (!Array.isArray(err.validation) || err.validation.length === 0) return null
+  if (err.validationContext === 'params') return new NotFound()
+  const first = err.validation[0] as { instancePath?: string; message?: string }
+  const field = (first.instancePath ?? '').split('/').filter(Boolean).join('.')
+  return new Invalid({ [field || '_']: first.message ?? 'Invalid input' })
 }

@@ -70,7 +70,19 @@ export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), cursorId])
 export const ThreadPageQuery = z.object({
   after: optionalId,
   post: optionalId,
+  /** Set after flagging a post, to thank the member. */
+  flagged: z.string().max(20).optional(),
 })
+
+/** A category page: the keyset cursor of the page (absent or empty on the first). */
+export const CategoryPageQuery = z.object({ cursor: z.string().max(200).optional() })
+
+/** The reply page: the thread, the post answered, and whether to quote it. */
+export const ReplyPageParams = z.object({ id, postId: id })
+export const ReplyPageQuery = z.object({ quote: z.string().max(1).optional() })
+
+/** A category's feed: `<slug>.atom`. */
+export const FeedParams = z.object({ file: z.string().max(70) })
 
 export const SearchQuery = z.object({
   q: z.string().trim().max(200, 'Keep the search under 200 characters').default(''),

@@ -57,3 +57,11 @@ export type Form = z.output<typeof FormBody>
 
 /** An optional query-string flag or message (`?saved=…`), shown back to the person who caused it. */
 export const queryText = z.string().max(200).optional()
+
+/**
+ * A name in a URL path (slug, username, token id). PostgreSQL refuses NUL in text, so a
+ * path holding one could name nothing: it fails here and answers 404, not a database error.
+ */
+export function pathText(max: number) {
+  return z.string().min(1).max(max).refine((v) => !v.includes('\u0000'))
+}

@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { NotFound, parse } from '../../core/errors.js'
+import { NotFound } from '../../core/errors.js'
+import { queryText } from '../../core/http.js'
 import { JobAdminService } from './service.js'
 
 const RetryParams = z.object({ queue: z.string().min(1).max(60), id: z.string().min(1).max(200) })
+const JobsQuery = z.object({ retried: queryText })
 
 // Admin pages do not exist for anyone else: 404, not 403.
 function requireAdmin(req: FastifyRequest): void {
@@ -13,8 +16,9 @@ function requireAdmin(req: FastifyRequest): void {
 /** /admin/jobs: every queue's failed jobs, with their reason, attempts and a retry button. */
 export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
   const jobs = new JobAdminService(app.hearth.queue)
+  const r = app.withTypeProvider<ZodTypeProvider>()
 
-  app.get('/admin/jobs', async (req, reply) => {
+  r.get('/admin/jobs', { schema: { querystring: JobsQuery } }, async (req, reply) => {
     requireAdmin(req)
     const [counts, failed] = await Promise.all([jobs.counts(), jobs.failed()])
     return reply.view('admin/jobs', {
@@ -22,13 +26,13 @@ export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
       enabled: jobs.enabled,
       counts,
       failed,
-      retried: (req.query as { retried?: string }).retried,
+      retried: req.query.retried,
     })
   })
 
-  app.post('/admin/jobs/:queue/:id/retry', async (req, reply) => {
+  r.post('/admin/jobs/:queue/:id/retry', { schema: { params: RetryParams } }, async (req, reply) => {
     requireAdmin(req)
-    const { queue, id } = parse(RetryParams, req.params)
+    const { queue, id } = req.params
     await jobs.retry(queue, id)
     return reply.redirect(`/admin/jobs?retried=${encodeURIComponent(id)}`, 303)
   })

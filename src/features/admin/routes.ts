@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import { NotFound, parse } from '../../core/errors.js'
-import { handleForm, requireUser } from '../../core/http.js'
+import { FormBody, handleForm, queryText, requireUser } from '../../core/http.js'
 import type { JobName } from '../../core/queue.js'
 import { IdParams } from '../discussions/schemas.js'
 import { settingsSections } from '../registry.js'
@@ -18,6 +19,10 @@ const SettingsForm = z.object({
 })
 const MoveForm = z.object({ direction: z.enum(['up', 'down']) })
 const MemberQuery = z.object({ member: z.string().trim().max(40).optional() })
+// Only the shape is checked before the admin check, so others still get 404 whatever they send.
+const AdminQuery = z.object({ member: z.string().optional(), saved: queryText, queued: queryText })
+const JobParams = z.object({ job: z.string() })
+const ModeratorParams = IdParams.extend({ userId: IdParams.shape.id })
 const JOBS: Record<string, { name: JobName; label: string }> = {
   trust: { name: 'trust.recompute', label: 'Trust recompute' },
   promotion: { name: 'moderators.promote', label: 'Moderator promotion' },
@@ -27,6 +32,7 @@ const ModeratorForm = z.object({ username: z.string({ error: 'Enter a username' 
 /** Owner settings: categories and their order, category moderators, community settings. Admins only; others get 404. */
 export async function adminRoutes(app: FastifyInstance): Promise<void> {
   const { categories, settings, moderation } = app.hearth
+  const r = app.withTypeProvider<ZodTypeProvider>()
 
   function requireAdmin(req: FastifyRequest): SessionUser {
     const user = requireUser(req)
@@ -55,21 +61,21 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     }
   }
 
-  app.get('/admin', async (req, reply) => {
+  r.get('/admin', { schema: { querystring: AdminQuery } }, async (req, reply) => {
     requireAdmin(req)
     const { member } = parse(MemberQuery, req.query)
     const standing = member ? await moderation.memberStanding(member) : null
     return reply.view('admin/index', await adminPage({
-      saved: (req.query as Record<string, string>).saved,
-      queued: (req.query as Record<string, string>).queued,
+      saved: req.query.saved,
+      queued: req.query.queued,
       member: standing,
       memberMissing: member && !standing ? member : null,
     }))
   })
 
-  app.post('/admin/members', async (req, reply) => {
+  r.post('/admin/members', { schema: { body: FormBody } }, async (req, reply) => {
     const user = requireAdmin(req)
-    const form = req.body as Record<string, string>
+    const form = req.body
     return handleForm(reply, 'admin/index', form, async () => {
       const changed = await moderation.updateMember(user.id, form)
       return reply.redirect(`/admin?saved=member&member=${encodeURIComponent(changed.username)}#members`, 303)
@@ -78,9 +84,9 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
 
   // Each feature's section of community settings saves through its own form schema.
   for (const section of settingsSections) {
-    app.post(`/admin/${section.id}-settings`, async (req, reply) => {
+    r.post(`/admin/${section.id}-settings`, { schema: { body: FormBody } }, async (req, reply) => {
       requireAdmin(req)
-      const form = req.body as Record<string, string>
+      const form = req.body
       return handleForm(reply, 'admin/index', form, async () => {
         await settings.update(parse(section.form, form))
         return reply.redirect(`/admin?saved=${section.id}#${section.id}`, 303)
@@ -88,9 +94,9 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     })
   }
 
-  app.post('/admin/run/:job', async (req, reply) => {
+  r.post('/admin/run/:job', { schema: { params: JobParams } }, async (req, reply) => {
     requireAdmin(req)
-    const job = JOBS[(req.params as { job: string }).job]
+    const job = Object.hasOwn(JOBS, req.params.job) ? JOBS[req.params.job] : undefined
     if (!job) throw new NotFound()
     const queue = app.hearth.queue
     if (!queue) {
@@ -100,25 +106,25 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(`/admin?queued=${encodeURIComponent(job.label)}#jobs`, 303)
   })
 
-  app.post('/admin/categories', async (req, reply) => {
+  r.post('/admin/categories', { schema: { body: FormBody } }, async (req, reply) => {
     const user = requireAdmin(req)
-    const form = req.body as Record<string, string>
+    const form = req.body
     return handleForm(reply, 'admin/index', form, async () => {
       await categories.create(user.id, form)
       return reply.redirect('/admin?saved=category#categories', 303)
     }, await adminPage())
   })
 
-  app.post('/admin/categories/:id/move', async (req, reply) => {
+  r.post('/admin/categories/:id/move', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireAdmin(req)
-    await categories.move(parse(IdParams, req.params).id, parse(MoveForm, req.body).direction)
+    await categories.move(req.params.id, parse(MoveForm, req.body).direction)
     return reply.redirect('/admin#categories', 303)
   })
 
-  app.post('/admin/categories/:id/moderators', async (req, reply) => {
+  r.post('/admin/categories/:id/moderators', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     const user = requireAdmin(req)
-    const { id } = parse(IdParams, req.params)
-    const form = req.body as Record<string, string>
+    const { id } = req.params
+    const form = req.body
     return handleForm(reply, 'admin/index', { ...form, moderatorFor: id }, async () => {
       const input = parse(ModeratorForm, form)
       await categories.appointModerator(user.id, id, input.username, input.reason)
@@ -126,17 +132,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     }, await adminPage())
   })
 
-  app.post('/admin/categories/:id/moderators/:userId/remove', async (req, reply) => {
+  r.post('/admin/categories/:id/moderators/:userId/remove', { schema: { params: ModeratorParams } }, async (req, reply) => {
     const user = requireAdmin(req)
-    const { id } = parse(IdParams, req.params)
-    const { id: userId } = parse(IdParams, { id: (req.params as { userId: string }).userId })
+    const { id, userId } = req.params
     await categories.removeModerator(user.id, id, userId)
     return reply.redirect('/admin?saved=moderator-removed#categories', 303)
   })
 
-  app.post('/admin/settings', async (req, reply) => {
+  r.post('/admin/settings', { schema: { body: FormBody } }, async (req, reply) => {
     requireAdmin(req)
-    const form = req.body as Record<string, string>
+    const form = req.body
     return handleForm(reply, 'admin/index', form, async () => {
       await settings.update(parse(SettingsForm, form))
       return reply.redirect('/admin?saved=settings#settings', 303)

@@ -1,11 +1,12 @@
 import { z } from 'zod'
+import { pathText } from '../../core/http.js'
 import { cursorId } from '../../core/cursor.js'
 
 const id = z.coerce.number({ error: 'Must be a number' }).int('Must be a whole number').positive('Must be a positive number')
 const optionalId = z.preprocess((v) => (v === '' || v === null ? undefined : v), id.optional())
 
 export const IdParams = z.object({ id })
-export const SlugParams = z.object({ slug: z.string().min(1).max(60) })
+export const SlugParams = z.object({ slug: pathText(60) })
 
 export const CategoryInput = z
   .object({
@@ -82,7 +83,7 @@ export const ReplyPageParams = z.object({ id, postId: id })
 export const ReplyPageQuery = z.object({ quote: z.string().max(1).optional() })
 
 /** A category's feed: `<slug>.atom`. */
-export const FeedParams = z.object({ file: z.string().max(70) })
+export const FeedParams = z.object({ file: pathText(70) })
 
 export const SearchQuery = z.object({
   q: z.string().trim().max(200, 'Keep the search under 200 characters').default(''),

@@ -82,3 +82,6 @@ export const IdParams = z.object({ id: z.coerce.number().int().positive().max(2 
 /** Per-trust-level limits on open votes: `{"0": 5, "1": 10}`; a level not listed is unlimited. */
 export const VoteLimits = z.record(z.string().regex(/^[0-4]$/), z.number().int().min(0).max(10_000)).nullable()
 export type VoteLimits = z.output<typeof VoteLimits>
+
+/** Notices on an idea's page: after proposing it, or arriving from an idea merged into it. */
+export const IdeaPageQuery = z.object({ proposed: z.string().max(1).optional(), merged_from: z.string().max(20).optional() })

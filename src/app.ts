@@ -337,7 +337,7 @@ async function renderError(err: Error & { statusCode?: number; validation?: unkn
       ? 'Something went wrong on our side'
       : (err as { code?: string }).code?.startsWith('FST_CSRF')
         ? 'This form has expired or came from another site. Go back, reload the page and try again.'
-        : err.message
+        : (domain ?? err).message
   if (status >= 500) req.log.error({ err }, 'request failed')
   else req.log.info({ status, message: err.message }, 'request refused')
 

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { requireUser } from '../../core/http.js'
 
-const ListQuery = z.object({ before: z.coerce.number().int().positive('Bad page cursor').optional() })
+const ListQuery = z.object({ before: z.coerce.number({ error: 'Bad page cursor' }).int('Bad page cursor').positive('Bad page cursor').optional() })
 const IdParams = z.object({ id: z.coerce.number().int().positive() })
 // No body at all (a token-authenticated call) marks everything read.
 const ReadInput = z.object({ ids: z.array(z.number().int().positive()).max(500).optional() }).default({})

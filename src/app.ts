@@ -328,7 +328,7 @@ async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Rec
 }
 
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
-  const domain = err instanceof DomainError ? err : fromValidation(err)
+  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? fromDatabase(err))
   let status = domain?.status ?? err.statusCode ?? 500
   if (status < 400 || status > 599) status = 500
   const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
@@ -362,4 +362,11 @@ function fromValidation(err: Error & { validation?: unknown; validationContext?:
   const first = err.validation[0] as { instancePath?: string; message?: string }
   const field = (first.instancePath ?? '').split('/').filter(Boolean).join('.')
   return new Invalid({ [field || '_']: first.message ?? 'Invalid input' })
+}
+
+// PostgreSQL refuses NUL in text (22021) and in JSON (22P05). Only a person's input can carry
+// one, so it is bad input (400), not a server fault, wherever in a request it surfaces.
+function fromDatabase(err: Error & { code?: unknown }): DomainError | null {
+  if (err.code !== '22021' && err.code !== '22P05') return null
+  return new Invalid({ _: 'Text cannot contain NUL characters' })
 }

@@ -54,6 +54,23 @@ t.test('NUL bytes in a path name nothing: 404, not a database error', async (t) 
   t.equal((await f.member.client.api('GET', '/api/v1/categories/gen%00eral/threads')).statusCode, 404)
 })
 
+t.test('NUL bytes in text are bad input (400), not a server error; lone surrogates are stored as replacement characters', async (t) => {
+  const { app, db } = await build(t)
+  const f = await forum(app, db)
+  const thread = await startThread(f.member, f.cats.open.id)
+  const nul = [
+    await f.member.client.api('POST', '/api/v1/threads', { categoryId: f.cats.open.id, title: 'A title with \u0000 in it', body: 'x' }),
+    await f.member.client.api('POST', `/api/v1/threads/${thread.id}/posts`, { body: 'a\u0000b' }),
+    await f.member.client.api('POST', '/api/v1/ideas', { title: 'An idea with \u0000 inside', body: 'A long enough description.' }),
+    await f.member.client.api('GET', '/api/v1/search?q=%00'),
+  ]
+  for (const res of nul) t.same([res.statusCode, res.data.error], [400, 'Text cannot contain NUL characters'])
+  t.equal((await f.member.client.get('/search?q=%00')).statusCode, 400, 'the search page too')
+  t.equal((await f.member.client.submit('/c/general/new', { title: 'A title with \u0000 in it', body: 'x' }, '/c/general/new')).statusCode, 400, 'and a form')
+  const lone = await f.member.client.api('POST', '/api/v1/threads', { categoryId: f.cats.open.id, title: 'Lone \ud800 surrogate', body: 'x\udc00y' })
+  t.equal(lone.statusCode, 201)
+})
+
 t.test('forms still re-render with each field’s message and what was typed', async (t) => {
   const { app, db } = await build(t)
   const f = await forum(app, db)

@@ -1,10 +1,9 @@
-import type { Hearth } from '../../app.js'
-import { registerLiveChannels as registerFeatureChannels } from '../registry.js'
+import { type LiveChannelServices, registerLiveChannels as registerFeatureChannels } from '../registry.js'
 
 /**
  * Opens the live channels of each feature with the same access rules as its pages;
  * each feature declares its own channels (src/features/registry.ts lists them).
  */
-export function registerLiveChannels(hearth: Hearth): void {
-  registerFeatureChannels(hearth)
+export function registerLiveChannels(services: LiveChannelServices): void {
+  registerFeatureChannels(services)
 }

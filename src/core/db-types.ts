@@ -65,8 +65,24 @@ export interface ModerationLogTable {
   target_type: string
   target_id: string
   reason: string
+  /** The category the entry happened in (migration 0062); no foreign key, see there. */
+  category_id: ColumnType<number | null, number | null | undefined, number | null>
   details: ColumnType<Record<string, unknown>, string | undefined, string>
   created_at: CreatedAt
+}
+
+export interface OutboxTable {
+  id: Generated<number>
+  type: string
+  payload: ColumnType<Record<string, unknown>, string, string>
+  channels: ColumnType<string[], string[] | undefined, string[]>
+  category_id: number | null
+  created_at: CreatedAt
+  delivered_at: Date | null
+  attempts: Generated<number>
+  next_attempt_at: Generated<Date>
+  done: ColumnType<string[], string[] | undefined, string[]>
+  last_error: string | null
 }
 
 export interface NotificationsTable {
@@ -320,6 +336,7 @@ export interface Database {
   email_log: EmailLogTable
   flags: FlagsTable
   moderator_offers: ModeratorOffersTable
+  outbox: OutboxTable
 }
 
 export type User = Selectable<UsersTable>

@@ -4,8 +4,9 @@ import type { SessionUser } from '../../core/auth/sessions.js'
 import type { Db, Trx } from '../../core/db.js'
 import type { BetaSignupStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { Outbox } from '../../core/outbox.js'
 import { renderMarkdown } from '../../core/markdown.js'
+import { logStaffAction } from '../moderation/log.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import type { IdeaService } from '../ideas/service.js'
 import { toCsv } from './csv.js'
@@ -78,7 +79,7 @@ type ProgramRow = {
 export class BetaService {
   constructor(
     private readonly db: Db,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
     private readonly notifications: NotificationService,
     private readonly ideas: IdeaService,
   ) {}
@@ -192,9 +193,9 @@ export class BetaService {
         .where('id', '=', id)
         .returning(['capacity', 'seats_taken'])
         .executeTakeFirstOrThrow()
-      return { row, created: true, seatsLeft: counts.capacity - counts.seats_taken }
+      await this.seatsChanged(trx, id, counts.capacity - counts.seats_taken)
+      return { row, created: true }
     })
-    if (result.created) this.events.emit('beta.seats', [`beta:${id}`], { programId: id, seatsLeft: result.seatsLeft })
     return { ...state(result.row), created: result.created }
   }
 
@@ -204,7 +205,7 @@ export class BetaService {
    */
   async withdraw(user: NonNullable<Viewer>, id: number): Promise<SignupState> {
     await this.load(id, user)
-    const { result, rows, seatsLeft } = await this.db.transaction().execute(async (trx) => {
+    const { result } = await this.db.transaction().execute(async (trx) => {
       const program = await this.lock(trx, id)
       const mine = await trx
         .selectFrom('beta_signups')
@@ -213,12 +214,11 @@ export class BetaService {
         .where('user_id', '=', user.id)
         .executeTakeFirst()
       if (!mine) throw new NotFound('You have not signed up for this beta')
-      if (mine.status === 'withdrawn' || mine.status === 'declined') return { result: state(mine), rows: [], seatsLeft: null }
+      if (mine.status === 'withdrawn' || mine.status === 'declined') return { result: state(mine), rows: [] }
       const rows = await this.leave(trx, program, mine, 'withdrawn')
-      return { result: state({ status: 'withdrawn', waitlist_position: null }), rows, seatsLeft: await this.seatsLeft(trx, id) }
+      await this.seatsChanged(trx, id, await this.seatsLeft(trx, id))
+      return { result: state({ status: 'withdrawn', waitlist_position: null }), rows }
     })
-    this.notifications.published(rows)
-    if (seatsLeft !== null) this.events.emit('beta.seats', [`beta:${id}`], { programId: id, seatsLeft })
     return result
   }
 
@@ -226,7 +226,7 @@ export class BetaService {
   async review(actor: NonNullable<Viewer>, id: number, userId: number, raw: unknown): Promise<SignupState> {
     if (actor.role !== 'admin') throw new NotFound()
     const input = parse(ReviewInput, raw)
-    const { result, rows, seatsLeft } = await this.db.transaction().execute(async (trx) => {
+    const { result } = await this.db.transaction().execute(async (trx) => {
       const program = await this.lock(trx, id)
       const signup = await trx
         .selectFrom('beta_signups')
@@ -253,23 +253,23 @@ export class BetaService {
           ])),
         )
       }
-      await trx
-        .insertInto('moderation_log')
-        .values({
-          actor_id: actor.id,
-          action: `beta.${input.decision}`,
-          target_type: 'beta_signup',
-          target_id: String(signup.id),
-          reason: input.note,
-          details: JSON.stringify({ programId: id, userId, from: signup.status }),
-        })
-        .execute()
+      await logStaffAction(trx, {
+        actorId: actor.id,
+        action: input.decision === 'accept' ? 'beta.accept' : 'beta.decline',
+        target: { type: 'beta_signup', id: signup.id },
+        reason: input.note,
+        details: { programId: id, userId, from: signup.status },
+      })
       const after = await trx.selectFrom('beta_signups').select(['status', 'waitlist_position']).where('id', '=', signup.id).executeTakeFirstOrThrow()
-      return { result: state(after), rows, seatsLeft: await this.seatsLeft(trx, id) }
+      await this.seatsChanged(trx, id, await this.seatsLeft(trx, id))
+      return { result: state(after), rows }
     })
-    this.notifications.published(rows)
-    this.events.emit('beta.seats', [`beta:${id}`], { programId: id, seatsLeft })
     return result
+  }
+
+  /** Tells the program's live page how many seats are left, in the transaction that moved them. */
+  private seatsChanged(trx: Trx, programId: number, seatsLeft: number): Promise<void> {
+    return this.outbox.emit(trx, 'beta.seats', { programId, seatsLeft }, { channels: [`beta:${programId}`] })
   }
 
   /** Every sign-up of a program with member and answers, for the admin's review page. */

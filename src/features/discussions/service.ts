@@ -3,10 +3,11 @@ import type { SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import { assertMayPost, type CommunitySettings, type CommunitySettingsValues } from '../../core/settings.js'
-import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
+import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
+import type { NewNotification, NotificationService } from '../notifications/service.js'
 import { type Category, type CategoryService, slugify } from './categories.js'
 import { canEditPost, canFlag, canModerate, canSeeCategory, isStaff, postingBlock, type Viewer } from './policy.js'
 import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
@@ -82,7 +83,7 @@ export class DiscussionService {
     private readonly categories: CategoryService,
     private readonly settings: CommunitySettings,
     private readonly notifications: NotificationService,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
   ) {}
 
   private checkBody(body: string, s: CommunitySettingsValues): string {
@@ -204,25 +205,23 @@ export class DiscussionService {
     const rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
-    const { thread, postId, notified } = await this.db.transaction().execute(async (trx) => {
+    const { thread, postId } = await this.db.transaction().execute(async (trx) => {
       const thread = await trx
         .insertInto('threads')
         .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id })
         .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
         .executeTakeFirstOrThrow()
       const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
-      const notified = await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
-      return { thread, postId, notified }
+      await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
+      await this.outbox.emit(
+        trx,
+        'thread.created',
+        { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
+        { channels: ['home', `category:${category.id}`], categoryId: category.id },
+      )
+      return { thread, postId }
     })
-    this.notifications.published(notified)
-    const url = threadUrl(thread)
-    this.events.emit(
-      'thread.created',
-      ['home', `category:${category.id}`],
-      { threadId: thread.id, title: thread.title, url, author: user.username, categoryId: category.id },
-      category.id,
-    )
-    return { ...thread, url, postId }
+    return { ...thread, url: threadUrl(thread), postId }
   }
 
   /**
@@ -331,7 +330,7 @@ export class DiscussionService {
     const rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
-    const { postId, parentAuthor, notified } = await this.db.transaction().execute(async (trx) => {
+    const { postId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
       const parent = await trx
         .selectFrom('posts')
         .select(['id', 'path', 'depth', 'branch_id', 'author_id', 'thread_id', 'deleted_at'])
@@ -358,18 +357,16 @@ export class DiscussionService {
         })
       }
       items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([parent.author_id]))))
-      const notified: NotificationRow[] = await this.notifications.create(trx, items)
-      return { postId, parentAuthor: parent.author_id, notified }
+      await this.notifications.create(trx, items)
+      await this.outbox.emit(
+        trx,
+        'post.created',
+        { threadId, postId, parentId: input.parentId ?? null, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
+        { channels: [`thread:${threadId}`, `category:${category.id}`, 'home'], categoryId: category.id },
+      )
+      return { postId, parentAuthor: parent.author_id }
     })
-    this.notifications.published(notified)
-    const url = threadUrl(thread, postId)
-    this.events.emit(
-      'post.created',
-      [`thread:${threadId}`, `category:${category.id}`, 'home'],
-      { threadId, postId, parentId: input.parentId ?? null, title: thread.title, url, author: user.username, excerpt: markdownToText(body, 140) },
-      category.id,
-    )
-    return { id: postId, threadId, url, parentAuthor }
+    return { id: postId, threadId, url: threadUrl(thread, postId), parentAuthor }
   }
 
   /**
@@ -610,16 +607,11 @@ export class DiscussionService {
         await trx.updateTable('threads').set({ title, slug: slugify(title) }).where('id', '=', thread.id).execute()
       }
       if (moderator && post.author_id !== viewer.user!.id) {
-        await trx
-          .insertInto('moderation_log')
-          .values({ actor_id: viewer.user!.id, action: 'post.edit', target_type: 'post', target_id: String(postId), reason: input.reason ?? '', details: JSON.stringify({ threadId: thread.id }) })
-          .execute()
+        await logStaffAction(trx, { actorId: viewer.user!.id, action: 'post.edit', target: { type: 'post', id: postId }, reason: input.reason ?? '', categoryId: category.id, details: { threadId: thread.id } })
       }
+      await this.outbox.emit(trx, 'post.edited', { threadId: thread.id, postId, html: rendered.html }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       return { post, thread, category, changed }
     })
-    if (result.changed) {
-      this.events.emit('post.edited', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId, html: rendered.html }, result.category.id)
-    }
     return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
   }
 
@@ -653,14 +645,18 @@ export class DiscussionService {
         await trx.updateTable('threads').set((eb) => ({ reply_count: eb('reply_count', '-', 1) })).where('id', '=', thread.id).execute()
       }
       if (post.author_id !== viewer.user!.id) {
-        await trx
-          .insertInto('moderation_log')
-          .values({ actor_id: viewer.user!.id, action: post.depth === 0 ? 'thread.delete' : 'post.delete', target_type: 'post', target_id: String(postId), reason, details: JSON.stringify({ threadId: thread.id }) })
-          .execute()
+        await logStaffAction(trx, {
+          actorId: viewer.user!.id,
+          action: post.depth === 0 ? 'thread.delete' : 'post.delete',
+          target: { type: 'post', id: postId },
+          reason,
+          categoryId: category.id,
+          details: { threadId: thread.id },
+        })
       }
+      await this.outbox.emit(trx, 'post.deleted', { threadId: thread.id, postId }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       return { thread, category, deleted: true }
     })
-    if (result.deleted) this.events.emit('post.deleted', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId }, result.category.id)
     return { threadId: result.thread.id, threadDeleted: result.deleted && result.thread.id !== undefined }
   }
 
@@ -683,11 +679,11 @@ export class DiscussionService {
             .returning('like_count')
             .executeTakeFirstOrThrow()
         : await trx.selectFrom('posts').select('like_count').where('id', '=', postId).executeTakeFirstOrThrow()
-      return { likeCount: counted.like_count, changed: !!changed, threadId: thread.id, categoryId: category.id }
+      if (changed) {
+        await this.outbox.emit(trx, 'like.changed', { threadId: thread.id, postId, likeCount: counted.like_count }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      }
+      return { likeCount: counted.like_count }
     })
-    if (result.changed) {
-      this.events.emit('like.changed', [`thread:${result.threadId}`], { threadId: result.threadId, postId, likeCount: result.likeCount }, result.categoryId)
-    }
     return { liked: like, likeCount: result.likeCount }
   }
 
@@ -709,11 +705,13 @@ export class DiscussionService {
     if (Object.keys(changes).length === 0) return { ...thread, url: threadUrl(thread) }
     const updated = await this.db.transaction().execute(async (trx) => {
       const row = await trx.updateTable('threads').set(changes).where('id', '=', threadId).returningAll().executeTakeFirstOrThrow()
-      const action = changes.category_id ? 'thread.move' : changes.pinned !== undefined ? (changes.pinned ? 'thread.pin' : 'thread.unpin') : changes.locked ? 'thread.lock' : 'thread.unlock'
-      await trx
-        .insertInto('moderation_log')
-        .values({ actor_id: viewer.user!.id, action, target_type: 'thread', target_id: String(threadId), reason: input.reason, details: JSON.stringify({ ...changes, from: category.id }) })
-        .execute()
+      // One entry per change, so a request that pins and locks at once shows both. A move
+      // belongs to both categories: readers who cannot see either never see it.
+      const log = (action: StaffActionCode, details: Record<string, unknown> = {}) =>
+        logStaffAction(trx, { actorId: viewer.user!.id, action, target: { type: 'thread', id: threadId }, reason: input.reason, categoryId: category.id, details })
+      if (changes.pinned !== undefined) await log(changes.pinned ? 'thread.pin' : 'thread.unpin')
+      if (changes.locked !== undefined) await log(changes.locked ? 'thread.lock' : 'thread.unlock')
+      if (changes.category_id !== undefined) await log('thread.move', { toCategoryId: changes.category_id })
       return row
     })
     return { ...updated, url: threadUrl(updated) }

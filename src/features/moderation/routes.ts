@@ -98,7 +98,7 @@ export async function moderationRoutes(app: FastifyInstance): Promise<void> {
   r.get('/mod/log', { schema: { querystring: LogQuery } }, async (req, reply) => {
     requireUser(req)
     const { before } = req.query
-    return reply.view('moderation/log', { title: 'Moderation log', ...(await moderation.log(before)) })
+    return reply.view('moderation/log', { title: 'Moderation log', ...(await moderation.log(await viewerOf(req), before)) })
   })
 
   // ── invitations to moderate ──────────────────────────────────────────────────

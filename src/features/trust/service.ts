@@ -3,6 +3,7 @@ import type { SessionUser } from '../../core/auth/sessions.js'
 import type { Db } from '../../core/db.js'
 import { Conflict, NotFound } from '../../core/errors.js'
 import type { CommunitySettings } from '../../core/settings.js'
+import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import { type CurrentModerator, type PromotionCandidate, planPromotions } from './promotion-plan.js'
 import { nextTrustStanding } from './rules.js'
@@ -67,7 +68,7 @@ export class TrustService {
    * that change, so a second run writes nothing.
    */
   async recompute(now = new Date()): Promise<RecomputeResult> {
-    const s = await this.settings.all()
+    const s = await this.settings.all({ fresh: true })
     const windowStart = new Date(now.getTime() - s.tl3_window_days * 86_400_000)
     const result: RecomputeResult = { examined: 0, promoted: 0, demoted: 0, graceChanged: 0 }
     await this.db.connection().execute(async (conn) => {
@@ -180,7 +181,7 @@ export class TrustService {
    * writing the moderation log and notifying each member concerned.
    */
   async promote(now = new Date()): Promise<PromotionResult> {
-    const s = await this.settings.all()
+    const s = await this.settings.all({ fresh: true })
     const windowStart = new Date(now.getTime() - s.tl3_window_days * 86_400_000)
     const keep = s.moderators_per_category + CANDIDATE_SLACK
     const { rows: candidates } = await sql<{ category_id: number; user_id: number; activity: number; accuracy: number }>`
@@ -245,8 +246,7 @@ export class TrustService {
         now,
       })
       if (Object.values(plan).every((ids) => ids.length === 0)) continue
-      const published = await this.applyPlan(category, plan, now)
-      this.notifications.published(published)
+      await this.applyPlan(category, plan, now)
       result.promoted += plan.promote.length
       result.invited += plan.invite.length
       result.demoted += plan.demote.length
@@ -259,11 +259,8 @@ export class TrustService {
     return this.db.transaction().execute(async (trx) => {
       const url = `/c/${category.slug}`
       const items: NewNotification[] = []
-      const log = (action: string, userId: number, reason: string) =>
-        trx
-          .insertInto('moderation_log')
-          .values({ actor_id: null, action, target_type: 'user', target_id: String(userId), reason, details: JSON.stringify({ categoryId: category.id, automatic: true }) })
-          .execute()
+      const log = (action: StaffActionCode, userId: number, reason: string) =>
+        logStaffAction(trx, { actorId: null, action, target: { type: 'user', id: userId }, reason, categoryId: category.id, details: { automatic: true } })
       for (const userId of plan.demote) {
         const removed = await trx
           .deleteFrom('category_moderators')
@@ -339,10 +336,7 @@ export class TrustService {
       if (accept) {
         await trx.insertInto('category_moderators').values({ category_id: categoryId, user_id: user.id, source: 'promoted' }).onConflict((oc) => oc.doNothing()).execute()
       }
-      await trx
-        .insertInto('moderation_log')
-        .values({ actor_id: user.id, action: accept ? 'moderator.accept' : 'moderator.decline', target_type: 'user', target_id: String(user.id), reason: '', details: JSON.stringify({ categoryId }) })
-        .execute()
+      await logStaffAction(trx, { actorId: user.id, action: accept ? 'moderator.accept' : 'moderator.decline', target: { type: 'user', id: user.id }, categoryId })
     })
   }
 }

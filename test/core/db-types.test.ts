@@ -15,10 +15,38 @@ interface Declared {
   problems: string[]
 }
 
+// Splits a type at its top-level separators (not inside <…>, (…) or {…}).
+function splitTop(type: string, separator: string): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let start = 0
+  for (let i = 0; i < type.length; i++) {
+    const c = type[i]!
+    if ('<({['.includes(c)) depth++
+    else if ('>)}]'.includes(c) && type[i - 1] !== '=') depth--
+    else if (c === separator && depth === 0) {
+      parts.push(type.slice(start, i).trim())
+      start = i + 1
+    }
+  }
+  parts.push(type.slice(start).trim())
+  return parts
+}
+
+/**
+ * Whether a column's declared type reads as nullable: `T | null`, or a `ColumnType<…>` /
+ * `Generated<…>` whose select type (the first argument) is `… | null`.
+ */
+function declaresNull(type: string): boolean {
+  if (splitTop(type, '|').includes('null')) return true
+  const wrapped = /^(?:ColumnType|Generated)<([\s\S]*)>$/.exec(type)
+  return wrapped ? declaresNull(splitTop(wrapped[1]!, ',')[0]!) : false
+}
+
 /**
  * Reads the hand-written declarations in src/core/db-types.ts: each `interface XxxTable { col: Type }`
  * and the `Database` interface mapping table names to them. A column is nullable when its type
- * ends in `| null` (TypeScript 7 has no compiler API to ask, and the file is kept this simple on purpose).
+ * reads as `| null` (see declaresNull; TypeScript 7 has no compiler API to ask).
  */
 function readDeclarations(text: string): Declared {
   const problems: string[] = []
@@ -34,7 +62,7 @@ function readDeclarations(text: string): Declared {
         continue
       }
       if (col[2]) problems.push(`${m[1]}.${col[1]}: optional properties hide nullability; write "| null"`)
-      columns.set(col[1]!, /\|\s*null$/.test(col[3]!))
+      columns.set(col[1]!, declaresNull(col[3]!))
     }
     interfaces.set(m[1]!, columns)
   }
@@ -96,6 +124,15 @@ t.test('db-types.ts declares exactly the migrated schema: tables, columns and nu
   const declared = readDeclarations(fs.readFileSync(new URL('../../src/core/db-types.ts', import.meta.url), 'utf8'))
   t.same(declared.problems, [], 'every declaration is readable')
   t.same(drift(schema, declared.tables), [], 'no drift between migrations and db-types.ts')
+})
+
+t.test('nullability is read from plain and wrapped column types', async (t) => {
+  t.equal(declaresNull('Timestamp | null'), true)
+  t.equal(declaresNull('ColumnType<number | null, number | null | undefined, number | null>'), true)
+  t.equal(declaresNull('ColumnType<number, number | null | undefined, number>'), false, 'only the select type counts')
+  t.equal(declaresNull('ColumnType<Record<string, unknown>, string | undefined, string>'), false)
+  t.equal(declaresNull('Generated<number>'), false)
+  t.equal(declaresNull('string'), false)
 })
 
 t.test('the comparison names what drifted', async (t) => {

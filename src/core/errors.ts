@@ -81,10 +81,3 @@ export function fieldErrors(err: unknown): Record<string, string> | null {
   if (err instanceof Conflict && err.field) return { [err.field]: err.message }
   return null
 }
-
-/** Parses route parameters (ids in the path): anything malformed is simply not found. */
-export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input ?? {})
-  if (!result.success) throw new NotFound()
-  return result.data
-}

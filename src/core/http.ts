@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
 import { type DomainError, fieldErrors, Unauthorized } from './errors.js'
 import type { SessionUser } from './auth/sessions.js'
 
@@ -41,4 +42,26 @@ export async function handleForm(
       .code((err as DomainError).status)
       .view(template, { ...extra, values: kept, errors: fields, error: (err as Error).message })
   }
+}
+
+/**
+ * A submitted HTML form as the route sees it: every field a string, an absent body an empty
+ * form. Deliberately loose: the service validates precisely (`parse(Schema, form)`) so a bad
+ * field re-renders the form with its message and the values typed.
+ */
+export const FormBody = z.record(z.string(), z.string()).default({})
+/** A form with repeated fields (a group of checkboxes): those arrive as arrays. */
+export const MultiFormBody = z.record(z.string(), z.union([z.string(), z.array(z.string())])).default({})
+/** The fields of a submitted form. */
+export type Form = z.output<typeof FormBody>
+
+/** An optional query-string flag or message (`?saved=…`), shown back to the person who caused it. */
+export const queryText = z.string().max(200).optional()
+
+/**
+ * A name in a URL path (slug, username, token id). PostgreSQL refuses NUL in text, so a
+ * path holding one could name nothing: it fails here and answers 404, not a database error.
+ */
+export function pathText(max: number) {
+  return z.string().min(1).max(max).refine((v) => !v.includes('\u0000'))
 }

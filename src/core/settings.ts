@@ -87,10 +87,8 @@ function moderationSettings() {
   }
 }
 
-/** Keys of the trust thresholds and limits, in the order /admin shows them. */
+/** Keys of the trust thresholds and limits, in the order /admin shows them (features/trust/settings.ts). */
 export const TRUST_SETTING_KEYS = Object.keys(trustSettings()) as (keyof ReturnType<typeof trustSettings>)[]
-/** Keys of the flag and moderator-promotion settings, in the order /admin shows them. */
-export const MODERATION_SETTING_KEYS = Object.keys(moderationSettings()) as (keyof ReturnType<typeof moderationSettings>)[]
 
 /** Every setting at its default, as a fresh community has them. */
 export function defaultSettings(): CommunitySettingsValues {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
+import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
@@ -71,16 +72,8 @@ export function threadUrl(thread: { id: number; slug: string }, postId?: number)
   return `/t/${thread.id}/${thread.slug}${postId ? `#p${postId}` : ''}`
 }
 
-function encodeCursor(t: { pinned: boolean; last_post_at: Date; id: number }): string {
-  return Buffer.from(JSON.stringify([t.pinned, t.last_post_at.toISOString(), t.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): [boolean, string, number] {
-  try {
-    return ThreadCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
-  } catch {
-    throw Invalid.field('cursor', 'That page link is broken; go back to the first page')
-  }
+function threadCursor(t: { pinned: boolean; last_post_at: Date; id: number }): string {
+  return encodeCursor([t.pinned, t.last_post_at, t.id])
 }
 
 /** Threads, nested replies, likes, edits with history, and reading positions. */
@@ -158,13 +151,13 @@ export class DiscussionService {
       .orderBy('t.id', 'desc')
       .limit(THREADS_PER_PAGE + 1)
     if (cursor) {
-      const [pinned, lastPostAt, id] = decodeCursor(cursor)
+      const [pinned, lastPostAt, id] = decodeCursor(ThreadCursor, cursor)
       // Row-value comparison in the index's order: (pinned desc, last_post_at desc, id desc).
       q = q.where(sql<boolean>`(t.pinned::int, t.last_post_at, t.id) < (${pinned ? 1 : 0}, ${lastPostAt}::timestamptz, ${id})`)
     }
     const rows = await q.execute()
     const threads = rows.slice(0, THREADS_PER_PAGE).map((r) => this.summary(r))
-    return { threads, nextCursor: rows.length > THREADS_PER_PAGE ? encodeCursor(threads[threads.length - 1]!) : null }
+    return { threads, nextCursor: rows.length > THREADS_PER_PAGE ? threadCursor(threads[threads.length - 1]!) : null }
   }
 
   /** The newest activity across the categories the viewer may see. */
@@ -535,6 +528,18 @@ export class DiscussionService {
     const moderator = canModerate(viewer, category.id)
     if (post.hidden_at && !moderator && post.author_id !== viewer.user?.id) throw new NotFound('No such post')
     return { post, thread, category, moderator }
+  }
+
+  /**
+   * The post a reply form answers, in the thread the URL names, with its author's name
+   * and, when asked, the post quoted as Markdown to start the reply with.
+   */
+  async replyTarget(viewer: Viewer, threadId: number, postId: number, quote: boolean) {
+    const { post, thread } = await this.visiblePost(viewer, postId)
+    if (post.thread_id !== threadId || post.deleted_at) throw new NotFound()
+    const { username } = await this.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
+    const body = quote ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
+    return { thread, parent: { ...post, author_username: username }, body }
   }
 
   /** Where a post lives: its thread page (the right branch page, or its subtree for deep replies). */

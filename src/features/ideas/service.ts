@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
+import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
@@ -10,6 +11,7 @@ import type { DiscussionService } from '../discussions/service.js'
 import { logStaffAction } from '../moderation/log.js'
 import type { NotificationService } from '../notifications/service.js'
 import {
+  BoardCursor,
   type BoardQuery,
   CLOSED_STATUSES,
   MergeInput,
@@ -92,22 +94,6 @@ function ideaUrl(id: number): string {
   return `/ideas/${id}`
 }
 
-function encodeCursor(key: number | string, id: number): string {
-  return Buffer.from(JSON.stringify([key, id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): [number, number] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      return value as [number, number]
-    }
-  } catch {
-    // Falls through to the same answer as any other malformed cursor.
-  }
-  throw Invalid.field('cursor', 'That page link is broken; start from the first page')
-}
-
 /** The category (created by migration 0035) that holds every idea's comment thread. */
 export const IDEA_COMMENTS_CATEGORY = 'idea-discussions'
 
@@ -183,7 +169,7 @@ export class IdeaService {
     let q = this.listed().select('ideas.trending_score').limit(PAGE + 1)
     if (query.status) q = q.where('ideas.status', '=', query.status)
     if (query.tag) q = q.where(sql<boolean>`ideas.tags @> array[${query.tag}]::text[]`)
-    const after = query.cursor ? decodeCursor(query.cursor) : null
+    const after = query.cursor ? decodeCursor(BoardCursor, query.cursor) : null
     if (query.sort === 'new') {
       q = q.orderBy('ideas.id', 'desc')
       if (after) q = q.where('ideas.id', '<', after[1])
@@ -200,7 +186,7 @@ export class IdeaService {
     const last = page[page.length - 1]
     const nextCursor =
       more && last
-        ? encodeCursor(query.sort === 'top' ? last.vote_count : query.sort === 'trending' ? last.trending_score : last.id, last.id)
+        ? encodeCursor([query.sort === 'top' ? last.vote_count : query.sort === 'trending' ? last.trending_score : last.id, last.id])
         : null
     return { items, nextCursor }
   }

@@ -16,6 +16,7 @@ import type { Db } from './core/db.js'
 import { DomainError, TooManyRequests } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
 import { EventBus } from './core/events.js'
+import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
 import { createLiveHub, type LiveHub, type LiveLimits } from './core/realtime/index.js'
 import { paths } from './core/paths.js'
@@ -122,7 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const notifications = new NotificationService(deps.db, events)
   const categories = new CategoryService(deps.db)
   const discussions = new DiscussionService(deps.db, categories, settings, notifications, events)
-  const ideas = new IdeaService(deps.db, events, notifications, discussions)
+  const ideas = new IdeaService(deps.db, events, notifications, discussions, settings)
   const hearth: Hearth = {
     config,
     db: deps.db,
@@ -137,7 +138,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     discussions,
     search: new SearchService(deps.db, categories),
     ideas,
-    beta: new BetaService(deps.db, events, notifications, ideas),
+    beta: new BetaService(deps.db, events, notifications, ideas, settings),
     email: new EmailService(deps.db, new LinkSigner(secret), config, deps.queue ?? null),
     live: createLiveHub({
       events,
@@ -256,8 +257,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     reply.locals = {
       ...reply.locals,
       currentUser: req.user,
-      isAdmin: req.user?.role === 'admin',
-      isStaff: req.user?.role === 'admin' || req.user?.role === 'moderator',
+      isAdmin: isAdmin(viewerOf(req.user)),
+      isStaff: isStaff(viewerOf(req.user)),
       csrfToken: reply.generateCsrf(),
       path: req.url,
       unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,

@@ -5,7 +5,7 @@ import { NotFound, parse } from '../../core/errors.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { handleForm, requireUser, safeNext } from '../../core/http.js'
 import { mailSettings } from '../email/schemas.js'
-import { ApiLoginInput, publicUser, TokenInput } from './schemas.js'
+import { ApiLoginInput, publicUser } from './schemas.js'
 
 type Form = Record<string, string | undefined>
 
@@ -96,8 +96,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const form = req.body as Form
     const page = await settingsPage(req)
     return handleForm(reply, 'accounts/settings', { ...page.values, tokenName: form.name }, async () => {
-      const { name } = parse(TokenInput, form)
-      const { token } = await sessions.createApiToken(user.id, name)
+      const { token } = await accounts.createApiToken(user, form)
       return reply.view('accounts/settings', await settingsPage(req, { newToken: token }))
     }, page)
   })

@@ -1,21 +1,17 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { NotFound, parse } from '../../core/errors.js'
+import { parse } from '../../core/errors.js'
+import { requireAdmin } from '../../core/http.js'
 import { JobAdminService } from './service.js'
 
 const RetryParams = z.object({ queue: z.string().min(1).max(60), id: z.string().min(1).max(200) })
-
-// Admin pages do not exist for anyone else: 404, not 403.
-function requireAdmin(req: FastifyRequest): void {
-  if (req.user?.role !== 'admin') throw new NotFound()
-}
 
 /** /admin/jobs: every queue's failed jobs, with their reason, attempts and a retry button. */
 export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
   const jobs = new JobAdminService(app.hearth.queue)
 
   app.get('/admin/jobs', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const [counts, failed] = await Promise.all([jobs.counts(), jobs.failed()])
     return reply.view('admin/jobs', {
       title: 'Background jobs',
@@ -27,7 +23,7 @@ export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/jobs/:queue/:id/retry', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const { queue, id } = parse(RetryParams, req.params)
     await jobs.retry(queue, id)
     return reply.redirect(`/admin/jobs?retried=${encodeURIComponent(id)}`, 303)

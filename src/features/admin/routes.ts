@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import type { SessionUser } from '../../core/auth/sessions.js'
 import { NotFound, parse } from '../../core/errors.js'
-import { handleForm, requireUser } from '../../core/http.js'
+import { handleForm, requireAdmin } from '../../core/http.js'
 import type { JobName } from '../../core/queue.js'
 import { MODERATION_SETTING_KEYS, TRUST_SETTING_KEYS } from '../../core/settings.js'
 import { IdParams } from '../discussions/schemas.js'
@@ -68,14 +67,8 @@ const ModeratorForm = z.object({ username: z.string({ error: 'Enter a username' 
 export async function adminRoutes(app: FastifyInstance): Promise<void> {
   const { categories, settings, moderation } = app.hearth
 
-  function requireAdmin(req: FastifyRequest): SessionUser {
-    const user = requireUser(req)
-    if (user.role !== 'admin') throw new NotFound()
-    return user
-  }
-
   async function adminPage(extra: Record<string, unknown> = {}) {
-    const [all, moderators, values] = await Promise.all([categories.all(), categories.moderators(), settings.all()])
+    const [all, moderators, values, restrictions] = await Promise.all([categories.all(), categories.moderators(), settings.all(), moderation.restrictions()])
     const fields = (keys: readonly string[]) => keys.filter((k) => k !== 'promotion_mode').map((k) => ({ name: k, label: SETTING_LABELS[k] ?? k, value: (values as Record<string, unknown>)[k] }))
     return {
       trustFields: fields(TRUST_SETTING_KEYS),
@@ -85,15 +78,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       categories: all.map((c) => ({ ...c, moderators: moderators.filter((m) => m.category_id === c.id) })),
       parents: all.filter((c) => c.parent_id === null),
       settings: values,
+      restrictions,
       values: { visibility: 'public', whoCanStart: 'members' },
       ...extra,
     }
   }
 
   app.get('/admin', async (req, reply) => {
-    requireAdmin(req)
+    const user = await requireAdmin(req)
     const { member } = parse(MemberQuery, req.query)
-    const standing = member ? await moderation.memberStanding(member) : null
+    const standing = member ? await moderation.memberStanding(user, member) : null
     return reply.view('admin/index', await adminPage({
       saved: (req.query as Record<string, string>).saved,
       queued: (req.query as Record<string, string>).queued,
@@ -103,16 +97,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/members', async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const form = req.body as Record<string, string>
     return handleForm(reply, 'admin/index', form, async () => {
-      const changed = await moderation.updateMember(user.id, form)
+      const changed = await moderation.updateMember(user, form)
       return reply.redirect(`/admin?saved=member&member=${encodeURIComponent(changed.username)}#members`, 303)
     }, await adminPage({ member: form }))
   })
 
   app.post('/admin/trust-settings', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const form = req.body as Record<string, string>
     return handleForm(reply, 'admin/index', form, async () => {
       await settings.update(parse(TrustSettingsForm, form) as never)
@@ -121,7 +115,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/moderation-settings', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const form = req.body as Record<string, string>
     return handleForm(reply, 'admin/index', form, async () => {
       await settings.update(parse(ModerationSettingsForm, form))
@@ -130,7 +124,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/run/:job', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const job = JOBS[(req.params as { job: string }).job]
     if (!job) throw new NotFound()
     const queue = app.hearth.queue
@@ -142,7 +136,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/categories', async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const form = req.body as Record<string, string>
     return handleForm(reply, 'admin/index', form, async () => {
       await categories.create(user.id, form)
@@ -151,13 +145,13 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/categories/:id/move', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     await categories.move(parse(IdParams, req.params).id, parse(MoveForm, req.body).direction)
     return reply.redirect('/admin#categories', 303)
   })
 
   app.post('/admin/categories/:id/moderators', async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const { id } = parse(IdParams, req.params)
     const form = req.body as Record<string, string>
     return handleForm(reply, 'admin/index', { ...form, moderatorFor: id }, async () => {
@@ -168,7 +162,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/categories/:id/moderators/:userId/remove', async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const { id } = parse(IdParams, req.params)
     const { id: userId } = parse(IdParams, { id: (req.params as { userId: string }).userId })
     await categories.removeModerator(user.id, id, userId)
@@ -176,11 +170,32 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/admin/settings', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const form = req.body as Record<string, string>
     return handleForm(reply, 'admin/index', form, async () => {
       await settings.update(parse(SettingsForm, form))
       return reply.redirect('/admin?saved=settings#settings', 303)
     }, await adminPage())
+  })
+
+  // ── suspensions and silences: owners see the active ones and lift them ─────────
+  app.post('/admin/members/:id/lift', async (req, reply) => {
+    const user = await requireAdmin(req)
+    const { id } = parse(IdParams, req.params)
+    const form = req.body as Record<string, string>
+    return handleForm(reply, 'admin/index', form, async () => {
+      await moderation.lift(user, id, form)
+      return reply.redirect('/admin?saved=lifted#restrictions', 303)
+    }, await adminPage())
+  })
+
+  app.get('/api/v1/admin/restrictions', async (req) => {
+    await requireAdmin(req)
+    return { items: await moderation.restrictions() }
+  })
+
+  app.post('/api/v1/admin/members/:id/lift', async (req) => {
+    const user = await requireAdmin(req)
+    return moderation.lift(user, parse(IdParams, req.params).id, req.body)
   })
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { fieldErrors, NotFound, parseParams } from '../../core/errors.js'
-import { handleForm, requireUser } from '../../core/http.js'
+import { fieldErrors, parseParams } from '../../core/errors.js'
+import { handleForm, requireAdmin, requireUser } from '../../core/http.js'
 import {
   answersFromForm,
   FORM_QUESTION_SLOTS,
@@ -39,12 +39,6 @@ function questionFields(questions: Question[], answers: Record<string, unknown>,
 export async function betaRoutes(app: FastifyInstance): Promise<void> {
   const { beta } = app.hearth
 
-  function requireAdmin(req: FastifyRequest) {
-    // Admin pages do not exist for anyone else.
-    if (req.user?.role !== 'admin') throw new NotFound()
-    return req.user
-  }
-
   // The question slots of the program form, keeping what the admin typed.
   const slots = (form: Form = {}) =>
     Array.from({ length: FORM_QUESTION_SLOTS }, (_, i) => {
@@ -62,12 +56,12 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/beta', async (req, reply) => reply.view('beta/index', { title: 'Beta programs', programs: await beta.list(req.user) }))
 
   app.get('/beta/new', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     return reply.view('beta/new', { title: 'New beta program', values: { capacity: '20', minTrustLevel: '0' }, slots: slots() })
   })
 
   app.post('/beta', async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const form = req.body as Form
     return handleForm(reply, 'beta/new', form, async () => {
       const program = await beta.create(admin, programFromForm(form))
@@ -112,21 +106,21 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.get('/beta/:id/manage', async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const { id } = parseParams(ProgramParams, req.params)
     const data = await beta.signups(admin, id)
     return reply.view('beta/manage', { title: `Manage: ${data.program.title}`, ...data })
   })
 
   app.post('/beta/:id/signups/:userId/review', async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const { id, userId } = parseParams(ReviewParams, req.params)
     await beta.review(admin, id, userId, req.body)
     return reply.redirect(`/beta/${id}/manage`, 303)
   })
 
   app.get('/beta/:id/participants.csv', async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const { id } = parseParams(ProgramParams, req.params)
     const { filename, csv } = await beta.participantsCsv(admin, id)
     return reply

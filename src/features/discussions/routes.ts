@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
-import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { handleForm, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { atomFeed } from './feeds.js'
 import { IdParams, ReadingInput, SlugParams, ThreadModerationInput, ThreadPageQuery } from './schemas.js'
@@ -239,8 +239,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/api/v1/categories', async (req, reply) => {
-    const user = requireUser(req)
-    if (user.role !== 'admin') throw new NotFound()
+    const user = await requireAdmin(req)
     return reply.code(201).send({ category: categoryJson(await categories.create(user.id, req.body)) })
   })
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { Invalid, NotFound, parse, parseParams } from '../../core/errors.js'
-import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { Invalid, parse, parseParams } from '../../core/errors.js'
+import { handleForm, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
 import { BoardQuery, IDEA_STATUSES, IdParams, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
@@ -152,22 +152,18 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // Open-vote limits per trust level (admins; the page does not exist for anyone else).
-  function requireAdmin(req: FastifyRequest) {
-    if (req.user?.role !== 'admin') throw new NotFound()
-    return req.user
-  }
   const limitsPage = (limits: VoteLimits) => ({
     title: 'Idea voting settings',
     levels: [0, 1, 2, 3, 4].map((level) => ({ level, value: limits?.[String(level)] ?? '' })),
   })
 
   app.get('/ideas/settings', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     return reply.view('ideas/settings', { ...limitsPage(await ideas.voteLimits()), saved: (req.query as Form).saved === '1' })
   })
 
   app.post('/ideas/settings', async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const form = req.body as Form
     const page = limitsPage(await ideas.voteLimits())
     return handleForm(reply, 'ideas/settings', form, async () => {

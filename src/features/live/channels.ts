@@ -1,5 +1,5 @@
 import type { Hearth } from '../../app.js'
-import { canModerate, isStaff } from '../discussions/policy.js'
+import { canModerate, isModerator } from '../../core/guard.js'
 
 const isId = (id: string) => /^[1-9]\d{0,15}$/.test(id)
 const allowed = (p: Promise<unknown>) => p.then(() => true, () => false)
@@ -21,8 +21,7 @@ export function registerLiveChannels(hearth: Hearth): void {
     'mod',
     async (user) => {
       if (!user) return false
-      const viewer = await categories.viewer(user)
-      return isStaff(viewer) || viewer.moderates.size > 0
+      return isModerator(await categories.viewer(user))
     },
     { mayReceive: async (user, categoryId) => !!user && canModerate(await categories.viewer(user), categoryId) },
   )

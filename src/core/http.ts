@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { type DomainError, fieldErrors, NotFound, Unauthorized } from './errors.js'
+import { type DomainError, fieldErrors, Unauthorized } from './errors.js'
 import type { SessionUser } from './auth/sessions.js'
-import { ensure, isStaff, viewerOf } from './guard.js'
+import { ensure, viewerOf } from './guard.js'
 
 /** True for JSON API requests, which get JSON errors instead of pages. */
 export function isApi(req: FastifyRequest): boolean {
@@ -48,17 +48,9 @@ export async function handleForm(
 // Usable as a route's `preHandler` or called at the top of a handler; each throws the
 // DomainError the one error handler turns into a page or JSON.
 
-/** A logged-in user (401 otherwise: the API answers 401, pages send to log in). */
+/** A logged-in user, as a route's `preHandler` (401 otherwise: the API answers 401, pages send to log in). */
 export async function requireMember(req: FastifyRequest): Promise<SessionUser> {
-  if (!req.user) throw new Unauthorized()
-  return req.user
-}
-
-/** Staff (admins, global moderators) who are not suspended; 404 for everyone else, as if the page did not exist. */
-export async function requireStaff(req: FastifyRequest): Promise<SessionUser> {
-  const user = await requireMember(req)
-  if (!isStaff(viewerOf(user))) throw new NotFound()
-  return user
+  return requireUser(req)
 }
 
 /** An admin who is not suspended; 404 for everyone else (owner pages do not exist for them). */

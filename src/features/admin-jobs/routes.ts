@@ -10,8 +10,10 @@ const RetryParams = z.object({ queue: z.string().min(1).max(60), id: z.string().
 export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
   const jobs = new JobAdminService(app.hearth.queue)
 
-  app.get('/admin/jobs', async (req, reply) => {
-    await requireAdmin(req)
+  // Declared on the route: the handlers never run for anyone but an admin (404 for everyone else).
+  const adminOnly = { preHandler: requireAdmin }
+
+  app.get('/admin/jobs', adminOnly, async (req, reply) => {
     const [counts, failed] = await Promise.all([jobs.counts(), jobs.failed()])
     return reply.view('admin/jobs', {
       title: 'Background jobs',
@@ -22,8 +24,7 @@ export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
     })
   })
 
-  app.post('/admin/jobs/:queue/:id/retry', async (req, reply) => {
-    await requireAdmin(req)
+  app.post('/admin/jobs/:queue/:id/retry', adminOnly, async (req, reply) => {
     const { queue, id } = parse(RetryParams, req.params)
     await jobs.retry(queue, id)
     return reply.redirect(`/admin/jobs?retried=${encodeURIComponent(id)}`, 303)

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { Invalid, parse, parseParams } from '../../core/errors.js'
-import { handleForm, requireAdmin, requireUser, safeNext } from '../../core/http.js'
+import { handleForm, requireAdmin, requireMember, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
 import { BoardQuery, IDEA_STATUSES, IdParams, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
@@ -59,8 +59,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   const newPage = { title: 'Propose an idea' }
-  app.get('/ideas/new', async (req, reply) => {
-    requireUser(req)
+  app.get('/ideas/new', { preHandler: requireMember }, async (_req, reply) => {
     return reply.view('ideas/new', { ...newPage, values: {} })
   })
 

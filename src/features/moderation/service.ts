@@ -336,7 +336,7 @@ export class ModerationService {
   async updateMember(actor: GuardUser, raw: unknown) {
     const input = parse(MemberStandingInput, raw)
     const actorId = actor.id
-    return this.db.transaction().execute(async (trx) => {
+    const changed = await this.db.transaction().execute(async (trx) => {
       const user = await trx
         .selectFrom('users')
         .select(['id', 'username', 'role', 'role_locked', 'trust_level', 'trust_locked'])
@@ -360,6 +360,9 @@ export class ModerationService {
       }
       return { id: user.id, username: user.username }
     })
+    // A new role or trust level changes what the member's open sockets may hear.
+    this.events.emit('access.changed', [], { userId: changed.id })
+    return changed
   }
 
   /** Members suspended or silenced right now, with who did it, why and until when (for /admin). */

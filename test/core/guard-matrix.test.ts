@@ -114,6 +114,13 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     for (const who of WHO) t.equal((await r.act(people[who])).statusCode, r.expected[who], `${who}: ${r.what}`)
   }
   t.notOk((await people.suspended.client.api('GET', '/api/v1/beta')).data.items.some((b: { id: number }) => b.id === hidden), 'suspended: the beta list hides members-only programs')
+  // Pages say why instead of offering a form that would be refused.
+  const ideaPage = await people.silenced.client.get(`/ideas/${idea}`)
+  t.notMatch(ideaPage.body, /Add a comment/, 'silenced: no comment box on an idea')
+  t.match(ideaPage.body, /You are silenced until/, 'and the page says why')
+  const threadPage = await people.unverified.client.get(open.url)
+  t.notMatch(threadPage.body, /Reply to the thread/, 'unverified: no reply box')
+  t.match(threadPage.body, /Confirm your email address before posting/)
 
   // The live socket asks the same guard: members-only channels refuse a suspended session.
   const live = row('error', 'subscribed', 'subscribed', 'error', 'subscribed', 'subscribed', 'subscribed', 'subscribed')

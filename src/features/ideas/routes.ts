@@ -100,6 +100,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
       comments: comments?.posts[0]?.children ?? [],
       thread: comments?.thread,
       canReply: comments?.canReply ?? false,
+      replyBlock: comments?.replyBlock ?? null,
       canModerate: comments?.canModerate ?? false,
       betas: await beta.forIdea(idea.id),
       statuses: IDEA_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], current: s === idea.status })),

@@ -9,97 +9,46 @@ import fastifyView from '@fastify/view'
 import fastifyWebsocket from '@fastify/websocket'
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
 import type { Config } from './config.js'
-import { SESSION_COOKIE } from './core/auth/cookie-names.js'
-import { type Session, type SessionUser, SessionStore } from './core/auth/sessions.js'
+import { SESSION_COOKIE, setSessionCookie } from './core/auth/cookies.js'
 import type { Db } from './core/db.js'
 import { DomainError, TooManyRequests } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
-import { EventBus } from './core/events.js'
 import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
-import { createLiveHub, type LiveHub, type LiveLimits } from './core/realtime/index.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
-import { CommunitySettings, instanceSecret } from './core/settings.js'
-import { LinkSigner } from './core/signed-tokens.js'
+import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
 import { createHandlebars, partialFiles } from './core/views.js'
+import type { Hearth } from './fastify-types.js'
 import { accountRoutes } from './features/accounts/routes.js'
-import { AccountService } from './features/accounts/service.js'
-import { betaRoutes } from './features/beta/routes.js'
-import { BetaService } from './features/beta/service.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
-import { emailRoutes } from './features/email/routes.js'
-import { EmailService } from './features/email/service.js'
-import { healthRoutes } from './features/health/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
-import { CategoryService } from './features/discussions/categories.js'
+import { betaRoutes } from './features/beta/routes.js'
 import { discussionRoutes } from './features/discussions/routes.js'
-import { SearchService } from './features/discussions/search.js'
-import { DiscussionService } from './features/discussions/service.js'
+import { emailRoutes } from './features/email/routes.js'
+import { healthRoutes } from './features/health/routes.js'
 import { ideaRoutes } from './features/ideas/routes.js'
-import { IdeaService } from './features/ideas/service.js'
 import { registerLiveChannels } from './features/live/channels.js'
 import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
-import { ModerationService } from './features/moderation/service.js'
 import { notificationRoutes } from './features/notifications/routes.js'
-import { NotificationService } from './features/notifications/service.js'
-import { TrustService } from './features/trust/service.js'
+import { buildServices, type Services } from './services.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
 export interface AppDeps {
   db: Db
   redis?: Redis | null
   queue?: JobQueue | null
-  /** Shared with other in-process consumers (tests, a co-hosted worker); one is made when absent. */
-  events?: EventBus
+  /** The database's connection string for the outbox relay's LISTEN; null on embedded PostgreSQL. */
+  listenUrl?: string | null
+  /** A service graph built by the caller; one is built (and closed with the app) when absent. */
+  services?: Services
   /** Overrides of the live sockets' limits (tests shrink them). */
-  liveLimits?: Partial<LiveLimits & { historyPerChannel: number }>
+  liveLimits?: LiveOptions
 }
 
-/** The services every feature's routes reach through `app.hearth`. */
-export interface Hearth {
-  config: Config
-  db: Db
-  redis: Redis | null
-  queue: JobQueue | null
-  events: EventBus
-  sessions: SessionStore
-  accounts: AccountService
-  notifications: NotificationService
-  settings: CommunitySettings
-  categories: CategoryService
-  discussions: DiscussionService
-  search: SearchService
-  ideas: IdeaService
-  beta: BetaService
-  email: EmailService
-  live: LiveHub
-  moderation: ModerationService
-  trust: TrustService
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    hearth: Hearth
-  }
-  interface FastifyRequest {
-    user: SessionUser | null
-    session: Session | null
-    authMethod: 'session' | 'token' | null
-  }
-  interface FastifyContextConfig {
-    /** False on the few routes a signed token authorises instead of a session (one-click unsubscribe). */
-    csrf?: boolean
-  }
-  interface FastifyReply {
-    /** Values every page template sees (set by @fastify/view's reply decorator). */
-    locals: Record<string, unknown>
-  }
-}
-
-export { SESSION_COOKIE }
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
@@ -116,41 +65,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     routerOptions: { ignoreTrailingSlash: true },
   })
 
-  const secret = await instanceSecret(deps.db, config.secretKey)
-  const sessions = new SessionStore(deps.db, config.sessionDays)
-  const events = deps.events ?? new EventBus((err, event) => app.log.error({ err, event: event.type }, 'event listener failed'))
-  const settings = new CommunitySettings(deps.db)
-  const notifications = new NotificationService(deps.db, events)
-  const categories = new CategoryService(deps.db)
-  const discussions = new DiscussionService(deps.db, categories, settings, notifications, events)
-  const ideas = new IdeaService(deps.db, events, notifications, discussions, settings)
-  const hearth: Hearth = {
-    config,
-    db: deps.db,
-    redis: deps.redis ?? null,
-    queue: deps.queue ?? null,
-    events,
-    sessions,
-    accounts: new AccountService(deps.db, sessions, events),
-    notifications,
-    settings,
-    categories,
-    discussions,
-    search: new SearchService(deps.db, categories),
-    ideas,
-    beta: new BetaService(deps.db, events, notifications, ideas, settings),
-    email: new EmailService(deps.db, new LinkSigner(secret), config, deps.queue ?? null),
-    live: createLiveHub({
-      events,
-      redis: deps.redis ?? null,
-      redisPrefix: config.redisPrefix,
-      log: app.log.child({ module: 'live' }),
-      limits: deps.liveLimits,
-    }),
-    moderation: new ModerationService(deps.db, categories, discussions, settings, notifications, events),
-    trust: new TrustService(deps.db, settings, notifications),
-  }
-  hearth.email.subscribe(events)
+  const log = app.log as unknown as Logger
+  const services =
+    deps.services ??
+    (await buildServices({ config, db: deps.db, log, redis: deps.redis, queue: deps.queue, listenUrl: deps.listenUrl, live: deps.liveLimits }))
+  const hearth: Hearth = { ...services, live: createLiveHub({ fanout: services.fanout, log: log.child({ module: 'live' }), limits: deps.liveLimits }) }
+  const { sessions, categories, secret } = hearth
   registerLiveChannels(hearth)
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
@@ -287,23 +207,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(adminJobRoutes)
   await app.register(liveRoutes)
 
+  // The relay delivers events written before this process started, then each as it commits.
+  if (!deps.services) {
+    app.addHook('onClose', async () => services.close())
+    await services.start()
+  }
   return app
-}
-
-/** Sets the session cookie: httpOnly, SameSite=Lax, Secure under https. */
-export function setSessionCookie(reply: FastifyReply, config: Config, token: string, expires: Date): void {
-  reply.setCookie(SESSION_COOKIE, token, {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'lax',
-    secure: config.cookieSecure,
-    expires,
-  })
-}
-
-/** Clears the session cookie. */
-export function clearSessionCookie(reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, { path: '/' })
 }
 
 function sameOrigin(req: FastifyRequest, config: Config): boolean {

@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util'
 import { loadConfigOrExit } from './config.js'
-import { SessionStore } from './core/auth/sessions.js'
 import { openDatabase } from './core/db.js'
 import { Invalid } from './core/errors.js'
 import { createLogger } from './core/logger.js'
 import { migrateToLatest } from './core/migrate.js'
-import { AccountService } from './features/accounts/service.js'
 import { seed } from './seed.js'
+import { buildServices } from './services.js'
 
 const USAGE = `usage:
   npm run migrate
@@ -45,7 +44,8 @@ async function main(): Promise<void> {
           options: { username: { type: 'string' }, email: { type: 'string' }, password: { type: 'string' } },
         })
         await migrateToLatest(database.db)
-        const accounts = new AccountService(database.db, new SessionStore(database.db, config.sessionDays))
+        // Events it writes (the new member's welcome mail) are delivered by the next web or worker process.
+        const { accounts } = await buildServices({ config, db: database.db, log })
         if (values.username && !values.email && !values.password) {
           const promoted = await accounts.promoteToAdmin(values.username)
           if (!promoted) throw new Error(`no member named ${values.username}`)

@@ -3,7 +3,7 @@ import { openDatabase } from './core/db.js'
 import { createLogger } from './core/logger.js'
 import { migrateToLatest } from './core/migrate.js'
 import { createBlockingRedis, createRedis } from './core/redis.js'
-import { startWorker } from './core/worker-runtime.js'
+import { startWorker } from './worker-runtime.js'
 import { allJobs } from './jobs.js'
 
 /** The worker process: runs every feature's BullMQ jobs and keeps their schedules declared. */
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     log,
     commandConnection: redis,
     workerConnection: createBlockingRedis(config.redisUrl),
+    listenUrl: config.databaseUrl,
   })
   const shutdown = async () => {
     log.info('worker shutting down')

@@ -69,6 +69,20 @@ export interface ModerationLogTable {
   created_at: CreatedAt
 }
 
+export interface OutboxTable {
+  id: Generated<number>
+  type: string
+  payload: ColumnType<Record<string, unknown>, string, string>
+  channels: ColumnType<string[], string[] | undefined, string[]>
+  category_id: number | null
+  created_at: CreatedAt
+  delivered_at: Date | null
+  attempts: Generated<number>
+  next_attempt_at: Generated<Date>
+  done: ColumnType<string[], string[] | undefined, string[]>
+  last_error: string | null
+}
+
 export interface NotificationsTable {
   id: Generated<number>
   user_id: number
@@ -320,6 +334,7 @@ export interface Database {
   email_log: EmailLogTable
   flags: FlagsTable
   moderator_offers: ModeratorOffersTable
+  outbox: OutboxTable
 }
 
 export type User = Selectable<UsersTable>

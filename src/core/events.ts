@@ -1,52 +1,102 @@
 import { EventEmitter } from 'node:events'
 
 /**
- * A domain event: something that happened and has been committed. Services emit events
- * only after their transaction commits; realtime, notifications and jobs subscribe.
- *
- * `channels` are the live channels it belongs to (`thread:42`, `category:3`, `home`,
- * `user:7` for one member's private events); whoever delivers it checks, per receiver,
- * that the receiver may see it.
+ * Every domain event Hearth knows, with its payload. Services write events to the outbox
+ * (src/core/outbox.ts) inside the transaction that makes the change; the relay delivers
+ * them after commit to the consumers (live fan-out, mail and jobs, and this process's
+ * listeners). Routes never emit.
  */
-export interface DomainEvent<T extends Record<string, unknown> = Record<string, unknown>> {
-  type: string
-  channels: string[]
-  data: T
+export interface EventMap {
+  'user.signed_up': { userId: number }
+  /** A member asked for a fresh verification link (sign-up, email change, "send again"). */
+  'email.verification_requested': { userId: number; nonce: string }
+  /** Sessions ended (log-out, password change): their live sockets close. */
+  'session.ended': { userId: number; sessionId?: string; exceptSessionId?: string }
+  /** What a member (or, without one, everyone) may see changed: their live sockets recheck now. */
+  'access.changed': { userId?: number }
+  'notification.created': { id: number; userId: number; kind: string; url: string; text: string }
+  'thread.created': { threadId: number; title: string; url: string; author: string; categoryId: number }
+  'post.created': {
+    threadId: number
+    postId: number
+    parentId: number | null
+    title: string
+    url: string
+    author: string
+    excerpt: string
+  }
+  'post.edited': { threadId: number; postId: number; html: string }
+  'post.deleted': { threadId: number; postId: number }
+  'post.hidden': { threadId: number; postId: number }
+  'like.changed': { threadId: number; postId: number; likeCount: number }
+  'flag.created': { postId: number; categoryId: number; score: number; hidden: boolean }
+  'flag.resolved': { postId: number; categoryId: number; action: string; moderatorId: number }
+  'idea.created': { ideaId: number; title: string; url: string; author: string }
+  'idea.voted': { ideaId: number; votes: number }
+  'idea.status': { ideaId: number; status: string; statusLabel: string; note: string }
+  'idea.merged': { ideaId: number; intoId: number; url: string }
+  'beta.seats': { programId: number; seatsLeft: number }
+}
+
+export type EventType = keyof EventMap
+
+/** Where an event goes live: its channels, and the category whose visibility limits who receives it. */
+export interface EventRoute {
+  /** Live channels (`thread:42`, `category:3`, `home`, `user:7` for one member's private events). */
+  channels?: string[]
   /** When set, only members who may see this category receive the event. */
+  categoryId?: number | null
+}
+
+/**
+ * A committed domain event as consumers receive it. `id` is its outbox id: consumers use it
+ * to stay idempotent, since delivery is at least once.
+ */
+export interface DomainEvent<K extends EventType = EventType> {
+  id: number
+  type: K
+  data: EventMap[K]
+  channels: string[]
   categoryId?: number
   at: string
 }
 
-type Listener = (event: DomainEvent) => void | Promise<void>
+/** Any committed event, narrowed by its `type`. */
+export type AnyDomainEvent = { [K in EventType]: DomainEvent<K> }[EventType]
 
-/** In-process publish/subscribe for domain events; one per web or worker process. */
+type Listener<K extends EventType> = (event: DomainEvent<K>) => void | Promise<void>
+
+/**
+ * In-process listeners of committed events: the relay's last consumer hands every delivered
+ * event to this process's listeners (tests and in-process observers). A failing listener
+ * never fails the delivery.
+ */
 export class EventBus {
   private readonly emitter = new EventEmitter({ captureRejections: false })
-  private readonly errorHandler: (err: unknown, event: DomainEvent) => void
 
-  constructor(onError: (err: unknown, event: DomainEvent) => void = () => {}) {
+  constructor(private readonly onError: (err: unknown, event: AnyDomainEvent) => void = () => {}) {
     this.emitter.setMaxListeners(100)
-    this.errorHandler = onError
   }
 
-  /** Subscribes to one event type, or `*` for all. Returns an unsubscribe function. */
-  on(type: string, listener: Listener): () => void {
-    const wrapped = (event: DomainEvent) => {
+  /** Listens to one event type, or `*` for all. Returns a function that stops listening. */
+  on<K extends EventType>(type: K, listener: Listener<K>): () => void
+  on(type: '*', listener: Listener<EventType>): () => void
+  on(type: string, listener: (event: never) => void | Promise<void>): () => void {
+    const wrapped = (event: AnyDomainEvent) => {
       try {
-        const result = listener(event)
-        if (result instanceof Promise) result.catch((err) => this.errorHandler(err, event))
+        const result = (listener as (e: AnyDomainEvent) => unknown)(event)
+        if (result instanceof Promise) result.catch((err) => this.onError(err, event))
       } catch (err) {
-        this.errorHandler(err, event)
+        this.onError(err, event)
       }
     }
     this.emitter.on(type, wrapped)
     return () => this.emitter.off(type, wrapped)
   }
 
-  /** Publishes a committed event; a failing listener never fails the caller. */
-  emit<T extends Record<string, unknown>>(type: string, channels: string[], data: T, categoryId?: number): void {
-    const event: DomainEvent = { type, channels, data, at: new Date().toISOString(), ...(categoryId ? { categoryId } : {}) }
-    this.emitter.emit(type, event)
+  /** Hands a delivered event to this process's listeners. */
+  deliver(event: AnyDomainEvent): void {
+    this.emitter.emit(event.type, event)
     this.emitter.emit('*', event)
   }
 }

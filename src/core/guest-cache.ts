@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { SESSION_COOKIE } from './auth/cookie-names.js'
+import { SESSION_COOKIE } from './auth/cookies.js'
 
 interface Entry {
   /** Encoded once, so a hit costs no string-to-bytes conversion. */

@@ -20,6 +20,7 @@ export const jobPayloads = {
   'mail.verify': z.object({ userId: z.number().int().positive(), nonce: z.string().min(8).max(64) }),
   'trust.recompute': z.object({}),
   'moderators.promote': z.object({}),
+  'outbox.prune': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads
@@ -42,8 +43,8 @@ export const defaultJobOptions: JobsOptions = {
   removeOnFail: false,
 }
 
-/** What a job handler gets to work with. */
-export interface JobContext {
+/** The machinery every job handler gets; the worker adds the service graph (src/worker-runtime.ts). */
+export interface BaseJobContext {
   db: Db
   config: Config
   log: Logger
@@ -55,9 +56,9 @@ export interface JobContext {
 }
 
 /** A feature's job: its handler and, for recurring work, its schedule (cron pattern or interval). */
-export interface JobDefinition<N extends JobName = JobName> {
+export interface JobDefinition<N extends JobName = JobName, Ctx = BaseJobContext> {
   name: N
-  handle(payload: JobPayload<N>, ctx: JobContext): Promise<unknown>
+  handle(payload: JobPayload<N>, ctx: Ctx): Promise<unknown>
   schedule?: { pattern: string } | { every: number }
 }
 
@@ -99,8 +100,8 @@ export class JobQueue {
 }
 
 /** Fails with every job name that has no handler (or more than one). */
-export function checkJobRegistry(definitions: JobDefinition[]): Map<JobName, JobDefinition> {
-  const byName = new Map<JobName, JobDefinition>()
+export function checkJobRegistry<D extends { name: JobName }>(definitions: D[]): Map<JobName, D> {
+  const byName = new Map<JobName, D>()
   const problems: string[] = []
   for (const def of definitions) {
     if (byName.has(def.name)) problems.push(`job "${def.name}" has two handlers`)

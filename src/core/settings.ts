@@ -111,9 +111,13 @@ export class CommunitySettings {
 
   constructor(private readonly db: Db) {}
 
-  /** Every setting, stored values over defaults. */
-  async all(): Promise<CommunitySettingsValues> {
-    if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.values
+  /**
+   * Every setting, stored values over defaults. `fresh` skips the cache: jobs that run
+   * rarely (in the worker, where an owner's change made in the web process is not yet seen)
+   * read what is stored now.
+   */
+  async all(options: { fresh?: boolean } = {}): Promise<CommunitySettingsValues> {
+    if (!options.fresh && this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.values
     const rows = await this.db.selectFrom('community_settings').select(['key', 'value']).execute()
     const stored = Object.fromEntries(rows.filter((r) => r.key in SettingsSchema.shape).map((r) => [r.key, r.value]))
     const parsed = SettingsSchema.safeParse(stored)

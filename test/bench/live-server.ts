@@ -37,11 +37,11 @@ async function post(threadId: number, perSecond: number, seconds: number): Promi
     const due = started + ((n - 1) * 1000) / perSecond
     const wait = due - performance.now()
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    app.hearth.events.emit(
+    await app.hearth.outbox.emit(
+      app.hearth.db,
       'post.created',
-      [`thread:${threadId}`, 'home'],
-      { threadId, postId: n, title: 'Benchmark thread', url: `/t/${threadId}#p${n}`, author: 'bench', sentAt: performance.timeOrigin + performance.now() },
-      1,
+      { threadId, postId: n, title: 'Benchmark thread', url: `/t/${threadId}#p${n}`, author: 'bench', sentAt: performance.timeOrigin + performance.now() } as never,
+      { channels: [`thread:${threadId}`, 'home'], categoryId: 1 },
     )
   }
   return total

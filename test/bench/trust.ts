@@ -9,7 +9,7 @@
  */
 import { sql } from 'kysely'
 import { createDb } from '../../src/core/db.js'
-import { EventBus } from '../../src/core/events.js'
+import { Outbox } from '../../src/core/outbox.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
 import { CommunitySettings } from '../../src/core/settings.js'
 import { NotificationService } from '../../src/features/notifications/service.js'
@@ -89,7 +89,7 @@ console.log(`seeded in ${seconds(seedStart)}`)
 const settings = new CommunitySettings(db)
 // A lower activity bar than the default, so this synthetic community does promote.
 await settings.update({ promotion_min_activity: 10, moderators_per_category: 5 })
-const trust = new TrustService(db, settings, new NotificationService(db, new EventBus()))
+const trust = new TrustService(db, settings, new NotificationService(db, new Outbox(db)))
 
 const rss: number[] = []
 const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 100)

@@ -31,6 +31,7 @@ t.test('500 members racing for 50 seats: 50 accepted, 450 waitlisted 1…450; 10
   t.ok(accepted.every((a) => a.data.position === undefined), 'seat holders have no position')
   const program = await db.selectFrom('beta_programs').select(['seats_taken', 'waitlist_length']).where('id', '=', id).executeTakeFirstOrThrow()
   t.same(program, { seats_taken: 50, waitlist_length: 450 })
+  await app.hearth.relay.drain()
   t.equal(Math.min(...seatEvents), 0)
 
   const again = await crowd[0]!.client.api('POST', `/api/v1/beta/${id}/signups`, { answers: { os: 'nope' } })

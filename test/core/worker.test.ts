@@ -5,7 +5,8 @@ import pino from 'pino'
 import { SessionStore } from '../../src/core/auth/sessions.js'
 import { checkJobRegistry } from '../../src/core/queue.js'
 import { createBlockingRedis, createRedis } from '../../src/core/redis.js'
-import { startWorker } from '../../src/core/worker-runtime.js'
+import { startWorker } from '../../src/worker-runtime.js'
+import { Outbox } from '../../src/core/outbox.js'
 import { allJobs } from '../../src/jobs.js'
 import { REDIS_URL, testConfig } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/db.js'
@@ -52,7 +53,7 @@ t.test('the session purge runs through BullMQ on a real worker and is scheduled'
     .values({ username: `w${randomBytes(3).toString('hex')}`, email: `${randomBytes(3).toString('hex')}@example.test`, password_hash: 'x' })
     .returning('id')
     .executeTakeFirstOrThrow()
-  const sessions = new SessionStore(database.db, 30)
+  const sessions = new SessionStore(database.db, 30, new Outbox(database.db))
   const live = await sessions.create(user.id)
   const old = await sessions.create(user.id)
   await database.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 60_000) }).where('id', '=', old.session.id).execute()

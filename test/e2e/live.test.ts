@@ -4,6 +4,7 @@ import t from 'tap'
 import { build } from '../helpers/app.js'
 import { launchBrowser, screenshotPath, serve } from '../helpers/browser.js'
 import { PASSWORD, uniqueName } from '../helpers/personas.js'
+import { emitEvent } from '../helpers/live.js'
 
 // Threads are not in this branch: a stand-in thread page that follows the live DOM contract
 // (see static/js/live.js) and a reply form whose route emits post.created after "commit".
@@ -30,7 +31,7 @@ function threadRoutes(app: FastifyInstance): void {
   app.post('/test/thread/1/replies', async (req, reply) => {
     const post = { id: posts.length + 1, author: req.user?.username ?? 'guest', body: (req.body as { body: string }).body }
     posts.push(post)
-    app.hearth.events.emit('post.created', ['thread:1', 'home'], {
+    await emitEvent(app, 'post.created', ['thread:1', 'home'], {
       threadId: 1,
       postId: post.id,
       title: 'A live thread',
@@ -84,7 +85,7 @@ t.test('a reply posted in one browser appears in another without a reload', asyn
   t.equal(await reader.evaluate(() => (globalThis as unknown as { stillTheSamePage?: boolean }).stillTheSamePage), true, 'without a reload')
   t.equal(await reader.locator('#p2').count(), 0, 'the new reply is not forced into the page')
 
-  testApp.app.hearth.events.emit('like.changed', ['thread:1'], { postId: 1, likeCount: 3 }, 1)
+  await emitEvent(testApp.app, 'like.changed', ['thread:1'], { postId: 1, likeCount: 3 }, 1)
   await reader.locator('[data-like-count-for="1"]', { hasText: '3' }).waitFor()
   t.pass('like counts change in place')
 
@@ -155,12 +156,12 @@ t.test('vote counts, idea status, beta seats and the moderator queue change in p
   for (let i = 0; i < 100 && app.hearth.live.stats().subscriptions < 3; i++) await new Promise((r) => setTimeout(r, 20))
   t.equal(app.hearth.live.stats().subscriptions, 3, 'the page subscribed to idea:7, beta:3 and mod')
 
-  app.hearth.events.emit('idea.voted', ['idea:7', 'ideas'], { ideaId: 7, votes: 5 })
-  app.hearth.events.emit('idea.status', ['idea:7', 'ideas'], { ideaId: 7, status: 'planned', statusLabel: 'Planned' })
-  app.hearth.events.emit('beta.seats', ['beta:3'], { programId: 3, seatsLeft: 9 })
-  app.hearth.events.emit('flag.created', ['mod'], { flagId: 1 }, 1)
-  app.hearth.events.emit('flag.created', ['mod'], { flagId: 2 }, 2)
-  app.hearth.events.emit('flag.created', ['mod'], { flagId: 3 }, 1)
+  await emitEvent(app, 'idea.voted', ['idea:7', 'ideas'], { ideaId: 7, votes: 5 })
+  await emitEvent(app, 'idea.status', ['idea:7', 'ideas'], { ideaId: 7, status: 'planned', statusLabel: 'Planned' })
+  await emitEvent(app, 'beta.seats', ['beta:3'], { programId: 3, seatsLeft: 9 })
+  await emitEvent(app, 'flag.created', ['mod'], { flagId: 1 }, 1)
+  await emitEvent(app, 'flag.created', ['mod'], { flagId: 2 }, 2)
+  await emitEvent(app, 'flag.created', ['mod'], { flagId: 3 }, 1)
   await page.locator('[data-vote-count-for="7"]', { hasText: '5' }).waitFor()
   await page.locator('[data-idea-status-for="7"][data-status="planned"]', { hasText: 'Planned' }).waitFor()
   await page.locator('[data-beta-seats-for="3"]', { hasText: '9' }).waitFor()

@@ -60,7 +60,7 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
   const redis = options.redis ? createRedis(REDIS_URL) : null
   const queue = redis ? new JobQueue(redis, config.redisPrefix) : null
   const db = (options.plugins ?? []).reduce((d, plugin) => d.withPlugin(plugin), database.db)
-  const app = await buildApp(config, { db, redis, queue, liveLimits: options.liveLimits })
+  const app = await buildApp(config, { db, redis, queue, liveLimits: options.liveLimits, listenUrl: database.url })
   t.teardown(async () => {
     await app.close()
     await queue?.close()

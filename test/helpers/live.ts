@@ -1,3 +1,5 @@
+import type { FastifyInstance } from 'fastify'
+import type { EventType } from '../../src/core/events.js'
 import WebSocket from 'ws'
 
 /** A frame the server sent on `/live`. */
@@ -88,4 +90,18 @@ export class LiveClient {
   close(): void {
     this.socket.close()
   }
+}
+
+/**
+ * Writes an event to the outbox as a service would, outside any other change; the app's
+ * relay delivers it. Payloads here are whatever a transport test needs, not a real event's.
+ */
+export async function emitEvent(
+  app: FastifyInstance,
+  type: EventType,
+  channels: string[],
+  data: Record<string, unknown>,
+  categoryId?: number,
+): Promise<void> {
+  await app.hearth.outbox.emit(app.hearth.db, type, data as never, { channels, categoryId })
 }

@@ -4,7 +4,7 @@ import type { Config } from '../../src/config.js'
 import type { Db } from '../../src/core/db.js'
 import { MAIL_QUEUE_NAME, QUEUE_NAME } from '../../src/core/queue.js'
 import { createBlockingRedis, createRedis } from '../../src/core/redis.js'
-import { type RunningWorker, startWorker } from '../../src/core/worker-runtime.js'
+import { type RunningWorker, startWorker } from '../../src/worker-runtime.js'
 import { allJobs } from '../../src/jobs.js'
 import { REDIS_URL, type Teardown } from './app.js'
 
@@ -29,6 +29,8 @@ export async function startTestWorker(t: Teardown, db: Db, config: Config): Prom
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     commandConnection: redis,
     workerConnection: createBlockingRedis(REDIS_URL),
+    // Without the database's address here, the relay polls instead of listening.
+    outboxPollMs: 100,
   })
   const eventConnections = [createBlockingRedis(REDIS_URL), createBlockingRedis(REDIS_URL)]
   const events = new QueueEvents(QUEUE_NAME, { connection: eventConnections[0]!, prefix: config.redisPrefix })
@@ -53,6 +55,8 @@ export async function startTestWorker(t: Teardown, db: Db, config: Config): Prom
  */
 export async function drained(worker: TestWorker, timeoutMs = 30_000): Promise<void> {
   const started = Date.now()
+  // Jobs that follow events (welcome mail, notification mail) are queued by the outbox relay.
+  await worker.running.services.relay.drain()
   const { queue, mailQueue } = worker.running.queue
   for (;;) {
     const counts = await Promise.all([

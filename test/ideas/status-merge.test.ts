@@ -15,7 +15,7 @@ t.test('status moves: staff only, a public note, history, one notification per v
   // A voter who also follows, and a follower who did not vote: each hears once.
   await voters[0]!.client.api('PUT', `/api/v1/ideas/${id}/subscription`)
   t.equal((await newMember.client.api('PUT', `/api/v1/ideas/${id}/subscription`)).data.subscribed, true)
-  const events: DomainEvent[] = []
+  const events: DomainEvent<'idea.status'>[] = []
   app.hearth.events.on('idea.status', (e) => void events.push(e))
 
   const byMember = await newMember.client.api('POST', `/api/v1/ideas/${id}/status`, { status: 'planned', note: 'I think so' })
@@ -35,6 +35,7 @@ t.test('status moves: staff only, a public note, history, one notification per v
   t.ok(notes.every((n) => n.url === `/ideas/${id}`))
   const inbox = await voters[1]!.client.api('GET', '/api/v1/notifications')
   t.match(inbox.data.items[0].text, /Offline mode for the app" is now planned: On the Q3 plan/, 'the member reads what changed')
+  await app.hearth.relay.drain()
   t.same(events.map((e) => [e.type, e.channels, e.data.status, e.data.statusLabel]), [['idea.status', ['ideas', `idea:${id}`], 'planned', 'Planned']])
 
   const same = await admin.client.api('POST', `/api/v1/ideas/${id}/status`, { status: 'planned', note: 'again' })

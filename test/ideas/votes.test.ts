@@ -23,6 +23,7 @@ t.test('200 members voting on one idea at the same moment: exactly 200, and ever
   const counts = answers.map((a) => a.data.votes as number).sort((a, b) => a - b)
   t.same(counts, Array.from({ length: 200 }, (_, i) => i + 1), 'each voter saw a distinct, exact running total')
   t.same(await storedVotes(db, idea.data.id), { rows: 200, counter: 200 })
+  await app.hearth.relay.drain()
   t.equal(events.length, 200, 'one live event per counted vote')
 
   const again = await Promise.all(crowd.slice(0, 50).map((m) => m.client.api('PUT', `/api/v1/ideas/${idea.data.id}/vote`)))

@@ -4,7 +4,7 @@ import type { SessionUser } from '../../src/core/auth/sessions.js'
 import { build, type BuildOptions, type Teardown, type TestApp } from '../helpers/app.js'
 import { serve } from '../helpers/browser.js'
 import { createTestDatabase } from '../helpers/db.js'
-import { type Frame, LiveClient } from '../helpers/live.js'
+import { emitEvent, type Frame, LiveClient } from '../helpers/live.js'
 import { Client } from '../helpers/client.js'
 import { persona } from '../helpers/personas.js'
 
@@ -47,7 +47,8 @@ async function twoInstances(t: Teardown, liveLimits: BuildOptions['liveLimits'] 
 
 /** A post made through an instance, as the discussions service will emit it after commit. */
 function postMade(instance: TestApp, threadId: number, postId: number, extra: Record<string, unknown> = {}) {
-  instance.app.hearth.events.emit(
+  return emitEvent(
+    instance.app,
     'post.created',
     [`thread:${threadId}`, 'home'],
     { threadId, postId, title: `Thread ${threadId}`, url: `/t/${threadId}#p${postId}`, author: 'ada', ...extra },
@@ -57,7 +58,7 @@ function postMade(instance: TestApp, threadId: number, postId: number, extra: Re
 
 /** An event on `home` with no category: once a client has it, everything emitted before it has been handled. */
 function marker(instance: TestApp, n: number) {
-  instance.app.hearth.events.emit('thread.created', ['home'], { marker: n })
+  return emitEvent(instance.app, 'thread.created', ['home'], { marker: n })
 }
 
 /** Polls a condition a bounded number of times (server-side bookkeeping after a close). */
@@ -75,7 +76,7 @@ t.test('a post made through instance A reaches a subscriber on instance B within
   t.same(await onB.subscribe('thread:1'), { type: 'subscribed', channel: 'thread:1' })
   await onA.subscribe('thread:1')
 
-  postMade(a, 1, 501)
+  await postMade(a, 1, 501)
   const got = await onB.event('thread:1', 1_000)
   t.same(got, {
     type: 'event',
@@ -90,7 +91,7 @@ t.test('a post made through instance A reaches a subscriber on instance B within
   })
   t.match(await onA.event('thread:1'), { id: 1, postId: 501 }, 'the emitting instance delivers it too, with the same id')
 
-  postMade(b, 1, 502)
+  await postMade(b, 1, 502)
   t.match(await onB.event('thread:1'), { id: 2, postId: 502 }, 'ids keep increasing per channel whichever instance emits')
   t.match(await onA.event('thread:1'), { id: 2, postId: 502 })
   t.equal(onB.frames.filter((f) => f.type === 'event').length, 2, 'each event arrives once')
@@ -108,8 +109,8 @@ t.test('guests cannot subscribe to a members-only thread, nor see its events els
   await guest.subscribe('home')
   await memberSocket.subscribe('home')
 
-  postMade(a, 100, 601)
-  marker(a, 1)
+  await postMade(a, 100, 601)
+  await marker(a, 1)
   const guestNext = await guest.next((f) => f.type === 'event')
   t.match(guestNext, { channel: 'home', marker: 1 }, 'the guest gets the later public event and nothing of the private one')
   t.match(await memberSocket.event('thread:100'), { postId: 601 }, 'a member gets it')
@@ -134,7 +135,7 @@ t.test('user:me carries only the member’s own notifications', async (t) => {
 
   await a.app.hearth.notifications.notify([{ userId: alice.id, kind: 'reply', text: 'bob replied', url: '/t/1#p2', actorId: bob.id }])
   await bobSocket.subscribe('home')
-  marker(a, 1)
+  await marker(a, 1)
   t.match(await aliceSocket.event('user:me'), { event: 'notification.created', kind: 'reply', url: '/t/1#p2', id: 1 })
   await bobSocket.next(isMarker(1))
   t.notOk(bobSocket.frames.some((f) => f.type === 'event' && f.channel === 'user:me'), 'bob sees nothing of alice’s notification')
@@ -149,18 +150,18 @@ t.test('a member who loses access stops receiving; logging out closes their sock
   t.teardown(() => [socket, second].forEach((c) => c.close()))
   await socket.subscribe('thread:200')
   await socket.subscribe('home')
-  postMade(a, 200, 701)
+  await postMade(a, 200, 701)
   t.match(await socket.event('thread:200'), { postId: 701 }, 'while in the group, the member receives')
 
   group.delete(member.id)
-  a.app.hearth.events.emit('access.changed', [], { userId: member.id })
+  await emitEvent(a.app, 'access.changed', [], { userId: member.id })
   t.same(
     await socket.next((f) => f.type === 'error'),
     { type: 'error', channel: 'thread:200', error: 'Not found' },
     'the subscription is withdrawn at once',
   )
-  postMade(a, 200, 702)
-  marker(a, 2)
+  await postMade(a, 200, 702)
+  await marker(a, 2)
   await socket.next(isMarker(2))
   t.notOk(socket.frames.some((f) => f.postId === 702), 'nothing of the private thread arrives, not even on home')
 
@@ -198,30 +199,30 @@ t.test('catch-up after a disconnect delivers exactly the missed events, in order
   const { a, baseA, baseB } = await twoInstances(t, { historyPerChannel: 10 })
   const first = await LiveClient.connect(baseB)
   await first.subscribe('thread:5')
-  postMade(a, 5, 1)
-  postMade(a, 5, 2)
+  await postMade(a, 5, 1)
+  await postMade(a, 5, 2)
   t.match(await first.event('thread:5'), { id: 1 })
   const last = await first.event('thread:5')
   t.match(last, { id: 2 })
   first.close()
   await first.whenClosed()
 
-  for (const postId of [3, 4, 5]) postMade(a, 5, postId)
+  for (const postId of [3, 4, 5]) await postMade(a, 5, postId)
   await new Promise((r) => setTimeout(r, 100))
   const again = await LiveClient.connect(baseA)
   t.teardown(() => again.close())
   t.same(await again.subscribe('thread:5', last.id as number), { type: 'subscribed', channel: 'thread:5' })
   const missed = [await again.event('thread:5'), await again.event('thread:5'), await again.event('thread:5')]
   t.same(missed.map((f) => [f.id, f.postId]), [[3, 3], [4, 4], [5, 5]], 'the three missed events, in order, on the other instance')
-  postMade(a, 5, 6)
+  await postMade(a, 5, 6)
   t.match(await again.event('thread:5'), { id: 6, postId: 6 }, 'then live events continue with no duplicate')
 
-  for (let i = 0; i < 15; i++) postMade(a, 6, 100 + i)
+  for (let i = 0; i < 15; i++) await postMade(a, 6, 100 + i)
   await new Promise((r) => setTimeout(r, 200))
   t.same(await again.subscribe('thread:6', 1), { type: 'subscribed', channel: 'thread:6' })
   t.same(await again.next((f) => f.channel === 'thread:6'), { type: 'reload', channel: 'thread:6' }, 'a gap beyond the history asks for a reload')
   t.same(await again.subscribe('thread:7', 0), { type: 'subscribed', channel: 'thread:7' })
-  postMade(a, 7, 1)
+  await postMade(a, 7, 1)
   t.match(await again.event('thread:7'), { id: 1 }, 'since 0 on a quiet channel is simply up to date')
 })
 
@@ -231,7 +232,7 @@ t.test('events published while an instance’s Redis subscriber reconnects are f
   const client = await LiveClient.connect(baseB)
   t.teardown(() => client.close())
   await client.subscribe('thread:11')
-  postMade(a, 11, 1)
+  await postMade(a, 11, 1)
   t.match(await client.event('thread:11'), { id: 1 })
 
   const subscribers = async () =>
@@ -240,13 +241,13 @@ t.test('events published while an instance’s Redis subscriber reconnects are f
       .filter((line) => line.includes(` name=${b.config.redisPrefix}:live `))
   for (const line of await subscribers()) await redis.call('CLIENT', 'KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!)
   // Both instances' subscribers are gone: these reach no instance through pub/sub.
-  for (const postId of [2, 3, 4]) postMade(a, 11, postId)
+  for (const postId of [2, 3, 4]) await postMade(a, 11, postId)
   for (let i = 0; i < 100; i++) {
     const lines = await subscribers()
     if (lines.length === 2 && lines.every((line) => / sub=2 /.test(line))) break
     await new Promise((r) => setTimeout(r, 20))
   }
-  postMade(a, 11, 5)
+  await postMade(a, 11, 5)
   const got = [await client.event('thread:11'), await client.event('thread:11'), await client.event('thread:11'), await client.event('thread:11')]
   t.same(got.map((f) => f.id), [2, 3, 4, 5], 'the missed events arrive, in order, before the new one')
 })
@@ -264,11 +265,11 @@ t.test('a slow consumer is dropped while others keep receiving', async (t) => {
   let sent = 0
   // Bounded: the slow socket's kernel buffers fill first (a few MB), then its send buffer passes the limit.
   while (b.app.hearth.live.stats().connections === 2 && sent < 3_000) {
-    for (let i = 0; i < 10; i++) postMade(a, 9, ++sent, { filler })
+    for (let i = 0; i < 10; i++) await postMade(a, 9, ++sent, { filler })
     await new Promise((r) => setTimeout(r, 10))
   }
   t.equal(b.app.hearth.live.stats().connections, 1, `the slow socket was dropped after ${sent} events`)
-  for (let i = 0; i < 10; i++) postMade(a, 9, ++sent)
+  for (let i = 0; i < 10; i++) await postMade(a, 9, ++sent)
   const lastEvent = await fast.next((f) => f.type === 'event' && f.postId === sent, 10_000)
   t.equal(lastEvent.id, sent, 'the fast client keeps receiving')
   t.equal(fast.frames.filter((f) => f.type === 'event').length, sent, 'every event, none lost')

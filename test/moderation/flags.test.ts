@@ -38,6 +38,7 @@ t.test('flags from members of mixed trust add up and hide the post at the thresh
   t.ok(hiddenNote, 'the author is told')
   t.match(hiddenNote.text, /hidden: flagged by the community as spam/, 'and why')
 
+  await app.hearth.relay.drain()
   const created = events.filter((e) => e.type === 'flag.created')
   t.equal(created.length, 3, 'each flag is announced to moderators')
   t.same(created.map((e) => e.channels), [['mod'], ['mod'], ['mod']])
@@ -216,6 +217,7 @@ t.test('agreeing with delete removes the post, leaves a placeholder and tells th
   app.hearth.events.on('flag.resolved', (e) => void events.push(e))
   const done = await f.categoryMod.client.api('POST', `/api/v1/mod/flags/${flag.data.id}/resolve`, { action: 'agree', outcome: 'delete', penalty: 'silence', days: 2, reason: 'Be kind' })
   t.match(done, { statusCode: 200, data: { deleted: true } }, 'a category moderator decides in their own category')
+  await app.hearth.relay.drain()
   t.equal(events.length, 1, 'the decision is announced once')
   t.match(events[0], { channels: ['mod'], categoryId: f.cats.members.id, data: { postId, action: 'agree' } }, 'to the moderators of that category')
   const after = await db.selectFrom('threads').select('reply_count').where('id', '=', thread.id).executeTakeFirstOrThrow()

@@ -15,6 +15,7 @@ t.test('notifications: badge, list, open marks read, private to their member', a
     { userId: bob.id, kind: 'reply', text: 'self', url: '/', actorId: bob.id },
   ])
   t.equal(rows.length, 2, 'nobody is notified of their own action')
+  await app.hearth.relay.drain()
   t.equal(seen.length, 2, 'one live event per notification')
   t.match(seen[0], { type: 'notification.created', channels: [`user:${alice.id}`] })
 

@@ -1,5 +1,6 @@
 import type { Db, DbOrTrx } from '../db.js'
 import type { User } from '../db-types.js'
+import type { Outbox } from '../outbox.js'
 import { issueSecret, secretMatches, splitToken } from './tokens.js'
 
 /** The user as the rest of the app sees them: everything but the password hash. */
@@ -48,6 +49,8 @@ export class SessionStore {
   constructor(
     private readonly db: Db,
     private readonly lifetimeDays: number,
+    /** Ending sessions writes `session.ended`, so their live sockets close on every instance. */
+    private readonly outbox: Outbox,
   ) {}
 
   /** Starts a session; returns the token for the cookie. */
@@ -91,7 +94,7 @@ export class SessionStore {
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
     const now = Date.now()
     if (row.expires_at.getTime() <= now) {
-      await this.invalidate(row.session_id)
+      await this.db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
       return null
     }
     let expiresAt = row.expires_at
@@ -110,17 +113,24 @@ export class SessionStore {
     return { session: { id: session_id, userId: row.id, expiresAt }, user, refreshed }
   }
 
-  /** Ends one session. */
+  /** Ends one session (log-out). */
   async invalidate(sessionId: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('id', '=', sessionId).execute()
+    await this.db.transaction().execute(async (trx) => {
+      const ended = await trx.deleteFrom('sessions').where('id', '=', sessionId).returning('user_id').executeTakeFirst()
+      if (ended) await this.outbox.emit(trx, 'session.ended', { userId: ended.user_id, sessionId })
+    })
   }
 
   /** Ends every session of a user, except optionally the one in use. */
   async invalidateAllFor(userId: number, exceptSessionId?: string, trx?: DbOrTrx): Promise<number> {
-    let q = (trx ?? this.db).deleteFrom('sessions').where('user_id', '=', userId)
-    if (exceptSessionId) q = q.where('id', '!=', exceptSessionId)
-    const result = await q.executeTakeFirst()
-    return Number(result.numDeletedRows)
+    const run = async (q: DbOrTrx) => {
+      let del = q.deleteFrom('sessions').where('user_id', '=', userId)
+      if (exceptSessionId) del = del.where('id', '!=', exceptSessionId)
+      const result = await del.executeTakeFirst()
+      await this.outbox.emit(q, 'session.ended', { userId, ...(exceptSessionId ? { exceptSessionId } : {}) })
+      return Number(result.numDeletedRows)
+    }
+    return trx ? run(trx) : this.db.transaction().execute(run)
   }
 
   /** The user's active sessions, newest activity first (for /settings). */

@@ -16,6 +16,11 @@ export type CatchUp = { envelopes: LiveEnvelope[] } | 'reload'
  */
 export interface Fanout {
   publish(channel: string, body: EnvelopeBody): Promise<void>
+  /**
+   * Publishes one domain event to each of its channels, once: a second call with the same
+   * event id (the relay delivers at least once) publishes nothing.
+   */
+  publishEvent(eventId: number, channels: string[], body: EnvelopeBody): Promise<void>
   publishControl(message: ControlMessage): Promise<void>
   onEnvelope(listener: (envelope: LiveEnvelope) => void): void
   onControl(listener: (message: ControlMessage) => void): void
@@ -47,6 +52,7 @@ function decide(since: number, lastId: number, kept: LiveEnvelope[]): CatchUp {
 /** One process, no Redis: ids and history in memory, delivery on the next microtask. */
 export class LocalFanout implements Fanout {
   private readonly channels = new Map<string, { lastId: number; kept: LiveEnvelope[] }>()
+  private readonly published = new Set<number>()
   private envelopeListener: (envelope: LiveEnvelope) => void = () => {}
   private controlListener: (message: ControlMessage) => void = () => {}
 
@@ -69,6 +75,13 @@ export class LocalFanout implements Fanout {
     state.kept.push(envelope)
     if (state.kept.length > this.limits.perChannel) state.kept.shift()
     this.envelopeListener(envelope)
+  }
+
+  async publishEvent(eventId: number, channels: string[], body: EnvelopeBody): Promise<void> {
+    if (this.published.has(eventId)) return
+    this.published.add(eventId)
+    if (this.published.size > SEEN_EVENTS_IN_MEMORY) this.published.delete(this.published.values().next().value!)
+    for (const channel of channels) await this.publish(channel, body)
   }
 
   async publishControl(message: ControlMessage): Promise<void> {
@@ -105,6 +118,23 @@ redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
 return id
 `
+
+// The same for every channel of one domain event, behind a marker that makes a repeated
+// delivery of the event (same outbox id) publish nothing.
+const PUBLISH_EVENT_SCRIPT = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
+for i = 5, #ARGV do
+  local idKey = KEYS[(i - 5) * 2 + 2]
+  local logKey = KEYS[(i - 5) * 2 + 3]
+  local id = redis.call('INCR', idKey)
+  redis.call('XADD', logKey, 'MAXLEN', ARGV[3], id .. '-0', 'b', ARGV[2])
+  redis.call('EXPIRE', idKey, ARGV[4])
+  redis.call('EXPIRE', logKey, ARGV[4])
+  redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[i] .. ' ' .. ARGV[2])
+end
+return 1
+`
+const SEEN_EVENTS_IN_MEMORY = 10_000
 
 /**
  * Redis pub/sub between instances: a per-channel counter gives ids, a capped stream per
@@ -167,6 +197,21 @@ export class RedisFanout implements Fanout {
       JSON.stringify(body),
       this.limits.perChannel,
       this.limits.ttlSeconds,
+    )
+  }
+
+  async publishEvent(eventId: number, channels: string[], body: EnvelopeBody): Promise<void> {
+    if (channels.length === 0) return
+    await this.redis.eval(
+      PUBLISH_EVENT_SCRIPT,
+      1 + channels.length * 2,
+      `${this.prefix}:live:event:${eventId}`,
+      ...channels.flatMap((channel) => this.keys(channel)),
+      this.eventsTopic,
+      JSON.stringify(body),
+      this.limits.perChannel,
+      this.limits.ttlSeconds,
+      ...channels,
     )
   }
 

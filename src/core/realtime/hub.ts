@@ -1,7 +1,6 @@
-import type { FastifyBaseLogger } from 'fastify'
+import type { Logger } from 'pino'
 import { type RawData, WebSocket } from 'ws'
 import type { SessionUser } from '../auth/sessions.js'
-import type { DomainEvent, EventBus } from '../events.js'
 import { type CategoryCheck, type ChannelAuthorizer, type ChannelKind, Connection, type LiveLimits, Subscription } from './connection.js'
 import type { ControlMessage, Fanout } from './fanout.js'
 import {
@@ -34,9 +33,9 @@ export interface LiveIdentity {
 }
 
 /**
- * The live hub of one web instance: turns committed domain events into per-channel events
- * (through the fan-out, so every instance sees each once), and delivers them to the sockets
- * subscribed here, checking on every subscribe and every delivery what each session may see.
+ * The live hub of one web instance: receives per-channel events from the fan-out (where the
+ * outbox relay of any process publishes them, so every instance sees each once) and
+ * delivers them to the sockets subscribed here, checking on every subscribe and every delivery what each session may see.
  */
 export class LiveHub {
   private readonly kinds = new Map<string, ChannelKind>()
@@ -48,21 +47,18 @@ export class LiveHub {
   private readonly lastSeen = new Map<string, number>()
   private queue: Promise<void> = Promise.resolve()
   private readonly timers: NodeJS.Timeout[] = []
-  private readonly stopListening: () => void
   private closing = false
 
   constructor(
-    events: EventBus,
     private readonly fanout: Fanout,
     readonly limits: LiveLimits,
-    private readonly log: FastifyBaseLogger,
+    private readonly log: Logger,
   ) {
     this.kinds.set('home', bare('home'))
     this.kinds.set('ideas', bare('ideas'))
     this.kinds.set('user', {
       resolve: async (user, id) => (user && id === 'me' ? `user:${user.id}` : null),
     })
-    this.stopListening = events.on('*', (event) => this.published(event))
     fanout.onEnvelope((envelope) => this.enqueue(() => this.dispatch(envelope)))
     fanout.onControl((message) => this.control(message))
     this.timers.push(setInterval(() => this.heartbeat(), limits.heartbeatMs).unref())
@@ -122,7 +118,6 @@ export class LiveHub {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
-    this.stopListening()
     for (const timer of this.timers) clearInterval(timer)
     const closed = [...this.connections].map(
       (conn) => new Promise<void>((resolve) => {
@@ -138,21 +133,7 @@ export class LiveHub {
     await this.fanout.close()
   }
 
-  // ── from domain events to channels ─────────────────────────────────────────────
-
-  private published(event: DomainEvent): void {
-    if (event.type === 'session.ended' || event.type === 'access.changed') {
-      this.fanout.publishControl({ ...event.data, kind: event.type } as ControlMessage).catch((err) => {
-        this.log.error({ err, event: event.type }, 'live: control message not published')
-      })
-    }
-    for (const channel of event.channels) {
-      const body = { type: event.type, data: event.data, ...(event.categoryId ? { categoryId: event.categoryId } : {}) }
-      this.fanout.publish(channel, body).catch((err) => {
-        this.log.error({ err, event: event.type, channel }, 'live: event not published')
-      })
-    }
-  }
+  // ── from channels to sockets ────────────────────────────────────────────────────
 
   private enqueue(job: () => Promise<void>): void {
     // One queue per instance keeps every channel's events in id order even when a

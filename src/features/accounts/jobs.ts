@@ -1,12 +1,11 @@
-import { SessionStore } from '../../core/auth/sessions.js'
-import type { JobDefinition } from '../../core/queue.js'
+import type { JobDefinition } from '../../worker-runtime.js'
 
 /** Deletes expired sessions every hour so the table holds only live ones. */
 export const purgeSessions: JobDefinition<'sessions.purge'> = {
   name: 'sessions.purge',
   schedule: { pattern: '17 * * * *' },
-  async handle(_payload, { db, config, log }) {
-    const purged = await new SessionStore(db, config.sessionDays).purgeExpired()
+  async handle(_payload, { services, log }) {
+    const purged = await services.sessions.purgeExpired()
     log.info({ purged }, 'expired sessions purged')
     return { purged }
   },

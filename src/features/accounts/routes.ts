@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { clearSessionCookie, setSessionCookie } from '../../app.js'
+import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
 import type { User } from '../../core/db-types.js'
 import { NotFound, parse } from '../../core/errors.js'
 import { rateLimit } from '../../core/rate-limits.js'
@@ -13,7 +13,7 @@ const HOUR = 60 * 60 * 1000
 
 /** Sign-up, log-in, log-out, settings, profiles and the auth API. */
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
-  const { accounts, sessions, config, events } = app.hearth
+  const { accounts, sessions, config } = app.hearth
   const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
   const loginLimit = { preHandler: rateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000) }
 
@@ -26,7 +26,6 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   async function endSession(req: FastifyRequest): Promise<void> {
     if (!req.session) return
     await sessions.invalidate(req.session.id)
-    events.emit('session.ended', [], { userId: req.session.userId, sessionId: req.session.id })
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
@@ -86,7 +85,6 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const page = await settingsPage(req)
     return handleForm(reply, 'accounts/settings', { ...page.values }, async () => {
       await accounts.changePassword(user, req.session?.id ?? null, form)
-      events.emit('session.ended', [], { userId: user.id, exceptSessionId: req.session?.id })
       return reply.redirect('/settings?saved=password', 303)
     }, page)
   })
@@ -110,7 +108,6 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   app.post('/settings/sessions/revoke-others', async (req, reply) => {
     const user = requireUser(req)
     await sessions.invalidateAllFor(user.id, req.session?.id)
-    events.emit('session.ended', [], { userId: user.id, exceptSessionId: req.session?.id })
     return reply.redirect('/settings?saved=sessions', 303)
   })
 

@@ -4,8 +4,8 @@ import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
 import type { Db } from '../../core/db.js'
 import type { Role, User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
 import { ensure, viewerOf } from '../../core/guard.js'
+import type { Outbox } from '../../core/outbox.js'
 import { ChangePasswordInput, LoginInput, ProfileInput, SignupInput, TokenInput } from './schemas.js'
 
 const WRONG_LOGIN = 'Wrong username/email or password'
@@ -15,7 +15,7 @@ export class AccountService {
   constructor(
     private readonly db: Db,
     private readonly sessions: SessionStore,
-    private readonly events?: EventBus,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Issues a personal API token for the member (not while suspended or silenced); the plain token is shown once. */
@@ -28,7 +28,7 @@ export class AccountService {
   /**
    * Creates an account. The very first account becomes the admin; signing up is
    * serialised by a transaction-scoped lock so two first sign-ups cannot both win.
-   * Emits `user.signed_up` after commit (the welcome mail follows it).
+   * Writes `user.signed_up` to the outbox with the account (the welcome mail follows it).
    */
   async signUp(raw: unknown, options: { role?: Role } = {}): Promise<User> {
     const input = parse(SignupInput, raw)
@@ -42,7 +42,7 @@ export class AccountService {
           .selectFrom('users')
           .select((eb) => eb.fn.countAll<number>().as('count'))
           .executeTakeFirstOrThrow()
-        return trx
+        const created = await trx
           .insertInto('users')
           .values({
             username: input.username,
@@ -52,11 +52,12 @@ export class AccountService {
           })
           .returningAll()
           .executeTakeFirstOrThrow()
+        await this.outbox.emit(trx, 'user.signed_up', { userId: created.id })
+        return created
       })
     } catch (err) {
       throw duplicateToConflict(err)
     }
-    this.events?.emit('user.signed_up', [], { userId: user.id })
     return user
   }
 

@@ -6,7 +6,7 @@ import type { CommunitySettings } from '../../core/settings.js'
 import type { Db, Trx } from '../../core/db.js'
 import type { BetaSignupStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { Outbox } from '../../core/outbox.js'
 import { renderMarkdown } from '../../core/markdown.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import type { IdeaService } from '../ideas/service.js'
@@ -80,7 +80,7 @@ type ProgramRow = {
 export class BetaService {
   constructor(
     private readonly db: Db,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
     private readonly notifications: NotificationService,
     private readonly ideas: IdeaService,
     private readonly settings: CommunitySettings,
@@ -196,9 +196,9 @@ export class BetaService {
         .where('id', '=', id)
         .returning(['capacity', 'seats_taken'])
         .executeTakeFirstOrThrow()
-      return { row, created: true, seatsLeft: counts.capacity - counts.seats_taken }
+      await this.seatsChanged(trx, id, counts.capacity - counts.seats_taken)
+      return { row, created: true }
     })
-    if (result.created) this.events.emit('beta.seats', [`beta:${id}`], { programId: id, seatsLeft: result.seatsLeft })
     return { ...state(result.row), created: result.created }
   }
 
@@ -209,7 +209,7 @@ export class BetaService {
   async withdraw(user: NonNullable<Viewer>, id: number): Promise<SignupState> {
     await this.load(id, user)
     ensure(viewerOf(user), 'retract', undefined)
-    const { result, rows, seatsLeft } = await this.db.transaction().execute(async (trx) => {
+    const { result } = await this.db.transaction().execute(async (trx) => {
       const program = await this.lock(trx, id)
       const mine = await trx
         .selectFrom('beta_signups')
@@ -218,12 +218,11 @@ export class BetaService {
         .where('user_id', '=', user.id)
         .executeTakeFirst()
       if (!mine) throw new NotFound('You have not signed up for this beta')
-      if (mine.status === 'withdrawn' || mine.status === 'declined') return { result: state(mine), rows: [], seatsLeft: null }
+      if (mine.status === 'withdrawn' || mine.status === 'declined') return { result: state(mine), rows: [] }
       const rows = await this.leave(trx, program, mine, 'withdrawn')
-      return { result: state({ status: 'withdrawn', waitlist_position: null }), rows, seatsLeft: await this.seatsLeft(trx, id) }
+      await this.seatsChanged(trx, id, await this.seatsLeft(trx, id))
+      return { result: state({ status: 'withdrawn', waitlist_position: null }), rows }
     })
-    this.notifications.published(rows)
-    if (seatsLeft !== null) this.events.emit('beta.seats', [`beta:${id}`], { programId: id, seatsLeft })
     return result
   }
 
@@ -231,7 +230,7 @@ export class BetaService {
   async review(actor: NonNullable<Viewer>, id: number, userId: number, raw: unknown): Promise<SignupState> {
     ensure(viewerOf(actor), 'administer', undefined)
     const input = parse(ReviewInput, raw)
-    const { result, rows, seatsLeft } = await this.db.transaction().execute(async (trx) => {
+    const { result } = await this.db.transaction().execute(async (trx) => {
       const program = await this.lock(trx, id)
       const signup = await trx
         .selectFrom('beta_signups')
@@ -270,11 +269,15 @@ export class BetaService {
         })
         .execute()
       const after = await trx.selectFrom('beta_signups').select(['status', 'waitlist_position']).where('id', '=', signup.id).executeTakeFirstOrThrow()
-      return { result: state(after), rows, seatsLeft: await this.seatsLeft(trx, id) }
+      await this.seatsChanged(trx, id, await this.seatsLeft(trx, id))
+      return { result: state(after), rows }
     })
-    this.notifications.published(rows)
-    this.events.emit('beta.seats', [`beta:${id}`], { programId: id, seatsLeft })
     return result
+  }
+
+  /** Tells the program's live page how many seats are left, in the transaction that moved them. */
+  private seatsChanged(trx: Trx, programId: number, seatsLeft: number): Promise<void> {
+    return this.outbox.emit(trx, 'beta.seats', { programId, seatsLeft }, { channels: [`beta:${programId}`] })
   }
 
   /** Every sign-up of a program with member and answers, for the admin's review page. */

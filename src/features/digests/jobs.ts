@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../../core/queue.js'
+import type { JobDefinition } from '../../worker-runtime.js'
 import { MailLinks } from '../email/service.js'
 import { enqueueDueDigests, sendDigest } from './service.js'
 

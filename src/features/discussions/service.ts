@@ -2,10 +2,10 @@ import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
-import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
+import type { NewNotification, NotificationService } from '../notifications/service.js'
 import { type Category, type CategoryService, slugify } from './categories.js'
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
 import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
@@ -89,7 +89,7 @@ export class DiscussionService {
     private readonly categories: CategoryService,
     private readonly settings: CommunitySettings,
     private readonly notifications: NotificationService,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
   ) {}
 
   private checkBody(body: string, s: CommunitySettingsValues): string {
@@ -208,25 +208,23 @@ export class DiscussionService {
     const rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
-    const { thread, postId, notified } = await this.db.transaction().execute(async (trx) => {
+    const { thread, postId } = await this.db.transaction().execute(async (trx) => {
       const thread = await trx
         .insertInto('threads')
         .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id })
         .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
         .executeTakeFirstOrThrow()
       const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
-      const notified = await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
-      return { thread, postId, notified }
+      await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
+      await this.outbox.emit(
+        trx,
+        'thread.created',
+        { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
+        { channels: ['home', `category:${category.id}`], categoryId: category.id },
+      )
+      return { thread, postId }
     })
-    this.notifications.published(notified)
-    const url = threadUrl(thread)
-    this.events.emit(
-      'thread.created',
-      ['home', `category:${category.id}`],
-      { threadId: thread.id, title: thread.title, url, author: user.username, categoryId: category.id },
-      category.id,
-    )
-    return { ...thread, url, postId }
+    return { ...thread, url: threadUrl(thread), postId }
   }
 
   /**
@@ -331,7 +329,7 @@ export class DiscussionService {
     const rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
-    const { postId, parentAuthor, notified } = await this.db.transaction().execute(async (trx) => {
+    const { postId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
       const parent = await trx
         .selectFrom('posts')
         .select(['id', 'path', 'depth', 'branch_id', 'author_id', 'thread_id', 'deleted_at'])
@@ -358,18 +356,16 @@ export class DiscussionService {
         })
       }
       items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([parent.author_id]))))
-      const notified: NotificationRow[] = await this.notifications.create(trx, items)
-      return { postId, parentAuthor: parent.author_id, notified }
+      await this.notifications.create(trx, items)
+      await this.outbox.emit(
+        trx,
+        'post.created',
+        { threadId, postId, parentId: input.parentId ?? null, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
+        { channels: [`thread:${threadId}`, `category:${category.id}`, 'home'], categoryId: category.id },
+      )
+      return { postId, parentAuthor: parent.author_id }
     })
-    this.notifications.published(notified)
-    const url = threadUrl(thread, postId)
-    this.events.emit(
-      'post.created',
-      [`thread:${threadId}`, `category:${category.id}`, 'home'],
-      { threadId, postId, parentId: input.parentId ?? null, title: thread.title, url, author: user.username, excerpt: markdownToText(body, 140) },
-      category.id,
-    )
-    return { id: postId, threadId, url, parentAuthor }
+    return { id: postId, threadId, url: threadUrl(thread, postId), parentAuthor }
   }
 
   /**
@@ -603,11 +599,9 @@ export class DiscussionService {
           .values({ actor_id: viewer.user!.id, action: 'post.edit', target_type: 'post', target_id: String(postId), reason: input.reason ?? '', details: JSON.stringify({ threadId: thread.id }) })
           .execute()
       }
+      await this.outbox.emit(trx, 'post.edited', { threadId: thread.id, postId, html: rendered.html }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       return { post, thread, category, changed }
     })
-    if (result.changed) {
-      this.events.emit('post.edited', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId, html: rendered.html }, result.category.id)
-    }
     return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
   }
 
@@ -646,9 +640,9 @@ export class DiscussionService {
           .values({ actor_id: viewer.user!.id, action: post.depth === 0 ? 'thread.delete' : 'post.delete', target_type: 'post', target_id: String(postId), reason, details: JSON.stringify({ threadId: thread.id }) })
           .execute()
       }
+      await this.outbox.emit(trx, 'post.deleted', { threadId: thread.id, postId }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       return { thread, category, deleted: true }
     })
-    if (result.deleted) this.events.emit('post.deleted', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId }, result.category.id)
     return { threadId: result.thread.id, threadDeleted: result.deleted && result.thread.id !== undefined }
   }
 
@@ -673,11 +667,11 @@ export class DiscussionService {
             .returning('like_count')
             .executeTakeFirstOrThrow()
         : await trx.selectFrom('posts').select('like_count').where('id', '=', postId).executeTakeFirstOrThrow()
-      return { likeCount: counted.like_count, changed: !!changed, threadId: thread.id, categoryId: category.id }
+      if (changed) {
+        await this.outbox.emit(trx, 'like.changed', { threadId: thread.id, postId, likeCount: counted.like_count }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      }
+      return { likeCount: counted.like_count }
     })
-    if (result.changed) {
-      this.events.emit('like.changed', [`thread:${result.threadId}`], { threadId: result.threadId, postId, likeCount: result.likeCount }, result.categoryId)
-    }
     return { liked: like, likeCount: result.likeCount }
   }
 

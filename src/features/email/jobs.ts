@@ -1,7 +1,6 @@
-import { CommunitySettings } from '../../core/settings.js'
 import { stableMessageId } from '../../core/mail.js'
 import { renderMarkdown } from '../../core/markdown.js'
-import type { JobContext, JobDefinition } from '../../core/queue.js'
+import type { JobContext, JobDefinition } from '../../worker-runtime.js'
 import { MAILABLE_KINDS } from './schemas.js'
 import { deliverOnce, MailLinks, VERIFY_DAYS } from './service.js'
 
@@ -24,7 +23,7 @@ export const welcomeMail: JobDefinition<'mail.welcome'> = {
   async handle({ userId }, ctx) {
     const user = await mailableUser(ctx, userId)
     if (!user) return { result: 'not-mailable' }
-    const settings = await new CommunitySettings(ctx.db).all()
+    const settings = await ctx.services.settings.all()
     const links = new MailLinks(ctx.links, ctx.config.baseUrl)
     const result = await deliverOnce(ctx.db, ctx.mailer, {
       user,

@@ -6,8 +6,8 @@ import { verifyPassword } from '../../core/auth/passwords.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { User } from '../../core/db-types.js'
 import { Conflict, Invalid, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
 import { type MailMessage, type Mailer, PermanentMailFailure } from '../../core/mail.js'
+import type { EventConsumer, Outbox } from '../../core/outbox.js'
 import type { JobQueue } from '../../core/queue.js'
 import { expiresInDays, type LinkSigner, type TokenPurpose } from '../../core/signed-tokens.js'
 import { ChangeEmailInput, MAILABLE_KINDS, MailPreferencesInput, UnsubscribeScope } from './schemas.js'
@@ -59,26 +59,34 @@ export class EmailService {
     private readonly links: LinkSigner,
     private readonly config: Config,
     private readonly queue: JobQueue | null,
+    private readonly outbox: Outbox,
   ) {
     this.mailLinks = new MailLinks(links, config.baseUrl)
   }
 
   /**
-   * Queues mail that follows domain events: a welcome mail on sign-up, and one batched
-   * notification mail per member, delayed so several events within a few minutes share it.
+   * The outbox consumer that queues mail following domain events: a welcome mail on
+   * sign-up, a verification mail on request, and one batched notification mail per member,
+   * delayed so several events within a few minutes share it. Idempotent: each job has an id
+   * (or a deduplication key) derived from the event, so a repeated delivery queues nothing new.
    */
-  subscribe(events: EventBus): void {
-    const queue = this.queue
-    if (!queue) return
-    events.on('user.signed_up', async (event) => {
-      const userId = Number(event.data.userId)
-      await queue.enqueue('mail.welcome', { userId }, { jobId: `welcome-${userId}` })
-    })
-    events.on('notification.created', async (event) => {
-      const userId = Number(event.channels[0]?.replace(/^user:/, ''))
-      if (!Number.isSafeInteger(userId) || !MAILABLE_KINDS.includes(String(event.data.kind))) return
-      await this.queueNotificationMail(userId)
-    })
+  consumer(): EventConsumer {
+    return {
+      name: 'mail',
+      handle: async (event) => {
+        const queue = this.queue
+        if (!queue) return
+        if (event.type === 'user.signed_up') {
+          const { userId } = event.data
+          await queue.enqueue('mail.welcome', { userId }, { jobId: `welcome-${userId}` })
+        } else if (event.type === 'email.verification_requested') {
+          const { userId, nonce } = event.data
+          await queue.enqueue('mail.verify', { userId, nonce }, { jobId: `verify-${nonce}` })
+        } else if (event.type === 'notification.created' && MAILABLE_KINDS.includes(event.data.kind)) {
+          await this.queueNotificationMail(event.data.userId)
+        }
+      },
+    }
   }
 
   /** Queues a member's notification mail after the batching delay, once however many events arrive. */
@@ -149,22 +157,27 @@ export class EmailService {
     if (!(await verifyPassword(row.password_hash, input.password))) throw Invalid.field('password', 'Your password is not right')
     if (input.email.toLowerCase() === user.email.toLowerCase()) throw Invalid.field('email', 'That is already your address')
     try {
-      await this.db
-        .updateTable('users')
-        .set({ email: input.email, email_verified_at: null, email_suppressed_at: null, email_suppressed_reason: null })
-        .where('id', '=', user.id)
-        .execute()
+      await this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('users')
+          .set({ email: input.email, email_verified_at: null, email_suppressed_at: null, email_suppressed_reason: null })
+          .where('id', '=', user.id)
+          .execute()
+        await this.requestVerification(user.id, trx)
+      })
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new Conflict('An account with that email already exists', 'email')
       throw err
     }
-    await this.requestVerification(user.id)
   }
 
-  /** Queues a fresh verification mail (the route rate-limits how often); false when background jobs are off. */
-  async requestVerification(userId: number): Promise<boolean> {
+  /**
+   * Asks for a fresh verification mail (the route rate-limits how often) through the
+   * outbox, so a Redis outage delays it instead of losing it; false when background jobs are off.
+   */
+  async requestVerification(userId: number, trx: DbOrTrx = this.db): Promise<boolean> {
     if (!this.queue) return false
-    await this.queue.enqueue('mail.verify', { userId, nonce: randomUUID() })
+    await this.outbox.emit(trx, 'email.verification_requested', { userId, nonce: randomUUID() })
     return true
   }
 

@@ -5,7 +5,8 @@ import type { CommunitySettings } from '../../core/settings.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { EventType } from '../../core/events.js'
+import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import type { DiscussionService } from '../discussions/service.js'
 import type { NotificationService } from '../notifications/service.js'
@@ -29,6 +30,16 @@ const TRENDING_HALF_LIFE_S = 24 * 60 * 60
 const TRENDING_REFRESH_MS = 60_000
 const TRENDING_BATCH = 500
 const SETTINGS_TTL_MS = 5_000
+
+// The vote statement's `idea.voted` event (payload EventMap['idea.voted']), written to the
+// outbox only when the count moved; its NOTIFY wakes the relays when the statement commits.
+const VOTED: EventType = 'idea.voted'
+const votedEvent = sql`notified as (
+            insert into outbox (type, payload, channels)
+            select ${VOTED}, jsonb_build_object('ideaId', id, 'votes', vote_count), array['ideas', 'idea:' || id]
+            from counted where changed > 0
+            returning pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')
+          )`
 
 /** A member (or staff) as the ideas feature needs them. */
 type Actor = GuardUser & Pick<SessionUser, 'username'>
@@ -107,7 +118,7 @@ export class IdeaService {
 
   constructor(
     private readonly db: Db,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
     private readonly notifications: NotificationService,
     /** The discussion engine, which holds each idea's comment thread. */
     private readonly discussions: Pick<DiscussionService, 'createLinkedThread'>,
@@ -140,16 +151,10 @@ export class IdeaService {
         body: `Comments on the idea [${input.title.replace(/[[\]]/g, '')}](/ideas/${row.id}).`,
       })
       await trx.updateTable('ideas').set({ thread_id: threadId }).where('id', '=', row.id).execute()
+      await this.outbox.emit(trx, 'idea.created', { ideaId: row.id, title: row.title, url: ideaUrl(row.id), author: author.username }, { channels: ['ideas', 'home'] })
       return row
     })
-    const summary = this.summary({ ...idea, author_username: author.username })
-    this.events.emit('idea.created', ['ideas', 'home'], {
-      ideaId: idea.id,
-      title: idea.title,
-      url: summary.url,
-      author: author.username,
-    })
-    return summary
+    return this.summary({ ...idea, author_username: author.username })
   }
 
   /**
@@ -301,7 +306,6 @@ export class IdeaService {
   }
 
   private voted(result: CastVote & { mergedFrom?: number }, voted: boolean): VoteResult {
-    if (result.changed) this.events.emit('idea.voted', ['ideas', `idea:${result.ideaId}`], { ideaId: result.ideaId, votes: result.votes })
     return { ideaId: result.ideaId, votes: result.votes, voted, ...(result.mergedFrom ? { mergedFrom: result.mergedFrom } : {}) }
   }
 
@@ -320,7 +324,8 @@ export class IdeaService {
    * voters do not wait for each other, but merges and status moves (FOR UPDATE) wait for
    * them and they for those — then insert or delete the vote row, guarded by its primary
    * key, and move the counter by exactly the number of rows changed. Nothing changes on a
-   * merged idea, nor (when adding) on a closed one.
+   * merged idea, nor (when adding) on a closed one. When the count moved, the same
+   * statement writes the `idea.voted` event to the outbox (see Outbox.emit for the shape).
    */
   private async castVote(q: DbOrTrx, userId: number, ideaId: number, add: boolean): Promise<CastVote | undefined> {
     const { rows } = add
@@ -330,20 +335,28 @@ export class IdeaService {
             insert into idea_votes (idea_id, user_id)
             select id, ${userId} from idea where merged_into_id is null and status not in ('done', 'declined')
             on conflict do nothing returning 1
-          )
-          update ideas set vote_count = ideas.vote_count + (select count(*) from changed)
-          from idea where ideas.id = idea.id
-          returning ideas.vote_count, idea.status, idea.merged_into_id, (select count(*) from changed)::int as changed`.execute(q)
+          ),
+          counted as (
+            update ideas set vote_count = ideas.vote_count + (select count(*) from changed)
+            from idea where ideas.id = idea.id
+            returning ideas.id, ideas.vote_count, idea.status, idea.merged_into_id, (select count(*) from changed)::int as changed
+          ),
+          ${votedEvent}
+          select vote_count, status, merged_into_id, changed, (select count(*) from notified)::int as notified from counted`.execute(q)
       : await sql<CastRow>`
           with idea as (select id, status, merged_into_id from ideas where id = ${ideaId} for key share),
           changed as (
             delete from idea_votes using idea
             where idea_votes.idea_id = idea.id and idea.merged_into_id is null and idea_votes.user_id = ${userId}
             returning 1
-          )
-          update ideas set vote_count = ideas.vote_count - (select count(*) from changed)
-          from idea where ideas.id = idea.id
-          returning ideas.vote_count, idea.status, idea.merged_into_id, (select count(*) from changed)::int as changed`.execute(q)
+          ),
+          counted as (
+            update ideas set vote_count = ideas.vote_count - (select count(*) from changed)
+            from idea where ideas.id = idea.id
+            returning ideas.id, ideas.vote_count, idea.status, idea.merged_into_id, (select count(*) from changed)::int as changed
+          ),
+          ${votedEvent}
+          select vote_count, status, merged_into_id, changed, (select count(*) from notified)::int as notified from counted`.execute(q)
     const row = rows[0]
     if (!row) return undefined
     return { ideaId, votes: row.vote_count, status: row.status, mergedInto: row.merged_into_id, changed: row.changed > 0 }
@@ -401,8 +414,8 @@ export class IdeaService {
 
   /**
    * Moves an idea to another status with a public note (moderators and admins). Voters
-   * and subscribers are notified once each, the move is logged, and `idea.status` is
-   * emitted after commit.
+   * and subscribers are notified once each, the move is logged, and `idea.status` goes
+   * to the outbox in the same transaction.
    */
   async changeStatus(actor: Actor, id: number, raw: unknown) {
     if (!isStaff(viewerOf(actor))) throw new Forbidden('Only moderators and admins move ideas between statuses')
@@ -455,14 +468,13 @@ export class IdeaService {
           payload: { ideaId: id, status: input.status, from: idea.status },
         })),
       )
+      await this.outbox.emit(
+        trx,
+        'idea.status',
+        { ideaId: id, status: input.status, statusLabel: label, note: input.note },
+        { channels: ['ideas', `idea:${id}`] },
+      )
       return { rows, idea }
-    })
-    this.notifications.published(rows)
-    this.events.emit('idea.status', ['ideas', `idea:${id}`], {
-      ideaId: id,
-      status: input.status,
-      statusLabel: STATUS_LABELS[input.status],
-      note: input.note,
     })
     return { ideaId: idea.id, status: input.status, statusLabel: STATUS_LABELS[input.status], notified: rows.length }
   }
@@ -537,11 +549,12 @@ export class IdeaService {
           payload: { ideaId: id, intoId: into.id },
         })),
       )
+      await this.outbox.emitMany(trx, [
+        { type: 'idea.merged', data: { ideaId: id, intoId: into.id, url: ideaUrl(into.id) }, channels: ['ideas', `idea:${id}`] },
+        { type: 'idea.voted', data: { ideaId: into.id, votes }, channels: ['ideas', `idea:${into.id}`] },
+      ])
       return { rows, votes, into }
     })
-    this.notifications.published(rows)
-    this.events.emit('idea.merged', ['ideas', `idea:${id}`], { ideaId: id, intoId: into.id, url: ideaUrl(into.id) })
-    this.events.emit('idea.voted', ['ideas', `idea:${into.id}`], { ideaId: into.id, votes })
     return { ideaId: id, intoId: into.id, votes, notified: rows.length }
   }
 

@@ -1,5 +1,5 @@
-import type { Hearth } from '../../app.js'
 import { canModerate, isModerator } from '../../core/guard.js'
+import type { Hearth } from '../../fastify-types.js'
 
 const isId = (id: string) => /^[1-9]\d{0,15}$/.test(id)
 const allowed = (p: Promise<unknown>) => p.then(() => true, () => false)

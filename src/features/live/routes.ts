@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { SESSION_COOKIE } from '../../app.js'
+import { SESSION_COOKIE } from '../../core/auth/cookies.js'
 import type { LiveIdentity } from '../../core/realtime/index.js'
 
 /** The `/live` websocket: the hub handles subscriptions, authorization and delivery. */

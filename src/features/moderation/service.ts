@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { FlagReason } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { Outbox } from '../../core/outbox.js'
 import { markdownToText } from '../../core/markdown.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
@@ -46,7 +46,7 @@ export class ModerationService {
     private readonly discussions: DiscussionService,
     private readonly settings: CommunitySettings,
     private readonly notifications: NotificationService,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
   ) {}
 
   /** A flagger's decided flags, for scoring. */
@@ -108,11 +108,11 @@ export class ModerationService {
           },
         ])
       }
-      return { flagId: inserted.id, score, total, hidden: hide || locked.hidden_at !== null, justHidden: hide, thread, category, notified }
+      const hidden = hide || locked.hidden_at !== null
+      await this.outbox.emit(trx, 'flag.created', { postId, categoryId: category.id, score: total, hidden }, { channels: ['mod'], categoryId: category.id })
+      if (hide) await this.outbox.emit(trx, 'post.hidden', { threadId: thread.id, postId }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      return { flagId: inserted.id, score, total, hidden, justHidden: hide, thread, category, notified }
     })
-    this.notifications.published(result.notified)
-    this.events.emit('flag.created', ['mod'], { postId, categoryId: result.category.id, score: result.total, hidden: result.hidden }, result.category.id)
-    if (result.justHidden) this.events.emit('post.hidden', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId }, result.category.id)
     return { id: result.flagId, score: result.score, postScore: result.total, hidden: result.hidden, threadUrl: threadUrl(result.thread, postId) }
   }
 
@@ -242,6 +242,8 @@ export class ModerationService {
             .where('id', '=', post.author_id)
             .execute()
           await log(input.penalty === 'suspend' ? 'user.suspend' : 'user.silence', 'user', post.author_id, input.reason, { until: until.toISOString(), postId: post.id })
+          // Their open live sockets recheck what they may see at once.
+          await this.outbox.emit(trx, 'access.changed', { userId: post.author_id })
           items.push({
             userId: post.author_id,
             kind: 'flag.resolved',
@@ -269,13 +271,11 @@ export class ModerationService {
         items.push({ userId: flagger_id, kind: 'flag.resolved', actorId: actor.id, url: '/mod/log', text: `A moderator ${verdict} your flag on a post in “${thread.title}”. Thank you.`, payload: { postId: post.id, action: input.action } })
       }
       const notified = await this.notifications.create(trx, items)
-      return { thread, notified, restored, deleted, postId: post.id, penalised: input.action === 'agree' && input.penalty !== 'none' ? post.author_id : null }
+      const route = { categoryId: thread.category_id }
+      await this.outbox.emit(trx, 'flag.resolved', { postId: post.id, categoryId: thread.category_id, action: input.action, moderatorId: actor.id }, { ...route, channels: ['mod'] })
+      if (deleted) await this.outbox.emit(trx, 'post.deleted', { threadId: thread.id, postId: post.id }, { ...route, channels: [`thread:${thread.id}`] })
+      return { thread, notified, restored, deleted, postId: post.id }
     })
-    this.notifications.published(result.notified)
-    // The member's open sockets are checked again at once, not at their next revalidation.
-    if (result.penalised !== null) this.events.emit('access.changed', [], { userId: result.penalised })
-    this.events.emit('flag.resolved', ['mod'], { postId: result.postId, categoryId: result.thread.category_id, action: input.action, moderatorId: actor.id }, result.thread.category_id)
-    if (result.deleted) this.events.emit('post.deleted', [`thread:${result.thread.id}`], { threadId: result.thread.id, postId: result.postId }, result.thread.category_id)
     return { postId: result.postId, action: input.action, restored: result.restored, deleted: result.deleted }
   }
 
@@ -336,7 +336,7 @@ export class ModerationService {
   async updateMember(actor: GuardUser, raw: unknown) {
     const input = parse(MemberStandingInput, raw)
     const actorId = actor.id
-    const changed = await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const user = await trx
         .selectFrom('users')
         .select(['id', 'username', 'role', 'role_locked', 'trust_level', 'trust_locked'])
@@ -358,11 +358,10 @@ export class ModerationService {
       if (user.trust_level !== input.trustLevel || user.trust_locked !== input.trustLocked) {
         await log('user.trust', { from: user.trust_level, to: input.trustLevel, locked: input.trustLocked })
       }
+      // A new role or trust level changes what the member's open sockets may hear.
+      await this.outbox.emit(trx, 'access.changed', { userId: user.id })
       return { id: user.id, username: user.username }
     })
-    // A new role or trust level changes what the member's open sockets may hear.
-    this.events.emit('access.changed', [], { userId: changed.id })
-    return changed
   }
 
   /** Members suspended or silenced right now, with who did it, why and until when (for /admin). */
@@ -404,7 +403,7 @@ export class ModerationService {
     ensure(viewerOf(actor), 'administer', undefined)
     const input = parse(LiftInput, raw)
     const now = new Date()
-    const lifted = await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const user = await trx.selectFrom('users').select(['id', 'username', 'suspended_until', 'silenced_until']).where('id', '=', userId).forUpdate().executeTakeFirst()
       if (!user) throw new NotFound('No such member')
       const column = input.kind === 'suspension' ? 'suspended_until' : 'silenced_until'
@@ -418,9 +417,8 @@ export class ModerationService {
         reason: input.reason,
         details: { username: user.username, was: until.toISOString() },
       })
+      await this.outbox.emit(trx, 'access.changed', { userId: user.id })
       return { userId: user.id, username: user.username, kind: input.kind }
     })
-    this.events.emit('access.changed', [], { userId: lifted.userId })
-    return lifted
   }
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db, DbOrTrx } from '../../core/db.js'
 import { NotFound } from '../../core/errors.js'
-import type { EventBus } from '../../core/events.js'
+import type { Outbox } from '../../core/outbox.js'
 
 /** What a feature asks to tell a member. `text` is plain text (escaped when shown). */
 export interface NewNotification {
@@ -28,20 +28,21 @@ const PAGE = 30
 
 /**
  * The one notification model every feature reuses. Callers insert inside their own
- * transaction with `create(trx, …)` and call `published(rows)` after it commits, so a
- * rolled-back action never notifies anyone.
+ * transaction with `create(trx, …)`, which writes a `notification.created` event per row to
+ * the outbox in the same transaction: a rolled-back action never notifies anyone, and a
+ * committed one always does (live badge, mail), from the web process or the worker alike.
  */
 export class NotificationService {
   constructor(
     private readonly db: Db,
-    private readonly events: EventBus,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Inserts notifications (one multi-row insert), skipping anyone notifying themselves. */
   async create(trx: DbOrTrx, items: NewNotification[]): Promise<NotificationRow[]> {
     const rows = items.filter((n) => n.userId !== n.actorId)
     if (rows.length === 0) return []
-    return trx
+    const created = await trx
       .insertInto('notifications')
       .values(
         rows.map((n) => ({
@@ -54,25 +55,20 @@ export class NotificationService {
       )
       .returning(['id', 'user_id', 'kind', 'url', 'payload', 'actor_id', 'read_at', 'created_at'])
       .execute()
+    await this.outbox.emitMany(
+      trx,
+      created.map((row) => ({
+        type: 'notification.created' as const,
+        data: { id: row.id, userId: row.user_id, kind: row.kind, url: row.url, text: String(row.payload.text ?? '') },
+        channels: [`user:${row.user_id}`],
+      })),
+    )
+    return created
   }
 
-  /** Emits `notification.created` to each recipient's private channel; call after commit. */
-  published(rows: NotificationRow[]): void {
-    for (const row of rows) {
-      this.events.emit('notification.created', [`user:${row.user_id}`], {
-        id: row.id,
-        kind: row.kind,
-        url: row.url,
-        text: String(row.payload.text ?? ''),
-      })
-    }
-  }
-
-  /** Creates and publishes in one step, for callers without a transaction of their own. */
+  /** Creates notifications in a transaction of their own, for callers without one. */
   async notify(items: NewNotification[]): Promise<NotificationRow[]> {
-    const rows = await this.create(this.db, items)
-    this.published(rows)
-    return rows
+    return this.db.transaction().execute((trx) => this.create(trx, items))
   }
 
   /** A member's notifications, newest first, keyset-paginated by id. */

@@ -1,20 +1,11 @@
-import { EventBus } from '../../core/events.js'
-import type { JobContext, JobDefinition } from '../../core/queue.js'
-import { CommunitySettings } from '../../core/settings.js'
-import { NotificationService } from '../notifications/service.js'
-import { TrustService } from './service.js'
-
-function trustService({ db, log }: JobContext): TrustService {
-  const events = new EventBus((err, event) => log.error({ err, event: event.type }, 'event listener failed'))
-  return new TrustService(db, new CommunitySettings(db), new NotificationService(db, events))
-}
+import type { JobDefinition } from '../../worker-runtime.js'
 
 /** Recomputes every member's trust level nightly (and on demand from /admin). */
 export const recomputeTrust: JobDefinition<'trust.recompute'> = {
   name: 'trust.recompute',
   schedule: { pattern: '10 3 * * *' },
   async handle(_payload, ctx) {
-    const result = await trustService(ctx).recompute()
+    const result = await ctx.services.trust.recompute()
     ctx.log.info(result, 'trust levels recomputed')
     return result
   },
@@ -25,7 +16,7 @@ export const promoteModerators: JobDefinition<'moderators.promote'> = {
   name: 'moderators.promote',
   schedule: { pattern: '40 3 * * *' },
   async handle(_payload, ctx) {
-    const result = await trustService(ctx).promote()
+    const result = await ctx.services.trust.promote()
     ctx.log.info(result, 'moderator promotion run')
     return result
   },

@@ -67,7 +67,7 @@ export class TrustService {
    * that change, so a second run writes nothing.
    */
   async recompute(now = new Date()): Promise<RecomputeResult> {
-    const s = await this.settings.all()
+    const s = await this.settings.all({ fresh: true })
     const windowStart = new Date(now.getTime() - s.tl3_window_days * 86_400_000)
     const result: RecomputeResult = { examined: 0, promoted: 0, demoted: 0, graceChanged: 0 }
     await this.db.connection().execute(async (conn) => {
@@ -180,7 +180,7 @@ export class TrustService {
    * writing the moderation log and notifying each member concerned.
    */
   async promote(now = new Date()): Promise<PromotionResult> {
-    const s = await this.settings.all()
+    const s = await this.settings.all({ fresh: true })
     const windowStart = new Date(now.getTime() - s.tl3_window_days * 86_400_000)
     const keep = s.moderators_per_category + CANDIDATE_SLACK
     const { rows: candidates } = await sql<{ category_id: number; user_id: number; activity: number; accuracy: number }>`
@@ -245,8 +245,7 @@ export class TrustService {
         now,
       })
       if (Object.values(plan).every((ids) => ids.length === 0)) continue
-      const published = await this.applyPlan(category, plan, now)
-      this.notifications.published(published)
+      await this.applyPlan(category, plan, now)
       result.promoted += plan.promote.length
       result.invited += plan.invite.length
       result.demoted += plan.demote.length

@@ -1,34 +1,43 @@
 import { type Job, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { Config } from '../config.js'
-import type { Db } from './db.js'
-import { Mailer } from './mail.js'
+import type { Config } from './config.js'
+import type { Db } from './core/db.js'
+import { Mailer } from './core/mail.js'
 import {
+  type BaseJobContext,
   checkJobRegistry,
-  type JobContext,
-  type JobDefinition,
+  type JobDefinition as CoreJobDefinition,
   type JobName,
   jobPayloads,
   JobQueue,
   MAIL_QUEUE_NAME,
   QUEUE_NAME,
-} from './queue.js'
-import { instanceSecret } from './settings.js'
-import { LinkSigner } from './signed-tokens.js'
+} from './core/queue.js'
+import { buildServices, type Services } from './services.js'
+
+/** What a job handler gets: the queue machinery and the same service graph as the web process. */
+export interface JobContext extends BaseJobContext {
+  services: Services
+}
+
+/** A feature's job, handled with the worker's context. */
+export type JobDefinition<N extends JobName = JobName> = CoreJobDefinition<N, JobContext>
 
 export interface WorkerOptions {
   definitions: JobDefinition[]
   db: Db
   config: Config
   log: Logger
-  /** For enqueueing and schedules. */
+  /** For enqueueing, schedules and live fan-out. */
   commandConnection: Redis
   /** For the worker's blocking reads (maxRetriesPerRequest: null). */
   workerConnection: Redis
   concurrency?: number
-  /** The instance secret; read from the database (or SECRET_KEY) once at start when absent. */
-  secret?: string
+  /** The database's connection string for the outbox relay's LISTEN (null: poll only). */
+  listenUrl?: string | null
+  /** How often the relay looks for events nobody announced. */
+  outboxPollMs?: number
 }
 
 export interface RunningWorker {
@@ -36,6 +45,7 @@ export interface RunningWorker {
   /** Runs `mail.*` jobs, rate-limited across every worker by MAIL_RATE_LIMIT. */
   mailWorker: Worker
   queue: JobQueue
+  services: Services
   close(): Promise<void>
 }
 
@@ -46,6 +56,8 @@ const MAIL_STALLED_CHECK_MS = 10_000
 /**
  * Starts a BullMQ worker over every job definition: refuses to start if a job has no
  * handler, declares each schedule with a job scheduler, parses payloads before handling.
+ * It builds the service graph and runs an outbox relay, so events written by jobs (a
+ * promotion's notification) reach live sockets and mail exactly as the web process's do.
  */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { db, config, log } = options
@@ -55,10 +67,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (!def.schedule) continue
     await queue.queue.upsertJobScheduler(def.name, def.schedule, { name: def.name, data: {} })
   }
-  const links = new LinkSigner(options.secret ?? (await instanceSecret(db, config.secretKey)))
+  const services = await buildServices({
+    config,
+    db,
+    log,
+    redis: options.commandConnection,
+    queue,
+    listenUrl: options.listenUrl ?? null,
+    outboxPollMs: options.outboxPollMs,
+  })
   const mailer = config.smtpUrl ? new Mailer(config) : null
   if (!mailer) log.warn('no SMTP_URL: mail is off; mail jobs finish without sending anything')
-  const context: Omit<JobContext, 'log'> = { db, config, queue, mailer, links }
+  const context: Omit<JobContext, 'log'> = { db, config, queue, mailer, links: services.links, services }
   const processor = async (job: Job) => {
     const def = handlers.get(job.name as JobName)
     if (!def) throw new Error(`no handler for job ${job.name}`)
@@ -84,12 +104,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     w.on('error', (err) => log.error({ err }, 'worker error'))
   }
   await Promise.all([worker.waitUntilReady(), mailWorker.waitUntilReady()])
+  await services.start()
   return {
     worker,
     mailWorker,
     queue,
+    services,
     async close() {
       await Promise.all([worker.close(), mailWorker.close()])
+      await services.close()
       await queue.close()
       mailer?.close()
       options.workerConnection.disconnect()

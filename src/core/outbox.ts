@@ -1,0 +1,337 @@
+import { sql } from 'kysely'
+import pg from 'pg'
+import type { Logger } from 'pino'
+import type { Db, DbOrTrx, Trx } from './db.js'
+import type { AnyDomainEvent, EventMap, EventRoute, EventType } from './events.js'
+
+/** PostgreSQL delivers a NOTIFY on this channel when the transaction that wrote an event commits. */
+export const OUTBOX_NOTIFY_CHANNEL = 'hearth_outbox'
+// Only one relay delivers at a time, so events leave in outbox order.
+const RELAY_LOCK = 'hearth.outbox.relay'
+
+/** One event to record: its type, its payload, and where it goes live. */
+export type EventInput = { [K in EventType]: { type: K; data: EventMap[K] } & EventRoute }[EventType]
+
+/**
+ * Writes domain events to the outbox table, in the caller's transaction: the event exists
+ * exactly when the change it describes does. Delivery is the relay's job.
+ */
+export class Outbox {
+  private readonly written = new Set<() => void>()
+
+  constructor(private readonly db: Db) {}
+
+  /** Records an event inside `trx` (use the transaction that makes the change). */
+  async emit<K extends EventType>(trx: DbOrTrx, type: K, data: EventMap[K], route: EventRoute = {}): Promise<void> {
+    await this.emitMany(trx, [{ type, data, ...route } as EventInput])
+  }
+
+  /** Records several events in one statement. */
+  async emitMany(trx: DbOrTrx, events: EventInput[]): Promise<void> {
+    if (events.length === 0) return
+    const values = events.map((e) => ({
+      type: e.type,
+      payload: JSON.stringify(e.data),
+      channels: e.channels ?? [],
+      category_id: e.categoryId ?? null,
+    }))
+    // The NOTIFY is queued with the transaction and sent only if it commits.
+    await sql`with e as (${trx.insertInto('outbox').values(values).returning('id')})
+      select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '') from e limit 1`.execute(trx)
+    for (const wake of this.written) wake()
+  }
+
+  /** Called after every write (the in-process relay's wake-up when no LISTEN connection exists). */
+  onWrite(wake: () => void): () => void {
+    this.written.add(wake)
+    return () => this.written.delete(wake)
+  }
+}
+
+/** One consumer of committed events. It must be idempotent: an event may reach it more than once. */
+export interface EventConsumer {
+  name: string
+  handle(event: AnyDomainEvent, trx: Trx): Promise<void>
+}
+
+export interface RelayOptions {
+  db: Db
+  outbox: Outbox
+  consumers: EventConsumer[]
+  log: Logger
+  /**
+   * A connection string for a LISTEN connection, so this process hears commits made by
+   * any process at once. Null (embedded PostgreSQL serves one connection) makes the relay
+   * wake on this process's own writes and on its poll.
+   */
+  listenUrl: string | null
+  /** How often to look for events nobody was told about (a process that died). */
+  pollMs?: number
+  /** How long one consumer may take with one event before it counts as failed. */
+  consumerTimeoutMs?: number
+  /** How many events one pass takes. */
+  batchSize?: number
+}
+
+interface OutboxRow {
+  id: number
+  type: string
+  payload: Record<string, unknown>
+  channels: string[]
+  category_id: number | null
+  created_at: Date
+  attempts: number
+  done: string[]
+}
+
+const MAX_BACKOFF_MS = 30_000
+
+/**
+ * Delivers committed events to every consumer, at least once, in outbox order. Runs in the
+ * web process and in the worker; a PostgreSQL advisory lock lets one pass run at a time
+ * across all of them. A consumer that fails (Redis down, a timeout) leaves the event and
+ * everything after it for a later pass, with backoff: nothing is lost, only delayed.
+ */
+export class OutboxRelay {
+  private running: Promise<void> | null = null
+  private again = false
+  private closed = false
+  private listener: pg.Client | null = null
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly stopWaking: () => void
+  private readonly pollMs: number
+  private readonly timeoutMs: number
+  private readonly batchSize: number
+  private readonly idleWaiters: (() => void)[] = []
+
+  constructor(private readonly options: RelayOptions) {
+    this.pollMs = options.pollMs ?? 1_000
+    this.timeoutMs = options.consumerTimeoutMs ?? 5_000
+    this.batchSize = options.batchSize ?? 200
+    this.stopWaking = options.listenUrl ? () => {} : options.outbox.onWrite(() => this.wake())
+  }
+
+  /** Starts listening for commits and polling; delivers whatever is already waiting. */
+  async start(): Promise<void> {
+    if (this.options.listenUrl) await this.listen(this.options.listenUrl)
+    this.schedulePoll()
+    this.wake()
+  }
+
+  /** Asks for a pass soon; passes never overlap, and a wake during a pass runs another. */
+  wake(): void {
+    if (this.closed) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null
+      if (this.again && !this.closed) {
+        this.again = false
+        this.wake()
+      } else {
+        for (const resolve of this.idleWaiters.splice(0)) resolve()
+      }
+    })
+  }
+
+  /** Runs passes until nothing deliverable is waiting (tests and shutdown use it). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.running) await this.running
+      const delivered = await this.pass()
+      if (delivered === 0) return
+      // Another process holds the relay lock: give it a moment to finish.
+      if (delivered < 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+
+  /** Resolves when the relay is idle (no pass running or due). */
+  idle(): Promise<void> {
+    if (!this.running) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /** Stops listening and polling; waits for a pass in progress. */
+  async close(): Promise<void> {
+    this.closed = true
+    this.stopWaking()
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    const listener = this.listener
+    this.listener = null
+    if (listener) await listener.end().catch(() => {})
+    await this.running
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      // A full batch means more may be waiting: keep going.
+      while (!this.closed && (await this.pass()) >= this.batchSize) {}
+    } catch (err) {
+      this.options.log.error({ err }, 'outbox: relay pass failed')
+    }
+  }
+
+  /**
+   * One pass: under the relay lock, takes the oldest due events and hands each to every
+   * consumer that does not have it yet. Returns how many events were settled, or -1 when
+   * another process holds the lock.
+   */
+  private async pass(): Promise<number> {
+    const { db, consumers, log } = this.options
+    return db.transaction().execute(async (trx) => {
+      const { rows: lock } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext(${RELAY_LOCK})) as ok`.execute(trx)
+      if (!lock[0]?.ok) {
+        // Another process is relaying; it takes these too, but look again shortly in case it just finished.
+        this.after(50, () => this.wake())
+        return -1
+      }
+      const rows = (await trx
+        .selectFrom('outbox')
+        .select(['id', 'type', 'payload', 'channels', 'category_id', 'created_at', 'attempts', 'done'])
+        .where('delivered_at', 'is', null)
+        .where('next_attempt_at', '<=', sql<Date>`now()`)
+        .orderBy('id')
+        .limit(this.batchSize)
+        .execute()) as OutboxRow[]
+      const delivered: number[] = []
+      for (const row of rows) {
+        const event = toEvent(row)
+        const done = new Set(row.done)
+        let failure: unknown = null
+        for (const consumer of consumers) {
+          if (done.has(consumer.name)) continue
+          try {
+            await withTimeout(consumer.handle(event, trx), this.timeoutMs, consumer.name)
+            done.add(consumer.name)
+          } catch (err) {
+            failure = err
+            log.warn({ err, event: row.type, eventId: row.id, consumer: consumer.name, attempts: row.attempts + 1 }, 'outbox: delivery failed; will retry')
+            break
+          }
+        }
+        if (!failure) {
+          delivered.push(row.id)
+          continue
+        }
+        const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(row.attempts, 10))
+        await trx
+          .updateTable('outbox')
+          .set({
+            done: [...done],
+            attempts: row.attempts + 1,
+            last_error: String((failure as Error)?.message ?? failure).slice(0, 500),
+            next_attempt_at: sql<Date>`now() + ${`${backoff} milliseconds`}::interval`,
+          })
+          .where('id', '=', row.id)
+          .execute()
+        // Later events wait behind this one, so each channel keeps its order.
+        this.after(backoff, () => this.wake())
+        break
+      }
+      if (delivered.length > 0) {
+        await trx
+          .updateTable('outbox')
+          .set({ delivered_at: sql<Date>`now()`, done: consumers.map((c) => c.name) })
+          .where('id', 'in', delivered)
+          .execute()
+      }
+      return delivered.length
+    })
+  }
+
+  private after(ms: number, fn: () => void): void {
+    if (this.closed) return
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      fn()
+    }, ms)
+    timer.unref()
+    this.timers.add(timer)
+  }
+
+  private schedulePoll(): void {
+    this.after(this.pollMs, () => {
+      this.wake()
+      this.schedulePoll()
+    })
+  }
+
+  /** A dedicated connection that hears every commit's NOTIFY; reconnects after a database restart. */
+  private async listen(url: string): Promise<void> {
+    const client = new pg.Client({ connectionString: url, application_name: 'hearth-outbox-listener' })
+    client.on('notification', () => this.wake())
+    client.on('error', (err) => {
+      this.options.log.warn({ err }, 'outbox: listen connection lost; reconnecting')
+      if (this.listener === client) this.listener = null
+      client.end().catch(() => {})
+      this.relisten(url, 1_000)
+    })
+    try {
+      await client.connect()
+      await client.query(`listen ${OUTBOX_NOTIFY_CHANNEL}`)
+    } catch (err) {
+      client.end().catch(() => {})
+      this.options.log.warn({ err }, 'outbox: listen connection failed; polling until it comes back')
+      this.relisten(url, 2_000)
+      return
+    }
+    if (this.closed) {
+      await client.end().catch(() => {})
+      return
+    }
+    this.listener = client
+    // Anything committed while the connection was down is picked up now.
+    this.wake()
+  }
+
+  private relisten(url: string, ms: number): void {
+    this.after(ms, () => void this.listen(url))
+  }
+}
+
+/** Prunes delivered events older than `olderThanHours`; returns how many went. */
+export async function pruneOutbox(db: Db, olderThanHours = 24): Promise<number> {
+  const result = await db
+    .deleteFrom('outbox')
+    .where('delivered_at', '<', sql<Date>`now() - ${`${olderThanHours} hours`}::interval`)
+    .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}
+
+/** How the outbox stands, for /admin/jobs and /readyz: waiting events and the oldest one's age. */
+export async function outboxBacklog(db: Db): Promise<{ waiting: number; oldestSeconds: number | null; lastError: string | null }> {
+  const row = await db
+    .selectFrom('outbox')
+    .select([
+      sql<number>`count(*)::int`.as('waiting'),
+      sql<number | null>`extract(epoch from now() - min(created_at))::int`.as('oldest'),
+      sql<string | null>`(array_agg(last_error order by id) filter (where last_error is not null))[1]`.as('last_error'),
+    ])
+    .where('delivered_at', 'is', null)
+    .executeTakeFirstOrThrow()
+  return { waiting: row.waiting, oldestSeconds: row.oldest, lastError: row.last_error }
+}
+
+function toEvent(row: OutboxRow): AnyDomainEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    data: row.payload,
+    channels: row.channels,
+    ...(row.category_id ? { categoryId: row.category_id } : {}),
+    at: row.created_at.toISOString(),
+  } as AnyDomainEvent
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}

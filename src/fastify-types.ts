@@ -1,0 +1,27 @@
+import type { Session, SessionUser } from './core/auth/sessions.js'
+import type { LiveHub } from './core/realtime/index.js'
+import type { Services } from './services.js'
+
+/** What every feature's routes reach through `app.hearth`: the service graph and this instance's live hub. */
+export interface Hearth extends Services {
+  live: LiveHub
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hearth: Hearth
+  }
+  interface FastifyRequest {
+    user: SessionUser | null
+    session: Session | null
+    authMethod: 'session' | 'token' | null
+  }
+  interface FastifyContextConfig {
+    /** False on the few routes a signed token authorises instead of a session (one-click unsubscribe). */
+    csrf?: boolean
+  }
+  interface FastifyReply {
+    /** Values every page template sees (set by @fastify/view's reply decorator). */
+    locals: Record<string, unknown>
+  }
+}

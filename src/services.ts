@@ -1,0 +1,143 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import { SessionStore } from './core/auth/sessions.js'
+import type { Db } from './core/db.js'
+import { EventBus } from './core/events.js'
+import { type EventConsumer, Outbox, OutboxRelay } from './core/outbox.js'
+import type { JobQueue } from './core/queue.js'
+import { createFanout, type Fanout, liveConsumer, type LiveOptions } from './core/realtime/index.js'
+import { CommunitySettings, instanceSecret } from './core/settings.js'
+import { LinkSigner } from './core/signed-tokens.js'
+import { AccountService } from './features/accounts/service.js'
+import { JobAdminService } from './features/admin-jobs/service.js'
+import { BetaService } from './features/beta/service.js'
+import { CategoryService } from './features/discussions/categories.js'
+import { SearchService } from './features/discussions/search.js'
+import { DiscussionService } from './features/discussions/service.js'
+import { EmailService } from './features/email/service.js'
+import { IdeaService } from './features/ideas/service.js'
+import { ModerationService } from './features/moderation/service.js'
+import { NotificationService } from './features/notifications/service.js'
+import { TrustService } from './features/trust/service.js'
+
+/** What the service graph is built from: the resources an entrypoint (or a test) owns. */
+export interface ServiceDeps {
+  config: Config
+  db: Db
+  log: Logger
+  redis?: Redis | null
+  queue?: JobQueue | null
+  /**
+   * A connection string the outbox relay may LISTEN on, so it hears commits from every
+   * process at once. Null on embedded PostgreSQL, which serves one connection.
+   */
+  listenUrl?: string | null
+  /** Overrides of the live sockets' limits and history (tests shrink them). */
+  live?: LiveOptions
+  /** How often the relay looks for events nobody announced (default 1 s). */
+  outboxPollMs?: number
+}
+
+/** Every service, built once with its dependencies; the web process, the worker and the CLI share this graph. */
+export interface Services {
+  config: Config
+  db: Db
+  log: Logger
+  redis: Redis | null
+  queue: JobQueue | null
+  /** Signs unsubscribe and verification links with the instance secret. */
+  links: LinkSigner
+  secret: string
+  outbox: Outbox
+  relay: OutboxRelay
+  /** This process's listeners of delivered events. */
+  events: EventBus
+  /** Where live events go: Redis pub/sub across instances, or in-process. */
+  fanout: Fanout
+  settings: CommunitySettings
+  sessions: SessionStore
+  accounts: AccountService
+  notifications: NotificationService
+  categories: CategoryService
+  discussions: DiscussionService
+  search: SearchService
+  ideas: IdeaService
+  beta: BetaService
+  email: EmailService
+  moderation: ModerationService
+  trust: TrustService
+  jobs: JobAdminService
+  /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
+  start(): Promise<void>
+  /** Stops the relay and the fan-out. */
+  close(): Promise<void>
+}
+
+/**
+ * Builds the service graph. Services get what they depend on here and nowhere else; the
+ * outbox relay gets its consumers here: live fan-out, mail and jobs (with Redis), and this
+ * process's in-memory listeners.
+ */
+export async function buildServices(deps: ServiceDeps): Promise<Services> {
+  const { config, db, log } = deps
+  const redis = deps.redis ?? null
+  const queue = deps.queue ?? null
+  const secret = await instanceSecret(db, config.secretKey)
+  const links = new LinkSigner(secret)
+  const outbox = new Outbox(db)
+  const events = new EventBus((err, event) => log.error({ err, event: event.type }, 'event listener failed'))
+  const fanout = createFanout({ redis, redisPrefix: config.redisPrefix, log: log.child({ module: 'live' }), limits: deps.live })
+
+  const settings = new CommunitySettings(db)
+  const sessions = new SessionStore(db, config.sessionDays, outbox)
+  const notifications = new NotificationService(db, outbox)
+  const categories = new CategoryService(db)
+  const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
+  const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
+  const email = new EmailService(db, links, config, queue, outbox)
+
+  const consumers: EventConsumer[] = [liveConsumer(fanout)]
+  if (queue) consumers.push(email.consumer())
+  consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
+  const relay = new OutboxRelay({
+    db,
+    outbox,
+    consumers,
+    log: log.child({ module: 'outbox' }),
+    listenUrl: deps.listenUrl ?? null,
+    pollMs: deps.outboxPollMs,
+  })
+
+  return {
+    config,
+    db,
+    log,
+    redis,
+    queue,
+    links,
+    secret,
+    outbox,
+    relay,
+    events,
+    fanout,
+    settings,
+    sessions,
+    accounts: new AccountService(db, sessions, outbox),
+    notifications,
+    categories,
+    discussions,
+    search: new SearchService(db, categories),
+    ideas,
+    beta: new BetaService(db, outbox, notifications, ideas, settings),
+    email,
+    moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
+    trust: new TrustService(db, settings, notifications),
+    jobs: new JobAdminService(queue),
+    start: () => relay.start(),
+    async close() {
+      await relay.close()
+      await fanout.close()
+    },
+  }
+}

@@ -65,6 +65,8 @@ export interface ModerationLogTable {
   target_type: string
   target_id: string
   reason: string
+  /** The category the entry happened in (migration 0062); no foreign key, see there. */
+  category_id: ColumnType<number | null, number | null | undefined, number | null>
   details: ColumnType<Record<string, unknown>, string | undefined, string>
   created_at: CreatedAt
 }

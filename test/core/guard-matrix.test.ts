@@ -245,10 +245,10 @@ t.test('owners see active suspensions and silences in /admin and lift them; lift
   const api = await f.admin.client.api('POST', `/api/v1/admin/members/${f.regular.id}/lift`, { kind: 'silence' })
   t.match(api, { statusCode: 200, data: { userId: f.regular.id, kind: 'silence' } })
   t.equal((await f.admin.client.api('POST', `/api/v1/admin/members/${f.regular.id}/lift`, { kind: 'silence' })).statusCode, 409, 'nothing left to lift')
-  const log = await db.selectFrom('moderation_log').select(['actor_id', 'action', 'target_id', 'reason']).where('action', 'in', ['user.unsuspend', 'user.unsilence']).orderBy('id').execute()
+  const log = await db.selectFrom('moderation_log').select(['actor_id', 'action', 'target_id', 'reason']).where('action', 'in', ['member.unsuspend', 'member.unsilence']).orderBy('id').execute()
   t.same(log, [
-    { actor_id: f.admin.id, action: 'user.unsuspend', target_id: String(f.member.id), reason: 'Apologised' },
-    { actor_id: f.admin.id, action: 'user.unsilence', target_id: String(f.regular.id), reason: '' },
+    { actor_id: f.admin.id, action: 'member.unsuspend', target_id: String(f.member.id), reason: 'Apologised' },
+    { actor_id: f.admin.id, action: 'member.unsilence', target_id: String(f.regular.id), reason: '' },
   ])
   t.match((await f.admin.client.get('/admin')).body, /Nobody is suspended or silenced/)
 })

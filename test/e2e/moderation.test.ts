@@ -49,10 +49,21 @@ t.test('in the browser: a member flags, the post hides, a category moderator agr
 
   await member.goto(`${base}/`)
   await member.getByRole('link', { name: 'Moderation log' }).first().click()
-  const row = member.locator('tr', { hasText: 'flag.agree' })
+  const row = member.locator('.mod-log-entries li', { hasText: 'agreed with the flags on a post in' })
   t.equal(await row.count(), 1, 'the log shows the decision')
-  t.match(await row.textContent(), new RegExp(f.categoryMod.username))
-  t.match(await row.textContent(), /Spam advertising/)
-  t.match(await row.textContent(), /Members lounge/)
-  await member.screenshot({ path: screenshotPath('moderation-log'), fullPage: true })
+  t.match(await row.textContent(), new RegExp(`${f.categoryMod.username}\\s+agreed with the flags on a post in “Favourite board games” in Members lounge`))
+  t.match(await row.textContent(), /Why: Spam advertising/)
+  const href = await row.getByRole('link', { name: '“Favourite board games”' }).getAttribute('href')
+  t.match(href, new RegExp(`^/t/${thread.id}/`), 'a hidden post (404 to members at /p/:id) links to its thread')
+
+  // A long title and a long reason must wrap on a phone, not scroll sideways.
+  const long = await startThread(f.member, f.cats.open.id, 'A very long thread title about supercalifragilisticexpialidocious keyboards and more', 'Body.')
+  await f.admin.client.api('PATCH', `/api/v1/threads/${long.id}`, { pinned: true, locked: true, reason: 'Pinned because everyone keeps asking about these keyboards, see the guidelines' })
+  for (const [width, name] of [[390, 'moderation-log-390'], [1280, 'moderation-log-1280']] as const) {
+    await member.setViewportSize({ width, height: 900 })
+    await member.goto(`${base}/mod/log`)
+    const sideways = await member.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+    t.equal(sideways, 0, `no sideways scroll at ${width} px`)
+    await member.screenshot({ path: screenshotPath(name), fullPage: true })
+  }
 })

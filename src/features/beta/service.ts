@@ -8,6 +8,7 @@ import type { BetaSignupStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { renderMarkdown } from '../../core/markdown.js'
+import { logStaffAction } from '../moderation/log.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import type { IdeaService } from '../ideas/service.js'
 import { toCsv } from './csv.js'
@@ -257,17 +258,13 @@ export class BetaService {
           ])),
         )
       }
-      await trx
-        .insertInto('moderation_log')
-        .values({
-          actor_id: actor.id,
-          action: `beta.${input.decision}`,
-          target_type: 'beta_signup',
-          target_id: String(signup.id),
-          reason: input.note,
-          details: JSON.stringify({ programId: id, userId, from: signup.status }),
-        })
-        .execute()
+      await logStaffAction(trx, {
+        actorId: actor.id,
+        action: input.decision === 'accept' ? 'beta.accept' : 'beta.decline',
+        target: { type: 'beta_signup', id: signup.id },
+        reason: input.note,
+        details: { programId: id, userId, from: signup.status },
+      })
       const after = await trx.selectFrom('beta_signups').select(['status', 'waitlist_position']).where('id', '=', signup.id).executeTakeFirstOrThrow()
       await this.seatsChanged(trx, id, await this.seatsLeft(trx, id))
       return { result: state(after), rows }

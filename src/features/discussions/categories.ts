@@ -3,6 +3,7 @@ import type { SessionUser } from '../../core/auth/sessions.js'
 import type { Db, DbOrTrx } from '../../core/db.js'
 import { Conflict, Invalid, NotFound, parse } from '../../core/errors.js'
 import { type CategoryAccess, can, canModerate, canSeeCategory, type Viewer } from '../../core/guard.js'
+import { logStaffAction } from '../moderation/log.js'
 import { CategoryInput } from './schemas.js'
 
 export interface Category extends CategoryAccess {
@@ -143,10 +144,14 @@ export class CategoryService {
           })
           .returning(columns)
           .executeTakeFirstOrThrow()
-        await trx
-          .insertInto('moderation_log')
-          .values({ actor_id: actorId, action: 'category.create', target_type: 'category', target_id: String(created.id), reason: '', details: JSON.stringify({ name: created.name, visibility: created.visibility }) })
-          .execute()
+        // The entry belongs to the new category: a members-only one is not announced to guests.
+        await logStaffAction(trx, {
+          actorId,
+          action: 'category.create',
+          target: { type: 'category', id: created.id },
+          categoryId: created.id,
+          details: { name: created.name, visibility: created.visibility },
+        })
         return created
       } catch (err) {
         if ((err as { code?: string }).code === '23505') throw new Conflict('A category with that slug exists', 'slug')
@@ -205,10 +210,7 @@ export class CategoryService {
       // An owner's appointment lifts an earlier removal that kept the promotion job away.
       await trx.deleteFrom('moderator_offers').where('category_id', '=', categoryId).where('user_id', '=', user.id).where('status', '=', 'blocked').execute()
       if (Number(added.numInsertedOrUpdatedRows ?? 0) > 0) {
-        await trx
-          .insertInto('moderation_log')
-          .values({ actor_id: actorId, action: 'moderator.appoint', target_type: 'user', target_id: String(user.id), reason, details: JSON.stringify({ categoryId }) })
-          .execute()
+        await logStaffAction(trx, { actorId, action: 'moderator.appoint', target: { type: 'user', id: user.id }, reason, categoryId })
       }
     })
   }
@@ -228,10 +230,7 @@ export class CategoryService {
         .values({ category_id: categoryId, user_id: userId, status: 'blocked', decided_at: new Date() })
         .onConflict((oc) => oc.columns(['category_id', 'user_id']).doUpdateSet({ status: 'blocked', decided_at: new Date() }))
         .execute()
-      await trx
-        .insertInto('moderation_log')
-        .values({ actor_id: actorId, action: 'moderator.remove', target_type: 'user', target_id: String(userId), reason, details: JSON.stringify({ categoryId }) })
-        .execute()
+      await logStaffAction(trx, { actorId, action: 'moderator.remove', target: { type: 'user', id: userId }, reason, categoryId })
     })
   }
 }

@@ -5,6 +5,7 @@ import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
+import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
 import { type Category, type CategoryService, slugify } from './categories.js'
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
@@ -594,10 +595,7 @@ export class DiscussionService {
         await trx.updateTable('threads').set({ title, slug: slugify(title) }).where('id', '=', thread.id).execute()
       }
       if (moderator && post.author_id !== viewer.user!.id) {
-        await trx
-          .insertInto('moderation_log')
-          .values({ actor_id: viewer.user!.id, action: 'post.edit', target_type: 'post', target_id: String(postId), reason: input.reason ?? '', details: JSON.stringify({ threadId: thread.id }) })
-          .execute()
+        await logStaffAction(trx, { actorId: viewer.user!.id, action: 'post.edit', target: { type: 'post', id: postId }, reason: input.reason ?? '', categoryId: category.id, details: { threadId: thread.id } })
       }
       await this.outbox.emit(trx, 'post.edited', { threadId: thread.id, postId, html: rendered.html }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       return { post, thread, category, changed }
@@ -635,10 +633,14 @@ export class DiscussionService {
         await trx.updateTable('threads').set((eb) => ({ reply_count: eb('reply_count', '-', 1) })).where('id', '=', thread.id).execute()
       }
       if (post.author_id !== viewer.user!.id) {
-        await trx
-          .insertInto('moderation_log')
-          .values({ actor_id: viewer.user!.id, action: post.depth === 0 ? 'thread.delete' : 'post.delete', target_type: 'post', target_id: String(postId), reason, details: JSON.stringify({ threadId: thread.id }) })
-          .execute()
+        await logStaffAction(trx, {
+          actorId: viewer.user!.id,
+          action: post.depth === 0 ? 'thread.delete' : 'post.delete',
+          target: { type: 'post', id: postId },
+          reason,
+          categoryId: category.id,
+          details: { threadId: thread.id },
+        })
       }
       await this.outbox.emit(trx, 'post.deleted', { threadId: thread.id, postId }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       return { thread, category, deleted: true }
@@ -693,11 +695,13 @@ export class DiscussionService {
     if (Object.keys(changes).length === 0) return { ...thread, url: threadUrl(thread) }
     const updated = await this.db.transaction().execute(async (trx) => {
       const row = await trx.updateTable('threads').set(changes).where('id', '=', threadId).returningAll().executeTakeFirstOrThrow()
-      const action = changes.category_id ? 'thread.move' : changes.pinned !== undefined ? (changes.pinned ? 'thread.pin' : 'thread.unpin') : changes.locked ? 'thread.lock' : 'thread.unlock'
-      await trx
-        .insertInto('moderation_log')
-        .values({ actor_id: viewer.user!.id, action, target_type: 'thread', target_id: String(threadId), reason: input.reason, details: JSON.stringify({ ...changes, from: category.id }) })
-        .execute()
+      // One entry per change, so a request that pins and locks at once shows both. A move
+      // belongs to both categories: readers who cannot see either never see it.
+      const log = (action: StaffActionCode, details: Record<string, unknown> = {}) =>
+        logStaffAction(trx, { actorId: viewer.user!.id, action, target: { type: 'thread', id: threadId }, reason: input.reason, categoryId: category.id, details })
+      if (changes.pinned !== undefined) await log(changes.pinned ? 'thread.pin' : 'thread.unpin')
+      if (changes.locked !== undefined) await log(changes.locked ? 'thread.lock' : 'thread.unlock')
+      if (changes.category_id !== undefined) await log('thread.move', { toCategoryId: changes.category_id })
       return row
     })
     return { ...updated, url: threadUrl(updated) }

@@ -9,6 +9,7 @@ import type { EventType } from '../../core/events.js'
 import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import type { DiscussionService } from '../discussions/service.js'
+import { logStaffAction } from '../moderation/log.js'
 import type { NotificationService } from '../notifications/service.js'
 import {
   type BoardQuery,
@@ -455,7 +456,7 @@ export class IdeaService {
           note_html: note.html,
         })
         .execute()
-      await this.log(trx, actor, 'idea.status', id, input.note, { from: idea.status, to: input.status })
+      await logStaffAction(trx, { actorId: actor.id, action: 'idea.status', target: { type: 'idea', id }, reason: input.note, details: { from: idea.status, to: input.status } })
       const label = STATUS_LABELS[input.status]
       const rows = await this.notifications.create(
         trx,
@@ -537,7 +538,7 @@ export class IdeaService {
         .where('id', '=', id)
         .execute()
       await trx.updateTable('ideas').set({ merged_into_id: into.id }).where('merged_into_id', '=', id).execute()
-      await this.log(trx, actor, 'idea.merge', id, input.note, { into: into.id })
+      await logStaffAction(trx, { actorId: actor.id, action: 'idea.merge', target: { type: 'idea', id }, reason: input.note, details: { into: into.id } })
       const rows = await this.notifications.create(
         trx,
         notify.map((userId) => ({
@@ -674,7 +675,7 @@ export class IdeaService {
         .values({ key: VOTE_LIMITS_KEY, value: JSON.stringify(value), updated_at: sql<Date>`now()` as unknown as Date })
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: sql<Date>`now()` as unknown as Date }))
         .execute()
-      await this.log(trx, actor, 'settings.vote_limits', 0, '', { value })
+      await logStaffAction(trx, { actorId: actor.id, action: 'settings.vote_limits', target: { type: 'settings', id: VOTE_LIMITS_KEY }, details: { value } })
     })
     this.voteLimitsCache = { value, at: Date.now() }
     return value
@@ -693,19 +694,6 @@ export class IdeaService {
     return new Set(rows.map((r) => r.idea_id))
   }
 
-  private async log(trx: Trx, actor: Actor, action: string, ideaId: number, reason: string, details: Record<string, unknown>) {
-    await trx
-      .insertInto('moderation_log')
-      .values({
-        actor_id: actor.id,
-        action,
-        target_type: ideaId ? 'idea' : 'settings',
-        target_id: String(ideaId || VOTE_LIMITS_KEY),
-        reason,
-        details: JSON.stringify(details),
-      })
-      .execute()
-  }
 
   private summary(r: {
     id: number

@@ -94,7 +94,7 @@ export async function moderationRoutes(app: FastifyInstance): Promise<void> {
   app.get('/mod/log', async (req, reply) => {
     requireUser(req)
     const { before } = parse(LogQuery, req.query)
-    return reply.view('moderation/log', { title: 'Moderation log', ...(await moderation.log(before)) })
+    return reply.view('moderation/log', { title: 'Moderation log', ...(await moderation.log(await viewerOf(req), before)) })
   })
 
   // ── invitations to moderate ──────────────────────────────────────────────────

@@ -7,9 +7,10 @@ import { markdownToText } from '../../core/markdown.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
 import { can, canModerate, ensure, type GuardUser, isModerator, isStaff, type MemberRank, type Viewer, viewerOf } from '../../core/guard.js'
-import { logStaffAction } from './log.js'
 import { type DiscussionService, threadUrl } from '../discussions/service.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
+import { describeLog, type LogEntry } from './log-entries.js'
+import { logStaffAction, type StaffActionCode, type StaffActionTarget } from './log.js'
 import { FlagInput, LiftInput, MemberStandingInput, ResolveInput } from './schemas.js'
 import { flagScore, hidesAtOnce } from './scoring.js'
 
@@ -208,8 +209,9 @@ export class ModerationService {
         .where('status', '=', 'pending')
         .returning('flagger_id')
         .execute()
-      const log = (action: string, targetType: string, targetId: number, reason: string, details: Record<string, unknown>) =>
-        trx.insertInto('moderation_log').values({ actor_id: actor.id, action, target_type: targetType, target_id: String(targetId), reason, details: JSON.stringify(details) }).execute()
+      // Every entry of a decision belongs to the post's category: readers who cannot see it never see them.
+      const log = (action: StaffActionCode, target: StaffActionTarget, reason: string, details: Record<string, unknown>) =>
+        logStaffAction(trx, { actorId: actor.id, action, target, reason, categoryId: thread.category_id, details })
       const url = threadUrl(thread, post.id)
       const items: NewNotification[] = []
       let restored = false
@@ -225,7 +227,7 @@ export class ModerationService {
           await trx.updateTable('posts').set({ hidden_at: new Date(), hidden_reason: 'hidden by a moderator' }).where('id', '=', post.id).execute()
         }
         await trx.updateTable('posts').set({ review_requested_at: null }).where('id', '=', post.id).execute()
-        await log('flag.agree', 'post', post.id, input.reason, { threadId: thread.id, categoryId: thread.category_id, outcome: input.outcome, flags: flaggers.length })
+        await log('flag.agree', { type: 'post', id: post.id }, input.reason, { threadId: thread.id, outcome: input.outcome, flags: flaggers.length })
         items.push({
           userId: post.author_id,
           kind: 'flag.resolved',
@@ -241,7 +243,7 @@ export class ModerationService {
             .set(input.penalty === 'suspend' ? { suspended_until: until } : { silenced_until: until })
             .where('id', '=', post.author_id)
             .execute()
-          await log(input.penalty === 'suspend' ? 'user.suspend' : 'user.silence', 'user', post.author_id, input.reason, { until: until.toISOString(), postId: post.id })
+          await log(input.penalty === 'suspend' ? 'member.suspend' : 'member.silence', { type: 'user', id: post.author_id }, input.reason, { until: until.toISOString(), postId: post.id })
           // Their open live sockets recheck what they may see at once.
           await this.outbox.emit(trx, 'access.changed', { userId: post.author_id })
           items.push({
@@ -256,7 +258,7 @@ export class ModerationService {
       } else if (input.action === 'disagree') {
         restored = post.hidden_at !== null
         await trx.updateTable('posts').set({ hidden_at: null, hidden_reason: null, review_requested_at: null }).where('id', '=', post.id).execute()
-        await log('flag.disagree', 'post', post.id, input.reason, { threadId: thread.id, categoryId: thread.category_id, flags: flaggers.length })
+        await log('flag.disagree', { type: 'post', id: post.id }, input.reason, { threadId: thread.id, flags: flaggers.length })
         if (restored) {
           items.push({ userId: post.author_id, kind: 'flag.resolved', actorId: actor.id, url, text: `A moderator reviewed your post in “${thread.title}” and restored it.`, payload: { postId: post.id, action: 'disagree' } })
         }
@@ -264,7 +266,7 @@ export class ModerationService {
         // Deferring counts for no one; a post hidden by flags alone is shown again, since no moderator confirmed it.
         restored = post.hidden_at !== null
         await trx.updateTable('posts').set({ hidden_at: null, hidden_reason: null, review_requested_at: null }).where('id', '=', post.id).execute()
-        await log('flag.defer', 'post', post.id, input.reason, { threadId: thread.id, categoryId: thread.category_id, flags: flaggers.length })
+        await log('flag.defer', { type: 'post', id: post.id }, input.reason, { threadId: thread.id, flags: flaggers.length })
       }
       const verdict = input.action === 'agree' ? 'agreed with' : input.action === 'disagree' ? 'did not agree with' : 'set aside'
       for (const { flagger_id } of flaggers) {
@@ -279,32 +281,33 @@ export class ModerationService {
     return { postId: result.postId, action: input.action, restored: result.restored, deleted: result.deleted }
   }
 
-  /** The public moderation log, newest first, keyset-paginated by id. */
-  async log(before?: number) {
+  /**
+   * The moderation log as this viewer may read it, newest first, keyset-paginated by id.
+   * Entries about a category the viewer cannot see are left out in SQL (an entry about a
+   * thread move needs both categories), so every page is full however many are hidden.
+   * Staff see everything. Names and links come from `describeLog`, in a fixed number of queries.
+   */
+  async log(viewer: Viewer, before?: number): Promise<{ entries: LogEntry[]; nextBefore: number | null }> {
+    const visible = isStaff(viewer) ? null : await this.categories.visibleIds(viewer)
     const rows = await this.db
       .selectFrom('moderation_log as l')
       .leftJoin('users as u', 'u.id', 'l.actor_id')
-      .leftJoin('users as tu', (j) => j.on(sql<boolean>`l.target_type = 'user' and tu.id::text = l.target_id`))
-      .select(['l.id', 'l.action', 'l.target_type', 'l.target_id', 'l.reason', 'l.details', 'l.created_at', 'u.username as actor', 'tu.username as target_username'])
+      .select(['l.id', 'l.action', 'l.target_type', 'l.target_id', 'l.reason', 'l.details', 'l.category_id', 'l.created_at', 'u.username as actor'])
+      .$if(visible !== null, (q) => {
+        // An empty list still needs a valid array literal: no category matches it.
+        const ids = visible!.length ? visible! : [0]
+        return q
+          .where((eb) => eb.or([eb('l.category_id', 'is', null), eb('l.category_id', '=', sql<number>`any(${ids})`)]))
+          // Parenthesised: a raw fragment is not wrapped, and the keyset condition follows it.
+          .where(sql<boolean>`((l.details->>'toCategoryId') is null or (l.details->>'toCategoryId')::bigint = any(${ids}))`)
+      })
       .$if(before !== undefined, (q) => q.where('l.id', '<', before!))
       .orderBy('l.id', 'desc')
       .limit(LOG_PAGE + 1)
       .execute()
-    const names = new Map((await this.categories.all()).map((c) => [c.id, c.name]))
-    const entries = rows.slice(0, LOG_PAGE).map((r) => ({
-      id: r.id,
-      action: r.action,
-      reason: r.reason,
-      created_at: r.created_at,
-      // Automatic changes (the promotion job) have no actor.
-      actor: r.actor ?? 'Hearth (automatic)',
-      target:
-        r.target_type === 'post' ? { label: `post #${r.target_id}`, url: `/p/${r.target_id}` }
-        : r.target_username ? { label: `@${r.target_username}`, url: `/u/${r.target_username}` }
-        : { label: `${r.target_type} #${r.target_id}`, url: null },
-      category: typeof r.details.categoryId === 'number' ? (names.get(r.details.categoryId) ?? null) : null,
-    }))
-    return { entries, nextBefore: rows.length > LOG_PAGE ? entries[entries.length - 1]!.id : null }
+    const page = rows.slice(0, LOG_PAGE)
+    const entries = await describeLog(this.db, page, visible ? new Set(visible) : null)
+    return { entries, nextBefore: rows.length > LOG_PAGE ? page[page.length - 1]!.id : null }
   }
 
   /** A member's role and where they moderate, as the guard's rank rules need it. */
@@ -350,13 +353,13 @@ export class ModerationService {
         .set({ role: input.role, role_locked: input.roleLocked, trust_level: input.trustLevel, trust_locked: input.trustLocked, tl3_short_since: null })
         .where('id', '=', user.id)
         .execute()
-      const log = (action: string, details: Record<string, unknown>) =>
-        trx.insertInto('moderation_log').values({ actor_id: actorId, action, target_type: 'user', target_id: String(user.id), reason: input.reason, details: JSON.stringify({ username: user.username, ...details }) }).execute()
+      const log = (action: StaffActionCode, details: Record<string, unknown>) =>
+        logStaffAction(trx, { actorId, action, target: { type: 'user', id: user.id }, reason: input.reason, details: { username: user.username, ...details } })
       if (user.role !== input.role || user.role_locked !== input.roleLocked) {
-        await log('user.role', { from: user.role, to: input.role, locked: input.roleLocked })
+        await log('member.role', { from: user.role, to: input.role, locked: input.roleLocked })
       }
       if (user.trust_level !== input.trustLevel || user.trust_locked !== input.trustLocked) {
-        await log('user.trust', { from: user.trust_level, to: input.trustLevel, locked: input.trustLocked })
+        await log('member.trust', { from: user.trust_level, to: input.trustLevel, locked: input.trustLocked })
       }
       // A new role or trust level changes what the member's open sockets may hear.
       await this.outbox.emit(trx, 'access.changed', { userId: user.id })
@@ -376,7 +379,7 @@ export class ModerationService {
             .select(['l.action', 'l.reason', 'l.created_at', 'a.username as actor'])
             .whereRef('l.target_id', '=', sql<string>`u.id::text`)
             .where('l.target_type', '=', 'user')
-            .where('l.action', 'in', ['user.suspend', 'user.silence'])
+            .where('l.action', 'in', ['member.suspend', 'member.silence'])
             .orderBy('l.id', 'desc')
             .limit(1)
             .as('last'),
@@ -389,8 +392,8 @@ export class ModerationService {
     return rows.flatMap((r) => {
       const by = (action: string) => (r.action === action ? { reason: r.reason ?? '', by: r.actor ?? null } : { reason: '', by: null })
       return [
-        ...(r.suspended_until && r.suspended_until > now ? [{ userId: r.id, username: r.username, kind: 'suspension' as const, until: r.suspended_until, ...by('user.suspend') }] : []),
-        ...(r.silenced_until && r.silenced_until > now ? [{ userId: r.id, username: r.username, kind: 'silence' as const, until: r.silenced_until, ...by('user.silence') }] : []),
+        ...(r.suspended_until && r.suspended_until > now ? [{ userId: r.id, username: r.username, kind: 'suspension' as const, until: r.suspended_until, ...by('member.suspend') }] : []),
+        ...(r.silenced_until && r.silenced_until > now ? [{ userId: r.id, username: r.username, kind: 'silence' as const, until: r.silenced_until, ...by('member.silence') }] : []),
       ]
     })
   }
@@ -412,7 +415,7 @@ export class ModerationService {
       await trx.updateTable('users').set({ [column]: null }).where('id', '=', user.id).execute()
       await logStaffAction(trx, {
         actorId: actor.id,
-        action: input.kind === 'suspension' ? 'user.unsuspend' : 'user.unsilence',
+        action: input.kind === 'suspension' ? 'member.unsuspend' : 'member.unsilence',
         target: { type: 'user', id: user.id },
         reason: input.reason,
         details: { username: user.username, was: until.toISOString() },

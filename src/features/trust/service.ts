@@ -3,6 +3,7 @@ import type { SessionUser } from '../../core/auth/sessions.js'
 import type { Db } from '../../core/db.js'
 import { Conflict, NotFound } from '../../core/errors.js'
 import type { CommunitySettings } from '../../core/settings.js'
+import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import { type CurrentModerator, type PromotionCandidate, planPromotions } from './promotion-plan.js'
 import { nextTrustStanding } from './rules.js'
@@ -258,11 +259,8 @@ export class TrustService {
     return this.db.transaction().execute(async (trx) => {
       const url = `/c/${category.slug}`
       const items: NewNotification[] = []
-      const log = (action: string, userId: number, reason: string) =>
-        trx
-          .insertInto('moderation_log')
-          .values({ actor_id: null, action, target_type: 'user', target_id: String(userId), reason, details: JSON.stringify({ categoryId: category.id, automatic: true }) })
-          .execute()
+      const log = (action: StaffActionCode, userId: number, reason: string) =>
+        logStaffAction(trx, { actorId: null, action, target: { type: 'user', id: userId }, reason, categoryId: category.id, details: { automatic: true } })
       for (const userId of plan.demote) {
         const removed = await trx
           .deleteFrom('category_moderators')
@@ -338,10 +336,7 @@ export class TrustService {
       if (accept) {
         await trx.insertInto('category_moderators').values({ category_id: categoryId, user_id: user.id, source: 'promoted' }).onConflict((oc) => oc.doNothing()).execute()
       }
-      await trx
-        .insertInto('moderation_log')
-        .values({ actor_id: user.id, action: accept ? 'moderator.accept' : 'moderator.decline', target_type: 'user', target_id: String(user.id), reason: '', details: JSON.stringify({ categoryId }) })
-        .execute()
+      await logStaffAction(trx, { actorId: user.id, action: accept ? 'moderator.accept' : 'moderator.decline', target: { type: 'user', id: user.id }, categoryId })
     })
   }
 }

@@ -16,6 +16,7 @@ import { SESSION_COOKIE, setSessionCookie } from './core/auth/cookies.js'
 import type { Db } from './core/db.js'
 import { DomainError, Invalid, NotFound, TooManyRequests } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
+import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
@@ -179,8 +180,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     reply.locals = {
       ...reply.locals,
       currentUser: req.user,
-      isAdmin: req.user?.role === 'admin',
-      isStaff: req.user?.role === 'admin' || req.user?.role === 'moderator',
+      isAdmin: isAdmin(viewerOf(req.user)),
+      isStaff: isStaff(viewerOf(req.user)),
       csrfToken: reply.generateCsrf(),
       path: req.url,
       unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,

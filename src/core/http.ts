@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type DomainError, fieldErrors, Unauthorized } from './errors.js'
 import type { SessionUser } from './auth/sessions.js'
+import { ensure, viewerOf } from './guard.js'
 
 /** True for JSON API requests, which get JSON errors instead of pages. */
 export function isApi(req: FastifyRequest): boolean {
@@ -64,4 +65,20 @@ export const queryText = z.string().max(200).optional()
  */
 export function pathText(max: number) {
   return z.string().min(1).max(max).refine((v) => !v.includes('\u0000'))
+}
+
+// ── declarative route guards ──────────────────────────────────────────────────────
+// Usable as a route's `preHandler` or called at the top of a handler; each throws the
+// DomainError the one error handler turns into a page or JSON.
+
+/** A logged-in user, as a route's `preHandler` (401 otherwise: the API answers 401, pages send to log in). */
+export async function requireMember(req: FastifyRequest): Promise<SessionUser> {
+  return requireUser(req)
+}
+
+/** An admin who is not suspended; 404 for everyone else (owner pages do not exist for them). */
+export async function requireAdmin(req: FastifyRequest): Promise<SessionUser> {
+  const user = await requireMember(req)
+  ensure(viewerOf(user), 'administer', undefined)
+  return user
 }

@@ -94,8 +94,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const form = req.body
     const page = await settingsPage(req)
     return handleForm(reply, 'accounts/settings', { ...page.values, tokenName: form.name }, async () => {
-      const { name } = parse(TokenInput, form)
-      const { token } = await sessions.createApiToken(user.id, name)
+      const { token } = await accounts.createApiToken(user, form)
       return reply.view('accounts/settings', await settingsPage(req, { newToken: token }))
     }, page)
   })

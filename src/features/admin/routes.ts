@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { SessionUser } from '../../core/auth/sessions.js'
 import { NotFound, parse } from '../../core/errors.js'
-import { FormBody, handleForm, queryText, requireUser } from '../../core/http.js'
+import { FormBody, handleForm, queryText, requireAdmin } from '../../core/http.js'
 import type { JobName } from '../../core/queue.js'
 import { IdParams } from '../discussions/schemas.js'
 import { settingsSections } from '../registry.js'
@@ -34,14 +33,8 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   const { categories, settings, moderation } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
 
-  function requireAdmin(req: FastifyRequest): SessionUser {
-    const user = requireUser(req)
-    if (user.role !== 'admin') throw new NotFound()
-    return user
-  }
-
   async function adminPage(extra: Record<string, unknown> = {}) {
-    const [all, moderators, values] = await Promise.all([categories.all(), categories.moderators(), settings.all()])
+    const [all, moderators, values, restrictions] = await Promise.all([categories.all(), categories.moderators(), settings.all(), moderation.restrictions()])
     return {
       settingsSections: settingsSections.map((section) => ({
         ...section,
@@ -56,15 +49,16 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       categories: all.map((c) => ({ ...c, moderators: moderators.filter((m) => m.category_id === c.id) })),
       parents: all.filter((c) => c.parent_id === null),
       settings: values,
+      restrictions,
       values: { visibility: 'public', whoCanStart: 'members' },
       ...extra,
     }
   }
 
   r.get('/admin', { schema: { querystring: AdminQuery } }, async (req, reply) => {
-    requireAdmin(req)
+    const user = await requireAdmin(req)
     const { member } = parse(MemberQuery, req.query)
-    const standing = member ? await moderation.memberStanding(member) : null
+    const standing = member ? await moderation.memberStanding(user, member) : null
     return reply.view('admin/index', await adminPage({
       saved: req.query.saved,
       queued: req.query.queued,
@@ -74,10 +68,10 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   r.post('/admin/members', { schema: { body: FormBody } }, async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const form = req.body
     return handleForm(reply, 'admin/index', form, async () => {
-      const changed = await moderation.updateMember(user.id, form)
+      const changed = await moderation.updateMember(user, form)
       return reply.redirect(`/admin?saved=member&member=${encodeURIComponent(changed.username)}#members`, 303)
     }, await adminPage({ member: form }))
   })
@@ -85,7 +79,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   // Each feature's section of community settings saves through its own form schema.
   for (const section of settingsSections) {
     r.post(`/admin/${section.id}-settings`, { schema: { body: FormBody } }, async (req, reply) => {
-      requireAdmin(req)
+      await requireAdmin(req)
       const form = req.body
       return handleForm(reply, 'admin/index', form, async () => {
         await settings.update(parse(section.form, form))
@@ -95,7 +89,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   }
 
   r.post('/admin/run/:job', { schema: { params: JobParams } }, async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const job = Object.hasOwn(JOBS, req.params.job) ? JOBS[req.params.job] : undefined
     if (!job) throw new NotFound()
     const queue = app.hearth.queue
@@ -107,7 +101,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   r.post('/admin/categories', { schema: { body: FormBody } }, async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const form = req.body
     return handleForm(reply, 'admin/index', form, async () => {
       await categories.create(user.id, form)
@@ -116,13 +110,13 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   r.post('/admin/categories/:id/move', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     await categories.move(req.params.id, parse(MoveForm, req.body).direction)
     return reply.redirect('/admin#categories', 303)
   })
 
   r.post('/admin/categories/:id/moderators', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const { id } = req.params
     const form = req.body
     return handleForm(reply, 'admin/index', { ...form, moderatorFor: id }, async () => {
@@ -133,18 +127,35 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   })
 
   r.post('/admin/categories/:id/moderators/:userId/remove', { schema: { params: ModeratorParams } }, async (req, reply) => {
-    const user = requireAdmin(req)
+    const user = await requireAdmin(req)
     const { id, userId } = req.params
     await categories.removeModerator(user.id, id, userId)
     return reply.redirect('/admin?saved=moderator-removed#categories', 303)
   })
 
   r.post('/admin/settings', { schema: { body: FormBody } }, async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     const form = req.body
     return handleForm(reply, 'admin/index', form, async () => {
       await settings.update(parse(SettingsForm, form))
       return reply.redirect('/admin?saved=settings#settings', 303)
     }, await adminPage())
+  })
+
+  // ── suspensions and silences: owners see the active ones and lift them ─────────
+  r.post('/admin/members/:id/lift', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+    const user = await requireAdmin(req)
+    const form = req.body
+    return handleForm(reply, 'admin/index', form, async () => {
+      await moderation.lift(user, req.params.id, form)
+      return reply.redirect('/admin?saved=lifted#restrictions', 303)
+    }, await adminPage())
+  })
+
+  r.get('/api/v1/admin/restrictions', { preHandler: requireAdmin }, async () => ({ items: await moderation.restrictions() }))
+
+  r.post('/api/v1/admin/members/:id/lift', { schema: { params: IdParams } }, async (req) => {
+    const user = await requireAdmin(req)
+    return moderation.lift(user, req.params.id, req.body)
   })
 }

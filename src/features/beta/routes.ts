@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { fieldErrors, NotFound } from '../../core/errors.js'
-import { handleForm, MultiFormBody, requireUser } from '../../core/http.js'
+import { handleForm, MultiFormBody, requireAdmin, requireUser } from '../../core/http.js'
 import {
   answersFromForm,
   FORM_QUESTION_SLOTS,
@@ -42,12 +42,6 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>()
   const program = { schema: { params: ProgramParams } }
 
-  function requireAdmin(req: FastifyRequest) {
-    // Admin pages do not exist for anyone else.
-    if (req.user?.role !== 'admin') throw new NotFound()
-    return req.user
-  }
-
   // The question slots of the program form, keeping what the admin typed.
   const slots = (form: Form = {}) =>
     Array.from({ length: FORM_QUESTION_SLOTS }, (_, i) => {
@@ -65,12 +59,12 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/beta', async (req, reply) => reply.view('beta/index', { title: 'Beta programs', programs: await beta.list(req.user) }))
 
   app.get('/beta/new', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     return reply.view('beta/new', { title: 'New beta program', values: { capacity: '20', minTrustLevel: '0' }, slots: slots() })
   })
 
   r.post('/beta', { schema: { body: MultiFormBody } }, async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const form = req.body
     return handleForm(reply, 'beta/new', form, async () => {
       const program = await beta.create(admin, programFromForm(form))
@@ -115,21 +109,21 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   r.get('/beta/:id/manage', program, async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const { id } = req.params
     const data = await beta.signups(admin, id)
     return reply.view('beta/manage', { title: `Manage: ${data.program.title}`, ...data })
   })
 
   r.post('/beta/:id/signups/:userId/review', { schema: { params: ReviewParams } }, async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const { id, userId } = req.params
     await beta.review(admin, id, userId, req.body)
     return reply.redirect(`/beta/${id}/manage`, 303)
   })
 
   r.get('/beta/:id/participants.csv', program, async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const { id } = req.params
     const { filename, csv } = await beta.participantsCsv(admin, id)
     return reply

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
-import { FormBody, handleForm, requireUser, safeNext } from '../../core/http.js'
+import { FormBody, handleForm, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { atomFeed } from './feeds.js'
 import {
@@ -247,8 +247,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/api/v1/categories', async (req, reply) => {
-    const user = requireUser(req)
-    if (user.role !== 'admin') throw new NotFound()
+    const user = await requireAdmin(req)
     return reply.code(201).send({ category: categoryJson(await categories.create(user.id, req.body)) })
   })
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Invalid, NotFound, parse } from '../../core/errors.js'
-import { type Form, FormBody, handleForm, queryText, requireUser, safeNext } from '../../core/http.js'
+import { type Form, FormBody, handleForm, queryText, requireAdmin, requireMember, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
 import { BoardQuery, IDEA_STATUSES, IdeaPageQuery, IdParams, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
@@ -60,8 +60,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   const newPage = { title: 'Propose an idea' }
-  app.get('/ideas/new', async (req, reply) => {
-    requireUser(req)
+  app.get('/ideas/new', { preHandler: requireMember }, async (_req, reply) => {
     return reply.view('ideas/new', { ...newPage, values: {} })
   })
 
@@ -103,6 +102,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
       comments: comments?.posts[0]?.children ?? [],
       thread: comments?.thread,
       canReply: comments?.canReply ?? false,
+      replyBlock: comments?.replyBlock ?? null,
       canModerate: comments?.canModerate ?? false,
       betas: await beta.forIdea(idea.id),
       statuses: IDEA_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], current: s === idea.status })),
@@ -153,22 +153,18 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // Open-vote limits per trust level (admins; the page does not exist for anyone else).
-  function requireAdmin(req: FastifyRequest) {
-    if (req.user?.role !== 'admin') throw new NotFound()
-    return req.user
-  }
   const limitsPage = (limits: VoteLimits) => ({
     title: 'Idea voting settings',
     levels: [0, 1, 2, 3, 4].map((level) => ({ level, value: limits?.[String(level)] ?? '' })),
   })
 
   r.get('/ideas/settings', { schema: { querystring: SettingsQuery } }, async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     return reply.view('ideas/settings', { ...limitsPage(await ideas.voteLimits()), saved: req.query.saved === '1' })
   })
 
   r.post('/ideas/settings', { schema: { body: FormBody } }, async (req, reply) => {
-    const admin = requireAdmin(req)
+    const admin = await requireAdmin(req)
     const form = req.body
     const page = limitsPage(await ideas.voteLimits())
     return handleForm(reply, 'ideas/settings', form, async () => {

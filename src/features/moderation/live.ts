@@ -1,6 +1,6 @@
 import type { LiveHub } from '../../core/realtime/index.js'
 import type { CategoryService } from '../discussions/categories.js'
-import { canModerate, isStaff } from '../discussions/policy.js'
+import { canModerate, isModerator } from '../../core/guard.js'
 
 /** The review queue's channel: staff, and category moderators only for their categories' events. */
 export function liveChannels({ live, categories }: { live: LiveHub; categories: CategoryService }): void {
@@ -8,8 +8,7 @@ export function liveChannels({ live, categories }: { live: LiveHub; categories: 
     'mod',
     async (user) => {
       if (!user) return false
-      const viewer = await categories.viewer(user)
-      return isStaff(viewer) || viewer.moderates.size > 0
+      return isModerator(await categories.viewer(user))
     },
     { mayReceive: async (user, categoryId) => !!user && canModerate(await categories.viewer(user), categoryId) },
   )

@@ -7,7 +7,7 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import fastifyWebsocket from '@fastify/websocket'
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -18,6 +18,7 @@ import { DomainError, Invalid, NotFound, TooManyRequests } from './core/errors.j
 import { registerGuestCache } from './core/guest-cache.js'
 import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
+import { isBadText, refuseBadText, safeLocation } from './core/input.js'
 import { paths } from './core/paths.js'
 import type { JobQueue } from './core/queue.js'
 import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
@@ -48,6 +49,8 @@ export interface AppDeps {
   services?: Services
   /** Overrides of the live sockets' limits (tests shrink them). */
   liveLimits?: LiveOptions
+  /** Told of every route as it is registered (the route-walking test lists them this way). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -57,15 +60,17 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * external (security, cookies, views, static, rate limits) → app (auth, errors) → features.
  */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
-  const app = fastify({
+  const app: FastifyInstance = fastify({
     logger: { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers.authorization'] },
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: (err, req, reply) => refuseBadUrl(app, err, req, reply),
   })
   app.setValidatorCompiler(validatorCompiler)
+  if (deps.onRoute) app.addHook('onRoute', deps.onRoute)
   app.setSerializerCompiler(serializerCompiler)
 
   const log = app.log as unknown as Logger
@@ -138,7 +143,31 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     preClose: async () => hearth.live.close(),
   })
 
-  // ── app plugins: who is asking, cross-site protection, errors ───────────────────
+  // ── app plugins: clean input, who is asking, cross-site protection, errors ──────
+  // One rule for text that PostgreSQL, UTF-8 and HTTP headers cannot carry (see core/input.ts):
+  // a path parameter, query value or body field holding NUL or a lone surrogate is a 400
+  // naming the field, before any route or service sees it.
+  app.addHook('onRequest', async (req, reply) => {
+    // A bad cookie is dropped, not refused: cookies are set by the browser (or planted by a
+    // sibling subdomain), so a 400 on every request would lock the person out until they
+    // found and cleared it. A dropped session cookie reads as logged out, like an expired one.
+    for (const [name, value] of Object.entries(req.cookies)) {
+      if (!isBadText(name) && !(value && isBadText(value))) continue
+      delete req.cookies[name]
+      if (name === SESSION_COOKIE) reply.clearCookie(SESSION_COOKIE, { path: '/' })
+    }
+    refuseBadText(req.params)
+    refuseBadText(req.query)
+  })
+  app.addHook('preValidation', async (req) => refuseBadText(req.body))
+  // Redirect targets are checked where they are chosen (safeNext); this is the net under them:
+  // Node throws on CR, LF or non-Latin-1 in a header, which would turn a redirect into a 500.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    const location = reply.getHeader('location')
+    if (typeof location === 'string') reply.header('location', safeLocation(location))
+    return payload
+  })
+
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization
     if (auth?.startsWith('Bearer ')) {
@@ -237,8 +266,19 @@ async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Rec
   return { currentUser: req.user, csrfToken }
 }
 
+// A path that is not valid percent-encoded UTF-8 (`/t/%E0%A4%A`) is refused before routing,
+// when the reply has no view decorator yet: it answers in the app's error shapes from here.
+async function refuseBadUrl(app: FastifyInstance, err: Error, req: FastifyRequest, reply: FastifyReply) {
+  const message = 'That address is not valid'
+  req.log.info({ status: 400, message: err.message }, 'request refused')
+  if (isApi(req)) return reply.code(400).send({ error: message })
+  const page = await app.view('errors/4xx', { title: 'Error', message, status: 400, requestId: req.id }).catch(() => message)
+  return reply.code(400).type('text/html; charset=utf-8').send(page)
+}
+
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
-  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? fromDatabase(err))
+  const refusedByDatabase = err instanceof DomainError ? null : fromDatabase(err)
+  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? refusedByDatabase)
   let status = domain?.status ?? err.statusCode ?? 500
   if (status < 400 || status > 599) status = 500
   const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
@@ -249,6 +289,7 @@ async function renderError(err: Error & { statusCode?: number; validation?: unkn
         ? 'This form has expired or came from another site. Go back, reload the page and try again.'
         : (domain ?? err).message
   if (status >= 500) req.log.error({ err }, 'request failed')
+  else if (refusedByDatabase) req.log.warn({ err }, 'the database refused a value the route let through')
   else req.log.info({ status, message: err.message }, 'request refused')
 
   if (isApi(req)) return reply.code(status).send(field ? { error: message, field } : { error: message })
@@ -274,9 +315,22 @@ function fromValidation(err: Error & { validation?: unknown; validationContext?:
   return new Invalid({ [field || '_']: first.message ?? 'Invalid input' })
 }
 
-// PostgreSQL refuses NUL in text (22021) and in JSON (22P05). Only a person's input can carry
-// one, so it is bad input (400), not a server fault, wherever in a request it surfaces.
-function fromDatabase(err: Error & { code?: unknown }): DomainError | null {
-  if (err.code !== '22021' && err.code !== '22P05') return null
-  return new Invalid({ _: 'Text cannot contain NUL characters' })
+// PostgreSQL's data exceptions (class 22: text that is not a number, a number out of range,
+// NUL in text, a string too long, a bad date…) can only come from a value a person sent, so
+// they are bad input (400), never a server fault. Route schemas should refuse such values
+// first; this is the net under them, and it logs a warning so the gap can be closed.
+const DATA_ERRORS: Record<string, string> = {
+  '22021': 'Text cannot contain NUL characters',
+  '22P05': 'Text cannot contain NUL characters',
+  '22001': 'A value is too long',
+  '22003': 'A number is out of range',
+  '22P02': 'A value is not in the expected form',
+  '22007': 'A date or time is not valid',
+  '22008': 'A date or time is out of range',
+}
+
+function fromDatabase(err: Error & { code?: unknown; severity?: unknown }): DomainError | null {
+  // pg's DatabaseError carries a SQLSTATE `code` and a `severity`; Node's own errors have codes like ERR_….
+  if (typeof err.code !== 'string' || !/^22[0-9A-Z]{3}$/.test(err.code) || err.severity === undefined) return null
+  return new Invalid({ _: DATA_ERRORS[err.code] ?? 'A value is not valid' })
 }

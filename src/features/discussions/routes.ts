@@ -2,14 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
-import { FormBody, handleForm, requireAdmin, requireUser, safeNext } from '../../core/http.js'
+import { FormBody, handleForm, IdParams, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { atomFeed } from './feeds.js'
 import {
   CategoryPageQuery,
   FeedParams,
-  IdParams,
   ReadingInput,
+  ReplyInput,
   ReplyPageParams,
   ReplyPageQuery,
   SlugParams,
@@ -110,8 +110,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     } catch (err) {
       const fields = fieldErrors(err)
       if (!fields) throw err
-      if (form.parentId) {
-        const parentId = Number(form.parentId)
+      // A parent that is not an id (`parentId=abc`) was one of the refused fields: the thread page shows them.
+      const parentId = ReplyInput.pick({ parentId: true }).safeParse(form).data?.parentId
+      if (parentId) {
         const { post, thread } = await discussions.visiblePost(viewer, parentId)
         return reply.code(400).view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: post, values: form, errors: fields })
       }

@@ -1,11 +1,10 @@
 import { z } from 'zod'
-import { pathText } from '../../core/http.js'
+import { idField, optionalIdField, pathText } from '../../core/http.js'
 import { cursorId } from '../../core/cursor.js'
 
-const id = z.coerce.number({ error: 'Must be a number' }).int('Must be a whole number').positive('Must be a positive number')
-const optionalId = z.preprocess((v) => (v === '' || v === null ? undefined : v), id.optional())
+const id = idField()
+const optionalId = optionalIdField()
 
-export const IdParams = z.object({ id })
 export const SlugParams = z.object({ slug: pathText(60) })
 
 export const CategoryInput = z

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { cursorId, cursorNumber } from '../../core/cursor.js'
+import { idField } from '../../core/http.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 
 export const IDEA_STATUSES = ['open', 'under_review', 'planned', 'in_progress', 'done', 'declined'] as const satisfies readonly IdeaStatus[]
@@ -73,11 +74,9 @@ export const StatusInput = z.object({
 })
 
 export const MergeInput = z.object({
-  intoId: z.coerce.number({ error: 'Say which idea to merge into' }).int('Say which idea to merge into').positive('Say which idea to merge into'),
+  intoId: idField('Say which idea to merge into'),
   note: z.string().trim().max(2_000, 'Keep the note under 2,000 characters').default(''),
 })
-
-export const IdParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 53) })
 
 /** Per-trust-level limits on open votes: `{"0": 5, "1": 10}`; a level not listed is unlimited. */
 export const VoteLimits = z.record(z.string().regex(/^[0-4]$/), z.number().int().min(0).max(10_000)).nullable()

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import t from 'tap'
+import { encodeCursor } from '../../src/core/cursor.js'
 import { safeNext } from '../../src/core/http.js'
 import { findBadText, safeLocation } from '../../src/core/input.js'
 import { build } from '../helpers/app.js'
@@ -165,4 +166,33 @@ t.test('PostgreSQL data errors are bad input (400), never a server error', async
     t.equal((await app.inject({ url: `/test-data-error/${name}` })).statusCode, 400, `page: ${name}`)
   }
   t.equal((await app.inject({ url: '/api/v1/test-data-error/other' })).statusCode, 400, 'division by zero (22012) is a data error too')
+})
+
+t.test('hand-made page cursors of the right shape but impossible values are a 400 on cursor', async (t) => {
+  const { app, db } = await build(t)
+  const f = await forum(app, db)
+  const threadCursors = [
+    [true, '0000-01-01T00:00:00Z', 1],
+    [false, '2026-02-30T00:00:00Z', 1],
+    [false, '2026-01-01T00:00:00Z', 2 ** 53],
+    [false, '2026-01-01T00:00:00Z', 0],
+    [1, '2026-01-01T00:00:00Z', 1],
+  ]
+  for (const cursor of threadCursors) {
+    const res = await f.member.client.api('GET', `/api/v1/categories/${f.cats.open.slug}/threads?cursor=${encodeCursor(cursor as never)}`)
+    t.same([res.statusCode, res.data.field], [400, 'cursor'], JSON.stringify(cursor))
+  }
+  const boardCursors: [string, unknown[]][] = [
+    ['top', [1.5, 1]],
+    ['top', [1e300, 1]],
+    ['top', [-1, 1]],
+    ['trending', [1e300, 2 ** 53]],
+    ['new', [1, -5]],
+  ]
+  for (const [sort, cursor] of boardCursors) {
+    const res = await f.member.client.api('GET', `/api/v1/ideas?sort=${sort}&cursor=${encodeCursor(cursor as never)}`)
+    t.same([res.statusCode, res.data.field], [400, 'cursor'], `${sort} ${JSON.stringify(cursor)}`)
+  }
+  const fine = await f.member.client.api('GET', `/api/v1/ideas?sort=trending&cursor=${encodeCursor([0.25, 3])}`)
+  t.equal(fine.statusCode, 200, 'a fractional trending score is a fine cursor')
 })

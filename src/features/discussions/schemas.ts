@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { idField, optionalIdField, pathText } from '../../core/http.js'
-import { cursorId } from '../../core/cursor.js'
+import { cursorId, cursorParam, cursorTime } from '../../core/cursor.js'
 
 const id = idField()
 const optionalId = optionalIdField()
@@ -65,7 +65,7 @@ export const ThreadPatchInput = z.object({
 })
 
 /** Keyset cursor of a category page: (pinned, last_post_at, id) of the last thread shown. */
-export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), cursorId])
+export const ThreadCursor = z.tuple([z.boolean(), cursorTime, cursorId])
 
 export const ThreadPageQuery = z.object({
   after: optionalId,
@@ -75,7 +75,7 @@ export const ThreadPageQuery = z.object({
 })
 
 /** A category page: the keyset cursor of the page (absent or empty on the first). */
-export const CategoryPageQuery = z.object({ cursor: z.string().max(200).optional() })
+export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional() })
 
 /** The reply page: the thread, the post answered, and whether to quote it. */
 export const ReplyPageParams = z.object({ id, postId: id })

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { cursorId, cursorNumber } from '../../core/cursor.js'
+import { cursorCount, cursorId, cursorNumber, isCursor } from '../../core/cursor.js'
 import { idField } from '../../core/http.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 
@@ -49,16 +49,21 @@ export const NewIdeaInput = z.object({
 })
 export type NewIdeaInput = z.output<typeof NewIdeaInput>
 
-export const BoardQuery = z.object({
-  sort: z.enum(['top', 'trending', 'new'], { error: 'Sort by top, trending or new' }).default('top'),
-  status: z.enum(IDEA_STATUSES, { error: 'Unknown status' }).optional().or(z.literal('').transform(() => undefined)),
-  tag: tag.optional().or(z.literal('').transform(() => undefined)),
-  cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
-})
-export type BoardQuery = z.output<typeof BoardQuery>
-
-/** Keyset cursor of a board page: (sort key, id) of the last idea shown. */
+/** Keyset cursor of a board page: (sort key, id) of the last idea shown; the key of "top" is a vote count. */
 export const BoardCursor = z.tuple([cursorNumber, cursorId])
+const TopCursor = z.tuple([cursorCount, cursorId])
+/** The cursor schema of a board order. */
+export const boardCursor = (sort: 'top' | 'trending' | 'new') => (sort === 'top' ? TopCursor : BoardCursor)
+
+export const BoardQuery = z
+  .object({
+    sort: z.enum(['top', 'trending', 'new'], { error: 'Sort by top, trending or new' }).default('top'),
+    status: z.enum(IDEA_STATUSES, { error: 'Unknown status' }).optional().or(z.literal('').transform(() => undefined)),
+    tag: tag.optional().or(z.literal('').transform(() => undefined)),
+    cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
+  })
+  .refine((q) => !q.cursor || isCursor(boardCursor(q.sort), q.cursor), { path: ['cursor'], message: 'That page link is broken; start from the first page' })
+export type BoardQuery = z.output<typeof BoardQuery>
 
 export const SimilarQuery = z.object({
   q: z.string({ error: 'Say what to look for' }).trim().max(500, 'Keep the text under 500 characters').default(''),

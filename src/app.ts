@@ -7,7 +7,7 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import fastifyWebsocket from '@fastify/websocket'
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
+import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -266,14 +266,16 @@ async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Rec
   return { currentUser: req.user, csrfToken }
 }
 
-// A path that is not valid percent-encoded UTF-8 (`/t/%E0%A4%A`) is refused before routing,
-// when the reply has no view decorator yet: it answers in the app's error shapes from here.
-async function refuseBadUrl(app: FastifyInstance, err: Error, req: FastifyRequest, reply: FastifyReply) {
-  const message = 'That address is not valid'
-  req.log.info({ status: 400, message: err.message }, 'request refused')
-  if (isApi(req)) return reply.code(400).send({ error: message })
-  const page = await app.view('errors/4xx', { title: 'Error', message, status: 400, requestId: req.id }).catch(() => message)
-  return reply.code(400).type('text/html; charset=utf-8').send(page)
+// A path that is not valid percent-encoded UTF-8 (`/t/%E0%A4%A`) or whose parameter is too long
+// is refused before routing, when the reply has no view decorator yet: it answers in the app's
+// error shapes from here, with Fastify's status (400, or 414 for a long parameter).
+async function refuseBadUrl(app: FastifyInstance, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode === 414 ? 414 : 400
+  const message = status === 414 ? 'That address is too long' : 'That address is not valid'
+  req.log.info({ status, message: err.message }, 'request refused')
+  if (isApi(req)) return reply.code(status).send({ error: message })
+  const page = await app.view('errors/4xx', { title: 'Error', message, status, requestId: req.id }).catch(() => message)
+  return reply.code(status).type('text/html; charset=utf-8').send(page)
 }
 
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {

@@ -46,6 +46,12 @@ const BODIES: string[] = [
   '[]', '"text"', '42', 'null', '{"a":', '\u0000', '{"a":"\\ud800"}', '{"a\\u0000b":1}',
 ]
 
+/** Hostile cookies, as a Cookie header carries them. */
+const COOKIES = ['hearth_session=%00', 'hearth_session=a.b%00c', 'hearth_csrf=%ED%A0%80', `hearth_session=${'x'.repeat(64 * 1024)}`, 'hearth_session=s%3A%00.sig', '__proto__=1']
+
+/** A stack trace line, which no answer may show. */
+const STACK = /\n\s+at .+:\d+:\d+\)?\n/
+
 /** Keys tried in every query string and body besides those a route declares. */
 const COMMON_QUERY = ['cursor', 'before', 'after', 'page', 'next', 'returnTo', 'q', 'id']
 const COMMON_BODY = [
@@ -107,11 +113,12 @@ t.test('every route refuses hostile input with a 4xx, never a 5xx', async (t) =>
 
   const failures: string[] = []
   let requests = 0
-  async function send(who: Who, method: string, url: string, body?: { json: string } | { form: Record<string, string> }, what = '') {
+  let serverErrors = 0
+  async function send(who: Who, method: string, url: string, body?: { json: string } | { form: Record<string, string> }, what = '', cookie = '') {
     await ensureSession(who)
     const p = personas[who]
     const api = url.startsWith('/api/')
-    const headers: Record<string, string> = { cookie: p.client.cookieHeader }
+    const headers: Record<string, string> = { cookie: [p.client.cookieHeader, cookie].filter(Boolean).join('; ') }
     let payload: string | undefined
     if (body && 'json' in body) {
       headers['content-type'] = 'application/json'
@@ -134,20 +141,31 @@ t.test('every route refuses hostile input with a 4xx, never a 5xx', async (t) =>
       if (c.value === '' || (c.expires && new Date(c.expires).getTime() <= Date.now())) p.client.cookies.delete(c.name)
       else p.client.cookies.set(c.name, c.value)
     }
+    const json = api && res.statusCode >= 400 ? safeJson(res.body) : undefined
     const problem =
       res.statusCode >= 500 ? `${res.statusCode} ${res.body.slice(0, 160)}`
-      : api && res.statusCode >= 400 && typeof safeJson(res.body)?.error !== 'string' ? `${res.statusCode} without {error}: ${res.body.slice(0, 160)}`
+      : api && res.statusCode >= 400 && (typeof json?.error !== 'string' || Object.keys(json).some((k) => k !== 'error' && k !== 'field'))
+        ? `${res.statusCode} not {error, field?}: ${res.body.slice(0, 160)}`
+      : STACK.test(res.body) ? `${res.statusCode} shows a stack trace`
       : null
+    if (res.statusCode >= 500) serverErrors += 1
     if (problem) failures.push(`${who} ${method} ${url.slice(0, 120)} ${what.slice(0, 80)}: ${problem}`)
   }
 
   const list = routes.filter((r) => !(r as { websocket?: boolean }).websocket)
   const skipped = [...new Set(routes.filter((r) => (r as { websocket?: boolean }).websocket).map((r) => r.url))]
   const walked = new Set<string>()
-  // Three independent rotations (values, personas, plausible-or-empty bodies), so that none is tied to another.
+  // Independent rotations (values, logged-in personas, plausible-or-empty bodies), so that none is tied to another.
   const turns = { value: 0, who: 0, base: 0 }
-  const nextWho = (): Who => (['guest', 'member', 'admin'] as const)[turns.who++ % 3]!
+  const loggedIn = (): Who => (turns.who++ % 2 === 0 ? 'member' : 'admin')
   const sample = <T>(values: readonly T[], n: number): T[] => Array.from({ length: n }, () => values[turns.value++ % values.length]!)
+  // Many keys at once, each with its own value: key i of request j gets value i + j, so over the
+  // requests every key meets every value without a request per key and value.
+  // The megabyte is left out: with it in one key, the whole request would only ever be too large.
+  const combined = <T>(keys: readonly string[], all: readonly T[], j: number) => {
+    const values = all.filter((v) => v !== MB)
+    return Object.fromEntries(keys.map((k, i) => [k, values[(turns.value + i * 5 + j) % values.length]!]))
+  }
 
   for (const route of list) {
     for (const method of [route.method].flat()) {
@@ -156,48 +174,55 @@ t.test('every route refuses hostile input with a 4xx, never a 5xx', async (t) =>
       const names = [...route.url.matchAll(/:(\w+)|\*/g)].map((m) => m[1] ?? '*')
       const fill = (hostile: Record<string, string> = {}) =>
         route.url.replace(/:(\w+)|\*/g, (_m, name: string | undefined) => hostile[name ?? '*'] ?? encodeURIComponent(validParam(route.url, name ?? '*')))
-      const queryKeys = [...new Set([...keysOf(route.schema?.querystring), ...COMMON_QUERY])]
       const takesBody = method !== 'GET' && method !== 'DELETE'
-      const bodyKeys = takesBody ? [...new Set([...keysOf(route.schema?.body), ...COMMON_BODY])] : []
       const api = route.url.startsWith('/api/')
-      const validBody = Object.fromEntries(bodyKeys.filter((k) => k in plausible).map((k) => [k, plausible[k]]))
-      const formBody = (base: Record<string, unknown>, extra: Record<string, unknown>) =>
-        Object.fromEntries(Object.entries({ ...base, ...extra }).map(([k, v]) => [k, formString(v)]))
-
-      const bodyFor = (base: Record<string, unknown>, key: string, v: unknown) =>
-        api ? { json: jsonWith(base, key, v) } : { form: formBody(base, { [key]: v }) }
+      const declaredQuery = keysOf(route.schema?.querystring)
+      const declaredBody = takesBody ? keysOf(route.schema?.body) : []
+      const commonQuery = COMMON_QUERY.filter((k) => !declaredQuery.includes(k))
+      const commonBody = takesBody ? COMMON_BODY.filter((k) => !declaredBody.includes(k)) : []
+      const validBody = Object.fromEntries([...declaredBody, ...commonBody].filter((k) => k in plausible).map((k) => [k, plausible[k]]))
       // Half the time the other fields are plausible (the success path), half the time absent (the error path).
       const base = () => (turns.base++ % 2 === 0 ? validBody : {})
-      const emptyBody = takesBody ? (api ? { json: '{}' } : { form: {} }) : undefined
+      const bodyOf = (fields: Record<string, unknown>) =>
+        api ? { json: jsonOf(fields) } : { form: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, formString(v)])) }
+      const emptyBody = takesBody ? bodyOf({}) : undefined
+      const query = (fields: Record<string, string>) => Object.entries(fields).map(([k, v]) => `${k}=${v}`).join('&')
 
-      // Each path parameter and declared query key gets a sample of values, each declared body key every value,
-      // each request as one of the personas in turn (the rotation runs through every value across routes).
+      // The route's own fields: each path parameter gets a dozen values, each declared query and
+      // body key every value, as the logged-in personas in turn; a guest tries a few of each.
       for (const name of names) {
-        for (const v of sample(WIRE, 12)) await send(nextWho(), method, fill({ [name]: v }), emptyBody, `param ${name}`)
+        for (const v of sample(WIRE, 12)) await send(loggedIn(), method, fill({ [name]: v }), emptyBody, `param ${name}`)
+        for (const v of sample(WIRE, 3)) await send('guest', method, fill({ [name]: v }), emptyBody, `param ${name}`)
       }
-      const declaredQuery = keysOf(route.schema?.querystring)
       for (const key of declaredQuery) {
-        for (const v of sample(WIRE, 18)) await send(nextWho(), method, `${fill()}?${key}=${v}`, emptyBody, `query ${key}`)
+        for (const v of WIRE) await send(loggedIn(), method, `${fill()}?${key}=${v}`, emptyBody, `query ${key}`)
+        for (const v of sample(WIRE, 4)) await send('guest', method, `${fill()}?${key}=${v}`, emptyBody, `query ${key}`)
       }
-      const declaredBody = takesBody ? keysOf(route.schema?.body) : []
       for (const key of declaredBody) {
-        for (const v of VALUES) await send(nextWho(), method, fill(), bodyFor(base(), key, v), `body ${key}=${describe(v)}`)
+        for (const v of VALUES) await send(loggedIn(), method, fill(), bodyOf({ ...base(), [key]: v }), `body ${key}=${describe(v)}`)
+        for (const v of sample(VALUES, 4)) await send('guest', method, fill(), bodyOf({ ...base(), [key]: v }), `body ${key}=${describe(v)}`)
       }
-      // Common keys the route may read without declaring them (forms are parsed in the service): a sample of values.
-      for (const who of ['guest', 'member', 'admin'] as const) {
-        for (const key of sample(COMMON_QUERY.filter((k) => !declaredQuery.includes(k)), 2)) {
-          for (const v of sample(WIRE, 2)) await send(who, method, `${fill()}?${key}=${v}`, emptyBody, `query ${key}`)
-        }
-        await send(who, method, `${fill()}?${queryKeys.slice(0, 3).map((k) => `${k}=1&${k}=%00`).join('&')}`, emptyBody, 'repeated query keys')
+      // Keys the route may read without declaring them (forms are parsed in the service): all at once.
+      for (let j = 0; j < 10; j++) {
+        const who = j < 8 ? loggedIn() : 'guest'
+        await send(who, method, `${fill()}?${query(combined(commonQuery, WIRE, j))}`, emptyBody, `query ${query(combined(commonQuery, WIRE, j)).slice(0, 80)}`)
       }
-      for (const key of takesBody ? COMMON_BODY.filter((k) => !declaredBody.includes(k)) : []) {
-        for (const v of sample(VALUES, 2)) await send(nextWho(), method, fill(), bodyFor(base(), key, v), `body ${key}=${describe(v)}`)
+      for (let j = 0; takesBody && j < 24; j++) {
+        const who = j < 20 ? loggedIn() : 'guest'
+        const fields = { ...base(), ...combined(commonBody, VALUES, j) }
+        // A third of the keys keep their plausible value, so one bad field is not always hidden behind another.
+        for (const [i, k] of commonBody.entries()) if ((i + j) % 3 === 0 && Object.hasOwn(validBody, k)) fields[k] = validBody[k]
+        await send(who, method, fill(), bodyOf(fields), `body ${jsonOf(fields).slice(0, 100)}`)
       }
-      for (const body of BODIES) await send(nextWho(), method, fill(), { json: body }, `body ${body.slice(0, 40)}`)
+      await send(loggedIn(), method, `${fill()}?${[...declaredQuery, ...commonQuery].slice(0, 3).map((k) => `${k}=1&${k}=%00`).join('&')}`, emptyBody, 'repeated query keys')
+      // Cookies the browser sends back: a session or CSRF cookie holding NUL, a surrogate, or 64 KB.
+      for (const cookie of sample(COOKIES, 2)) await send(loggedIn(), method, fill(), emptyBody, `cookie ${cookie.slice(0, 40)}`, cookie)
+      for (const body of BODIES) await send(loggedIn(), method, fill(), { json: body }, `body ${body.slice(0, 40)}`)
+      turns.value += 1
     }
   }
 
-  t.comment(`walked ${walked.size} routes (skipped: HEAD twins of GETs and the websocket ${skipped.join(', ')}) with ${requests} requests in ${((Date.now() - started) / 1000).toFixed(1)} s; ${failures.length} failed`)
+  t.comment(`walked ${walked.size} routes (skipped: HEAD twins of GETs and the websocket ${skipped.join(', ')}) with ${requests} requests in ${((Date.now() - started) / 1000).toFixed(1)} s: ${serverErrors} answered 5xx, ${failures.length} failed a check`)
   for (const failure of failures.slice(0, 100)) t.comment(failure.replace(/\s+/g, ' '))
   t.equal(failures.length, 0, 'no 5xx, and {error} on every API refusal')
   t.ok(walked.size > 100, 'the walk found the routes')
@@ -213,10 +238,9 @@ function keysOf(schema: unknown): string[] {
   return []
 }
 
-// A JSON body with one hostile field; `__proto__` becomes an own key, as a hand-written body would.
-function jsonWith(base: Record<string, unknown>, key: string, value: unknown): string {
-  const text = JSON.stringify({ ...base, [key]: undefined }).slice(0, -1)
-  return `${text}${text.length > 1 ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'}}`
+// A JSON body as a hand-written one would be: a `__proto__` key becomes an own key, not a prototype.
+function jsonOf(fields: Record<string, unknown>): string {
+  return `{${Object.entries(fields).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v) ?? 'null'}`).join(',')}}`
 }
 
 function describe(v: unknown): string {

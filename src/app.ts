@@ -70,8 +70,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     frameworkErrors: (err, req, reply) => refuseBadUrl(app, err, req, reply),
   })
   app.setValidatorCompiler(validatorCompiler)
-  if (deps.onRoute) app.addHook('onRoute', deps.onRoute)
   app.setSerializerCompiler(serializerCompiler)
+  if (deps.onRoute) app.addHook('onRoute', deps.onRoute)
 
   const log = app.log as unknown as Logger
   const services =

@@ -17,6 +17,7 @@ import { DomainError, TooManyRequests } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
+import { fallbackRateLimitStore } from './core/rate-limits.js'
 import type { JobQueue } from './core/queue.js'
 import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
 import { createHandlebars, partialFiles } from './core/views.js'
@@ -106,9 +107,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
   await app.register(fastifyRateLimit, {
     global: false,
-    redis: hearth.redis ?? undefined,
-    nameSpace: `${config.redisPrefix}:rate:`,
-    skipOnError: true,
+    // Redis when it answers, this process's memory when it does not (src/core/rate-limits.ts).
+    store: fallbackRateLimitStore(hearth.redis, `${config.redisPrefix}:rate:`) as never,
+    skipOnError: false,
     errorResponseBuilder: (_req, ctx) =>
       new TooManyRequests(`Too many attempts. Try again in ${Math.ceil(ctx.ttl / 60_000)} minute(s).`),
   })
@@ -185,7 +186,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }
   })
 
-  registerGuestCache(app, config.guestCacheSeconds)
+  registerGuestCache(app, config.guestCacheSeconds, config.guestCacheMaxBytes)
 
   app.setErrorHandler(async (err, req, reply) => renderError(err as Error, req, reply))
   app.setNotFoundHandler(async (req, reply) => {

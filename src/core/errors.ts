@@ -56,6 +56,14 @@ export class Invalid extends DomainError {
 }
 
 /** 429: too many requests. */
+/** A service Hearth depends on (Redis for jobs) is unreachable right now; nothing was changed. */
+export class Unavailable extends DomainError {
+  readonly status = 503
+  constructor(message = 'This is unavailable right now; try again in a minute') {
+    super(message)
+  }
+}
+
 export class TooManyRequests extends DomainError {
   readonly status = 429
   constructor(message = 'Too many requests, please slow down') {

@@ -67,9 +67,17 @@ export class JobQueue {
   readonly queue: Queue
   readonly mailQueue: Queue
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(private readonly connection: Redis, prefix: string) {
     this.queue = new Queue(QUEUE_NAME, { connection, prefix, defaultJobOptions })
     this.mailQueue = new Queue(MAIL_QUEUE_NAME, { connection, prefix, defaultJobOptions })
+  }
+
+  /**
+   * Whether Redis is connected now. A caller on a request path checks it first: asking a
+   * disconnected client queues the command until Redis returns, and the request would hang.
+   */
+  get available(): boolean {
+    return this.connection.status === 'ready'
   }
 
   /** Every queue, for the job overview in /admin/jobs. */

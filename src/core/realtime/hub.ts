@@ -61,6 +61,7 @@ export class LiveHub {
     })
     fanout.onEnvelope((envelope) => this.enqueue(() => this.dispatch(envelope)))
     fanout.onControl((message) => this.control(message))
+    fanout.onGap(() => this.enqueue(async () => this.missedEvents()))
     this.timers.push(setInterval(() => this.heartbeat(), limits.heartbeatMs).unref())
     this.timers.push(setInterval(() => void this.revalidateDue(), Math.min(limits.revalidateMs, 30_000)).unref())
     this.timers.push(setInterval(() => this.sweepAnswers(), 60_000).unref())
@@ -158,6 +159,23 @@ export class LiveHub {
       await this.fillGap(envelope.channel, seen, envelope.id)
     }
     await this.deliverAll(subs, envelope)
+  }
+
+  /**
+   * The fan-out lost its connection for a while: events published meanwhile will never
+   * arrive, and the next one may never come to reveal the gap. Every subscribed socket is
+   * told to reload now, and ids start afresh (Redis may have come back empty).
+   */
+  private async missedEvents(): Promise<void> {
+    this.log.warn({ channels: this.channels.size }, 'live: fan-out reconnected; asking subscribed pages to reload')
+    for (const [key, subs] of this.channels) {
+      this.lastSeen.delete(key)
+      for (const sub of subs) {
+        if (sub.pending) continue
+        sub.lastId = 0
+        sub.conn.send(reloadFrame(sub.name))
+      }
+    }
   }
 
   /** Pub/sub drops messages while a subscriber reconnects; the channel's history fills the gap. */

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
 import type { User } from '../../core/db-types.js'
 import { NotFound, parse } from '../../core/errors.js'
-import { rateLimit } from '../../core/rate-limits.js'
+import { dualRateLimit, passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
 import { handleForm, requireUser, safeNext } from '../../core/http.js'
 import { mailSettings } from '../email/schemas.js'
 import { ApiLoginInput, publicUser, TokenInput } from './schemas.js'
@@ -15,7 +15,10 @@ const HOUR = 60 * 60 * 1000
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { accounts, sessions, config } = app.hearth
   const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
-  const loginLimit = { preHandler: rateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000) }
+  // Counted per IP and per account named, never per cookie: a fresh cookie (or account) buys no more guesses.
+  const loginLimit = { preHandler: dualRateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000, loginTarget) }
+  // Re-entering a password in settings is a guess too: limited per IP and per member.
+  const recheckLimit = { preHandler: passwordCheckLimit(app, config.rateLimits.login) }
 
   async function startSession(req: FastifyRequest, reply: FastifyReply, user: User): Promise<void> {
     const { token, session } = await sessions.create(user.id, { userAgent: req.headers['user-agent'], ip: req.ip })
@@ -79,7 +82,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     }, await settingsPage(req))
   })
 
-  app.post('/settings/password', async (req, reply) => {
+  app.post('/settings/password', recheckLimit, async (req, reply) => {
     const user = requireUser(req)
     const form = req.body as Form
     const page = await settingsPage(req)
@@ -164,4 +167,11 @@ export async function settingsView(app: FastifyInstance, req: FastifyRequest, ex
     saved: (req.query as Form).saved,
     ...extra,
   }
+}
+
+/** The account a log-in attempt names (form or API), folded so case and spaces do not split its budget. */
+function loginTarget(req: FastifyRequest): string | null {
+  const body = (req.body ?? {}) as Record<string, unknown>
+  const named = [body.login, body.username, body.email].find((v) => typeof v === 'string' && v.trim() !== '')
+  return typeof named === 'string' ? named.trim().toLowerCase().slice(0, 254) : null
 }

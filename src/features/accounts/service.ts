@@ -76,8 +76,11 @@ export class AccountService {
     return user
   }
 
-  /** Changes the password and ends every other session of the user. */
-  async changePassword(user: SessionUser, currentSessionId: string | null, raw: unknown): Promise<number> {
+  /**
+   * Changes the password and ends every other session and every API token of the user:
+   * whoever learnt the old password may have used it to make either. Returns how many ended.
+   */
+  async changePassword(user: SessionUser, currentSessionId: string | null, raw: unknown): Promise<{ sessions: number; tokens: number }> {
     const input = parse(ChangePasswordInput, raw)
     const row = await this.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow()
     if (!(await verifyPassword(row.password_hash, input.currentPassword))) {
@@ -86,7 +89,9 @@ export class AccountService {
     const passwordHash = await hashPassword(input.newPassword)
     return this.db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute()
-      return this.sessions.invalidateAllFor(user.id, currentSessionId ?? undefined, trx)
+      const tokens = await this.sessions.revokeAllApiTokens(user.id, trx)
+      const sessions = await this.sessions.invalidateAllFor(user.id, currentSessionId ?? undefined, trx)
+      return { sessions, tokens }
     })
   }
 

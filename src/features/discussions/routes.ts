@@ -71,7 +71,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const { id } = parse(IdParams, req.params)
     const query = parse(ThreadPageQuery, req.query)
     const viewer = await viewerOf(req)
-    const page = await discussions.threadPage(viewer, id, { after: query.after, rootPostId: query.post })
+    const page = await discussions.threadPage(viewer, id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return reply.code(status).view('discussions/thread', {
       title: page.thread.title,
       ...page,
@@ -100,7 +100,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       if (!fields) throw err
       if (form.parentId) {
         const parentId = Number(form.parentId)
-        const { post, thread } = await discussions.visiblePost(viewer, parentId)
+        // The parent is shown again only if the viewer may still read it (not deleted meanwhile).
+        const { post, thread } = await discussions.readablePost(viewer, parentId, id)
         return reply.code(400).view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: post, values: form, errors: fields })
       }
       return renderThread(req, reply, { values: form, errors: fields }, 400)
@@ -111,8 +112,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     requireUser(req)
     const { postId } = req.params as { postId: string }
     const viewer = await viewerOf(req)
-    const { post, thread } = await discussions.visiblePost(viewer, parse(IdParams, { id: postId }).id)
-    if (post.thread_id !== parse(IdParams, req.params).id || post.deleted_at) throw new NotFound()
+    const { post, thread } = await discussions.readablePost(viewer, parse(IdParams, { id: postId }).id, parse(IdParams, req.params).id)
     const { username } = await app.hearth.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
     const quote = (req.query as Form).quote === '1' ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
     return reply.view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: { ...post, author_username: username }, values: { body: quote } })
@@ -139,7 +139,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   app.get('/p/:id/edit', async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
-    const { post, thread } = await discussions.visiblePost(viewer, parse(IdParams, req.params).id)
+    const { post, thread } = await discussions.readablePost(viewer, parse(IdParams, req.params).id)
     return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: { body: post.body_md, title: thread.title } })
   })
 
@@ -148,7 +148,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const viewer = await viewerOf(req)
     const { id } = parse(IdParams, req.params)
     const form = req.body as Form
-    const { post, thread } = await discussions.visiblePost(viewer, id)
+    const { post, thread } = await discussions.readablePost(viewer, id)
     return handleForm(reply, 'discussions/edit', form, async () => {
       const edited = await discussions.edit(viewer, id, form)
       return reply.redirect(edited.url, 303)
@@ -259,11 +259,12 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/api/v1/threads/:id', async (req) => {
     const query = parse(ThreadPageQuery, req.query)
-    const page = await discussions.threadPage(await viewerOf(req), parse(IdParams, req.params).id, { after: query.after, rootPostId: query.post })
+    const page = await discussions.threadPage(await viewerOf(req), parse(IdParams, req.params).id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return {
       thread: { id: page.thread.id, title: page.thread.title, url: page.thread.url, categoryId: page.category.id, pinned: page.thread.pinned, locked: page.thread.locked, replyCount: page.thread.reply_count },
       posts: page.posts.map(postJson),
       nextAfter: page.nextAfter,
+      nextCont: page.nextCont,
     }
   })
 

@@ -69,6 +69,8 @@ export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), z.number().i
 export const ThreadPageQuery = z.object({
   after: optionalId,
   post: optionalId,
+  /** Continue a page that was cut short after this post. */
+  cont: optionalId,
 })
 
 export const SearchQuery = z.object({

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { handleForm, requireUser } from '../../core/http.js'
-import { rateLimit } from '../../core/rate-limits.js'
+import { passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
 import { settingsView } from '../accounts/routes.js'
 import type { LinkOutcome } from './service.js'
 import { LinkToken, type UnsubscribeScope } from './schemas.js'
@@ -65,7 +65,7 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
   })
 
   // ── /settings: address, verification, notification mail ─────────────────────────
-  app.post('/settings/email', async (req, reply) => {
+  app.post('/settings/email', { preHandler: passwordCheckLimit(app, app.hearth.config.rateLimits.login) }, async (req, reply) => {
     const user = requireUser(req)
     const form = req.body as Form
     const page = await settingsView(app, req)

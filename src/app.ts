@@ -13,7 +13,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { SESSION_COOKIE, setSessionCookie } from './core/auth/cookies.js'
 import type { Db } from './core/db.js'
-import { DomainError, TooManyRequests } from './core/errors.js'
+import { DomainError, isDatabaseUnavailable, TooManyRequests, Unavailable } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
@@ -234,18 +234,24 @@ async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Rec
   return { currentUser: req.user, csrfToken }
 }
 
+const DATABASE_UNAVAILABLE = 'The database is not answering for a moment. Try again shortly.'
+
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
-  const domain = err instanceof DomainError ? err : null
+  const unavailable = isDatabaseUnavailable(err)
+  const domain = err instanceof DomainError ? err : unavailable ? new Unavailable(DATABASE_UNAVAILABLE) : null
   let status = domain?.status ?? err.statusCode ?? 500
   if (status < 400 || status > 599) status = 500
   const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
   const message =
-    status >= 500
+    unavailable
+      ? DATABASE_UNAVAILABLE
+      : status >= 500
       ? 'Something went wrong on our side'
       : (err as { code?: string }).code?.startsWith('FST_CSRF')
         ? 'This form has expired or came from another site. Go back, reload the page and try again.'
         : err.message
-  if (status >= 500) req.log.error({ err }, 'request failed')
+  if (unavailable) req.log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database unavailable')
+  else if (status >= 500) req.log.error({ err }, 'request failed')
   else req.log.info({ status, message: err.message }, 'request refused')
 
   if (isApi(req)) return reply.code(status).send(field ? { error: message, field } : { error: message })

@@ -576,9 +576,9 @@ export class DiscussionService {
     await this.visibleThread(viewer, threadId)
     await sql`
       insert into user_daily_stats (user_id, day, reading_seconds)
-      values (${viewer.user.id}, (now() at time zone 'utc')::date, least(${seconds}, ${MAX_READING_SECONDS_PER_DAY}))
+      values (${viewer.user.id}, (now() at time zone 'utc')::date, least(${seconds}::int, ${MAX_READING_SECONDS_PER_DAY}::int))
       on conflict (user_id, day) do update
-        set reading_seconds = least(user_daily_stats.reading_seconds + excluded.reading_seconds, ${MAX_READING_SECONDS_PER_DAY})`.execute(this.db)
+        set reading_seconds = least(user_daily_stats.reading_seconds + excluded.reading_seconds, ${MAX_READING_SECONDS_PER_DAY}::int)`.execute(this.db)
   }
 
   /**

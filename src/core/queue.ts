@@ -70,6 +70,9 @@ export class JobQueue {
   constructor(private readonly connection: Redis, prefix: string) {
     this.queue = new Queue(QUEUE_NAME, { connection, prefix, defaultJobOptions })
     this.mailQueue = new Queue(MAIL_QUEUE_NAME, { connection, prefix, defaultJobOptions })
+    // A lost connection is reported where it matters (readiness, the relay's retries, the
+    // worker's log); without a listener BullMQ would print every reconnect attempt.
+    for (const q of [this.queue, this.mailQueue]) q.on('error', () => {})
   }
 
   /**

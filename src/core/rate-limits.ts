@@ -26,18 +26,22 @@ export function dualRateLimit(
   name: string,
   max: number,
   timeWindowMs: number,
-  target: (req: FastifyRequest) => string | null,
+  target: (req: FastifyRequest) => string | null | Promise<string | null>,
 ): preHandlerAsyncHookHandler {
+  const targets = new WeakMap<FastifyRequest, string>()
   const byIp = app.createRateLimit({ max, timeWindow: timeWindowMs, keyGenerator: (req) => `${name}:ip:${req.ip}` })
   const byTarget = app.createRateLimit({
     max,
     timeWindow: timeWindowMs,
-    keyGenerator: (req) => `${name}:t:${target(req) ?? ''}`,
+    keyGenerator: (req) => `${name}:t:${targets.get(req) ?? ''}`,
   })
   return async (req) => {
     const results = [await byIp(req)]
-    const who = target(req)
-    if (who !== null) results.push(await byTarget(req))
+    const who = await target(req)
+    if (who !== null) {
+      targets.set(req, who)
+      results.push(await byTarget(req))
+    }
     const exceeded = results.find((r) => !r.isAllowed && r.isExceeded)
     if (exceeded && !exceeded.isAllowed) {
       throw new TooManyRequests(`Too many attempts. Try again in ${Math.max(1, Math.ceil(exceeded.ttl / 60_000))} minute(s).`)

@@ -16,7 +16,12 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { accounts, sessions, config } = app.hearth
   const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
   // Counted per IP and per account named, never per cookie: a fresh cookie (or account) buys no more guesses.
-  const loginLimit = { preHandler: dualRateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000, loginTarget) }
+  const loginLimit = {
+    preHandler: dualRateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000, async (req) => {
+      const named = loginName(req)
+      return named === null ? null : accounts.loginTarget(named)
+    }),
+  }
   // Re-entering a password in settings is a guess too: limited per IP and per member.
   const recheckLimit = { preHandler: passwordCheckLimit(app, config.rateLimits.login) }
 
@@ -169,9 +174,9 @@ export async function settingsView(app: FastifyInstance, req: FastifyRequest, ex
   }
 }
 
-/** The account a log-in attempt names (form or API), folded so case and spaces do not split its budget. */
-function loginTarget(req: FastifyRequest): string | null {
+/** The account name or address a log-in attempt gives (form or API), if any. */
+function loginName(req: FastifyRequest): string | null {
   const body = (req.body ?? {}) as Record<string, unknown>
   const named = [body.login, body.username, body.email].find((v) => typeof v === 'string' && v.trim() !== '')
-  return typeof named === 'string' ? named.trim().toLowerCase().slice(0, 254) : null
+  return typeof named === 'string' ? named : null
 }

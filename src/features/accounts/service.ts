@@ -54,6 +54,20 @@ export class AccountService {
   }
 
   /** Checks a username-or-email and password; the same answer for an unknown name and a wrong password. */
+  /**
+   * The key a log-in attempt's budget is counted under: the account it names (by username
+   * or address alike), or the folded text when no account has that name.
+   */
+  async loginTarget(login: string): Promise<string> {
+    const folded = login.trim().toLowerCase().slice(0, 254)
+    const user = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where((eb) => (folded.includes('@') ? eb(eb.fn('lower', ['email']), '=', folded) : eb(eb.fn('lower', ['username']), '=', folded)))
+      .executeTakeFirst()
+    return user ? `u${user.id}` : `n:${folded}`
+  }
+
   async logIn(raw: unknown): Promise<User> {
     const input = parse(LoginInput, raw)
     const user = await this.db

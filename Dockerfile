@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # ── build: compile TypeScript, then keep only production dependencies ──────────
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,7 +10,7 @@ COPY migrations migrations
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # ── runtime: compiled code, templates and static files, as a non-root user ─────
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

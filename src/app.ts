@@ -8,13 +8,15 @@ import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import fastifyWebsocket from '@fastify/websocket'
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { SESSION_COOKIE, setSessionCookie } from './core/auth/cookies.js'
 import type { Db } from './core/db.js'
-import { DomainError, isDatabaseUnavailable, TooManyRequests, Unavailable } from './core/errors.js'
+import { DomainError, Invalid, isDatabaseUnavailable, NotFound, TooManyRequests, Unavailable } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
+import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
 import { paths } from './core/paths.js'
 import { fallbackRateLimitStore } from './core/rate-limits.js'
@@ -64,6 +66,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   })
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
 
   const log = app.log as unknown as Logger
   const services =
@@ -177,8 +181,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     reply.locals = {
       ...reply.locals,
       currentUser: req.user,
-      isAdmin: req.user?.role === 'admin',
-      isStaff: req.user?.role === 'admin' || req.user?.role === 'moderator',
+      isAdmin: isAdmin(viewerOf(req.user)),
+      isStaff: isStaff(viewerOf(req.user)),
       csrfToken: reply.generateCsrf(),
       path: req.url,
       unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,
@@ -238,7 +242,7 @@ const DATABASE_UNAVAILABLE = 'The database is not answering for a moment. Try ag
 
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
   const unavailable = isDatabaseUnavailable(err)
-  const domain = err instanceof DomainError ? err : unavailable ? new Unavailable(DATABASE_UNAVAILABLE) : null
+  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? fromDatabase(err) ?? (unavailable ? new Unavailable(DATABASE_UNAVAILABLE) : null))
   let status = domain?.status ?? err.statusCode ?? 500
   if (status < 400 || status > 599) status = 500
   const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
@@ -249,7 +253,7 @@ async function renderError(err: Error & { statusCode?: number; validation?: unkn
       ? 'Something went wrong on our side'
       : (err as { code?: string }).code?.startsWith('FST_CSRF')
         ? 'This form has expired or came from another site. Go back, reload the page and try again.'
-        : err.message
+        : (domain ?? err).message
   if (unavailable) req.log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database unavailable')
   else if (status >= 500) req.log.error({ err }, 'request failed')
   else req.log.info({ status, message: err.message }, 'request refused')
@@ -265,4 +269,21 @@ async function renderError(err: Error & { statusCode?: number; validation?: unkn
     req.log.error({ err: renderErr }, 'error page failed to render')
     return reply.code(status).type('text/plain').send(`${message} (request ${req.id})`)
   }
+}
+
+// A route's zod schema refused the request: a malformed path parameter names nothing (404,
+// as a missing thing would); a bad body or query string is bad input on its first failing field.
+function fromValidation(err: Error & { validation?: unknown; validationContext?: string }): DomainError | null {
+  if (!Array.isArray(err.validation) || err.validation.length === 0) return null
+  if (err.validationContext === 'params') return new NotFound()
+  const first = err.validation[0] as { instancePath?: string; message?: string }
+  const field = (first.instancePath ?? '').split('/').filter(Boolean).join('.')
+  return new Invalid({ [field || '_']: first.message ?? 'Invalid input' })
+}
+
+// PostgreSQL refuses NUL in text (22021) and in JSON (22P05). Only a person's input can carry
+// one, so it is bad input (400), not a server fault, wherever in a request it surfaces.
+function fromDatabase(err: Error & { code?: unknown }): DomainError | null {
+  if (err.code !== '22021' && err.code !== '22P05') return null
+  return new Invalid({ _: 'Text cannot contain NUL characters' })
 }

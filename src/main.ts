@@ -27,7 +27,7 @@ async function main(): Promise<void> {
         'moderator promotion); live events stay in this process; rate limits are per instance',
     )
   }
-  const app = await buildApp(config, { db: database.db, redis, queue })
+  const app = await buildApp(config, { db: database.db, redis, queue, listenUrl: database.kind === 'postgres' ? config.databaseUrl : null })
   installShutdown(app, async () => {
     await queue?.close()
     redis?.disconnect()

@@ -94,7 +94,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const notifications = new NotificationService(db, outbox)
   const categories = new CategoryService(db)
   const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
-  const ideas = new IdeaService(db, outbox, notifications, discussions)
+  const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
 
   const consumers: EventConsumer[] = [liveConsumer(fanout)]
@@ -129,11 +129,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     discussions,
     search: new SearchService(db, categories),
     ideas,
-    beta: new BetaService(db, outbox, notifications, ideas),
+    beta: new BetaService(db, outbox, notifications, ideas, settings),
     email,
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
-    jobs: new JobAdminService(queue),
+    jobs: new JobAdminService(queue, db),
     start: () => relay.start(),
     async close() {
       await relay.close()

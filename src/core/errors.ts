@@ -90,13 +90,6 @@ export function fieldErrors(err: unknown): Record<string, string> | null {
   return null
 }
 
-/** Parses route parameters (ids in the path): anything malformed is simply not found. */
-export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input ?? {})
-  if (!result.success) throw new NotFound()
-  return result.data
-}
-
 // SQLSTATE classes and driver messages that mean "the database went away", not "the request was bad".
 const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '57014', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'])
 const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i

@@ -82,6 +82,8 @@ interface OutboxRow {
   created_at: Date
   attempts: number
   done: string[]
+  /** How long until this event is due again (0 when due now). */
+  wait_ms: number
 }
 
 const MAX_BACKOFF_MS = 30_000
@@ -190,14 +192,28 @@ export class OutboxRelay {
       }
       const rows = (await trx
         .selectFrom('outbox')
-        .select(['id', 'type', 'payload', 'channels', 'category_id', 'created_at', 'attempts', 'done'])
+        .select([
+          'id',
+          'type',
+          'payload',
+          'channels',
+          'category_id',
+          'created_at',
+          'attempts',
+          'done',
+          sql<number>`greatest(0, extract(epoch from next_attempt_at - now()) * 1000)::int`.as('wait_ms'),
+        ])
         .where('delivered_at', 'is', null)
-        .where('next_attempt_at', '<=', sql<Date>`now()`)
         .orderBy('id')
         .limit(this.batchSize)
         .execute()) as OutboxRow[]
       const delivered: number[] = []
       for (const row of rows) {
+        if (row.wait_ms > 0) {
+          // An earlier event is waiting out its backoff: later ones wait behind it, in order.
+          this.after(row.wait_ms, () => this.wake())
+          break
+        }
         const event = toEvent(row)
         const done = new Set(row.done)
         let failure: unknown = null

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { z } from 'zod'
 import type { Db } from './db.js'
-import type { SessionUser } from './auth/sessions.js'
-import { Forbidden, parse } from './errors.js'
+import { parse } from './errors.js'
 
 /**
  * The instance's signing key: SECRET_KEY when set, otherwise one generated on first
@@ -87,10 +86,8 @@ function moderationSettings() {
   }
 }
 
-/** Keys of the trust thresholds and limits, in the order /admin shows them. */
+/** Keys of the trust thresholds and limits, in the order /admin shows them (features/trust/settings.ts). */
 export const TRUST_SETTING_KEYS = Object.keys(trustSettings()) as (keyof ReturnType<typeof trustSettings>)[]
-/** Keys of the flag and moderator-promotion settings, in the order /admin shows them. */
-export const MODERATION_SETTING_KEYS = Object.keys(moderationSettings()) as (keyof ReturnType<typeof moderationSettings>)[]
 
 /** Every setting at its default, as a fresh community has them. */
 export function defaultSettings(): CommunitySettingsValues {
@@ -146,18 +143,5 @@ export class CommunitySettings {
     })
     this.cached = null
     return next
-  }
-}
-
-/**
- * The guard every posting feature (threads, replies, ideas) calls before writing:
- * when the community requires it, an unverified address may not post yet.
- */
-export function assertMayPost(
-  user: Pick<SessionUser, 'email_verified_at'>,
-  settings: Pick<CommunitySettingsValues, 'require_verified_email_to_post'>,
-): void {
-  if (settings.require_verified_email_to_post && !user.email_verified_at) {
-    throw new Forbidden('Confirm your email address before posting: use the link we mailed you, or resend it from your settings.')
   }
 }

@@ -19,6 +19,7 @@ import { SessionStore } from '../../src/core/auth/sessions.js'
 import { createDb, type Db } from '../../src/core/db.js'
 import { Outbox } from '../../src/core/outbox.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
+import { CommunitySettings } from '../../src/core/settings.js'
 import { IdeaService } from '../../src/features/ideas/service.js'
 import { NotificationService } from '../../src/features/notifications/service.js'
 import { freePort, spawnEntry } from '../helpers/process.js'
@@ -159,7 +160,7 @@ try {
   // Warm up: template compilation, JIT; and time one trending refresh on its own.
   console.log(`machine load before measuring: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) on ${cpus().length} cores`)
   const refreshStarted = performance.now()
-  const scored = await new IdeaService(db, new Outbox(db), new NotificationService(db, new Outbox(db)), { createLinkedThread: async () => { throw new Error('the benchmark proposes no ideas') } }).refreshTrending()
+  const scored = await new IdeaService(db, new Outbox(db), new NotificationService(db, new Outbox(db)), { createLinkedThread: async () => { throw new Error('the benchmark proposes no ideas') } }, new CommunitySettings(db)).refreshTrending()
   console.log(`trending refresh: ${scored.toLocaleString('en')} ideas scored in ${((performance.now() - refreshStarted) / 1000).toFixed(2)} s`)
   await run({ url: `${base}/ideas?sort=trending`, connections: 10, duration: 2 })
   await run({ url: `${base}/ideas?sort=top`, connections: 10, duration: 2 })

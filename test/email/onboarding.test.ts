@@ -1,5 +1,6 @@
 import t from 'tap'
-import { assertMayPost, CommunitySettings } from '../../src/core/settings.js'
+import { CommunitySettings } from '../../src/core/settings.js'
+import { ensure, type GuardSettings, viewerOf } from '../../src/core/guard.js'
 import { Forbidden } from '../../src/core/errors.js'
 import { instanceSecret } from '../../src/core/settings.js'
 import { LinkSigner } from '../../src/core/signed-tokens.js'
@@ -33,6 +34,9 @@ t.test('posting can require a verified address (a community setting)', async (t)
   const { db } = await build(t)
   const settings = new CommunitySettings(db)
   t.equal((await settings.all()).require_verified_email_to_post, false, 'off by default')
+  const member = { id: 1, role: 'member' as const, trust_level: 1, suspended_until: null, silenced_until: null }
+  const assertMayPost = (user: { email_verified_at: Date | null }, settings: GuardSettings) =>
+    ensure(viewerOf({ ...member, ...user }), 'reply', { categoryId: 1, thread: { locked: false, deleted_at: null } }, { settings })
   t.doesNotThrow(() => assertMayPost({ email_verified_at: null }, { require_verified_email_to_post: false }))
   await settings.set('require_verified_email_to_post', true)
   const on = await settings.all()

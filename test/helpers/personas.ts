@@ -55,3 +55,26 @@ export async function personas(app: FastifyInstance, db: Db) {
   const regular = await persona(app, db, { stem: 'regular', trustLevel: 2 })
   return { admin, newMember, regular, guest: new Client(app) }
 }
+
+/** How a member's standing limits them: suspended, silenced, or an unconfirmed address. */
+export type Standing = 'suspended' | 'silenced' | 'unverified'
+
+/**
+ * Limits a member's standing directly in the database, as a moderator's decision (or a
+ * new sign-up's unconfirmed address) would; their existing session and tokens stay valid.
+ */
+export async function restrict(db: Db, userId: number, standing: Standing, days = 7): Promise<void> {
+  const until = new Date(Date.now() + days * 86_400_000)
+  const set = standing === 'suspended' ? { suspended_until: until } : standing === 'silenced' ? { silenced_until: until } : { email_verified_at: null }
+  await db.updateTable('users').set(set).where('id', '=', userId).execute()
+}
+
+/** One member (trust level 2) of each limited standing, logged in before the limit applied. */
+export async function restrictedPersonas(app: FastifyInstance, db: Db): Promise<Record<Standing, Persona>> {
+  const out = {} as Record<Standing, Persona>
+  for (const standing of ['suspended', 'silenced', 'unverified'] as const) {
+    out[standing] = await persona(app, db, { stem: standing.slice(0, 8), trustLevel: 2 })
+    await restrict(db, out[standing].id, standing)
+  }
+  return out
+}

@@ -2,20 +2,25 @@ import t from 'tap'
 import { build } from '../helpers/app.js'
 import { Client } from '../helpers/client.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
-import { persona } from '../helpers/personas.js'
+import { persona, restrict } from '../helpers/personas.js'
 
 t.test('moderation routes × personas: every route checks scope on the server', async (t) => {
   const { app, db } = await build(t)
   const f = await forum(app, db)
   const globalMod = await persona(app, db, { stem: 'globalmod', role: 'moderator', trustLevel: 2 })
   const flagger = await persona(app, db, { stem: 'flagger', trustLevel: 2 })
-  const people = { guest: { client: new Client(app) }, newbie: f.newbie, member: f.member, regular: f.regular, categoryMod: f.categoryMod, globalMod, admin: f.admin }
+  // Appointed to the same categories as categoryMod, then suspended: a suspension takes every staff power away.
+  const suspendedMod = await persona(app, db, { stem: 'suspmod', trustLevel: 2 })
+  for (const cat of [f.cats.members, f.cats.trusted]) await app.hearth.categories.appointModerator(f.admin.id, cat.id, suspendedMod.username)
+  await restrict(db, suspendedMod.id, 'suspended')
+  const people = { guest: { client: new Client(app) }, newbie: f.newbie, member: f.member, regular: f.regular, categoryMod: f.categoryMod, suspendedMod, globalMod, admin: f.admin }
   type Who = keyof typeof people
   type Cat = keyof typeof f.cats
 
   const moderates: Record<Who, Cat[]> = {
     guest: [], newbie: [], member: [], regular: [],
     categoryMod: ['members', 'trusted'],
+    suspendedMod: [],
     globalMod: ['open', 'members', 'trusted'],
     admin: ['open', 'members', 'trusted'],
   }

@@ -1,19 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
 import type { User } from '../../core/db-types.js'
 import { NotFound, parse } from '../../core/errors.js'
 import { dualRateLimit, passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
-import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { FormBody, handleForm, requireUser, safeNext } from '../../core/http.js'
 import { mailSettings } from '../email/schemas.js'
-import { ApiLoginInput, publicUser, TokenInput } from './schemas.js'
-
-type Form = Record<string, string | undefined>
+import { ApiLoginInput, NextQuery, ProfileParams, ProfileQuery, publicUser, SettingsQuery, TokenInput, TokenParams } from './schemas.js'
 
 const HOUR = 60 * 60 * 1000
 
 /** Sign-up, log-in, log-out, settings, profiles and the auth API. */
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { accounts, sessions, config } = app.hearth
+  const r = app.withTypeProvider<ZodTypeProvider>()
   const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
   // Counted per IP and per account named, never per cookie: a fresh cookie (or account) buys no more guesses.
   const loginLimit = {
@@ -37,13 +37,13 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
-  app.get('/signup', async (req, reply) => {
+  r.get('/signup', { schema: { querystring: NextQuery } }, async (req, reply) => {
     if (req.user) return reply.redirect('/')
-    return reply.view('accounts/signup', { title: 'Sign up', values: {}, next: safeNext((req.query as Form).next) })
+    return reply.view('accounts/signup', { title: 'Sign up', values: {}, next: safeNext(req.query.next) })
   })
 
-  app.post('/signup', signupLimit, async (req, reply) => {
-    const form = req.body as Form
+  r.post('/signup', { ...signupLimit, schema: { body: FormBody } }, async (req, reply) => {
+    const form = req.body
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/signup', form, async () => {
       const user = await accounts.signUp(form)
@@ -52,14 +52,14 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     }, { title: 'Sign up', next })
   })
 
-  app.get('/login', async (req, reply) => {
-    const next = safeNext((req.query as Form).next)
+  r.get('/login', { schema: { querystring: NextQuery } }, async (req, reply) => {
+    const next = safeNext(req.query.next)
     if (req.user) return reply.redirect(next)
     return reply.view('accounts/login', { title: 'Log in', values: {}, next })
   })
 
-  app.post('/login', loginLimit, async (req, reply) => {
-    const form = req.body as Form
+  r.post('/login', { ...loginLimit, schema: { body: FormBody } }, async (req, reply) => {
+    const form = req.body
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/login', form, async () => {
       const user = await accounts.logIn(form)
@@ -78,18 +78,18 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/settings', async (req, reply) => reply.view('accounts/settings', await settingsPage(req)))
 
-  app.post('/settings/profile', async (req, reply) => {
+  r.post('/settings/profile', { schema: { body: FormBody } }, async (req, reply) => {
     const user = requireUser(req)
-    const form = req.body as Form
+    const form = req.body
     return handleForm(reply, 'accounts/settings', form, async () => {
       await accounts.updateProfile(user, form)
       return reply.redirect('/settings?saved=profile', 303)
     }, await settingsPage(req))
   })
 
-  app.post('/settings/password', recheckLimit, async (req, reply) => {
+  r.post('/settings/password', { schema: { body: FormBody }, ...recheckLimit }, async (req, reply) => {
     const user = requireUser(req)
-    const form = req.body as Form
+    const form = req.body
     const page = await settingsPage(req)
     return handleForm(reply, 'accounts/settings', { ...page.values }, async () => {
       await accounts.changePassword(user, req.session?.id ?? null, form)
@@ -97,20 +97,19 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     }, page)
   })
 
-  app.post('/settings/tokens', async (req, reply) => {
+  r.post('/settings/tokens', { schema: { body: FormBody } }, async (req, reply) => {
     const user = requireUser(req)
-    const form = req.body as Form
+    const form = req.body
     const page = await settingsPage(req)
     return handleForm(reply, 'accounts/settings', { ...page.values, tokenName: form.name }, async () => {
-      const { name } = parse(TokenInput, form)
-      const { token } = await sessions.createApiToken(user.id, name)
+      const { token } = await accounts.createApiToken(user, form)
       return reply.view('accounts/settings', await settingsPage(req, { newToken: token }))
     }, page)
   })
 
-  app.post('/settings/tokens/:id/revoke', async (req, reply) => {
+  r.post('/settings/tokens/:id/revoke', { schema: { params: TokenParams } }, async (req, reply) => {
     const user = requireUser(req)
-    if (!(await sessions.revokeApiToken(user.id, (req.params as { id: string }).id))) throw new NotFound()
+    if (!(await sessions.revokeApiToken(user.id, req.params.id))) throw new NotFound()
     return reply.redirect('/settings?saved=token-revoked', 303)
   })
 
@@ -120,15 +119,15 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect('/settings?saved=sessions', 303)
   })
 
-  app.get('/u/:username', async (req, reply) => {
-    const profile = await accounts.profile((req.params as { username: string }).username)
+  r.get('/u/:username', { schema: { params: ProfileParams, querystring: ProfileQuery } }, async (req, reply) => {
+    const profile = await accounts.profile(req.params.username)
     const viewer = await app.hearth.categories.viewer(req.user)
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
       recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
       isSelf: req.user?.id === profile.id,
-      welcome: (req.query as Form).welcome === '1' && req.user?.id === profile.id,
+      welcome: req.query.welcome === '1' && req.user?.id === profile.id,
     })
   })
 
@@ -169,7 +168,8 @@ export async function settingsView(app: FastifyInstance, req: FastifyRequest, ex
     sessions: activeSessions.map((s) => ({ ...s, current: s.id === req.session?.id })),
     values: { displayName: user.display_name ?? '', bio: user.bio, digestFrequency: user.digest_frequency, newEmail: '' },
     mail: mailSettings(user),
-    saved: (req.query as Form).saved,
+    // Pages re-rendered after a POST carry whatever query the form was posted with: a bad flag is just not shown.
+    saved: SettingsQuery.safeParse(req.query).data?.saved,
     ...extra,
   }
 }

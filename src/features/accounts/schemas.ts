@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { pathText } from '../../core/http.js'
 
 const RESERVED = new Set([
   'admin', 'administrator', 'moderator', 'mod', 'staff', 'system', 'hearth', 'api', 'static',
@@ -96,3 +97,11 @@ export function publicUser(u: {
     createdAt: u.created_at.toISOString(),
   }
 }
+
+/** Where to go after signing up or logging in (checked by safeNext). */
+export const NextQuery = z.object({ next: z.string().max(2000).optional() })
+/** The /settings page's "saved" notice. */
+export const SettingsQuery = z.object({ saved: z.string().max(40).optional() })
+export const ProfileParams = z.object({ username: pathText(40) })
+export const ProfileQuery = z.object({ welcome: z.string().max(1).optional() })
+export const TokenParams = z.object({ id: pathText(100) })

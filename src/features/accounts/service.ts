@@ -4,8 +4,9 @@ import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
 import type { Db } from '../../core/db.js'
 import type { Role, User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
+import { ensure, viewerOf } from '../../core/guard.js'
 import type { Outbox } from '../../core/outbox.js'
-import { ChangePasswordInput, LoginInput, ProfileInput, SignupInput } from './schemas.js'
+import { ChangePasswordInput, LoginInput, ProfileInput, SignupInput, TokenInput } from './schemas.js'
 
 const WRONG_LOGIN = 'Wrong username/email or password'
 
@@ -16,6 +17,13 @@ export class AccountService {
     private readonly sessions: SessionStore,
     private readonly outbox: Outbox,
   ) {}
+
+  /** Issues a personal API token for the member (not while suspended or silenced); the plain token is shown once. */
+  async createApiToken(user: SessionUser, raw: unknown): Promise<{ id: string; token: string }> {
+    ensure(viewerOf(user), 'createToken', undefined)
+    const { name } = parse(TokenInput, raw)
+    return this.sessions.createApiToken(user.id, name)
+  }
 
   /**
    * Creates an account. The very first account becomes the admin; signing up is

@@ -1,34 +1,28 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { NotFound, parse } from '../../core/errors.js'
-import { JobAdminService } from './service.js'
+import { queryText, requireAdmin } from '../../core/http.js'
 
 const RetryParams = z.object({ queue: z.string().min(1).max(60), id: z.string().min(1).max(200) })
-
-// Admin pages do not exist for anyone else: 404, not 403.
-function requireAdmin(req: FastifyRequest): void {
-  if (req.user?.role !== 'admin') throw new NotFound()
-}
+const JobsQuery = z.object({ retried: queryText })
 
 /** /admin/jobs: every queue's failed jobs, with their reason, attempts and a retry button. */
 export async function adminJobRoutes(app: FastifyInstance): Promise<void> {
-  const jobs = new JobAdminService(app.hearth.queue)
+  const { jobs } = app.hearth
+  const r = app.withTypeProvider<ZodTypeProvider>()
 
-  app.get('/admin/jobs', async (req, reply) => {
-    requireAdmin(req)
-    const [counts, failed] = await Promise.all([jobs.counts(), jobs.failed()])
+  // Declared on the route: the handlers never run for anyone but an admin (404 for everyone else).
+  r.get('/admin/jobs', { schema: { querystring: JobsQuery }, preHandler: requireAdmin }, async (req, reply) => {
     return reply.view('admin/jobs', {
       title: 'Background jobs',
       enabled: jobs.enabled,
-      counts,
-      failed,
-      retried: (req.query as { retried?: string }).retried,
+      ...(await jobs.overview()),
+      retried: req.query.retried,
     })
   })
 
-  app.post('/admin/jobs/:queue/:id/retry', async (req, reply) => {
-    requireAdmin(req)
-    const { queue, id } = parse(RetryParams, req.params)
+  r.post('/admin/jobs/:queue/:id/retry', { schema: { params: RetryParams }, preHandler: requireAdmin }, async (req, reply) => {
+    const { queue, id } = req.params
     await jobs.retry(queue, id)
     return reply.redirect(`/admin/jobs?retried=${encodeURIComponent(id)}`, 303)
   })

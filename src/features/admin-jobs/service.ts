@@ -1,5 +1,7 @@
 import type { Queue } from 'bullmq'
+import type { Db } from '../../core/db.js'
 import { NotFound, Unavailable } from '../../core/errors.js'
+import { outboxBacklog } from '../../core/outbox.js'
 import type { JobQueue } from '../../core/queue.js'
 
 const REDIS_DOWN = 'Background jobs cannot be reached: Redis is not answering. Nothing was changed; try again once it is back.'
@@ -13,9 +15,34 @@ export interface FailedJob {
   failedAt: Date | null
 }
 
-/** What /admin/jobs shows about every queue: counts, and failed jobs with a retry. */
+/** What /admin/jobs shows about every queue: counts, and failed jobs with a retry; and events waiting for delivery. */
 export class JobAdminService {
-  constructor(private readonly jobs: JobQueue | null) {}
+  constructor(
+    private readonly jobs: JobQueue | null,
+    private readonly db: Db,
+  ) {}
+
+  /**
+   * Everything the page shows, within a bound: when Redis is not answering, the queues'
+   * part says so (`unreachable`) instead of holding the page.
+   */
+  async overview(timeoutMs = 2_000) {
+    const events = this.events()
+    let timer: NodeJS.Timeout | undefined
+    const queues = Promise.race([
+      Promise.all([this.counts(), this.failed()]),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+    ])
+      .then(([counts, failed]) => ({ counts, failed, unreachable: null }))
+      .catch((err: Error) => ({ counts: [], failed: [], unreachable: err.message }))
+      .finally(() => clearTimeout(timer))
+    return { ...(await queues), events: await events }
+  }
+
+  /** Domain events committed but not yet delivered (a Redis outage shows here), with the oldest's age and the last error. */
+  events() {
+    return outboxBacklog(this.db)
+  }
 
   get enabled(): boolean {
     return this.jobs !== null

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { fieldErrors, NotFound, parseParams } from '../../core/errors.js'
-import { handleForm, requireUser } from '../../core/http.js'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { fieldErrors, NotFound } from '../../core/errors.js'
+import { handleForm, MultiFormBody, requireAdmin, requireUser } from '../../core/http.js'
 import {
   answersFromForm,
   FORM_QUESTION_SLOTS,
@@ -38,12 +39,8 @@ function questionFields(questions: Question[], answers: Record<string, unknown>,
 /** Beta programs: the list, a program's page and sign-up, admin creation and review, CSV, and the API. */
 export async function betaRoutes(app: FastifyInstance): Promise<void> {
   const { beta } = app.hearth
-
-  function requireAdmin(req: FastifyRequest) {
-    // Admin pages do not exist for anyone else.
-    if (req.user?.role !== 'admin') throw new NotFound()
-    return req.user
-  }
+  const r = app.withTypeProvider<ZodTypeProvider>()
+  const program = { schema: { params: ProgramParams } }
 
   // The question slots of the program form, keeping what the admin typed.
   const slots = (form: Form = {}) =>
@@ -62,13 +59,13 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   app.get('/beta', async (req, reply) => reply.view('beta/index', { title: 'Beta programs', programs: await beta.list(req.user) }))
 
   app.get('/beta/new', async (req, reply) => {
-    requireAdmin(req)
+    await requireAdmin(req)
     return reply.view('beta/new', { title: 'New beta program', values: { capacity: '20', minTrustLevel: '0' }, slots: slots() })
   })
 
-  app.post('/beta', async (req, reply) => {
-    const admin = requireAdmin(req)
-    const form = req.body as Form
+  r.post('/beta', { schema: { body: MultiFormBody } }, async (req, reply) => {
+    const admin = await requireAdmin(req)
+    const form = req.body
     return handleForm(reply, 'beta/new', form, async () => {
       const program = await beta.create(admin, programFromForm(form))
       return reply.redirect(program.url, 303)
@@ -86,15 +83,15 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
     }
   }
 
-  app.get('/beta/:id', async (req, reply) => {
-    const { id } = parseParams(ProgramParams, req.params)
+  r.get('/beta/:id', program, async (req, reply) => {
+    const { id } = req.params
     return reply.view('beta/show', await programPage(req, id))
   })
 
-  app.post('/beta/:id/signup', async (req, reply) => {
-    const { id } = parseParams(ProgramParams, req.params)
+  r.post('/beta/:id/signup', { schema: { params: ProgramParams, body: MultiFormBody } }, async (req, reply) => {
+    const { id } = req.params
     if (!req.user) return reply.redirect(`/login?next=${encodeURIComponent(`/beta/${id}`)}`, 303)
-    const answers = answersFromForm(req.body as Form)
+    const answers = answersFromForm(req.body)
     try {
       await beta.signUp(req.user, id, { answers })
     } catch (err) {
@@ -105,29 +102,29 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(`/beta/${id}#my-signup`, 303)
   })
 
-  app.post('/beta/:id/withdraw', async (req, reply) => {
-    const { id } = parseParams(ProgramParams, req.params)
+  r.post('/beta/:id/withdraw', program, async (req, reply) => {
+    const { id } = req.params
     await beta.withdraw(requireUser(req), id)
     return reply.redirect(`/beta/${id}#my-signup`, 303)
   })
 
-  app.get('/beta/:id/manage', async (req, reply) => {
-    const admin = requireAdmin(req)
-    const { id } = parseParams(ProgramParams, req.params)
+  r.get('/beta/:id/manage', program, async (req, reply) => {
+    const admin = await requireAdmin(req)
+    const { id } = req.params
     const data = await beta.signups(admin, id)
     return reply.view('beta/manage', { title: `Manage: ${data.program.title}`, ...data })
   })
 
-  app.post('/beta/:id/signups/:userId/review', async (req, reply) => {
-    const admin = requireAdmin(req)
-    const { id, userId } = parseParams(ReviewParams, req.params)
+  r.post('/beta/:id/signups/:userId/review', { schema: { params: ReviewParams } }, async (req, reply) => {
+    const admin = await requireAdmin(req)
+    const { id, userId } = req.params
     await beta.review(admin, id, userId, req.body)
     return reply.redirect(`/beta/${id}/manage`, 303)
   })
 
-  app.get('/beta/:id/participants.csv', async (req, reply) => {
-    const admin = requireAdmin(req)
-    const { id } = parseParams(ProgramParams, req.params)
+  r.get('/beta/:id/participants.csv', program, async (req, reply) => {
+    const admin = await requireAdmin(req)
+    const { id } = req.params
     const { filename, csv } = await beta.participantsCsv(admin, id)
     return reply
       .type('text/csv; charset=utf-8')
@@ -141,17 +138,17 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/api/v1/beta', async (req, reply) => reply.code(201).send(await beta.create(requireUser(req), req.body)))
 
-  app.get('/api/v1/beta/:id', async (req) => beta.get(parseParams(ProgramParams, req.params).id, req.user))
+  r.get('/api/v1/beta/:id', program, async (req) => beta.get(req.params.id, req.user))
 
-  app.post('/api/v1/beta/:id/signups', async (req, reply) => {
-    const { created, ...result } = await beta.signUp(requireUser(req), parseParams(ProgramParams, req.params).id, req.body)
+  r.post('/api/v1/beta/:id/signups', program, async (req, reply) => {
+    const { created, ...result } = await beta.signUp(requireUser(req), req.params.id, req.body)
     return reply.code(created ? 201 : 200).send(result)
   })
 
-  app.delete('/api/v1/beta/:id/signups/me', async (req) => beta.withdraw(requireUser(req), parseParams(ProgramParams, req.params).id))
+  r.delete('/api/v1/beta/:id/signups/me', program, async (req) => beta.withdraw(requireUser(req), req.params.id))
 
-  app.get('/api/v1/beta/:id/signups', async (req) => {
-    const data = await beta.signups(requireUser(req), parseParams(ProgramParams, req.params).id)
+  r.get('/api/v1/beta/:id/signups', program, async (req) => {
+    const data = await beta.signups(requireUser(req), req.params.id)
     return {
       program: data.program,
       signups: data.signups.map((s) => ({
@@ -165,8 +162,8 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.post('/api/v1/beta/:id/signups/:userId/review', async (req) => {
-    const { id, userId } = parseParams(ReviewParams, req.params)
+  r.post('/api/v1/beta/:id/signups/:userId/review', { schema: { params: ReviewParams } }, async (req) => {
+    const { id, userId } = req.params
     return beta.review(requireUser(req), id, userId, req.body)
   })
 }

@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
 import type { SessionUser } from '../../core/auth/sessions.js'
+import { can, ensure, type GuardUser, isAdmin, viewerOf } from '../../core/guard.js'
+import type { CommunitySettings } from '../../core/settings.js'
 import type { Db, Trx } from '../../core/db.js'
 import type { BetaSignupStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, NotFound, parse } from '../../core/errors.js'
@@ -12,7 +14,7 @@ import type { IdeaService } from '../ideas/service.js'
 import { toCsv } from './csv.js'
 import { answersSchema, NewProgramInput, Question, ReviewInput, SIGNUP_LABELS, SignupBody } from './schemas.js'
 
-type Viewer = Pick<SessionUser, 'id' | 'username' | 'role' | 'trust_level'> | null
+type Viewer = (GuardUser & Pick<SessionUser, 'username'>) | null
 
 /** A member's place in a program, as pages and the API show it. */
 export interface SignupState {
@@ -82,11 +84,12 @@ export class BetaService {
     private readonly outbox: Outbox,
     private readonly notifications: NotificationService,
     private readonly ideas: IdeaService,
+    private readonly settings: CommunitySettings,
   ) {}
 
   /** Creates a program (admins only). */
   async create(actor: NonNullable<Viewer>, raw: unknown) {
-    if (actor.role !== 'admin') throw new Forbidden('Only admins create beta programs')
+    if (!isAdmin(viewerOf(actor))) throw new Forbidden('Only admins create beta programs')
     const input = parse(NewProgramInput, raw)
     if (input.ideaId) await this.ideas.assertLinkable(input.ideaId)
     const row = await this.db
@@ -113,7 +116,7 @@ export class BetaService {
   /** Programs the viewer may see, newest first, each with the viewer's own state. */
   async list(viewer: Viewer) {
     let q = this.db.selectFrom('beta_programs').select(programColumns).orderBy('beta_programs.id', 'desc').limit(100)
-    if (!viewer) q = q.where('beta_programs.members_only', '=', false)
+    if (!can(viewerOf(viewer), 'readBeta', { members_only: true })) q = q.where('beta_programs.members_only', '=', false)
     const rows = await q.execute()
     const mine = viewer
       ? await this.db
@@ -156,6 +159,7 @@ export class BetaService {
    */
   async signUp(user: NonNullable<Viewer>, id: number, raw: unknown): Promise<SignupState & { created: boolean }> {
     const program = await this.load(id, user)
+    ensure(viewerOf(user), 'betaSignUp', program, { settings: await this.settings.all() })
     const existing = await this.db
       .selectFrom('beta_signups')
       .select(['status', 'waitlist_position'])
@@ -163,7 +167,7 @@ export class BetaService {
       .where('user_id', '=', user.id)
       .executeTakeFirst()
     if (existing && existing.status !== 'withdrawn') return { ...state(existing), created: false }
-    this.assertEligible(program, user)
+    this.assertOpen(program)
     const questions = Questions.parse(program.questions)
     const { answers } = parse(z.object({ answers: answersSchema(questions) }), { answers: parse(SignupBody, raw).answers })
 
@@ -205,6 +209,7 @@ export class BetaService {
    */
   async withdraw(user: NonNullable<Viewer>, id: number): Promise<SignupState> {
     await this.load(id, user)
+    ensure(viewerOf(user), 'retract', undefined)
     const { result } = await this.db.transaction().execute(async (trx) => {
       const program = await this.lock(trx, id)
       const mine = await trx
@@ -224,7 +229,7 @@ export class BetaService {
 
   /** Accepts a pending sign-up or declines any active one (admins); logged, and the member is told. */
   async review(actor: NonNullable<Viewer>, id: number, userId: number, raw: unknown): Promise<SignupState> {
-    if (actor.role !== 'admin') throw new NotFound()
+    ensure(viewerOf(actor), 'administer', undefined)
     const input = parse(ReviewInput, raw)
     const { result } = await this.db.transaction().execute(async (trx) => {
       const program = await this.lock(trx, id)
@@ -274,7 +279,7 @@ export class BetaService {
 
   /** Every sign-up of a program with member and answers, for the admin's review page. */
   async signups(actor: NonNullable<Viewer>, id: number) {
-    if (actor.role !== 'admin') throw new NotFound()
+    ensure(viewerOf(actor), 'administer', undefined)
     const program = await this.load(id, actor)
     const rows = await this.db
       .selectFrom('beta_signups')
@@ -324,7 +329,8 @@ export class BetaService {
   /** Loads a program the viewer may see; members-only programs do not exist for guests. */
   private async load(id: number, viewer: Viewer): Promise<ProgramRow> {
     const row = await this.db.selectFrom('beta_programs').select(programColumns).where('id', '=', id).executeTakeFirst()
-    if (!row || (row.members_only && !viewer)) throw new NotFound('No such beta program')
+    if (!row) throw new NotFound('No such beta program')
+    ensure(viewerOf(viewer), 'readBeta', row)
     return row
   }
 
@@ -406,15 +412,10 @@ export class BetaService {
       .execute()
   }
 
-  private assertEligible(program: ProgramRow, user: NonNullable<Viewer>): void {
+  private assertOpen(program: ProgramRow): void {
     const now = new Date()
     if (program.opens_at > now) throw new Conflict(`Sign-ups for this beta open on ${when(program.opens_at)}`)
     if (program.closes_at && program.closes_at <= now) throw new Conflict(`Sign-ups for this beta closed on ${when(program.closes_at)}`)
-    if (user.trust_level < program.min_trust_level) {
-      throw new Forbidden(
-        `This beta is open to members at trust level ${program.min_trust_level} and above; you are at trust level ${user.trust_level}. Keep taking part and you will get there.`,
-      )
-    }
   }
 
   private view(row: ProgramRow, mine: { status: BetaSignupStatus; waitlist_position: number | null } | null) {

@@ -2,8 +2,8 @@ import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import type { Db, DbOrTrx } from '../../core/db.js'
 import { Conflict, Invalid, NotFound, parse } from '../../core/errors.js'
+import { type CategoryAccess, can, canModerate, canSeeCategory, type Viewer } from '../../core/guard.js'
 import { logStaffAction } from '../moderation/log.js'
-import { type CategoryAccess, canModerate, canSeeCategory, canStartThread, type Viewer } from './policy.js'
 import { CategoryInput } from './schemas.js'
 
 export interface Category extends CategoryAccess {
@@ -106,7 +106,7 @@ export class CategoryService {
 
   /** May the viewer start threads here? (Used to show or hide the button.) */
   canStart(viewer: Viewer, category: Category): boolean {
-    return canStartThread(viewer, category)
+    return can(viewer, 'post', { category })
   }
 
   /** May the viewer moderate here? */

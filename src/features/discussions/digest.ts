@@ -8,7 +8,7 @@ const PER_SECTION = 5
 async function visibleCategoryIds({ db, user }: DigestContext): Promise<number[]> {
   const categories = new CategoryService(db)
   const moderates = await db.selectFrom('category_moderators').select('category_id').where('user_id', '=', user.id).execute()
-  return categories.visibleIds({ user: { ...user, suspended_until: null, silenced_until: null }, moderates: new Set(moderates.map((m) => m.category_id)) })
+  return categories.visibleIds({ user: { ...user, suspended_until: null, silenced_until: null, email_verified_at: null }, moderates: new Set(moderates.map((m) => m.category_id)) })
 }
 
 /**

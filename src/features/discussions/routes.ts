@@ -1,16 +1,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
-import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { FormBody, handleForm, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { atomFeed } from './feeds.js'
-import { IdParams, ReadingInput, SlugParams, ThreadModerationInput, ThreadPageQuery } from './schemas.js'
+import {
+  CategoryPageQuery,
+  FeedParams,
+  IdParams,
+  ReadingInput,
+  ReplyPageParams,
+  ReplyPageQuery,
+  SlugParams,
+  ThreadModerationInput,
+  ThreadPageQuery,
+} from './schemas.js'
 import type { PostView } from './service.js'
-
-type Form = Record<string, string | undefined>
 
 /** Front page, categories, threads, replies, likes, edits, search and feeds — pages and API. */
 export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   const { categories, discussions, search, config } = app.hearth
+  const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
 
@@ -29,10 +40,10 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     })
   })
 
-  app.get('/c/:slug', guestCache, async (req, reply) => {
+  r.get('/c/:slug', { ...guestCache, schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const category = await categories.bySlug(viewer, parse(SlugParams, req.params).slug)
-    const cursor = (req.query as Form).cursor
+    const category = await categories.bySlug(viewer, req.params.slug)
+    const { cursor } = req.query
     const page = await discussions.listThreads(category, cursor)
     const subcategories = (await categories.visible(viewer)).filter((c) => c.parent_id === category.id)
     return reply.view('discussions/category', {
@@ -46,21 +57,21 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     })
   })
 
-  const newThreadPage = async (req: FastifyRequest) => {
+  const newThreadPage = async (req: FastifyRequest, slug: string) => {
     const viewer = await viewerOf(req)
-    const category = await categories.bySlug(viewer, parse(SlugParams, req.params).slug)
+    const category = await categories.bySlug(viewer, slug)
     requireUser(req)
     return { viewer, category, page: { title: `New thread in ${category.name}`, category } }
   }
 
-  app.get('/c/:slug/new', async (req, reply) => {
-    const { page } = await newThreadPage(req)
+  r.get('/c/:slug/new', { schema: { params: SlugParams } }, async (req, reply) => {
+    const { page } = await newThreadPage(req, req.params.slug)
     return reply.view('discussions/new-thread', { ...page, values: {} })
   })
 
-  app.post('/c/:slug/new', postLimit, async (req, reply) => {
-    const { viewer, category, page } = await newThreadPage(req)
-    const form = req.body as Form
+  r.post('/c/:slug/new', { ...postLimit, schema: { params: SlugParams, body: FormBody } }, async (req, reply) => {
+    const { viewer, category, page } = await newThreadPage(req, req.params.slug)
+    const form = req.body
     return handleForm(reply, 'discussions/new-thread', form, async () => {
       const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id })
       return reply.redirect(thread.url, 303)
@@ -77,17 +88,18 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       ...page,
       moveTargets: page.canModerate ? (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)) : [],
       values: {},
-      flagged: (req.query as Form).flagged,
+      flagged: query.flagged,
       ...extra,
     })
   }
 
-  app.get('/t/:id', guestCache, async (req, reply) => renderThread(req, reply))
-  app.get('/t/:id/:slug', guestCache, async (req, reply) => renderThread(req, reply))
+  const threadPage = { ...guestCache, schema: { params: IdParams.extend({ slug: z.string().optional() }), querystring: ThreadPageQuery } }
+  r.get('/t/:id', threadPage, async (req, reply) => renderThread(req, reply))
+  r.get('/t/:id/:slug', threadPage, async (req, reply) => renderThread(req, reply))
 
-  app.post('/t/:id/replies', postLimit, async (req, reply) => {
-    const { id } = parse(IdParams, req.params)
-    const form = req.body as Form
+  r.post('/t/:id/replies', { ...postLimit, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+    const { id } = req.params
+    const form = req.body
     const viewer = await viewerOf(req)
     requireUser(req)
     try {
@@ -108,20 +120,17 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.get('/t/:id/reply/:postId', async (req, reply) => {
+  r.get('/t/:id/reply/:postId', { schema: { params: ReplyPageParams, querystring: ReplyPageQuery } }, async (req, reply) => {
     requireUser(req)
-    const { postId } = req.params as { postId: string }
     const viewer = await viewerOf(req)
-    const { post, thread } = await discussions.readablePost(viewer, parse(IdParams, { id: postId }).id, parse(IdParams, req.params).id)
-    const { username } = await app.hearth.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
-    const quote = (req.query as Form).quote === '1' ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
-    return reply.view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: { ...post, author_username: username }, values: { body: quote } })
+    const target = await discussions.replyTarget(viewer, req.params.id, req.params.postId, req.query.quote === '1')
+    return reply.view('discussions/reply', { title: `Reply to ${target.thread.title}`, thread: target.thread, parent: target.parent, values: { body: target.body } })
   })
 
-  app.post('/t/:id/moderate', async (req, reply) => {
+  r.post('/t/:id/moderate', { schema: { params: IdParams, body: ThreadModerationInput } }, async (req, reply) => {
     requireUser(req)
-    const { id } = parse(IdParams, req.params)
-    const input = parse(ThreadModerationInput, req.body)
+    const { id } = req.params
+    const input = req.body
     const viewer = await viewerOf(req)
     const patch =
       input.action === 'move' ? { categoryId: input.categoryId, reason: input.reason }
@@ -131,23 +140,23 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(thread.url, 303)
   })
 
-  app.get('/p/:id', async (req, reply) => {
+  r.get('/p/:id', { schema: { params: IdParams } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    return reply.redirect(await discussions.postUrl(viewer, parse(IdParams, req.params).id))
+    return reply.redirect(await discussions.postUrl(viewer, req.params.id))
   })
 
-  app.get('/p/:id/edit', async (req, reply) => {
+  r.get('/p/:id/edit', { schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
-    const { post, thread } = await discussions.readablePost(viewer, parse(IdParams, req.params).id)
+    const { post, thread } = await discussions.readablePost(viewer, req.params.id)
     return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: { body: post.body_md, title: thread.title } })
   })
 
-  app.post('/p/:id/edit', postLimit, async (req, reply) => {
+  r.post('/p/:id/edit', { ...postLimit, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
-    const { id } = parse(IdParams, req.params)
-    const form = req.body as Form
+    const { id } = req.params
+    const form = req.body
     const { post, thread } = await discussions.readablePost(viewer, id)
     return handleForm(reply, 'discussions/edit', form, async () => {
       const edited = await discussions.edit(viewer, id, form)
@@ -155,12 +164,12 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     }, { title: 'Edit post', post, thread })
   })
 
-  app.post('/p/:id/delete', async (req, reply) => {
+  r.post('/p/:id/delete', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
-    const { id } = parse(IdParams, req.params)
+    const { id } = req.params
     const { post, thread } = await discussions.visiblePost(viewer, id)
-    await discussions.delete(viewer, id, (req.body as Form).reason ?? '')
+    await discussions.delete(viewer, id, req.body.reason ?? '')
     if (post.depth === 0) {
       const category = await categories.byId(viewer, thread.category_id)
       return reply.redirect(`/c/${category.slug}`, 303)
@@ -168,17 +177,17 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(await discussions.postUrl(viewer, id), 303)
   })
 
-  app.post('/p/:id/like', async (req, reply) => {
+  r.post('/p/:id/like', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
-    const { id } = parse(IdParams, req.params)
-    await discussions.setLike(viewer, id, (req.body as Form).like !== '0')
+    const { id } = req.params
+    await discussions.setLike(viewer, id, req.body.like !== '0')
     return reply.redirect(await discussions.postUrl(viewer, id), 303)
   })
 
-  app.get('/p/:id/revisions', async (req, reply) => {
+  r.get('/p/:id/revisions', { schema: { params: IdParams } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const history = await discussions.revisions(viewer, parse(IdParams, req.params).id)
+    const history = await discussions.revisions(viewer, req.params.id)
     return reply.view('discussions/revisions', { title: 'Edit history', ...history })
   })
 
@@ -225,8 +234,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     sendFeed(reply, await categories.visibleIds(guest), 'latest threads', '/', '/feeds/latest.atom'),
   )
 
-  app.get('/feeds/c/:file', guestCache, async (req, reply) => {
-    const file = (req.params as { file: string }).file
+  r.get('/feeds/c/:file', { ...guestCache, schema: { params: FeedParams } }, async (req, reply) => {
+    const { file } = req.params
     if (!file.endsWith('.atom')) throw new NotFound()
     const category = await categories.bySlug(guest, file.slice(0, -'.atom'.length))
     return sendFeed(reply, [category.id], category.name, `/c/${category.slug}`, `/feeds/c/${category.slug}.atom`)
@@ -239,15 +248,14 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/api/v1/categories', async (req, reply) => {
-    const user = requireUser(req)
-    if (user.role !== 'admin') throw new NotFound()
+    const user = await requireAdmin(req)
     return reply.code(201).send({ category: categoryJson(await categories.create(user.id, req.body)) })
   })
 
-  app.get('/api/v1/categories/:slug/threads', async (req) => {
+  r.get('/api/v1/categories/:slug/threads', { schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req) => {
     const viewer = await viewerOf(req)
-    const category = await categories.bySlug(viewer, parse(SlugParams, req.params).slug)
-    const page = await discussions.listThreads(category, (req.query as Form).cursor)
+    const category = await categories.bySlug(viewer, req.params.slug)
+    const page = await discussions.listThreads(category, req.query.cursor)
     return { category: categoryJson(category), threads: page.threads.map(threadJson), nextCursor: page.nextCursor }
   })
 
@@ -257,9 +265,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(201).send({ id: thread.id, title: thread.title, url: thread.url, postId: thread.postId, categoryId: thread.category_id })
   })
 
-  app.get('/api/v1/threads/:id', async (req) => {
-    const query = parse(ThreadPageQuery, req.query)
-    const page = await discussions.threadPage(await viewerOf(req), parse(IdParams, req.params).id, { after: query.after, rootPostId: query.post, cont: query.cont })
+  r.get('/api/v1/threads/:id', { schema: { params: IdParams, querystring: ThreadPageQuery } }, async (req) => {
+    const query = req.query
+    const page = await discussions.threadPage(await viewerOf(req), req.params.id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return {
       thread: { id: page.thread.id, title: page.thread.title, url: page.thread.url, categoryId: page.category.id, pinned: page.thread.pinned, locked: page.thread.locked, replyCount: page.thread.reply_count },
       posts: page.posts.map(postJson),
@@ -268,48 +276,47 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.patch('/api/v1/threads/:id', async (req) => {
+  r.patch('/api/v1/threads/:id', { schema: { params: IdParams } }, async (req) => {
     requireUser(req)
-    const thread = await discussions.moderateThread(await viewerOf(req), parse(IdParams, req.params).id, req.body)
+    const thread = await discussions.moderateThread(await viewerOf(req), req.params.id, req.body)
     return { thread: { id: thread.id, pinned: thread.pinned, locked: thread.locked, categoryId: thread.category_id, url: thread.url } }
   })
 
-  app.post('/api/v1/threads/:id/posts', postLimit, async (req, reply) => {
+  r.post('/api/v1/threads/:id/posts', { ...postLimit, schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
-    const post = await discussions.reply(await viewerOf(req), parse(IdParams, req.params).id, req.body)
+    const post = await discussions.reply(await viewerOf(req), req.params.id, req.body)
     return reply.code(201).send({ id: post.id, threadId: post.threadId, url: post.url })
   })
 
-  app.post('/api/v1/threads/:id/reading', async (req, reply) => {
+  r.post('/api/v1/threads/:id/reading', { schema: { params: IdParams, body: ReadingInput } }, async (req, reply) => {
     requireUser(req)
-    const { seconds } = parse(ReadingInput, req.body)
-    await discussions.recordReadingTime(await viewerOf(req), parse(IdParams, req.params).id, seconds)
+    await discussions.recordReadingTime(await viewerOf(req), req.params.id, req.body.seconds)
     return reply.code(204).send()
   })
 
-  app.patch('/api/v1/posts/:id', postLimit, async (req) => {
+  r.patch('/api/v1/posts/:id', { ...postLimit, schema: { params: IdParams } }, async (req) => {
     requireUser(req)
-    return discussions.edit(await viewerOf(req), parse(IdParams, req.params).id, req.body)
+    return discussions.edit(await viewerOf(req), req.params.id, req.body)
   })
 
-  app.delete('/api/v1/posts/:id', async (req, reply) => {
+  r.delete('/api/v1/posts/:id', { schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
-    await discussions.delete(await viewerOf(req), parse(IdParams, req.params).id)
+    await discussions.delete(await viewerOf(req), req.params.id)
     return reply.code(204).send()
   })
 
-  app.put('/api/v1/posts/:id/like', async (req) => {
+  r.put('/api/v1/posts/:id/like', { schema: { params: IdParams } }, async (req) => {
     requireUser(req)
-    return discussions.setLike(await viewerOf(req), parse(IdParams, req.params).id, true)
+    return discussions.setLike(await viewerOf(req), req.params.id, true)
   })
 
-  app.delete('/api/v1/posts/:id/like', async (req) => {
+  r.delete('/api/v1/posts/:id/like', { schema: { params: IdParams } }, async (req) => {
     requireUser(req)
-    return discussions.setLike(await viewerOf(req), parse(IdParams, req.params).id, false)
+    return discussions.setLike(await viewerOf(req), req.params.id, false)
   })
 
-  app.get('/api/v1/posts/:id/revisions', async (req) => {
-    const history = await discussions.revisions(await viewerOf(req), parse(IdParams, req.params).id)
+  r.get('/api/v1/posts/:id/revisions', { schema: { params: IdParams } }, async (req) => {
+    const history = await discussions.revisions(await viewerOf(req), req.params.id)
     return {
       current: { body: history.post.body_md, editedAt: history.post.edited_at },
       revisions: history.revisions.map((r) => ({ number: r.number, body: r.body_md, editor: r.editor, createdAt: r.created_at })),

@@ -1,10 +1,12 @@
 import { z } from 'zod'
+import { pathText } from '../../core/http.js'
+import { cursorId } from '../../core/cursor.js'
 
 const id = z.coerce.number({ error: 'Must be a number' }).int('Must be a whole number').positive('Must be a positive number')
 const optionalId = z.preprocess((v) => (v === '' || v === null ? undefined : v), id.optional())
 
 export const IdParams = z.object({ id })
-export const SlugParams = z.object({ slug: z.string().min(1).max(60) })
+export const SlugParams = z.object({ slug: pathText(60) })
 
 export const CategoryInput = z
   .object({
@@ -64,14 +66,26 @@ export const ThreadPatchInput = z.object({
 })
 
 /** Keyset cursor of a category page: (pinned, last_post_at, id) of the last thread shown. */
-export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), z.number().int().positive()])
+export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), cursorId])
 
 export const ThreadPageQuery = z.object({
   after: optionalId,
   post: optionalId,
   /** Continue a page that was cut short after this post. */
   cont: optionalId,
+  /** Set after flagging a post, to thank the member. */
+  flagged: z.string().max(20).optional(),
 })
+
+/** A category page: the keyset cursor of the page (absent or empty on the first). */
+export const CategoryPageQuery = z.object({ cursor: z.string().max(200).optional() })
+
+/** The reply page: the thread, the post answered, and whether to quote it. */
+export const ReplyPageParams = z.object({ id, postId: id })
+export const ReplyPageQuery = z.object({ quote: z.string().max(1).optional() })
+
+/** A category's feed: `<slug>.atom`. */
+export const FeedParams = z.object({ file: pathText(70) })
 
 export const SearchQuery = z.object({
   q: z.string().trim().max(200, 'Keep the search under 200 characters').default(''),

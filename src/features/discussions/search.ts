@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../../core/db.js'
 import { parse } from '../../core/errors.js'
 import type { CategoryService } from './categories.js'
-import type { Viewer } from './policy.js'
+import type { Viewer } from '../../core/guard.js'
 import { SearchQuery } from './schemas.js'
 
 const PER_PAGE = 20

@@ -1,14 +1,15 @@
 import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
+import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
-import { assertMayPost, type CommunitySettings, type CommunitySettingsValues } from '../../core/settings.js'
+import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
 import { type Category, type CategoryService, slugify } from './categories.js'
-import { canEditPost, canFlag, canModerate, canSeeCategory, isStaff, postingBlock, type Viewer } from './policy.js'
+import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
 import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
 
 /** Replies are indented this deep; deeper ones continue on their own page. */
@@ -75,16 +76,8 @@ export function threadUrl(thread: { id: number; slug: string }, postId?: number)
   return `/t/${thread.id}/${thread.slug}${postId ? `#p${postId}` : ''}`
 }
 
-function encodeCursor(t: { pinned: boolean; last_post_at: Date; id: number }): string {
-  return Buffer.from(JSON.stringify([t.pinned, t.last_post_at.toISOString(), t.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): [boolean, string, number] {
-  try {
-    return ThreadCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
-  } catch {
-    throw Invalid.field('cursor', 'That page link is broken; go back to the first page')
-  }
+function threadCursor(t: { pinned: boolean; last_post_at: Date; id: number }): string {
+  return encodeCursor([t.pinned, t.last_post_at, t.id])
 }
 
 /** Reading time one member may be credited with per day (reports beyond it add nothing). */
@@ -165,13 +158,13 @@ export class DiscussionService {
       .orderBy('t.id', 'desc')
       .limit(THREADS_PER_PAGE + 1)
     if (cursor) {
-      const [pinned, lastPostAt, id] = decodeCursor(cursor)
+      const [pinned, lastPostAt, id] = decodeCursor(ThreadCursor, cursor)
       // Row-value comparison in the index's order: (pinned desc, last_post_at desc, id desc).
       q = q.where(sql<boolean>`(t.pinned::int, t.last_post_at, t.id) < (${pinned ? 1 : 0}, ${lastPostAt}::timestamptz, ${id})`)
     }
     const rows = await q.execute()
     const threads = rows.slice(0, THREADS_PER_PAGE).map((r) => this.summary(r))
-    return { threads, nextCursor: rows.length > THREADS_PER_PAGE ? encodeCursor(threads[threads.length - 1]!) : null }
+    return { threads, nextCursor: rows.length > THREADS_PER_PAGE ? threadCursor(threads[threads.length - 1]!) : null }
   }
 
   /** The newest activity across the categories the viewer may see. */
@@ -209,10 +202,7 @@ export class DiscussionService {
     const category = await this.categories.byId(viewer, input.categoryId).catch(() => {
       throw Invalid.field('categoryId', 'Choose a category you can post in')
     })
-    const block = postingBlock(viewer)
-    if (block) throw new Forbidden(block)
-    assertMayPost(viewer.user as SessionUser, s)
-    if (!this.categories.canStart(viewer, category)) throw new Forbidden('You cannot start threads in this category')
+    ensure(viewer, 'post', { category }, { settings: s })
     const title = this.checkTitle(input.title, s)
     const body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
@@ -291,7 +281,7 @@ export class DiscussionService {
     if (names.length === 0) return []
     const users = await trx
       .selectFrom('users')
-      .select(['id', 'role', 'trust_level', 'suspended_until', 'silenced_until'])
+      .select(['id', 'role', 'trust_level', 'suspended_until', 'silenced_until', 'email_verified_at'])
       .where(sql<string>`lower(username)`, 'in', names.slice(0, MAX_MENTIONS).map((n) => n.toLowerCase()))
       .execute()
     if (users.length === 0) return []
@@ -334,11 +324,7 @@ export class DiscussionService {
     const input = parse(ReplyInput, raw)
     const s = await this.settings.all()
     const { thread, category } = await this.visibleThread(viewer, threadId)
-    const block = postingBlock(viewer)
-    if (block) throw new Forbidden(block)
-    assertMayPost(viewer.user as SessionUser, s)
-    if (thread.deleted_at) throw new NotFound('No such thread')
-    if (thread.locked && !canModerate(viewer, category.id)) throw new Forbidden('This thread is locked; no new replies')
+    ensure(viewer, 'reply', { categoryId: category.id, thread }, { settings: s })
     const body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
     const rendered = renderMarkdown(body)
@@ -511,7 +497,7 @@ export class DiscussionService {
         hidden: p.hidden_at !== null,
         liked: p.liked_by !== null,
         isNew: userId !== 0 && lastRead > 0 && p.id > lastRead,
-        canEdit: canEditPost(viewer, p, category.id, s.edit_window_minutes),
+        canEdit: can(viewer, 'edit', { categoryId: category.id, post: p, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
         children: [],
         continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
       }
@@ -540,9 +526,11 @@ export class DiscussionService {
             ? `after=${nextAfter}`
             : null,
       isFirstPage: !root && options.after === undefined && options.cont === undefined,
-      canReply: !!viewer.user && !postingBlock(viewer) && (!row.locked || moderator) && !row.deleted_at,
+      canReply: can(viewer, 'reply', { categoryId: category.id, thread: row }, { settings: s }),
+      // Why a logged-in member sees no reply box (suspended, silenced, unverified).
+      replyBlock: viewer.user ? postingBlock(viewer, { settings: s }) : null,
       canModerate: moderator,
-      canFlag: canFlag(viewer),
+      canFlag: can(viewer, 'flag', {}),
     }
   }
 
@@ -601,6 +589,17 @@ export class DiscussionService {
     return { post, thread, category, moderator }
   }
 
+  /**
+   * The post a reply form answers, in the thread the URL names, with its author's name
+   * and, when asked, the post quoted as Markdown to start the reply with.
+   */
+  async replyTarget(viewer: Viewer, threadId: number, postId: number, quote: boolean) {
+    const { post, thread } = await this.readablePost(viewer, postId, threadId)
+    const { username } = await this.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
+    const body = quote ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
+    return { thread, parent: { ...post, author_username: username }, body }
+  }
+
   /** Where a post lives: its thread page (the right branch page, or its subtree for deep replies). */
   async postUrl(viewer: Viewer, postId: number): Promise<string> {
     const { post, thread } = await this.visiblePost(viewer, postId)
@@ -646,10 +645,8 @@ export class DiscussionService {
       if (askingReview && post.review_requested_at) {
         throw new Forbidden('You have already edited this hidden post; it stays hidden until a moderator reviews it')
       }
-      if (!askingReview && !canEditPost(viewer, post, category.id, s.edit_window_minutes)) {
-        if (post.author_id === viewer.user?.id && !post.deleted_at) throw new Forbidden('The time to edit this post has passed')
-        throw new Forbidden('You cannot edit this post')
-      }
+      // Asking for review ignores the edit window, never the member's standing.
+      ensure(viewer, 'edit', { categoryId: category.id, post, editWindowMinutes: askingReview ? 0 : s.edit_window_minutes }, { settings: s })
       const title = post.depth === 0 && input.title !== undefined ? this.checkTitle(input.title, s) : null
       const changed = body !== post.body_md || (title !== null && title !== thread.title)
       if (!changed) return { post, thread, category, changed }
@@ -698,9 +695,9 @@ export class DiscussionService {
    */
   async delete(viewer: Viewer, postId: number, reason = '') {
     const result = await this.db.transaction().execute(async (trx) => {
-      const { post, thread, category, moderator } = await this.visiblePost(viewer, postId, trx)
+      const { post, thread, category } = await this.visiblePost(viewer, postId, trx)
       if (post.deleted_at) return { thread, category, deleted: false }
-      if (!moderator && post.author_id !== viewer.user?.id) throw new Forbidden('You cannot delete this post')
+      ensure(viewer, 'delete', { categoryId: category.id, post })
       await trx.updateTable('posts').set({ deleted_at: new Date(), deleted_by: viewer.user!.id }).where('id', '=', postId).where('deleted_at', 'is', null).execute()
       if (post.depth === 0) {
         await trx.updateTable('threads').set({ deleted_at: new Date() }).where('id', '=', thread.id).execute()
@@ -727,10 +724,12 @@ export class DiscussionService {
   async setLike(viewer: Viewer, postId: number, like: boolean): Promise<{ liked: boolean; likeCount: number }> {
     if (!viewer.user) throw new Forbidden('Log in to like posts')
     const userId = viewer.user.id
+    const s = await this.settings.all()
     const result = await this.db.transaction().execute(async (trx) => {
       const { post, thread, category } = await this.visiblePost(viewer, postId, trx)
       if (post.deleted_at) throw new NotFound('No such post')
-      if (post.author_id === userId) throw new Forbidden('You cannot like your own post')
+      if (like) ensure(viewer, 'like', { post }, { settings: s })
+      else ensure(viewer, 'retract', undefined)
       const changed = like
         ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning('post_id').executeTakeFirst()
         : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning('post_id').executeTakeFirst()

@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { handleForm, requireUser } from '../../core/http.js'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { FormBody, handleForm, requireUser } from '../../core/http.js'
 import { passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
 import { settingsView } from '../accounts/routes.js'
 import type { LinkOutcome } from './service.js'
 import { LinkToken, type UnsubscribeScope } from './schemas.js'
-
-type Form = Record<string, string | undefined>
 
 const HOUR = 60 * 60 * 1000
 
@@ -18,6 +17,7 @@ const STOPPED: Record<UnsubscribeScope, string> = {
 /** Mail links that work without a log-in (verify, unsubscribe) and the mail part of /settings. */
 export async function emailRoutes(app: FastifyInstance): Promise<void> {
   const { email } = app.hearth
+  const r = app.withTypeProvider<ZodTypeProvider>()
 
   // RFC 8058 lets a mail client post the one-click body as multipart/form-data; its content is fixed and not needed.
   app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 10_000 }, (_req, _body, done) => done(null, {}))
@@ -65,9 +65,9 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
   })
 
   // ── /settings: address, verification, notification mail ─────────────────────────
-  app.post('/settings/email', { preHandler: passwordCheckLimit(app, app.hearth.config.rateLimits.login) }, async (req, reply) => {
+  r.post('/settings/email', { schema: { body: FormBody }, preHandler: passwordCheckLimit(app, app.hearth.config.rateLimits.login) }, async (req, reply) => {
     const user = requireUser(req)
-    const form = req.body as Form
+    const form = req.body
     const page = await settingsView(app, req)
     return handleForm(reply, 'accounts/settings', { ...page.values, newEmail: form.email }, async () => {
       await email.changeEmail(user, form)
@@ -81,7 +81,7 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(`/settings?saved=${queued ? 'verification' : 'mail-off'}#email`, 303)
   })
 
-  app.post('/settings/mail', async (req, reply) => {
+  r.post('/settings/mail', { schema: { body: FormBody } }, async (req, reply) => {
     const user = requireUser(req)
     await email.updateMailPreferences(user, req.body)
     return reply.redirect('/settings?saved=mail#email', 303)

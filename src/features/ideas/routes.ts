@@ -1,20 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { Invalid, NotFound, parse, parseParams } from '../../core/errors.js'
-import { handleForm, requireUser, safeNext } from '../../core/http.js'
+import { Invalid, NotFound, parse } from '../../core/errors.js'
+import { type Form, FormBody, handleForm, queryText, requireAdmin, requireMember, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
-import { BoardQuery, IDEA_STATUSES, IdParams, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
-
-type Form = Record<string, string | undefined>
+import { BoardQuery, IDEA_STATUSES, IdeaPageQuery, IdParams, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
 
 const MINUTE = 60 * 1000
 const VoteLimitsBody = z.object({ limits: VoteLimits })
+const SettingsQuery = z.object({ saved: queryText })
 
 /** The idea board, idea pages, roadmap, changelog (and its feed), and the ideas API. */
 export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   const { ideas, beta, config } = app.hearth
   const proposeLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, MINUTE) }
+  const r = app.withTypeProvider<ZodTypeProvider>()
 
   function boardLinks(query: BoardQuery) {
     const link = (changes: Record<string, string | undefined>) => {
@@ -36,16 +37,16 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // Where a vote or follow form sends the member back to.
-  function back(req: FastifyRequest, id: number): string {
-    return safeNext((req.body as Form | undefined)?.next, `/ideas/${id}`)
+  function back(form: Form, id: number): string {
+    return safeNext(form.next, `/ideas/${id}`)
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
   // Guests share short-lived copies of the public board pages (see core/guest-cache.ts).
   const guestCache = { config: { guestCache: true } }
 
-  app.get('/ideas', guestCache, async (req, reply) => {
-    const query = parse(BoardQuery, req.query)
+  r.get('/ideas', { ...guestCache, schema: { querystring: BoardQuery } }, async (req, reply) => {
+    const query = req.query
     const page = await ideas.board(query, req.user?.id)
     const links = boardLinks(query)
     return reply.view('ideas/board', {
@@ -59,16 +60,15 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   const newPage = { title: 'Propose an idea' }
-  app.get('/ideas/new', async (req, reply) => {
-    requireUser(req)
+  app.get('/ideas/new', { preHandler: requireMember }, async (_req, reply) => {
     return reply.view('ideas/new', { ...newPage, values: {} })
   })
 
   // Without JavaScript the form first comes here: if similar ideas exist it shows them
   // (vote instead?) with a "post anyway" button; otherwise, or when confirmed, it saves.
-  app.post('/ideas', proposeLimit, async (req, reply) => {
+  r.post('/ideas', { ...proposeLimit, schema: { body: FormBody } }, async (req, reply) => {
     const user = requireUser(req)
-    const form = req.body as Form
+    const form = req.body
     return handleForm(reply, 'ideas/new', form, async () => {
       if (form.confirm !== '1') {
         const input = parse(NewIdeaInput, form)
@@ -81,15 +81,16 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }, newPage)
   })
 
-  app.get('/ideas/:id', guestCache, async (req, reply) => {
-    const { id } = parseParams(IdParams, req.params)
+  r.get('/ideas/:id', { ...guestCache, schema: { params: IdParams } }, async (req, reply) => {
+    const { id } = req.params
     const found = await ideas.get(id, req.user?.id)
     if (found.mergedIntoId) return reply.redirect(`/ideas/${found.mergedIntoId}?merged_from=${id}`, 301)
     return reply.view('ideas/show', await ideaPage(req, found.idea!))
   })
 
   async function ideaPage(req: FastifyRequest, idea: NonNullable<Awaited<ReturnType<typeof ideas.get>>['idea']>, extra: Record<string, unknown> = {}) {
-    const q = req.query as Form
+    // Also re-rendered after a staff form's POST, whose query is not checked: bad notices are just not shown.
+    const q = IdeaPageQuery.safeParse(req.query).data ?? {}
     const mergedFrom = Number(q.merged_from)
     const comments = idea.threadId
       ? await app.hearth.discussions.threadPage(await app.hearth.categories.viewer(req.user), idea.threadId)
@@ -101,6 +102,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
       comments: comments?.posts[0]?.children ?? [],
       thread: comments?.thread,
       canReply: comments?.canReply ?? false,
+      replyBlock: comments?.replyBlock ?? null,
       canModerate: comments?.canModerate ?? false,
       betas: await beta.forIdea(idea.id),
       statuses: IDEA_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], current: s === idea.status })),
@@ -113,24 +115,23 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // Staff forms on the idea page re-render it with the field's message.
-  async function staffForm(req: FastifyRequest, reply: FastifyReply, action: (id: number) => Promise<string>) {
+  async function staffForm(req: FastifyRequest, reply: FastifyReply, id: number, form: Form, action: (id: number) => Promise<string>) {
     const user = requireUser(req)
-    const { id } = parseParams(IdParams, req.params)
-    const form = req.body as Form
     const found = await ideas.get(id, user.id)
     if (!found.idea) return reply.redirect(`/ideas/${found.mergedIntoId}`, 303)
     return handleForm(reply, 'ideas/show', form, async () => reply.redirect(await action(id), 303), await ideaPage(req, found.idea))
   }
 
-  app.post('/ideas/:id/status', async (req, reply) =>
-    staffForm(req, reply, async (id) => {
+  const staffFormSchema = { schema: { params: IdParams, body: FormBody } }
+  r.post('/ideas/:id/status', staffFormSchema, async (req, reply) =>
+    staffForm(req, reply, req.params.id, req.body, async (id) => {
       await ideas.changeStatus(requireUser(req), id, req.body)
       return `/ideas/${id}#history`
     }),
   )
 
-  app.post('/ideas/:id/merge', async (req, reply) =>
-    staffForm(req, reply, async (id) => {
+  r.post('/ideas/:id/merge', staffFormSchema, async (req, reply) =>
+    staffForm(req, reply, req.params.id, req.body, async (id) => {
       const result = await ideas.merge(requireUser(req), id, req.body)
       return `/ideas/${result.intoId}?merged_from=${id}`
     }),
@@ -142,33 +143,29 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     ['subscribe', (u, id) => ideas.subscribe(u, id)],
     ['unsubscribe', (u, id) => ideas.unsubscribe(u, id)],
   ] as const satisfies readonly (readonly [string, (u: NonNullable<FastifyRequest['user']>, id: number) => Promise<{ ideaId: number }>])[]) {
-    app.post(`/ideas/:id/${path}`, async (req, reply) => {
-      const { id } = parseParams(IdParams, req.params)
+    r.post(`/ideas/:id/${path}`, { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+      const { id } = req.params
       if (!req.user) return reply.redirect(`/login?next=${encodeURIComponent(`/ideas/${id}`)}`, 303)
       const result = await act(req.user, id)
       // A merged idea's vote landed on its target: go there, not back to the old page.
-      return reply.redirect(result.ideaId === id ? back(req, id) : `/ideas/${result.ideaId}?merged_from=${id}`, 303)
+      return reply.redirect(result.ideaId === id ? back(req.body, id) : `/ideas/${result.ideaId}?merged_from=${id}`, 303)
     })
   }
 
   // Open-vote limits per trust level (admins; the page does not exist for anyone else).
-  function requireAdmin(req: FastifyRequest) {
-    if (req.user?.role !== 'admin') throw new NotFound()
-    return req.user
-  }
   const limitsPage = (limits: VoteLimits) => ({
     title: 'Idea voting settings',
     levels: [0, 1, 2, 3, 4].map((level) => ({ level, value: limits?.[String(level)] ?? '' })),
   })
 
-  app.get('/ideas/settings', async (req, reply) => {
-    requireAdmin(req)
-    return reply.view('ideas/settings', { ...limitsPage(await ideas.voteLimits()), saved: (req.query as Form).saved === '1' })
+  r.get('/ideas/settings', { schema: { querystring: SettingsQuery } }, async (req, reply) => {
+    await requireAdmin(req)
+    return reply.view('ideas/settings', { ...limitsPage(await ideas.voteLimits()), saved: req.query.saved === '1' })
   })
 
-  app.post('/ideas/settings', async (req, reply) => {
-    const admin = requireAdmin(req)
-    const form = req.body as Form
+  r.post('/ideas/settings', { schema: { body: FormBody } }, async (req, reply) => {
+    const admin = await requireAdmin(req)
+    const form = req.body
     const page = limitsPage(await ideas.voteLimits())
     return handleForm(reply, 'ideas/settings', form, async () => {
       const entries = [0, 1, 2, 3, 4]
@@ -194,13 +191,13 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   })
 
   // ── JSON API ──────────────────────────────────────────────────────────────────
-  app.get('/api/v1/ideas', async (req) => {
-    const page = await ideas.board(parse(BoardQuery, req.query), req.user?.id)
+  r.get('/api/v1/ideas', { schema: { querystring: BoardQuery } }, async (req) => {
+    const page = await ideas.board(req.query, req.user?.id)
     return { items: page.items, nextCursor: page.nextCursor }
   })
 
-  app.get('/api/v1/ideas/similar', async (req) => {
-    const { q } = parse(SimilarQuery, req.query)
+  r.get('/api/v1/ideas/similar', { schema: { querystring: SimilarQuery } }, async (req) => {
+    const { q } = req.query
     return { items: await ideas.similar(q) }
   })
 
@@ -209,13 +206,13 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(201).send(idea)
   })
 
-  app.put('/api/v1/ideas/vote-limits', async (req) => {
-    const { limits } = parse(VoteLimitsBody, req.body)
+  r.put('/api/v1/ideas/vote-limits', { schema: { body: VoteLimitsBody } }, async (req) => {
+    const { limits } = req.body
     return { limits: await ideas.setVoteLimits(requireUser(req), limits) }
   })
 
-  app.get('/api/v1/ideas/:id', async (req, reply) => {
-    const { id } = parseParams(IdParams, req.params)
+  r.get('/api/v1/ideas/:id', { schema: { params: IdParams } }, async (req, reply) => {
+    const { id } = req.params
     const found = await ideas.get(id, req.user?.id)
     if (found.mergedIntoId) return reply.redirect(`/api/v1/ideas/${found.mergedIntoId}`, 301)
     const { bodyMd: _md, ...idea } = found.idea!
@@ -233,10 +230,11 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.put('/api/v1/ideas/:id/vote', async (req) => ideas.vote(requireUser(req), parseParams(IdParams, req.params).id))
-  app.delete('/api/v1/ideas/:id/vote', async (req) => ideas.unvote(requireUser(req), parseParams(IdParams, req.params).id))
-  app.put('/api/v1/ideas/:id/subscription', async (req) => ideas.subscribe(requireUser(req), parseParams(IdParams, req.params).id))
-  app.delete('/api/v1/ideas/:id/subscription', async (req) => ideas.unsubscribe(requireUser(req), parseParams(IdParams, req.params).id))
-  app.post('/api/v1/ideas/:id/status', async (req) => ideas.changeStatus(requireUser(req), parseParams(IdParams, req.params).id, req.body))
-  app.post('/api/v1/ideas/:id/merge', async (req) => ideas.merge(requireUser(req), parseParams(IdParams, req.params).id, req.body))
+  const byId = { schema: { params: IdParams } }
+  r.put('/api/v1/ideas/:id/vote', byId, async (req) => ideas.vote(requireUser(req), req.params.id))
+  r.delete('/api/v1/ideas/:id/vote', byId, async (req) => ideas.unvote(requireUser(req), req.params.id))
+  r.put('/api/v1/ideas/:id/subscription', byId, async (req) => ideas.subscribe(requireUser(req), req.params.id))
+  r.delete('/api/v1/ideas/:id/subscription', byId, async (req) => ideas.unsubscribe(requireUser(req), req.params.id))
+  r.post('/api/v1/ideas/:id/status', byId, async (req) => ideas.changeStatus(requireUser(req), req.params.id, req.body))
+  r.post('/api/v1/ideas/:id/merge', byId, async (req) => ideas.merge(requireUser(req), req.params.id, req.body))
 }

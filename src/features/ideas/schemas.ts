@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { cursorId, cursorNumber } from '../../core/cursor.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 
 export const IDEA_STATUSES = ['open', 'under_review', 'planned', 'in_progress', 'done', 'declined'] as const satisfies readonly IdeaStatus[]
@@ -55,6 +56,9 @@ export const BoardQuery = z.object({
 })
 export type BoardQuery = z.output<typeof BoardQuery>
 
+/** Keyset cursor of a board page: (sort key, id) of the last idea shown. */
+export const BoardCursor = z.tuple([cursorNumber, cursorId])
+
 export const SimilarQuery = z.object({
   q: z.string({ error: 'Say what to look for' }).trim().max(500, 'Keep the text under 500 characters').default(''),
 })
@@ -78,3 +82,6 @@ export const IdParams = z.object({ id: z.coerce.number().int().positive().max(2 
 /** Per-trust-level limits on open votes: `{"0": 5, "1": 10}`; a level not listed is unlimited. */
 export const VoteLimits = z.record(z.string().regex(/^[0-4]$/), z.number().int().min(0).max(10_000)).nullable()
 export type VoteLimits = z.output<typeof VoteLimits>
+
+/** Notices on an idea's page: after proposing it, or arriving from an idea merged into it. */
+export const IdeaPageQuery = z.object({ proposed: z.string().max(1).optional(), merged_from: z.string().max(20).optional() })

@@ -1,5 +1,8 @@
 import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
+import { decodeCursor, encodeCursor } from '../../core/cursor.js'
+import { ensure, type GuardUser, isAdmin, isStaff, viewerOf } from '../../core/guard.js'
+import type { CommunitySettings } from '../../core/settings.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
@@ -10,6 +13,7 @@ import type { DiscussionService } from '../discussions/service.js'
 import { logStaffAction } from '../moderation/log.js'
 import type { NotificationService } from '../notifications/service.js'
 import {
+  BoardCursor,
   type BoardQuery,
   CLOSED_STATUSES,
   MergeInput,
@@ -41,7 +45,7 @@ const votedEvent = sql`notified as (
           )`
 
 /** A member (or staff) as the ideas feature needs them. */
-type Actor = Pick<SessionUser, 'id' | 'username' | 'role' | 'trust_level'>
+type Actor = GuardUser & Pick<SessionUser, 'username'>
 
 /** An idea as the board and API show it. */
 export interface IdeaSummary {
@@ -84,28 +88,8 @@ interface CastVote {
   changed: boolean
 }
 
-function isStaff(user: Pick<SessionUser, 'role'>): boolean {
-  return user.role === 'moderator' || user.role === 'admin'
-}
-
 function ideaUrl(id: number): string {
   return `/ideas/${id}`
-}
-
-function encodeCursor(key: number | string, id: number): string {
-  return Buffer.from(JSON.stringify([key, id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): [number, number] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      return value as [number, number]
-    }
-  } catch {
-    // Falls through to the same answer as any other malformed cursor.
-  }
-  throw Invalid.field('cursor', 'That page link is broken; start from the first page')
 }
 
 /** The category (created by migration 0035) that holds every idea's comment thread. */
@@ -125,10 +109,12 @@ export class IdeaService {
     private readonly notifications: NotificationService,
     /** The discussion engine, which holds each idea's comment thread. */
     private readonly discussions: Pick<DiscussionService, 'createLinkedThread'>,
+    private readonly settings: Pick<CommunitySettings, 'all'>,
   ) {}
 
   /** Creates an idea; its author follows it. Emits `idea.created` after commit. */
   async propose(author: Actor, raw: unknown): Promise<IdeaSummary> {
+    ensure(viewerOf(author), 'propose', undefined, { settings: await this.settings.all() })
     const input = parse(NewIdeaInput, raw)
     const body = renderMarkdown(input.body)
     const idea = await this.db.transaction().execute(async (trx) => {
@@ -183,7 +169,7 @@ export class IdeaService {
     let q = this.listed().select('ideas.trending_score').limit(PAGE + 1)
     if (query.status) q = q.where('ideas.status', '=', query.status)
     if (query.tag) q = q.where(sql<boolean>`ideas.tags @> array[${query.tag}]::text[]`)
-    const after = query.cursor ? decodeCursor(query.cursor) : null
+    const after = query.cursor ? decodeCursor(BoardCursor, query.cursor) : null
     if (query.sort === 'new') {
       q = q.orderBy('ideas.id', 'desc')
       if (after) q = q.where('ideas.id', '<', after[1])
@@ -200,7 +186,7 @@ export class IdeaService {
     const last = page[page.length - 1]
     const nextCursor =
       more && last
-        ? encodeCursor(query.sort === 'top' ? last.vote_count : query.sort === 'trending' ? last.trending_score : last.id, last.id)
+        ? encodeCursor([query.sort === 'top' ? last.vote_count : query.sort === 'trending' ? last.trending_score : last.id, last.id])
         : null
     return { items, nextCursor }
   }
@@ -285,6 +271,7 @@ export class IdeaService {
    * vote goes to its target; a closed idea refuses new votes.
    */
   async vote(user: Actor, id: number): Promise<VoteResult> {
+    ensure(viewerOf(user), 'vote', undefined, { settings: await this.settings.all() })
     const limit = (await this.voteLimits())?.[String(user.trust_level)]
     const result =
       limit === undefined
@@ -301,6 +288,7 @@ export class IdeaService {
 
   /** Takes back a vote, idempotently; the counter moves only when a vote row was really deleted. */
   async unvote(user: Actor, id: number): Promise<VoteResult> {
+    ensure(viewerOf(user), 'retract', undefined)
     return this.voted(await this.followMerge(id, (ideaId) => this.castVote(this.db, user.id, ideaId, false)), false)
   }
 
@@ -386,6 +374,7 @@ export class IdeaService {
 
   /** Follows an idea without voting (idempotent). */
   async subscribe(user: Actor, id: number): Promise<{ ideaId: number; subscribed: true }> {
+    ensure(viewerOf(user), 'subscribe', undefined)
     const target = await this.resolve(id)
     await this.db
       .insertInto('idea_subscriptions')
@@ -397,6 +386,7 @@ export class IdeaService {
 
   /** Stops following an idea (idempotent). */
   async unsubscribe(user: Actor, id: number): Promise<{ ideaId: number; subscribed: false }> {
+    ensure(viewerOf(user), 'retract', undefined)
     const target = await this.resolve(id)
     await this.db.deleteFrom('idea_subscriptions').where('idea_id', '=', target).where('user_id', '=', user.id).execute()
     return { ideaId: target, subscribed: false }
@@ -415,7 +405,7 @@ export class IdeaService {
    * to the outbox in the same transaction.
    */
   async changeStatus(actor: Actor, id: number, raw: unknown) {
-    if (!isStaff(actor)) throw new Forbidden('Only moderators and admins move ideas between statuses')
+    if (!isStaff(viewerOf(actor))) throw new Forbidden('Only moderators and admins move ideas between statuses')
     const input = parse(StatusInput, raw)
     const note = renderMarkdown(input.note)
     const { rows, idea } = await this.db.transaction().execute(async (trx) => {
@@ -493,7 +483,7 @@ export class IdeaService {
    * duplicate follow it, and the duplicate's voters and followers are told where it went.
    */
   async merge(actor: Actor, id: number, raw: unknown) {
-    if (!isStaff(actor)) throw new Forbidden('Only moderators and admins merge ideas')
+    if (!isStaff(viewerOf(actor))) throw new Forbidden('Only moderators and admins merge ideas')
     const input = parse(MergeInput, raw)
     if (input.intoId === id) throw Invalid.field('intoId', 'An idea cannot be merged into itself')
     const { rows, votes, into } = await this.db.transaction().execute(async (trx) => {
@@ -663,7 +653,7 @@ export class IdeaService {
 
   /** Sets (or with null turns off) the open-vote limits; admins only, logged. */
   async setVoteLimits(actor: Actor, raw: unknown): Promise<VoteLimits> {
-    if (actor.role !== 'admin') throw new Forbidden('Only admins change community settings')
+    if (!isAdmin(viewerOf(actor))) throw new Forbidden('Only admins change community settings')
     const value = parse(VoteLimits, raw)
     await this.db.transaction().execute(async (trx) => {
       await trx

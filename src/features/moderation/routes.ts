@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { NotFound, parse } from '../../core/errors.js'
-import { handleForm, requireUser } from '../../core/http.js'
+import { NotFound } from '../../core/errors.js'
+import { FormBody, handleForm, queryText, requireUser } from '../../core/http.js'
 import { IdParams } from '../discussions/schemas.js'
 import { FLAG_NOTE_MAX, LogQuery } from './schemas.js'
 
-type Form = Record<string, string | undefined>
+const QueueQuery = z.object({ resolved: queryText })
+const InvitationsQuery = z.object({ answered: queryText })
 const AnswerForm = z.object({ answer: z.enum(['accept', 'decline'], { error: 'Accept or decline' }) })
 const REASONS = [
   { value: 'spam', label: 'Spam: advertising or scams' },
@@ -18,33 +20,34 @@ const REASONS = [
 export async function moderationRoutes(app: FastifyInstance): Promise<void> {
   const { categories, discussions, moderation, trust } = app.hearth
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
+  const r = app.withTypeProvider<ZodTypeProvider>()
 
   // ── flagging ─────────────────────────────────────────────────────────────────
-  const flagPage = async (req: FastifyRequest) => {
+  const flagPage = async (req: FastifyRequest, postId: number) => {
     const viewer = await viewerOf(req)
-    const { post, thread } = await discussions.visiblePost(viewer, parse(IdParams, req.params).id)
+    const { post, thread } = await discussions.visiblePost(viewer, postId)
     if (post.deleted_at) throw new NotFound('No such post')
     return { title: 'Flag a post', post, thread, reasons: REASONS, noteMax: FLAG_NOTE_MAX }
   }
 
-  app.get('/p/:id/flag', async (req, reply) => {
+  r.get('/p/:id/flag', { schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
-    return reply.view('moderation/flag', { ...(await flagPage(req)), values: {} })
+    return reply.view('moderation/flag', { ...(await flagPage(req, req.params.id)), values: {} })
   })
 
-  app.post('/p/:id/flag', async (req, reply) => {
+  r.post('/p/:id/flag', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireUser(req)
-    const form = req.body as Form
-    const page = await flagPage(req)
+    const form = req.body
+    const page = await flagPage(req, req.params.id)
     return handleForm(reply, 'moderation/flag', form, async () => {
       const flagged = await moderation.flag(await viewerOf(req), page.post.id, form)
       return reply.redirect(`${flagged.threadUrl.replace(/#.*$/, '')}?flagged=${page.post.id}#p${page.post.id}`, 303)
     }, page)
   })
 
-  app.post('/api/v1/posts/:id/flags', async (req, reply) => {
+  r.post('/api/v1/posts/:id/flags', { schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
-    const flagged = await moderation.flag(await viewerOf(req), parse(IdParams, req.params).id, req.body)
+    const flagged = await moderation.flag(await viewerOf(req), req.params.id, req.body)
     return reply.code(201).send({ id: flagged.id, score: flagged.score, postScore: flagged.postScore, hidden: flagged.hidden })
   })
 
@@ -53,18 +56,19 @@ export async function moderationRoutes(app: FastifyInstance): Promise<void> {
     const viewer = await viewerOf(req)
     const items = await moderation.queue(viewer)
     const names = (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)).map((c) => c.name)
-    return { title: 'Review queue', items, moderates: names, resolved: (req.query as Form).resolved }
+    // Re-rendered after a POST too, whose query is not checked: a bad notice is just not shown.
+    return { title: 'Review queue', items, moderates: names, resolved: QueueQuery.safeParse(req.query).data?.resolved }
   }
 
-  app.get('/mod', async (req, reply) => {
+  r.get('/mod', { schema: { querystring: QueueQuery } }, async (req, reply) => {
     requireUser(req)
     return reply.view('moderation/queue', await queuePage(req))
   })
 
-  app.post('/mod/flags/:id/resolve', async (req, reply) => {
+  r.post('/mod/flags/:id/resolve', { schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireUser(req)
-    const { id } = parse(IdParams, req.params)
-    const form = req.body as Form
+    const { id } = req.params
+    const form = req.body
     const viewer = await viewerOf(req)
     if (!moderation.isModerator(viewer)) throw new NotFound()
     return handleForm(reply, 'moderation/queue', { ...form, flagId: id }, async () => {
@@ -85,28 +89,28 @@ export async function moderationRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.post('/api/v1/mod/flags/:id/resolve', async (req) => {
+  r.post('/api/v1/mod/flags/:id/resolve', { schema: { params: IdParams } }, async (req) => {
     requireUser(req)
-    return moderation.resolve(await viewerOf(req), parse(IdParams, req.params).id, req.body)
+    return moderation.resolve(await viewerOf(req), req.params.id, req.body)
   })
 
   // ── public log ───────────────────────────────────────────────────────────────
-  app.get('/mod/log', async (req, reply) => {
+  r.get('/mod/log', { schema: { querystring: LogQuery } }, async (req, reply) => {
     requireUser(req)
-    const { before } = parse(LogQuery, req.query)
+    const { before } = req.query
     return reply.view('moderation/log', { title: 'Moderation log', ...(await moderation.log(await viewerOf(req), before)) })
   })
 
   // ── invitations to moderate ──────────────────────────────────────────────────
-  app.get('/mod/invitations', async (req, reply) => {
+  r.get('/mod/invitations', { schema: { querystring: InvitationsQuery } }, async (req, reply) => {
     const user = requireUser(req)
-    return reply.view('moderation/invitations', { title: 'Invitations to moderate', invitations: await trust.invitations(user.id), answered: (req.query as Form).answered })
+    return reply.view('moderation/invitations', { title: 'Invitations to moderate', invitations: await trust.invitations(user.id), answered: req.query.answered })
   })
 
-  app.post('/mod/invitations/:id', async (req, reply) => {
+  r.post('/mod/invitations/:id', { schema: { params: IdParams, body: AnswerForm } }, async (req, reply) => {
     const user = requireUser(req)
-    const { id } = parse(IdParams, req.params)
-    const { answer } = parse(AnswerForm, req.body)
+    const { id } = req.params
+    const { answer } = req.body
     await trust.answerInvitation(user, id, answer === 'accept')
     return reply.redirect(`/mod/invitations?answered=${answer}`, 303)
   })

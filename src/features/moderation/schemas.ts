@@ -37,6 +37,11 @@ export const MemberStandingInput = z.object({
   reason: z.string().trim().max(500, 'Keep the reason under 500 characters').default(''),
 })
 
+export const LiftInput = z.object({
+  kind: z.enum(['suspension', 'silence'], { error: 'Choose a suspension or a silence to lift' }),
+  reason: z.string().trim().max(500, 'Keep the reason under 500 characters').default(''),
+})
+
 export const LogQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
 })

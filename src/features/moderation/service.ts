@@ -1,17 +1,17 @@
 import { sql } from 'kysely'
-import type { Db, Trx } from '../../core/db.js'
+import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { FlagReason } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText } from '../../core/markdown.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
-import { canFlag, canModerate, isStaff, type Viewer } from '../discussions/policy.js'
+import { can, canModerate, ensure, type GuardUser, isModerator, isStaff, type MemberRank, type Viewer, viewerOf } from '../../core/guard.js'
 import { type DiscussionService, threadUrl } from '../discussions/service.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
 import { describeLog, type LogEntry } from './log-entries.js'
 import { logStaffAction, type StaffActionCode, type StaffActionTarget } from './log.js'
-import { FlagInput, MemberStandingInput, ResolveInput } from './schemas.js'
+import { FlagInput, LiftInput, MemberStandingInput, ResolveInput } from './schemas.js'
 import { flagScore, hidesAtOnce } from './scoring.js'
 
 const REASON_TEXT: Record<FlagReason, string> = {
@@ -76,8 +76,7 @@ export class ModerationService {
     const result = await this.db.transaction().execute(async (trx) => {
       const { post, thread, category } = await this.discussions.visiblePost(viewer, postId, trx)
       if (post.deleted_at) throw new NotFound('No such post')
-      if (!canFlag(viewer)) throw new Forbidden('Members of trust level 1 and above can flag posts')
-      if (post.author_id === user.id) throw new Forbidden('You cannot flag your own post')
+      ensure(viewer, 'flag', { post }, { settings: s })
       // Flags on one post are serialised, so the score that decides hiding is exact.
       const locked = await trx.selectFrom('posts').select('hidden_at').where('id', '=', postId).forUpdate().executeTakeFirstOrThrow()
       const score = flagScore({ trustLevel: user.trust_level, role: user.role }, await this.record(trx, user.id))
@@ -120,12 +119,12 @@ export class ModerationService {
 
   /** Refuses anyone who moderates nothing (404, as if /mod did not exist). */
   private requireModerator(viewer: Viewer): void {
-    if (!viewer.user || (!isStaff(viewer) && viewer.moderates.size === 0)) throw new NotFound()
+    if (!isModerator(viewer)) throw new NotFound()
   }
 
-  /** Whether the viewer may reach the moderation pages at all. */
+  /** Whether the viewer may reach the moderation pages at all (not while suspended). */
   isModerator(viewer: Viewer): boolean {
-    return !!viewer.user && (isStaff(viewer) || viewer.moderates.size > 0)
+    return isModerator(viewer)
   }
 
   /** The review queue: pending flags grouped by post, in the viewer's categories only, highest score first. */
@@ -196,6 +195,11 @@ export class ModerationService {
       if (!canModerate(viewer, thread.category_id)) throw new Forbidden('You can only resolve flags in the categories you moderate')
       const current = await trx.selectFrom('flags').select('status').where('id', '=', flagId).executeTakeFirstOrThrow()
       if (current.status !== 'pending') throw new Conflict('This flag has already been resolved')
+
+      // Rank rules: a moderator never suspends or silences staff, a fellow moderator or themselves.
+      if (input.action === 'agree' && input.penalty !== 'none') {
+        ensure(viewer, 'penalise', { target: await this.rankOf(trx, post.author_id), categoryId: thread.category_id })
+      }
 
       const status = input.action === 'agree' ? 'agreed' : input.action === 'disagree' ? 'disagreed' : 'deferred'
       const flaggers = await trx
@@ -306,19 +310,35 @@ export class ModerationService {
     return { entries, nextBefore: rows.length > LOG_PAGE ? page[page.length - 1]!.id : null }
   }
 
-  /** A member's role and trust level with their locks, for /admin; null when there is no such member. */
-  async memberStanding(username: string) {
-    const row = await this.db
+  /** A member's role and where they moderate, as the guard's rank rules need it. */
+  private async rankOf(trx: DbOrTrx, userId: number): Promise<MemberRank> {
+    const row = await trx
       .selectFrom('users')
-      .select(['username', 'role', 'role_locked', 'trust_level', 'trust_locked'])
-      .where(sql`lower(username)`, '=', username.trim().toLowerCase())
-      .executeTakeFirst()
-    return row ? { username: row.username, role: row.role, roleLocked: row.role_locked, trustLevel: row.trust_level, trustLocked: row.trust_locked } : null
+      .select(['id', 'role', sql<boolean>`exists (select 1 from category_moderators m where m.user_id = users.id)`.as('moderates_any')])
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow()
+    return { id: row.id, role: row.role, moderatesAny: row.moderates_any }
   }
 
-  /** Sets a member's global role and trust level, with owners' locks on either (admins). Logged. */
-  async updateMember(actorId: number, raw: unknown) {
+  /**
+   * A member's role and trust level with their locks, for /admin; null when there is no
+   * such member. `mayChange` is false where the rank rules stop this actor (their own account).
+   */
+  async memberStanding(actor: GuardUser, username: string) {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'role', 'role_locked', 'trust_level', 'trust_locked'])
+      .where(sql`lower(username)`, '=', username.trim().toLowerCase())
+      .executeTakeFirst()
+    if (!row) return null
+    const mayChange = can(viewerOf(actor), 'penalise', { target: await this.rankOf(this.db, row.id), kind: 'role' })
+    return { username: row.username, role: row.role, roleLocked: row.role_locked, trustLevel: row.trust_level, trustLocked: row.trust_locked, mayChange }
+  }
+
+  /** Sets a member's global role and trust level, with owners' locks on either (admins, never on themselves). Logged. */
+  async updateMember(actor: GuardUser, raw: unknown) {
     const input = parse(MemberStandingInput, raw)
+    const actorId = actor.id
     return this.db.transaction().execute(async (trx) => {
       const user = await trx
         .selectFrom('users')
@@ -327,7 +347,7 @@ export class ModerationService {
         .forUpdate()
         .executeTakeFirst()
       if (!user) throw Invalid.field('username', 'No member by that name')
-      if (user.id === actorId && input.role !== 'admin') throw Invalid.field('role', 'You cannot remove your own admin role')
+      ensure(viewerOf(actor), 'penalise', { target: await this.rankOf(trx, user.id), kind: 'role' })
       await trx
         .updateTable('users')
         .set({ role: input.role, role_locked: input.roleLocked, trust_level: input.trustLevel, trust_locked: input.trustLocked, tl3_short_since: null })
@@ -341,7 +361,67 @@ export class ModerationService {
       if (user.trust_level !== input.trustLevel || user.trust_locked !== input.trustLocked) {
         await log('member.trust', { from: user.trust_level, to: input.trustLevel, locked: input.trustLocked })
       }
+      // A new role or trust level changes what the member's open sockets may hear.
+      await this.outbox.emit(trx, 'access.changed', { userId: user.id })
       return { id: user.id, username: user.username }
+    })
+  }
+
+  /** Members suspended or silenced right now, with who did it, why and until when (for /admin). */
+  async restrictions(now = new Date()) {
+    const rows = await this.db
+      .selectFrom('users as u')
+      .leftJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom('moderation_log as l')
+            .leftJoin('users as a', 'a.id', 'l.actor_id')
+            .select(['l.action', 'l.reason', 'l.created_at', 'a.username as actor'])
+            .whereRef('l.target_id', '=', sql<string>`u.id::text`)
+            .where('l.target_type', '=', 'user')
+            .where('l.action', 'in', ['member.suspend', 'member.silence'])
+            .orderBy('l.id', 'desc')
+            .limit(1)
+            .as('last'),
+        (j) => j.onTrue(),
+      )
+      .select(['u.id', 'u.username', 'u.suspended_until', 'u.silenced_until', 'last.reason', 'last.actor', 'last.action'])
+      .where((eb) => eb.or([eb('u.suspended_until', '>', now), eb('u.silenced_until', '>', now)]))
+      .orderBy('u.username')
+      .execute()
+    return rows.flatMap((r) => {
+      const by = (action: string) => (r.action === action ? { reason: r.reason ?? '', by: r.actor ?? null } : { reason: '', by: null })
+      return [
+        ...(r.suspended_until && r.suspended_until > now ? [{ userId: r.id, username: r.username, kind: 'suspension' as const, until: r.suspended_until, ...by('member.suspend') }] : []),
+        ...(r.silenced_until && r.silenced_until > now ? [{ userId: r.id, username: r.username, kind: 'silence' as const, until: r.silenced_until, ...by('member.silence') }] : []),
+      ]
+    })
+  }
+
+  /**
+   * Lifts a member's suspension or silence now (admins). Logged; the member's open sockets
+   * are rechecked at once. NotFound when there is no such member, Conflict when nothing is active.
+   */
+  async lift(actor: GuardUser, userId: number, raw: unknown) {
+    ensure(viewerOf(actor), 'administer', undefined)
+    const input = parse(LiftInput, raw)
+    const now = new Date()
+    return this.db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select(['id', 'username', 'suspended_until', 'silenced_until']).where('id', '=', userId).forUpdate().executeTakeFirst()
+      if (!user) throw new NotFound('No such member')
+      const column = input.kind === 'suspension' ? 'suspended_until' : 'silenced_until'
+      const until = user[column]
+      if (!until || until <= now) throw new Conflict(`${user.username} is not ${input.kind === 'suspension' ? 'suspended' : 'silenced'}`)
+      await trx.updateTable('users').set({ [column]: null }).where('id', '=', user.id).execute()
+      await logStaffAction(trx, {
+        actorId: actor.id,
+        action: input.kind === 'suspension' ? 'member.unsuspend' : 'member.unsilence',
+        target: { type: 'user', id: user.id },
+        reason: input.reason,
+        details: { username: user.username, was: until.toISOString() },
+      })
+      await this.outbox.emit(trx, 'access.changed', { userId: user.id })
+      return { userId: user.id, username: user.username, kind: input.kind }
     })
   }
 }

@@ -1,26 +1,28 @@
 import type { FastifyInstance } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { parse } from '../../core/errors.js'
 import { requireUser } from '../../core/http.js'
 
-const ListQuery = z.object({ before: z.coerce.number().int().positive('Bad page cursor').optional() })
+const ListQuery = z.object({ before: z.coerce.number({ error: 'Bad page cursor' }).int('Bad page cursor').positive('Bad page cursor').optional() })
 const IdParams = z.object({ id: z.coerce.number().int().positive() })
-const ReadInput = z.object({ ids: z.array(z.number().int().positive()).max(500).optional() })
+// No body at all (a token-authenticated call) marks everything read.
+const ReadInput = z.object({ ids: z.array(z.number().int().positive()).max(500).optional() }).default({})
 
 /** /notifications page, the header's unread count, and the notifications API. */
 export async function notificationRoutes(app: FastifyInstance): Promise<void> {
   const { notifications } = app.hearth
+  const r = app.withTypeProvider<ZodTypeProvider>()
 
-  app.get('/notifications', async (req, reply) => {
+  r.get('/notifications', { schema: { querystring: ListQuery } }, async (req, reply) => {
     const user = requireUser(req)
-    const { before } = parse(ListQuery, req.query)
+    const { before } = req.query
     const page = await notifications.list(user.id, before)
     return reply.view('notifications/index', { title: 'Notifications', ...page })
   })
 
-  app.get('/notifications/:id', async (req, reply) => {
+  r.get('/notifications/:id', { schema: { params: IdParams } }, async (req, reply) => {
     const user = requireUser(req)
-    const { id } = parse(IdParams, req.params)
+    const { id } = req.params
     return reply.redirect(await notifications.open(user.id, id), 303)
   })
 
@@ -30,9 +32,9 @@ export async function notificationRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect('/notifications', 303)
   })
 
-  app.get('/api/v1/notifications', async (req) => {
+  r.get('/api/v1/notifications', { schema: { querystring: ListQuery } }, async (req) => {
     const user = requireUser(req)
-    const { before } = parse(ListQuery, req.query)
+    const { before } = req.query
     const page = await notifications.list(user.id, before)
     return {
       unread: await notifications.unreadCount(user.id),
@@ -49,9 +51,9 @@ export async function notificationRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  app.post('/api/v1/notifications/read', async (req) => {
+  r.post('/api/v1/notifications/read', { schema: { body: ReadInput } }, async (req) => {
     const user = requireUser(req)
-    const { ids } = parse(ReadInput, req.body)
+    const { ids } = req.body
     return { marked: await notifications.markRead(user.id, ids) }
   })
 }

@@ -1,0 +1,248 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { sql } from 'kysely'
+import pino from 'pino'
+import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import type { AnyDomainEvent } from '../../src/core/events.js'
+import { type EventConsumer, Outbox, OutboxRelay, pruneOutbox } from '../../src/core/outbox.js'
+import { JobQueue } from '../../src/core/queue.js'
+import { RedisFanout } from '../../src/core/realtime/fanout.js'
+import type { LiveEnvelope } from '../../src/core/realtime/protocol.js'
+import { createBlockingRedis, createRedis } from '../../src/core/redis.js'
+import { allJobs } from '../../src/jobs.js'
+import { startWorker } from '../../src/worker-runtime.js'
+import { build, REDIS_URL, testConfig } from '../helpers/app.js'
+import { serve } from '../helpers/browser.js'
+import { Client } from '../helpers/client.js'
+import { createTestDatabase } from '../helpers/db.js'
+import { forum, replyTo, startThread } from '../helpers/forum.js'
+import { LiveClient } from '../helpers/live.js'
+import { PASSWORD, persona } from '../helpers/personas.js'
+import { freePort, spawnEntry } from '../helpers/process.js'
+import { privateRedis } from '../helpers/redis-server.js'
+import { startSmtp } from '../helpers/smtp.js'
+import { drained, startTestWorker } from '../helpers/worker.js'
+
+const quiet = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const started = Date.now()
+  for (;;) {
+    const value = await read()
+    if (ok(value)) return value
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out: ${what} (last: ${JSON.stringify(value)})`)
+    await sleep(50)
+  }
+}
+
+t.test('the relay: every consumer gets each event once it commits, a failing consumer is retried alone, order is kept', async (t) => {
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const { db } = database
+  const outbox = new Outbox(db)
+  const seen: string[] = []
+  let mailFailures = 1
+  const consumers: EventConsumer[] = [
+    { name: 'first', handle: async (e) => void seen.push(`first:${e.id}`) },
+    {
+      name: 'flaky',
+      handle: async (e) => {
+        if (mailFailures-- > 0) throw new Error('Redis is away')
+        seen.push(`flaky:${e.id}`)
+      },
+    },
+  ]
+  const relay = new OutboxRelay({ db, outbox, consumers, log: quiet, listenUrl: database.url, pollMs: 50 })
+  t.teardown(() => relay.close())
+
+  // Written before any relay runs (as if the writer died at once), and one rolled back.
+  await outbox.emit(db, 'idea.voted', { ideaId: 1, votes: 1 }, { channels: ['idea:1'] })
+  await db
+    .transaction()
+    .execute(async (trx) => {
+      await outbox.emit(trx, 'idea.voted', { ideaId: 1, votes: 99 }, { channels: ['idea:1'] })
+      throw new Error('roll back')
+    })
+    .catch(() => {})
+  await outbox.emit(db, 'idea.voted', { ideaId: 1, votes: 2 }, { channels: ['idea:1'] })
+  await relay.start()
+  const rows = await eventually(
+    () => db.selectFrom('outbox').select(['id', 'delivered_at', 'attempts', 'done']).orderBy('id').execute(),
+    (rs) => rs.every((r) => r.delivered_at !== null),
+    'both events delivered',
+  )
+  t.equal(rows.length, 2, 'the rolled-back event never existed')
+  const [one, two] = rows.map((r) => r.id)
+  t.same(seen, [`first:${one}`, `flaky:${one}`, `first:${two}`, `flaky:${two}`], 'in outbox order; the retry skipped the consumer that already had it')
+  t.equal(rows[0]!.attempts, 1, 'the first event needed one retry')
+  t.same(rows[0]!.done, ['first', 'flaky'])
+
+  // An event written while the relay listens arrives within moments, without waiting for a poll.
+  const listening = new OutboxRelay({ db, outbox, consumers: [{ name: 'first', handle: async (e) => void seen.push(`late:${e.type}`) }], log: quiet, listenUrl: database.url, pollMs: 60_000 })
+  t.teardown(() => listening.close())
+  await relay.close()
+  await listening.start()
+  await outbox.emit(db, 'beta.seats', { programId: 3, seatsLeft: 4 }, { channels: ['beta:3'] })
+  await eventually(async () => seen.includes('late:beta.seats'), Boolean, 'NOTIFY wakes the relay', 5_000)
+  t.pass('a commit wakes the relay through LISTEN/NOTIFY')
+
+  // Pruning keeps what is undelivered and what was delivered recently.
+  await db.insertInto('outbox').values({ type: 'idea.voted', payload: '{}', delivered_at: sql<Date>`now() - interval '2 days'` as never }).execute()
+  await db.insertInto('outbox').values({ type: 'idea.voted', payload: '{}', next_attempt_at: sql<Date>`now() + interval '1 day'` as never }).execute()
+  t.equal(await pruneOutbox(db), 1, 'only the old delivered event goes')
+  t.equal(Number((await db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('delivered_at', 'is', null).executeTakeFirstOrThrow()).n), 1)
+})
+
+t.test('live fan-out publishes an event id once, however often the relay delivers it', async (t) => {
+  const prefix = `hearth_test_outbox_${process.pid}`
+  const redis = new Redis(REDIS_URL)
+  const fanout = new RedisFanout(redis, prefix, { perChannel: 10, ttlSeconds: 60, channelsInMemory: 10 }, () => {})
+  t.teardown(async () => {
+    await fanout.close()
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length) await redis.del(...keys)
+    redis.disconnect()
+  })
+  const got: LiveEnvelope[] = []
+  fanout.onEnvelope((e) => got.push(e))
+  await fanout.ready()
+  const body = { type: 'like.changed', data: { postId: 1, likeCount: 2 } }
+  await fanout.publishEvent(41, ['thread:1', 'home'], body)
+  await fanout.publishEvent(41, ['thread:1', 'home'], body)
+  await fanout.publishEvent(42, ['thread:1'], body)
+  await eventually(async () => got.length, (n) => n >= 3, 'three envelopes')
+  await sleep(100)
+  t.same(got.map((e) => [e.channel, e.id]), [['thread:1', 1], ['home', 1], ['thread:1', 2]], 'the repeat published nothing')
+})
+
+t.test('a process killed after committing an event and before delivering it loses nothing', async (t) => {
+  // The web process commits the sign-up (and its event) while Redis is away, so it cannot
+  // hand the welcome mail on; then it is killed. Redis comes back empty; a worker starts.
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const redis = await privateRedis(t)
+  const smtp = await startSmtp(t)
+  const port = await freePort()
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: database.url,
+    REDIS_URL: redis.url,
+    SMTP_URL: smtp.url,
+    SECRET_KEY: 'outbox-test-secret-key-0123456789abcdef',
+    BASE_URL: `http://127.0.0.1:${port}`,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    REDIS_PREFIX: `hearth_outbox_${port}`,
+  }
+  const web = spawnEntry('src/main.ts', env)
+  t.teardown(() => web.child.kill('SIGKILL'))
+  await web.waitFor(/Hearth is ready/)
+  await redis.stop()
+
+  const signup = await fetch(`http://127.0.0.1:${port}/api/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${port}` },
+    body: JSON.stringify({ username: 'wren', email: 'wren@example.test', password: PASSWORD }),
+  })
+  t.equal(signup.status, 201, 'signing up works while Redis is away')
+  const pending = await eventually(
+    () => database.db.selectFrom('outbox').select(['type', 'delivered_at', 'attempts']).where('type', '=', 'user.signed_up').execute(),
+    (rows) => rows.length === 1 && rows[0]!.attempts > 0,
+    'the relay tried and failed',
+  )
+  t.equal(pending[0]!.delivered_at, null, 'the event is committed but not delivered')
+  web.child.kill('SIGKILL')
+  await web.exited
+  t.equal(smtp.to('wren@example.test').length, 0, 'no mail went out before the kill')
+
+  await redis.start()
+  const worker = spawnEntry('src/worker.ts', env)
+  t.teardown(() => worker.child.kill('SIGTERM'))
+  await worker.waitFor(/worker ready/)
+  await smtp.waitFor((ms) => ms.some((m) => m.to.includes('wren@example.test')), 30_000)
+  t.equal(smtp.to('wren@example.test')[0]!.subject, 'Welcome to Hearth', 'the welcome mail arrives once any process runs again')
+  const after = await database.db.selectFrom('outbox').select('delivered_at').where('type', '=', 'user.signed_up').executeTakeFirstOrThrow()
+  t.ok(after.delivered_at, 'and the event is marked delivered')
+  await sleep(500)
+  t.equal(smtp.to('wren@example.test').length, 1, 'exactly one welcome mail')
+  worker.child.kill('SIGTERM')
+  await worker.exited
+})
+
+t.test('a Redis outage delays welcome and verification mail, and loses neither', async (t) => {
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const redis = await privateRedis(t)
+  const smtp = await startSmtp(t)
+  const config = testConfig({ REDIS_URL: redis.url, SMTP_URL: smtp.url })
+  const connection = createRedis(redis.url)
+  const queue = new JobQueue(connection, config.redisPrefix)
+  const app = await buildApp(config, { db: database.db, redis: connection, queue, listenUrl: database.url })
+  t.teardown(async () => {
+    await app.close()
+    await queue.close()
+    connection.disconnect()
+  })
+  await redis.stop()
+
+  const member = new Client(app)
+  t.equal((await member.api('POST', '/api/v1/auth/signup', { username: 'sorrel', email: 'sorrel@example.test', password: PASSWORD })).statusCode, 201)
+  t.equal((await member.submit('/settings/email/verify', {}, '/settings')).statusCode, 303, 'asking for another link works too')
+  const waiting = await eventually(
+    () => database.db.selectFrom('outbox').select(['type', 'attempts', 'last_error']).where('delivered_at', 'is', null).orderBy('id').execute(),
+    (rows) => rows.length === 2 && rows[0]!.attempts > 0,
+    'both events wait',
+  )
+  t.same(waiting.map((r) => r.type), ['user.signed_up', 'email.verification_requested'])
+  t.ok(waiting[0]!.last_error, 'the reason is recorded for operators')
+  const jobsPage = await member.get('/admin/jobs')
+  t.match(jobsPage.body, /data-outbox-waiting="2"/, 'and /admin/jobs shows the owner (the first account) what waits')
+  t.match(jobsPage.body, /none is lost/)
+
+  await redis.start()
+  const commands = createRedis(redis.url)
+  const worker = await startWorker({
+    definitions: allJobs,
+    db: database.db,
+    config,
+    log: quiet,
+    commandConnection: commands,
+    workerConnection: createBlockingRedis(redis.url),
+    listenUrl: database.url,
+  })
+  t.teardown(async () => {
+    await worker.close()
+    commands.disconnect()
+  })
+  await smtp.waitFor((ms) => ms.filter((m) => m.to.includes('sorrel@example.test')).length === 2, 60_000)
+  t.same(smtp.to('sorrel@example.test').map((m) => m.subject).sort(), ['Confirm your email address for Hearth', 'Welcome to Hearth'].sort(), 'both mails arrive after the outage')
+})
+
+t.test('a notification made in a worker job reaches the member by mail and on the live badge', async (t) => {
+  const smtp = await startSmtp(t)
+  const testApp = await build(t, { redis: true, env: { SMTP_URL: smtp.url, NOTIFICATION_MAIL_DELAY: '0' } })
+  const { app, db } = testApp
+  const worker = await startTestWorker(t, db, testApp.config)
+  const f = await forum(app, db)
+  await app.hearth.settings.update({ promotion_min_activity: 3, moderators_per_category: 1 })
+  const helper = await persona(app, db, { stem: 'helper', trustLevel: 3 })
+  const thread = await startThread(f.admin, f.cats.open.id)
+  for (let i = 0; i < 4; i++) await replyTo(helper, thread.id, `a helpful answer, number ${i}`)
+  await drained(worker)
+
+  const socket = await LiveClient.connect(await serve(testApp), { cookie: helper.client.cookieHeader })
+  t.teardown(() => socket.close())
+  t.same(await socket.subscribe('user:me'), { type: 'subscribed', channel: 'user:me' })
+  // Away for a while, so the notification is mailed rather than left for the app.
+  await db.updateTable('users').set({ last_seen_at: sql<Date>`now() - interval '1 hour'` as never }).where('id', '=', helper.id).execute()
+
+  await worker.running.queue.enqueue('moderators.promote', {})
+  const frame = await socket.next((f) => f.type === 'event' && f.channel === 'user:me', 20_000)
+  t.match(frame, { event: 'notification.created', kind: 'moderator.promoted' }, 'the live badge hears of it at once')
+  await smtp.waitFor((ms) => ms.some((m) => m.to.includes(helper.email) && /moderat/i.test(m.subject + m.text)), 30_000)
+  t.pass('and the notification mail arrives')
+  const row = await db.selectFrom('notifications').select('kind').where('user_id', '=', helper.id).where('kind', '=', 'moderator.promoted').execute()
+  t.equal(row.length, 1, 'one notification')
+})

@@ -72,10 +72,13 @@ t.test('Redis stopped under load and started again (empty)', { skip: !(await has
 
   const f = await forum(app, database.db)
   const thread = await startThread(f.member, f.cats.open.id)
-  // A quiet thread: no later event will ever reveal the gap, so only the reconnect can.
+  // A quiet thread: after one event, nothing more happens there, so no later event will
+  // reveal that Redis lost its history; only the reconnect can.
   const quiet = await startThread(f.admin, f.cats.open.id, 'A quiet thread')
   const reader = await LiveClient.connect(base, { cookie: f.regular.client.cookieHeader })
   t.equal((await reader.subscribe(`thread:${quiet.id}`)).type, 'subscribed')
+  await f.admin.client.api('POST', `/api/v1/threads/${quiet.id}/posts`, { body: 'the last word here' })
+  t.equal((await reader.next((frame) => frame.type === 'event')).event, 'post.created', 'the reader is up to date')
 
   const saved: number[] = []
   const refused: { status: number; body: string }[] = []

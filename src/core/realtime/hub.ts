@@ -162,18 +162,31 @@ export class LiveHub {
   }
 
   /**
-   * The fan-out lost its connection for a while: events published meanwhile will never
-   * arrive, and the next one may never come to reveal the gap. Every subscribed socket is
-   * told to reload now, and ids start afresh (Redis may have come back empty).
+   * The fan-out lost its connection for a while: events published meanwhile never arrive by
+   * pub/sub, and on a quiet channel no later event would reveal the gap. Each channel with
+   * subscribers here is caught up from its history now; where the history cannot vouch for
+   * what was missed (it expired, or Redis came back empty), its pages are told to reload.
    */
   private async missedEvents(): Promise<void> {
-    this.log.warn({ channels: this.channels.size }, 'live: fan-out reconnected; asking subscribed pages to reload')
-    for (const [key, subs] of this.channels) {
-      this.lastSeen.delete(key)
-      for (const sub of subs) {
-        if (sub.pending) continue
-        sub.lastId = 0
-        sub.conn.send(reloadFrame(sub.name))
+    this.log.warn({ channels: this.channels.size }, 'live: fan-out reconnected; catching channels up')
+    for (const [key, subs] of [...this.channels]) {
+      let seen = this.lastSeen.get(key) ?? 0
+      if (!this.lastSeen.has(key)) for (const sub of subs) seen = Math.max(seen, sub.lastId)
+      const found = await this.fanout.catchUp(key, seen).catch(() => 'reload' as const)
+      const current = this.channels.get(key)
+      if (!current) continue
+      if (found === 'reload') {
+        this.lastSeen.delete(key)
+        for (const sub of current) {
+          if (sub.pending) continue
+          sub.lastId = 0
+          sub.conn.send(reloadFrame(sub.name))
+        }
+        continue
+      }
+      for (const missed of found.envelopes) {
+        this.lastSeen.set(key, missed.id)
+        await this.deliverAll(current, missed)
       }
     }
   }

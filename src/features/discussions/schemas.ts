@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { pathText } from '../../core/http.js'
 import { cursorId } from '../../core/cursor.js'
+import { lf } from '../../core/newlines.js'
 
 const id = z.coerce.number({ error: 'Must be a number' }).int('Must be a whole number').positive('Must be a positive number')
 const optionalId = z.preprocess((v) => (v === '' || v === null ? undefined : v), id.optional())
@@ -38,16 +39,16 @@ export type CategoryInput = z.output<typeof CategoryInput>
 export const ThreadInput = z.object({
   categoryId: id,
   title: z.string({ error: 'Give your thread a title' }).trim(),
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
 })
 
 export const ReplyInput = z.object({
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
   parentId: optionalId,
 })
 
 export const EditInput = z.object({
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
   title: z.string().trim().optional(),
   reason: z.string().trim().max(200, 'Keep the reason under 200 characters').optional(),
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { build } from '../helpers/app.js'
-import { launchBrowser, serve } from '../helpers/browser.js'
+import { launchBrowser, screenshotPath, serve } from '../helpers/browser.js'
 import { forum } from '../helpers/forum.js'
 
 /**
@@ -142,5 +142,79 @@ t.test('saving any re-rendered textarea unchanged stores byte-identical text', a
     await page.waitForURL(/saved=profile/)
     const user = await db.selectFrom('users').select('bio').where('id', '=', f.member.id).executeTakeFirstOrThrow()
     t.equal(user.bio, BIO, `bio save ${i} is byte-identical`)
+  }
+})
+
+t.test('Preview, without JavaScript: the same form with the rendered post above it and the text unchanged', async (t) => {
+  const testApp = await build(t)
+  const { app, db } = testApp
+  const f = await forum(app, db)
+  const base = await serve(testApp)
+  const browser = await launchBrowser(t)
+  for (const width of [390, 1280]) {
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width, height: 900 } })
+    await context.addCookies([...f.member.client.cookies].map(([name, value]) => ({ name, value, url: base })))
+    const page = await context.newPage()
+    const newest = async () => (await db.selectFrom('posts').select(['id', 'body_md']).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow())
+    const countPosts = async () => Number((await db.selectFrom('posts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+    const expectPreview = async (what: string) => {
+      const preview = page.locator('.preview .post-body')
+      t.equal(await preview.locator('strong', { hasText: 'bold' }).count(), 1, `${what}: the preview is rendered`)
+      t.match(await preview.locator('pre code').first().textContent(), /const a = 1\n {4}nested\(\)/, `${what}: indented code is a code block`)
+      t.equal(await page.locator('textarea[name=body]').inputValue(), SOURCE, `${what}: the text is unchanged`)
+    }
+
+    // New thread: Preview twice, then post.
+    await page.goto(`${base}/c/general/new`)
+    await page.getByLabel('Title').fill(`Previewed thread at ${width}`)
+    await page.getByLabel('Your post').fill(SOURCE)
+    const before = await countPosts()
+    await page.getByRole('button', { name: 'Preview' }).click()
+    await page.waitForSelector('.preview')
+    await expectPreview('new thread')
+    t.equal(await page.getByLabel('Title').inputValue(), `Previewed thread at ${width}`, 'the title is kept')
+    t.equal(await countPosts(), before, 'nothing is saved by a preview')
+    if (width === 390) await page.screenshot({ path: screenshotPath(`composer-preview-${width}`), fullPage: true })
+    await page.getByRole('button', { name: 'Preview' }).click()
+    await expectPreview('new thread, previewed again')
+    if (width === 1280) await page.screenshot({ path: screenshotPath(`composer-preview-${width}`), fullPage: true })
+    await page.getByRole('button', { name: 'Start thread' }).click()
+    await page.waitForURL(/\/t\/\d+\//)
+    const op = await newest()
+    t.equal(op.body_md, SOURCE, 'the thread is stored exactly as previewed')
+    const threadPath = new URL(page.url()).pathname
+
+    // A reply on the thread page: Preview lands on the composer, then post.
+    await page.getByLabel('Your reply').fill(SOURCE)
+    await page.getByRole('button', { name: 'Preview' }).click()
+    await page.waitForSelector('.preview')
+    t.match(page.url(), /#reply$/, 'the page opens at the composer')
+    await expectPreview('thread reply')
+    await page.getByRole('button', { name: 'Post reply' }).click()
+    await page.waitForURL(/#p\d+$/)
+    t.equal((await newest()).body_md, SOURCE, 'the reply is stored exactly as previewed')
+
+    // A reply to a post, on its own page.
+    await page.goto(`${base}${threadPath.replace(/^\/t\/(\d+).*/, '/t/$1')}/reply/${op.id}`)
+    await page.getByLabel('Your reply').fill(SOURCE)
+    await page.getByRole('button', { name: 'Preview' }).click()
+    await page.waitForSelector('.preview')
+    await expectPreview('reply page')
+    await page.getByRole('button', { name: 'Post reply' }).click()
+    await page.waitForURL(/#p\d+$/)
+    t.equal((await newest()).body_md, SOURCE)
+
+    // Edit: Preview a change, then save it.
+    await page.goto(`${base}/p/${op.id}/edit`)
+    await page.getByLabel('Your post').fill(`${SOURCE}\n\nAn added **bold** line`)
+    await page.getByRole('button', { name: 'Preview' }).click()
+    await page.waitForSelector('.preview')
+    t.match(await page.locator('.preview .post-body').textContent(), /An added bold line/)
+    t.equal(await page.locator('textarea[name=body]').inputValue(), `${SOURCE}\n\nAn added **bold** line`)
+    t.equal((await db.selectFrom('posts').select('body_md').where('id', '=', op.id).executeTakeFirstOrThrow()).body_md, SOURCE, 'the post is unchanged until saved')
+    await page.getByRole('button', { name: 'Save changes' }).click()
+    await page.waitForURL(/\/t\/\d+\//)
+    t.equal((await db.selectFrom('posts').select('body_md').where('id', '=', op.id).executeTakeFirstOrThrow()).body_md, `${SOURCE}\n\nAn added **bold** line`)
+    await context.close()
   }
 })

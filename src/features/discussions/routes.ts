@@ -83,6 +83,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.post('/c/:slug/new', { ...postLimit, schema: { params: SlugParams, body: FormBody } }, async (req, reply) => {
     const { viewer, category, page } = await newThreadPage(req, req.params.slug)
     const form = req.body
+    if (form.preview) return reply.view('discussions/new-thread', { ...page, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/new-thread', form, async () => {
       const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id })
       return reply.redirect(thread.url, 303)
@@ -113,6 +114,15 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const form = req.body
     const viewer = await viewerOf(req)
     requireUser(req)
+    if (form.preview) {
+      // The same form again, with the rendered post above the text; nothing is saved.
+      const previewHtml = discussions.preview(form.body)
+      if (form.parentId) {
+        const { post, thread } = await discussions.visiblePost(viewer, Number(form.parentId) || 0)
+        return reply.view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: post, values: form, previewHtml, previewed: true })
+      }
+      return renderThread(req, reply, { values: form, previewHtml, previewed: true })
+    }
     try {
       const post = await discussions.reply(viewer, id, form)
       // A comment form elsewhere (an idea's page) returns there.
@@ -168,6 +178,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const { id } = req.params
     const form = req.body
     const { post, thread } = await discussions.visiblePost(viewer, id)
+    if (form.preview) return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/edit', form, async () => {
       const edited = await discussions.edit(viewer, id, form)
       return reply.redirect(edited.url, 303)

@@ -5,6 +5,7 @@ import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
+import { lf } from '../../core/newlines.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
@@ -237,6 +238,14 @@ export class DiscussionService {
       : list === 'new' ? encodeCursor([last.created_at, last.id])
       : encodeCursor([last.last_post_at, last.id])
     return { list, period, threads, nextCursor }
+  }
+
+  /**
+   * The HTML a post would have, for the composer's Preview button: rendered and sanitised
+   * exactly as a saved post is. Nothing is stored.
+   */
+  preview(body: unknown): string {
+    return typeof body === 'string' ? renderMarkdown(lf(body)).html : ''
   }
 
   /** Threads per category and their newest activity, for the front page. */

@@ -94,7 +94,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const { id } = parse(IdParams, req.params)
     const query = parse(ThreadPageQuery, req.query)
     const viewer = await viewerOf(req)
-    const page = await discussions.threadPage(viewer, id, { after: query.after, rootPostId: query.post })
+    const page = await discussions.threadPage(viewer, id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return reply.code(status).view('discussions/thread', {
       title: page.thread.title,
       ...page,
@@ -118,7 +118,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       // The same form again, with the rendered post above the text; nothing is saved.
       const previewHtml = discussions.preview(form.body)
       if (form.parentId) {
-        const { post, thread } = await discussions.visiblePost(viewer, Number(form.parentId) || 0)
+        const { post, thread } = await discussions.readablePost(viewer, Number(form.parentId) || 0, id)
         return reply.view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: post, values: form, previewHtml, previewed: true })
       }
       return renderThread(req, reply, { values: form, previewHtml, previewed: true })
@@ -133,7 +133,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       if (!fields) throw err
       if (form.parentId) {
         const parentId = Number(form.parentId)
-        const { post, thread } = await discussions.visiblePost(viewer, parentId)
+        // The parent is shown again only if the viewer may still read it (not deleted meanwhile).
+        const { post, thread } = await discussions.readablePost(viewer, parentId, id)
         return reply.code(400).view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: post, values: form, errors: fields })
       }
       return renderThread(req, reply, { values: form, errors: fields }, 400)
@@ -168,7 +169,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.get('/p/:id/edit', { schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
-    const { post, thread } = await discussions.visiblePost(viewer, req.params.id)
+    const { post, thread } = await discussions.readablePost(viewer, req.params.id)
     return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: { body: post.body_md, title: thread.title } })
   })
 
@@ -177,7 +178,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const viewer = await viewerOf(req)
     const { id } = req.params
     const form = req.body
-    const { post, thread } = await discussions.visiblePost(viewer, id)
+    const { post, thread } = await discussions.readablePost(viewer, id)
     if (form.preview) return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/edit', form, async () => {
       const edited = await discussions.edit(viewer, id, form)
@@ -298,11 +299,12 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.get('/api/v1/threads/:id', { schema: { params: IdParams, querystring: ThreadPageQuery } }, async (req) => {
     const query = req.query
-    const page = await discussions.threadPage(await viewerOf(req), req.params.id, { after: query.after, rootPostId: query.post })
+    const page = await discussions.threadPage(await viewerOf(req), req.params.id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return {
       thread: { id: page.thread.id, title: page.thread.title, url: page.thread.url, categoryId: page.category.id, pinned: page.thread.pinned, locked: page.thread.locked, replyCount: page.thread.reply_count },
       posts: page.posts.map(postJson),
       nextAfter: page.nextAfter,
+      nextCont: page.nextCont,
     }
   })
 

@@ -72,6 +72,8 @@ export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), cursorId])
 export const ThreadPageQuery = z.object({
   after: optionalId,
   post: optionalId,
+  /** Continue a page that was cut short after this post. */
+  cont: optionalId,
   /** Set after flagging a post, to thank the member. */
   flagged: z.string().max(20).optional(),
 })

@@ -21,6 +21,10 @@ export const BRANCHES_PER_PAGE = 20
 export const THREADS_PER_PAGE = 30
 /** Threads per page of a reading list (the home page's Latest, Top, New, Unread). */
 export const THREADS_PER_LIST = 25
+/** A thread page shows at most this many posts… */
+export const POSTS_PER_PAGE = 200
+/** …and at most this much post HTML (bytes); the rest is on continuation pages. */
+export const PAGE_HTML_BYTES = 1024 * 1024
 const MAX_MENTIONS = 10
 
 /** One post as a thread page shows it. */
@@ -86,6 +90,9 @@ export function threadUrl(thread: { id: number; slug: string }, postId?: number)
 function threadCursor(t: { pinned: boolean; last_post_at: Date; id: number }): string {
   return encodeCursor([t.pinned, t.last_post_at, t.id])
 }
+
+/** Reading time one member may be credited with per day (reports beyond it add nothing). */
+export const MAX_READING_SECONDS_PER_DAY = 3 * 60 * 60
 
 /** Threads, nested replies, likes, edits with history, and reading positions. */
 export class DiscussionService {
@@ -440,7 +447,7 @@ export class DiscussionService {
    * from a constant number of queries whatever the thread's size. With `rootPostId`, the
    * subtree under that post ("continue this thread").
    */
-  async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number } = {}) {
+  async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
     const userId = viewer.user?.id ?? 0
     const row = await this.db
       .selectFrom('threads as t')
@@ -483,8 +490,19 @@ export class DiscussionService {
       nextAfter = top.length > BRANCHES_PER_PAGE ? branchIds[branchIds.length - 1]! : null
     }
 
+    // A continuation page starts after the last post the previous page could hold.
+    let contPath: string | null = null
+    if (options.cont !== undefined) {
+      const from = await this.db.selectFrom('posts').select('path').where('id', '=', options.cont).where('thread_id', '=', threadId).executeTakeFirst()
+      if (!from) throw new NotFound('No such post')
+      contPath = from.path
+    }
+
     const floor = root?.depth ?? 0
-    const rows = await this.db
+    // One page holds at most POSTS_PER_PAGE posts and PAGE_HTML_BYTES of post HTML (one huge
+    // branch, or many maximal posts, cannot make a page of many megabytes); the rest follows on
+    // continuation pages, in the same tree order.
+    const inScope = this.db
       .selectFrom('posts as p')
       .innerJoin('users as u', 'u.id', 'p.author_id')
       .leftJoin('post_likes as l', (j) => j.onRef('l.post_id', '=', 'p.id').on('l.user_id', '=', userId))
@@ -493,16 +511,39 @@ export class DiscussionService {
         'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at',
         'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level',
         'l.user_id as liked_by',
+        sql<number>`sum(octet_length(p.body_html)) over (order by p.path)`.as('bytes_through'),
+        sql<number>`octet_length(p.body_html)`.as('bytes'),
       ])
       .where('p.thread_id', '=', threadId)
       .where('p.depth', '<=', floor + MAX_INDENT)
+      .$if(contPath !== null, (q) => q.where('p.path', '>', contPath!))
       .where((eb) => {
         if (root) return eb.and([eb('p.path', '>=', root.path), eb('p.path', '<', `${root.path}/`)])
         const inBranches = branchIds.length > 0 ? eb('p.branch_id', 'in', branchIds) : eb.lit(false)
-        return options.after === undefined ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
+        return options.after === undefined && contPath === null ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
       })
-      .orderBy('p.path')
+    const fetched = await this.db
+      .selectFrom(inScope.as('x'))
+      .selectAll()
+      // The first post always fits, however large.
+      .where(sql<boolean>`x.bytes_through - x.bytes < ${PAGE_HTML_BYTES}`)
+      .orderBy('x.path')
+      .limit(POSTS_PER_PAGE + 1)
       .execute()
+    const cut = fetched.length > POSTS_PER_PAGE || (fetched.length > 0 && Number(fetched[fetched.length - 1]!.bytes_through) >= PAGE_HTML_BYTES)
+    const rows = fetched.slice(0, POSTS_PER_PAGE)
+    // Whether more of this scope follows: cheaper to ask than to count.
+    const more =
+      cut &&
+      rows.length > 0 &&
+      (fetched.length > POSTS_PER_PAGE ||
+        (await this.db
+          .selectFrom(inScope.as('y'))
+          .select('y.id')
+          .where('y.path', '>', rows[rows.length - 1]!.path)
+          .limit(1)
+          .executeTakeFirst()) !== undefined)
+    const nextCont = more ? rows[rows.length - 1]!.id : null
 
     const lastRead = row.last_read_post_id ?? 0
     const byId = new Map<number, PostView>()
@@ -548,8 +589,16 @@ export class DiscussionService {
       category,
       posts: roots,
       root,
-      nextAfter,
-      isFirstPage: !root && options.after === undefined,
+      // Branches continue after `nextAfter`; a page cut short continues after post `nextCont` first.
+      nextAfter: nextCont === null ? nextAfter : null,
+      nextCont,
+      nextQuery:
+        nextCont !== null
+          ? new URLSearchParams({ ...(root ? { post: String(root.id) } : options.after !== undefined ? { after: String(options.after) } : {}), cont: String(nextCont) }).toString()
+          : nextAfter !== null
+            ? `after=${nextAfter}`
+            : null,
+      isFirstPage: !root && options.after === undefined && options.cont === undefined,
       canReply: can(viewer, 'reply', { categoryId: category.id, thread: row }, { settings: s }),
       // Why a logged-in member sees no reply box (suspended, silenced, unverified).
       replyBlock: viewer.user ? postingBlock(viewer, { settings: s }) : null,
@@ -578,14 +627,29 @@ export class DiscussionService {
             topics_entered = user_daily_stats.topics_entered + excluded.topics_entered`.execute(this.db)
   }
 
-  /** Adds reading time reported by the page while it is open and visible. */
+  /**
+   * Adds reading time reported by the page while it is open and visible. The page's word
+   * is all there is, so a day counts at most MAX_READING_SECONDS_PER_DAY: a script posting
+   * reports all day cannot buy a trust level with them.
+   */
   async recordReadingTime(viewer: Viewer, threadId: number, seconds: number): Promise<void> {
     if (!viewer.user) return
     await this.visibleThread(viewer, threadId)
     await sql`
       insert into user_daily_stats (user_id, day, reading_seconds)
-      values (${viewer.user.id}, (now() at time zone 'utc')::date, ${seconds})
-      on conflict (user_id, day) do update set reading_seconds = user_daily_stats.reading_seconds + excluded.reading_seconds`.execute(this.db)
+      values (${viewer.user.id}, (now() at time zone 'utc')::date, least(${seconds}::int, ${MAX_READING_SECONDS_PER_DAY}::int))
+      on conflict (user_id, day) do update
+        set reading_seconds = least(user_daily_stats.reading_seconds + excluded.reading_seconds, ${MAX_READING_SECONDS_PER_DAY}::int)`.execute(this.db)
+  }
+
+  /**
+   * A post whose text the viewer may read (edit form, reply parent, quote): as visiblePost,
+   * and never a deleted one — its text is gone for everyone, staff included.
+   */
+  async readablePost(viewer: Viewer, postId: number, threadId?: number) {
+    const found = await this.visiblePost(viewer, postId)
+    if (found.post.deleted_at || (threadId !== undefined && found.post.thread_id !== threadId)) throw new NotFound('No such post')
+    return found
   }
 
   /** Loads a post the viewer may see, with its thread and category. */
@@ -603,8 +667,7 @@ export class DiscussionService {
    * and, when asked, the post quoted as Markdown to start the reply with.
    */
   async replyTarget(viewer: Viewer, threadId: number, postId: number, quote: boolean) {
-    const { post, thread } = await this.visiblePost(viewer, postId)
-    if (post.thread_id !== threadId || post.deleted_at) throw new NotFound()
+    const { post, thread } = await this.readablePost(viewer, postId, threadId)
     const { username } = await this.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
     const body = quote ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
     return { thread, parent: { ...post, author_username: username }, body }
@@ -675,7 +738,11 @@ export class DiscussionService {
       if (moderator && post.author_id !== viewer.user!.id) {
         await logStaffAction(trx, { actorId: viewer.user!.id, action: 'post.edit', target: { type: 'post', id: postId }, reason: input.reason ?? '', categoryId: category.id, details: { threadId: thread.id } })
       }
-      await this.outbox.emit(trx, 'post.edited', { threadId: thread.id, postId, html: rendered.html }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      // Live frames carry ids only (the page fetches or reloads for the text), and a post
+      // hidden or deleted is not announced at all: its readers may not see it.
+      if (!post.hidden_at && !post.deleted_at) {
+        await this.outbox.emit(trx, 'post.edited', { threadId: thread.id, postId }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      }
       return { post, thread, category, changed }
     })
     return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
@@ -795,6 +862,7 @@ export class DiscussionService {
       .select(['t.id', 't.title', 't.slug', 't.created_at', 't.last_post_at', 'p.body_md', 'p.edited_at', 'u.username as author'])
       .where('t.category_id', 'in', categoryIds)
       .where('t.deleted_at', 'is', null)
+      .where('p.deleted_at', 'is', null)
       .where('p.hidden_at', 'is', null)
       .orderBy('t.created_at', 'desc')
       .orderBy('t.id', 'desc')

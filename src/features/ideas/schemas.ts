@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { cursorId, cursorNumber } from '../../core/cursor.js'
+import { lf } from '../../core/newlines.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 
 export const IDEA_STATUSES = ['open', 'under_review', 'planned', 'in_progress', 'done', 'declined'] as const satisfies readonly IdeaStatus[]
@@ -41,6 +42,7 @@ export const NewIdeaInput = z.object({
     .max(120, 'Titles are at most 120 characters'),
   body: z
     .string({ error: 'Describe your idea' })
+    .overwrite(lf)
     .trim()
     .min(10, 'Describe your idea in at least 10 characters')
     .max(20_000, 'Keep the description under 20,000 characters'),

@@ -14,12 +14,13 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { SESSION_COOKIE, setSessionCookie } from './core/auth/cookies.js'
 import type { Db } from './core/db.js'
-import { DomainError, Invalid, NotFound, TooManyRequests } from './core/errors.js'
+import { DomainError, Invalid, isDatabaseUnavailable, NotFound, TooManyRequests, Unavailable } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
 import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
 import { isBadText, refuseBadText, safeLocation } from './core/input.js'
 import { paths } from './core/paths.js'
+import { fallbackRateLimitStore } from './core/rate-limits.js'
 import type { JobQueue } from './core/queue.js'
 import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
 import { createHandlebars, partialFiles } from './core/views.js'
@@ -115,9 +116,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
   await app.register(fastifyRateLimit, {
     global: false,
-    redis: hearth.redis ?? undefined,
-    nameSpace: `${config.redisPrefix}:rate:`,
-    skipOnError: true,
+    // Redis when it answers, this process's memory when it does not (src/core/rate-limits.ts).
+    store: fallbackRateLimitStore(hearth.redis, `${config.redisPrefix}:rate:`) as never,
+    skipOnError: false,
     errorResponseBuilder: (_req, ctx) =>
       new TooManyRequests(`Too many attempts. Try again in ${Math.ceil(ctx.ttl / 60_000)} minute(s).`),
   })
@@ -218,7 +219,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }
   })
 
-  registerGuestCache(app, config.guestCacheSeconds)
+  registerGuestCache(app, config.guestCacheSeconds, config.guestCacheMaxBytes)
 
   app.setErrorHandler(async (err, req, reply) => renderError(err as Error, req, reply))
   app.setNotFoundHandler(async (req, reply) => {
@@ -278,19 +279,25 @@ async function refuseBadUrl(app: FastifyInstance, err: FastifyError, req: Fastif
   return reply.code(status).type('text/html; charset=utf-8').send(page)
 }
 
+const DATABASE_UNAVAILABLE = 'The database is not answering for a moment. Try again shortly.'
+
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
+  const unavailable = isDatabaseUnavailable(err)
   const refusedByDatabase = err instanceof DomainError ? null : fromDatabase(err)
-  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? refusedByDatabase)
+  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? refusedByDatabase ?? (unavailable ? new Unavailable(DATABASE_UNAVAILABLE) : null))
   let status = domain?.status ?? err.statusCode ?? 500
   if (status < 400 || status > 599) status = 500
   const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
   const message =
-    status >= 500
+    unavailable
+      ? DATABASE_UNAVAILABLE
+      : status >= 500
       ? 'Something went wrong on our side'
       : (err as { code?: string }).code?.startsWith('FST_CSRF')
         ? 'This form has expired or came from another site. Go back, reload the page and try again.'
         : (domain ?? err).message
-  if (status >= 500) req.log.error({ err }, 'request failed')
+  if (unavailable) req.log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database unavailable')
+  else if (status >= 500) req.log.error({ err }, 'request failed')
   else if (refusedByDatabase) req.log.warn({ err }, 'the database refused a value the route let through')
   else req.log.info({ status, message: err.message }, 'request refused')
 

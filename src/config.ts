@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   BASE_URL: url(['http:', 'https:']).optional(),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(3_600_000).default(30_000),
   DATA_DIR: z.string().min(1).default('./data'),
   MIGRATE_ON_START: bool.default(true),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
@@ -37,6 +39,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_POST: z.coerce.number().int().min(1).default(30),
   COMMUNITY_NAME: z.string().min(1).max(80).default('Hearth'),
   GUEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
+  GUEST_CACHE_MAX_MB: z.coerce.number({ error: 'must be a number of megabytes' }).int().min(1).max(4096).default(16),
 })
 
 export type Env = z.input<typeof EnvSchema>
@@ -49,6 +52,8 @@ export interface Config {
   baseUrl: string
   databaseUrl: string | null
   databasePoolSize: number
+  /** Waiting for a connection, and one statement's run time (0: unlimited); migrations are not limited. */
+  databaseTimeouts: { connectMs: number; statementMs: number }
   dataDir: string
   migrateOnStart: boolean
   redisUrl: string | null
@@ -69,6 +74,8 @@ export interface Config {
   rateLimits: { signup: number; login: number; post: number }
   communityName: string
   guestCacheSeconds: number
+  /** The guest cache's total size bound, in bytes. */
+  guestCacheMaxBytes: number
 }
 
 /** Thrown when the environment is invalid; `problems` holds one line per bad variable. */
@@ -102,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     baseUrl,
     databaseUrl: e.DATABASE_URL ?? null,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
     dataDir: path.resolve(e.DATA_DIR),
     migrateOnStart: e.MIGRATE_ON_START,
     redisUrl: e.REDIS_URL ?? null,
@@ -119,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimits: { signup: e.RATE_LIMIT_SIGNUP, login: e.RATE_LIMIT_LOGIN, post: e.RATE_LIMIT_POST },
     communityName: e.COMMUNITY_NAME,
     guestCacheSeconds: e.GUEST_CACHE_SECONDS,
+    guestCacheMaxBytes: e.GUEST_CACHE_MAX_MB * 1024 * 1024,
   }
 }
 

@@ -38,6 +38,8 @@ export interface WorkerOptions {
   listenUrl?: string | null
   /** How often the relay looks for events nobody announced. */
   outboxPollMs?: number
+  /** How often schedules are declared again even without a Redis reconnect (default 5 min). */
+  scheduleCheckMs?: number
 }
 
 export interface RunningWorker {
@@ -52,6 +54,8 @@ export interface RunningWorker {
 // A killed mail worker's jobs return to the queue this soon; the lock is renewed while a job runs.
 const MAIL_LOCK_MS = 15_000
 const MAIL_STALLED_CHECK_MS = 10_000
+// How often the worker re-declares its job schedules even without a reconnect.
+const SCHEDULE_CHECK_MS = 5 * 60_000
 
 /**
  * Starts a BullMQ worker over every job definition: refuses to start if a job has no
@@ -63,10 +67,25 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const { db, config, log } = options
   const handlers = checkJobRegistry(options.definitions)
   const queue = new JobQueue(options.commandConnection, config.redisPrefix)
-  for (const def of options.definitions) {
-    if (!def.schedule) continue
-    await queue.queue.upsertJobScheduler(def.name, def.schedule, { name: def.name, data: {} })
+  const declareSchedules = async () => {
+    for (const def of options.definitions) {
+      if (!def.schedule) continue
+      await queue.queue.upsertJobScheduler(def.name, def.schedule, { name: def.name, data: {} })
+    }
   }
+  await declareSchedules()
+  // A Redis that restarts empty (or was flushed) forgets every schedule: declare them again
+  // whenever the connection comes back, and now and then in case nobody noticed a flush.
+  // Upserting an existing scheduler changes nothing.
+  const redeclare = (why: string) =>
+    declareSchedules().then(
+      () => log.info({ why }, 'job schedules declared again'),
+      (err) => log.warn({ err, why }, 'could not declare job schedules; will try again'),
+    )
+  const onReady = () => void redeclare('redis reconnected')
+  options.commandConnection.on('ready', onReady)
+  const redeclareTimer = setInterval(() => void redeclare('periodic check'), options.scheduleCheckMs ?? SCHEDULE_CHECK_MS)
+  redeclareTimer.unref()
   const services = await buildServices({
     config,
     db,
@@ -111,6 +130,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     queue,
     services,
     async close() {
+      clearInterval(redeclareTimer)
+      options.commandConnection.off('ready', onReady)
       await Promise.all([worker.close(), mailWorker.close()])
       await services.close()
       await queue.close()

@@ -21,9 +21,46 @@ export interface DatabaseHandle {
   close(): Promise<void>
 }
 
-/** Creates a Kysely instance over a pg pool for a connection string. */
-export function createDb(connectionString: string, poolSize = 10): Db {
-  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 })
+/** How long to wait for a connection, and how long one statement may run (0: no limit). */
+export interface DbTimeouts {
+  connectMs: number
+  statementMs: number
+}
+
+/** Defaults for pools built outside the configured entrypoints (tests, benchmarks). */
+export const defaultDbTimeouts: DbTimeouts = { connectMs: 5_000, statementMs: 30_000 }
+
+type ErrorLog = (err: Error, what: string) => void
+
+const stderrLog: ErrorLog = (err, what) => process.stderr.write(`hearth: ${what}: ${err.message}\n`)
+
+/**
+ * Makes a pool survive its connections dying (a restart, a failover, `pg_terminate_backend`):
+ * pg emits 'error' on the pool for an idle client and on a checked-out client between
+ * queries, and an 'error' with no listener kills the process. The broken client is dropped
+ * by the pool; the next query opens a fresh connection, so service resumes unaided.
+ */
+export function guardPool(pool: pg.Pool, onError: ErrorLog = stderrLog): pg.Pool {
+  pool.on('error', (err) => onError(err, 'database connection lost (idle)'))
+  pool.on('connect', (client) => {
+    client.on('error', (err) => onError(err, 'database connection lost'))
+  })
+  return pool
+}
+
+/** Creates a Kysely instance over a pg pool for a connection string, with timeouts and pool-error handling. */
+export function createDb(connectionString: string, poolSize = 10, timeouts: DbTimeouts = defaultDbTimeouts, onError?: ErrorLog): Db {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: timeouts.connectMs,
+    // Sent at connection start-up, so PostgreSQL itself cancels a runaway statement.
+    ...(timeouts.statementMs > 0 ? { statement_timeout: timeouts.statementMs } : {}),
+    // A silently dead server (a network partition) is noticed instead of hanging forever.
+    keepAlive: true,
+  })
+  guardPool(pool, onError)
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
 
@@ -34,7 +71,7 @@ export function createDb(connectionString: string, poolSize = 10): Db {
  */
 export async function openDatabase(config: Config, log: Logger): Promise<DatabaseHandle> {
   if (config.databaseUrl) {
-    const db = createDb(config.databaseUrl, config.databasePoolSize)
+    const db = createDb(config.databaseUrl, config.databasePoolSize, config.databaseTimeouts, poolErrorLog(log))
     return { db, kind: 'postgres', close: () => db.destroy() }
   }
   const { PGlite } = await import('@electric-sql/pglite')
@@ -51,7 +88,10 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   const server = new PGLiteSocketServer({ db: pglite, path: socketPath, maxConnections: 1 })
   await server.start()
   // PGlite runs one connection at a time; a pool of one queues the rest in the driver.
-  const pool = new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: 1 })
+  const pool = guardPool(
+    new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: 1, connectionTimeoutMillis: config.databaseTimeouts.connectMs }),
+    poolErrorLog(log),
+  )
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,
@@ -62,4 +102,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       await pglite.close()
     },
   }
+}
+
+function poolErrorLog(log: Logger): ErrorLog {
+  return (err, what) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, what)
 }

@@ -56,6 +56,14 @@ export class Invalid extends DomainError {
 }
 
 /** 429: too many requests. */
+/** A service Hearth depends on (Redis for jobs) is unreachable right now; nothing was changed. */
+export class Unavailable extends DomainError {
+  readonly status = 503
+  constructor(message = 'This is unavailable right now; try again in a minute') {
+    super(message)
+  }
+}
+
 export class TooManyRequests extends DomainError {
   readonly status = 429
   constructor(message = 'Too many requests, please slow down') {
@@ -80,4 +88,20 @@ export function fieldErrors(err: unknown): Record<string, string> | null {
   if (err instanceof Invalid) return err.fields
   if (err instanceof Conflict && err.field) return { [err.field]: err.message }
   return null
+}
+
+// SQLSTATE classes and driver messages that mean "the database went away", not "the request was bad".
+const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '57014', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'])
+const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i
+
+/**
+ * Whether an error means PostgreSQL is briefly unreachable (restarting, failing over, its
+ * connections killed, a statement cancelled by the timeout): the error handler answers 503
+ * "try again" instead of a bare 500, and nothing the request did was committed.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true
+  return UNAVAILABLE_MESSAGES.test(String((err as { message?: unknown }).message ?? ''))
 }

@@ -25,7 +25,8 @@ export interface EventMap {
     author: string
     excerpt: string
   }
-  'post.edited': { threadId: number; postId: number; html: string }
+  /** Ids only: a frame never carries post HTML (size, and who may read it is checked on the page). */
+  'post.edited': { threadId: number; postId: number }
   'post.deleted': { threadId: number; postId: number }
   'post.hidden': { threadId: number; postId: number }
   'like.changed': { threadId: number; postId: number; likeCount: number }

@@ -9,6 +9,10 @@ interface Entry {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** What the guest cache holds now (tests and health pages). */
+    guestCacheStats?: () => { entries: number; bytes: number }
+  }
   interface FastifyContextConfig {
     /** Guests get this page from a short-lived shared cache (an "anonymous cache"). */
     guestCache?: boolean
@@ -17,6 +21,8 @@ declare module 'fastify' {
 
 const MAX_ENTRIES = 1_000
 const MAX_BODY = 512 * 1024
+/** All cached pages together never hold more than this; the oldest go first. */
+export const GUEST_CACHE_MAX_BYTES = 16 * 1024 * 1024
 
 /**
  * A micro-cache of public pages as guests see them, for a few seconds: a burst of guests
@@ -24,9 +30,24 @@ const MAX_BODY = 512 * 1024
  * session cookie and no token use it, so it only ever holds and serves what any guest may
  * see; members always get fresh pages, and live updates keep open guest pages current.
  */
-export function registerGuestCache(app: FastifyInstance, ttlSeconds: number): void {
+export function registerGuestCache(app: FastifyInstance, ttlSeconds: number, maxBytes = GUEST_CACHE_MAX_BYTES): void {
   if (ttlSeconds <= 0) return
   const entries = new Map<string, Entry>()
+  let bytes = 0
+  const drop = (key: string) => {
+    const entry = entries.get(key)
+    if (!entry) return
+    bytes -= entry.body.length
+    entries.delete(key)
+  }
+  // Expired pages go within a TTL even if nobody asks for them again.
+  const sweep = setInterval(() => {
+    const now = Date.now()
+    for (const [key, entry] of entries) if (entry.expires < now) drop(key)
+  }, ttlSeconds * 1000)
+  sweep.unref()
+  app.addHook('onClose', async () => clearInterval(sweep))
+  app.decorate('guestCacheStats', () => ({ entries: entries.size, bytes }))
   const isGuest = (cookie: string | undefined, authorization: string | undefined) =>
     !authorization && !(cookie ?? '').includes(`${SESSION_COOKIE}=`)
 
@@ -36,7 +57,7 @@ export function registerGuestCache(app: FastifyInstance, ttlSeconds: number): vo
     const hit = entries.get(req.url)
     if (!hit) return
     if (hit.expires < Date.now()) {
-      entries.delete(req.url)
+      drop(req.url)
       return
     }
     return reply.header('x-hearth-cache', 'hit').type(hit.contentType).send(hit.body)
@@ -46,8 +67,12 @@ export function registerGuestCache(app: FastifyInstance, ttlSeconds: number): vo
     if (req.method !== 'GET' || !req.routeOptions.config?.guestCache || reply.statusCode !== 200) return payload
     if (reply.getHeader('x-hearth-cache') || typeof payload !== 'string' || payload.length > MAX_BODY) return payload
     if (!isGuest(req.headers.cookie, req.headers.authorization) || req.user) return payload
-    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string)
-    entries.set(req.url, { body: Buffer.from(payload), contentType: String(reply.getHeader('content-type') ?? 'text/html'), expires: Date.now() + ttlSeconds * 1000 })
+    const body = Buffer.from(payload)
+    drop(req.url)
+    // Oldest first (a Map keeps insertion order) until the new page fits both bounds.
+    while (entries.size > 0 && (entries.size >= MAX_ENTRIES || bytes + body.length > maxBytes)) drop(entries.keys().next().value as string)
+    entries.set(req.url, { body, contentType: String(reply.getHeader('content-type') ?? 'text/html'), expires: Date.now() + ttlSeconds * 1000 })
+    bytes += body.length
     return payload
   })
 }

@@ -9,6 +9,11 @@ export interface Rendered {
 
 const MENTION = /(^|[^\w@/.])@([A-Za-z0-9][A-Za-z0-9_-]{2,19})\b/g
 
+/** Mentions in one post that become links (and notifications); later ones stay plain text. */
+export const MAX_MENTION_LINKS = 30
+/** The most HTML one post may render to; a longer result is shortened, with a note. */
+export const MAX_RENDERED_BYTES = 128 * 1024
+
 const md = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false })
 
 // Every link a member writes is marked as theirs and not endorsed, and opens normally.
@@ -20,7 +25,7 @@ md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
 
 // @mentions become profile links in text (never inside code or existing links).
 md.core.ruler.after('linkify', 'mentions', (state) => {
-  const env = state.env as { mentions?: string[] }
+  const env = state.env as { mentions?: string[]; mentionLinks?: number }
   const found = (env.mentions ??= [])
   for (const block of state.tokens) {
     if (block.type !== 'inline' || !block.children) continue
@@ -36,6 +41,9 @@ md.core.ruler.after('linkify', 'mentions', (state) => {
       let last = 0
       const text = token.content
       for (const m of text.matchAll(MENTION)) {
+        // Past the limit the rest stay text: 65 KB of "@name " must not become a megabyte of links.
+        if ((env.mentionLinks ?? 0) >= MAX_MENTION_LINKS) break
+        env.mentionLinks = (env.mentionLinks ?? 0) + 1
         const start = m.index + m[1]!.length
         const name = m[2]!
         if (start > last) children.push(textToken(state, text.slice(last, start)))
@@ -83,9 +91,24 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
  * sanitised to an allowlist, links are `rel="nofollow ugc"`, and `@name` links to the profile.
  */
 export function renderMarkdown(source: string): Rendered {
-  const env: { mentions?: string[] } = {}
-  const html = sanitizeHtml(md.render(source, env), sanitizeOptions)
+  let env: { mentions?: string[] } = {}
+  let html = sanitizeHtml(md.render(source, env), sanitizeOptions)
+  // Markdown can multiply its size (a list of empty items, a table): a post whose HTML is
+  // over the limit is rendered again from a proportionally shorter source, then noted.
+  let kept = source.length
+  for (let attempt = 0; Buffer.byteLength(html) > MAX_RENDERED_BYTES && attempt < 4; attempt++) {
+    kept = Math.floor((kept * MAX_RENDERED_BYTES * 0.9) / Buffer.byteLength(html))
+    env = {}
+    html = sanitizeHtml(md.render(source.slice(0, kept), env), sanitizeOptions) + SHORTENED
+  }
+  if (Buffer.byteLength(html) > MAX_RENDERED_BYTES) html = `<p>${escapeHtml(source.slice(0, MAX_RENDERED_BYTES / 8))}</p>${SHORTENED}`
   return { html, mentions: env.mentions ?? [] }
+}
+
+const SHORTENED = '<p><em>(This post is too long to show in full.)</em></p>'
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
 /** Plain text of a markdown source, for excerpts, feeds and mail (no markup at all). */

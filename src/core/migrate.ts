@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { type Migration, type MigrationProvider, Migrator } from 'kysely'
+import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 import type { Db } from './db.js'
 import { paths } from './paths.js'
 
@@ -22,8 +22,15 @@ class FolderMigrationProvider implements MigrationProvider {
 
 /** Brings the schema to the newest migration; returns the names it applied. */
 export async function migrateToLatest(db: Db, folder = paths.migrations): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(folder) })
-  const { error, results } = await migrator.migrateToLatest()
+  // A migration may rewrite a large table: lift the statement timeout for this one connection.
+  const { error, results } = await db.connection().execute(async (conn) => {
+    await sql`set statement_timeout = 0`.execute(conn)
+    try {
+      return await new Migrator({ db: conn, provider: new FolderMigrationProvider(folder) }).migrateToLatest()
+    } finally {
+      await sql`reset statement_timeout`.execute(conn).catch(() => {})
+    }
+  })
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? String(error)}`, {

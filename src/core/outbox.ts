@@ -184,29 +184,20 @@ export class OutboxRelay {
   private async pass(): Promise<number> {
     const { db, consumers, log } = this.options
     return db.transaction().execute(async (trx) => {
-      const { rows: lock } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext(${RELAY_LOCK})) as ok`.execute(trx)
-      if (!lock[0]?.ok) {
+      // One round trip: take the relay lock and, only if it was free, the oldest undelivered events.
+      const { rows: found } = await sql<OutboxRow & { locked: boolean }>`
+        with relay as (select pg_try_advisory_xact_lock(hashtext(${RELAY_LOCK})) as locked)
+        select relay.locked, e.* from relay left join lateral (
+          select id, type, payload, channels, category_id, created_at, attempts, done,
+            greatest(0, extract(epoch from next_attempt_at - now()) * 1000)::int as wait_ms
+          from outbox where delivered_at is null order by id limit ${this.batchSize}
+        ) e on relay.locked`.execute(trx)
+      if (!found[0]?.locked) {
         // Another process is relaying; it takes these too, but look again shortly in case it just finished.
         this.after(50, () => this.wake())
         return -1
       }
-      const rows = (await trx
-        .selectFrom('outbox')
-        .select([
-          'id',
-          'type',
-          'payload',
-          'channels',
-          'category_id',
-          'created_at',
-          'attempts',
-          'done',
-          sql<number>`greatest(0, extract(epoch from next_attempt_at - now()) * 1000)::int`.as('wait_ms'),
-        ])
-        .where('delivered_at', 'is', null)
-        .orderBy('id')
-        .limit(this.batchSize)
-        .execute()) as OutboxRow[]
+      const rows = found.filter((row) => row.id !== null)
       const delivered: number[] = []
       for (const row of rows) {
         if (row.wait_ms > 0) {

@@ -67,9 +67,20 @@ export class JobQueue {
   readonly queue: Queue
   readonly mailQueue: Queue
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(private readonly connection: Redis, prefix: string) {
     this.queue = new Queue(QUEUE_NAME, { connection, prefix, defaultJobOptions })
     this.mailQueue = new Queue(MAIL_QUEUE_NAME, { connection, prefix, defaultJobOptions })
+    // A lost connection is reported where it matters (readiness, the relay's retries, the
+    // worker's log); without a listener BullMQ would print every reconnect attempt.
+    for (const q of [this.queue, this.mailQueue]) q.on('error', () => {})
+  }
+
+  /**
+   * Whether Redis is connected now. A caller on a request path checks it first: asking a
+   * disconnected client queues the command until Redis returns, and the request would hang.
+   */
+  get available(): boolean {
+    return this.connection.status === 'ready'
   }
 
   /** Every queue, for the job overview in /admin/jobs. */

@@ -8,6 +8,8 @@
 //                                          a bar [data-live-new-bar] "N new replies — show" (created after
 //                                          the container when the template has none); clicking reloads
 //                                          the page at the first new post.
+//   #p<postId>                             thread page: on post.edited (ids only, never text) a button
+//                                          [data-live-edited] "Edited — reload to see" is added to the post.
 //   [data-like-count-for="<postId>"]       text set from like.changed {postId, likeCount}.
 //   [data-vote-count-for="<ideaId>"]       text set from idea.voted {ideaId, votes}.
 //   [data-idea-status-for="<ideaId>"]      text set from idea.status {ideaId, status, statusLabel};
@@ -85,6 +87,9 @@
       case 'idea.created':
         if (frame.channel === 'home' || frame.channel === 'ideas') activity(frame)
         break
+      case 'post.edited':
+        if (frame.channel.startsWith('thread:')) edited(frame)
+        break
       case 'like.changed':
         setText(`[data-like-count-for="${id(frame.postId)}"]`, frame.likeCount)
         break
@@ -133,6 +138,25 @@
         location.reload()
       }
     })
+  }
+
+  // The frame says only which post changed; the new text comes with a reload, through the
+  // page's own access checks.
+  function edited(frame) {
+    const post = document.getElementById(`p${id(frame.postId)}`)
+    if (!post || post.querySelector('[data-live-edited]')) return
+    const note = document.createElement('button')
+    note.type = 'button'
+    note.className = 'live-bar'
+    note.setAttribute('data-live-edited', '')
+    note.setAttribute('aria-live', 'polite')
+    note.textContent = 'Edited — reload to see'
+    note.addEventListener('click', () => {
+      const target = `${location.pathname}${location.search}#p${id(frame.postId)}`
+      if (`${location.pathname}${location.search}${location.hash}` !== target) location.assign(target)
+      location.reload()
+    })
+    post.append(note)
   }
 
   function flagged() {

@@ -20,7 +20,7 @@ import { forum, replyTo, startThread } from '../helpers/forum.js'
 import { LiveClient } from '../helpers/live.js'
 import { PASSWORD, persona } from '../helpers/personas.js'
 import { freePort, spawnEntry } from '../helpers/process.js'
-import { privateRedis } from '../helpers/redis-server.js'
+import { privateRedis } from '../helpers/faults.js'
 import { startSmtp } from '../helpers/smtp.js'
 import { drained, startTestWorker } from '../helpers/worker.js'
 
@@ -121,7 +121,8 @@ t.test('a process killed after committing an event and before delivering it lose
   // hand the welcome mail on; then it is killed. Redis comes back empty; a worker starts.
   const database = await createTestDatabase()
   t.teardown(() => database.drop())
-  const redis = await privateRedis(t)
+  const redis = await privateRedis()
+  t.teardown(() => redis.close())
   const smtp = await startSmtp(t)
   const port = await freePort()
   const env = {
@@ -174,7 +175,8 @@ t.test('a process killed after committing an event and before delivering it lose
 t.test('a Redis outage delays welcome and verification mail, and loses neither', async (t) => {
   const database = await createTestDatabase()
   t.teardown(() => database.drop())
-  const redis = await privateRedis(t)
+  const redis = await privateRedis()
+  t.teardown(() => redis.close())
   const smtp = await startSmtp(t)
   const config = testConfig({ REDIS_URL: redis.url, SMTP_URL: smtp.url })
   const connection = createRedis(redis.url)

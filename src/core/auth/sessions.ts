@@ -185,6 +185,14 @@ export class SessionStore {
       .execute()
   }
 
+  /** Revokes every API token of a user (a password change); live sockets opened with one recheck now. */
+  async revokeAllApiTokens(userId: number, trx: DbOrTrx = this.db): Promise<number> {
+    const result = await trx.deleteFrom('api_tokens').where('user_id', '=', userId).executeTakeFirst()
+    const revoked = Number(result.numDeletedRows)
+    if (revoked > 0) await this.outbox.emit(trx, 'access.changed', { userId })
+    return revoked
+  }
+
   /** Revokes one of the user's tokens; false when it is not theirs. */
   async revokeApiToken(userId: number, tokenId: string): Promise<boolean> {
     const result = await this.db

@@ -24,6 +24,11 @@ export interface Fanout {
   publishControl(message: ControlMessage): Promise<void>
   onEnvelope(listener: (envelope: LiveEnvelope) => void): void
   onControl(listener: (message: ControlMessage) => void): void
+  /**
+   * Called when this instance may have missed events it will never receive (its Redis
+   * subscriber reconnected: pub/sub drops what is published meanwhile).
+   */
+  onGap(listener: () => void): void
   /** The channel's events after `since`, when all of them are still in its history. */
   catchUp(channel: string, since: number): Promise<CatchUp>
   /** Resolves once this instance receives what is published. */
@@ -96,6 +101,10 @@ export class LocalFanout implements Fanout {
     this.controlListener = listener
   }
 
+  onGap(): void {
+    // One process never misses its own events.
+  }
+
   async catchUp(channel: string, since: number): Promise<CatchUp> {
     const state = this.channels.get(channel)
     return decide(since, state?.lastId ?? 0, state?.kept ?? [])
@@ -146,6 +155,7 @@ export class RedisFanout implements Fanout {
   private readonly controlTopic: string
   private envelopeListener: (envelope: LiveEnvelope) => void = () => {}
   private controlListener: (message: ControlMessage) => void = () => {}
+  private gapListener: () => void = () => {}
   private readonly subscribed: Promise<unknown>
 
   constructor(
@@ -158,6 +168,13 @@ export class RedisFanout implements Fanout {
     this.controlTopic = `${prefix}:live:control`
     this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, connectionName: `${prefix}:live` })
     this.subscriber.on('error', onError)
+    // The first 'ready' is the start; every later one follows a lost connection, and
+    // whatever was published in between never reaches this instance.
+    let connectedBefore = false
+    this.subscriber.on('ready', () => {
+      if (connectedBefore) this.gapListener()
+      connectedBefore = true
+    })
     this.subscriber.on('message', (topic: string, message: string) => {
       try {
         if (topic === this.eventsTopic) this.envelopeListener(this.parse(message))
@@ -225,6 +242,10 @@ export class RedisFanout implements Fanout {
 
   onControl(listener: (message: ControlMessage) => void): void {
     this.controlListener = listener
+  }
+
+  onGap(listener: () => void): void {
+    this.gapListener = listener
   }
 
   async catchUp(channel: string, since: number): Promise<CatchUp> {

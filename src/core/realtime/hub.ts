@@ -61,6 +61,7 @@ export class LiveHub {
     })
     fanout.onEnvelope((envelope) => this.enqueue(() => this.dispatch(envelope)))
     fanout.onControl((message) => this.control(message))
+    fanout.onGap(() => this.enqueue(async () => this.missedEvents()))
     this.timers.push(setInterval(() => this.heartbeat(), limits.heartbeatMs).unref())
     this.timers.push(setInterval(() => void this.revalidateDue(), Math.min(limits.revalidateMs, 30_000)).unref())
     this.timers.push(setInterval(() => this.sweepAnswers(), 60_000).unref())
@@ -158,6 +159,36 @@ export class LiveHub {
       await this.fillGap(envelope.channel, seen, envelope.id)
     }
     await this.deliverAll(subs, envelope)
+  }
+
+  /**
+   * The fan-out lost its connection for a while: events published meanwhile never arrive by
+   * pub/sub, and on a quiet channel no later event would reveal the gap. Each channel with
+   * subscribers here is caught up from its history now; where the history cannot vouch for
+   * what was missed (it expired, or Redis came back empty), its pages are told to reload.
+   */
+  private async missedEvents(): Promise<void> {
+    this.log.warn({ channels: this.channels.size }, 'live: fan-out reconnected; catching channels up')
+    for (const [key, subs] of [...this.channels]) {
+      let seen = this.lastSeen.get(key) ?? 0
+      if (!this.lastSeen.has(key)) for (const sub of subs) seen = Math.max(seen, sub.lastId)
+      const found = await this.fanout.catchUp(key, seen).catch(() => 'reload' as const)
+      const current = this.channels.get(key)
+      if (!current) continue
+      if (found === 'reload') {
+        this.lastSeen.delete(key)
+        for (const sub of current) {
+          if (sub.pending) continue
+          sub.lastId = 0
+          sub.conn.send(reloadFrame(sub.name))
+        }
+        continue
+      }
+      for (const missed of found.envelopes) {
+        this.lastSeen.set(key, missed.id)
+        await this.deliverAll(current, missed)
+      }
+    }
   }
 
   /** Pub/sub drops messages while a subscriber reconnects; the channel's history fills the gap. */

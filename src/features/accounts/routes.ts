@@ -1,9 +1,10 @@
+import { renderMarkdown } from '../../core/markdown.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
 import type { User } from '../../core/db-types.js'
 import { NotFound, parse } from '../../core/errors.js'
-import { rateLimit } from '../../core/rate-limits.js'
+import { dualRateLimit, passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
 import { FormBody, handleForm, requireUser, safeNext } from '../../core/http.js'
 import { mailSettings } from '../email/schemas.js'
 import { ApiLoginInput, NextQuery, ProfileParams, ProfileQuery, publicUser, SettingsQuery, TokenInput, TokenParams } from './schemas.js'
@@ -15,7 +16,15 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { accounts, sessions, config } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
   const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
-  const loginLimit = { preHandler: rateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000) }
+  // Counted per IP and per account named, never per cookie: a fresh cookie (or account) buys no more guesses.
+  const loginLimit = {
+    preHandler: dualRateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000, async (req) => {
+      const named = loginName(req)
+      return named === null ? null : accounts.loginTarget(named)
+    }),
+  }
+  // Re-entering a password in settings is a guess too: limited per IP and per member.
+  const recheckLimit = { preHandler: passwordCheckLimit(app, config.rateLimits.login) }
 
   async function startSession(req: FastifyRequest, reply: FastifyReply, user: User): Promise<void> {
     const { token, session } = await sessions.create(user.id, { userAgent: req.headers['user-agent'], ip: req.ip })
@@ -79,7 +88,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     }, await settingsPage(req))
   })
 
-  r.post('/settings/password', { schema: { body: FormBody } }, async (req, reply) => {
+  r.post('/settings/password', { schema: { body: FormBody }, ...recheckLimit }, async (req, reply) => {
     const user = requireUser(req)
     const form = req.body
     const page = await settingsPage(req)
@@ -117,6 +126,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
+      // A bio is markdown like a post: shown rendered and sanitised, never as raw source.
+      bioHtml: profile.bio ? renderMarkdown(profile.bio).html : '',
       recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
       isSelf: req.user?.id === profile.id,
       welcome: req.query.welcome === '1' && req.user?.id === profile.id,
@@ -164,4 +175,11 @@ export async function settingsView(app: FastifyInstance, req: FastifyRequest, ex
     saved: SettingsQuery.safeParse(req.query).data?.saved,
     ...extra,
   }
+}
+
+/** The account name or address a log-in attempt gives (form or API), if any. */
+function loginName(req: FastifyRequest): string | null {
+  const body = (req.body ?? {}) as Record<string, unknown>
+  const named = [body.login, body.username, body.email].find((v) => typeof v === 'string' && v.trim() !== '')
+  return typeof named === 'string' ? named : null
 }

@@ -62,6 +62,20 @@ export class AccountService {
   }
 
   /** Checks a username-or-email and password; the same answer for an unknown name and a wrong password. */
+  /**
+   * The key a log-in attempt's budget is counted under: the account it names (by username
+   * or address alike), or the folded text when no account has that name.
+   */
+  async loginTarget(login: string): Promise<string> {
+    const folded = login.trim().toLowerCase().slice(0, 254)
+    const user = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where((eb) => (folded.includes('@') ? eb(eb.fn('lower', ['email']), '=', folded) : eb(eb.fn('lower', ['username']), '=', folded)))
+      .executeTakeFirst()
+    return user ? `u${user.id}` : `n:${folded}`
+  }
+
   async logIn(raw: unknown): Promise<User> {
     const input = parse(LoginInput, raw)
     const user = await this.db
@@ -84,8 +98,11 @@ export class AccountService {
     return user
   }
 
-  /** Changes the password and ends every other session of the user. */
-  async changePassword(user: SessionUser, currentSessionId: string | null, raw: unknown): Promise<number> {
+  /**
+   * Changes the password and ends every other session and every API token of the user:
+   * whoever learnt the old password may have used it to make either. Returns how many ended.
+   */
+  async changePassword(user: SessionUser, currentSessionId: string | null, raw: unknown): Promise<{ sessions: number; tokens: number }> {
     const input = parse(ChangePasswordInput, raw)
     const row = await this.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow()
     if (!(await verifyPassword(row.password_hash, input.currentPassword))) {
@@ -94,7 +111,9 @@ export class AccountService {
     const passwordHash = await hashPassword(input.newPassword)
     return this.db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute()
-      return this.sessions.invalidateAllFor(user.id, currentSessionId ?? undefined, trx)
+      const tokens = await this.sessions.revokeAllApiTokens(user.id, trx)
+      const sessions = await this.sessions.invalidateAllFor(user.id, currentSessionId ?? undefined, trx)
+      return { sessions, tokens }
     })
   }
 

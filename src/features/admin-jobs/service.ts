@@ -1,8 +1,10 @@
 import type { Queue } from 'bullmq'
 import type { Db } from '../../core/db.js'
-import { NotFound } from '../../core/errors.js'
+import { NotFound, Unavailable } from '../../core/errors.js'
 import { outboxBacklog } from '../../core/outbox.js'
 import type { JobQueue } from '../../core/queue.js'
+
+const REDIS_DOWN = 'Background jobs cannot be reached: Redis is not answering. Nothing was changed; try again once it is back.'
 
 export interface FailedJob {
   queue: string
@@ -46,9 +48,15 @@ export class JobAdminService {
     return this.jobs !== null
   }
 
+  /** Fails at once with a clear message while Redis is unreachable, instead of waiting for it. */
+  private reachable(): void {
+    if (this.jobs && !this.jobs.available) throw new Unavailable(REDIS_DOWN)
+  }
+
   /** Job counts per queue and state. */
   async counts() {
     if (!this.jobs) return []
+    this.reachable()
     return Promise.all(
       this.jobs.queues.map(async (q) => ({ queue: q.name, ...(await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')) })),
     )
@@ -57,6 +65,7 @@ export class JobAdminService {
   /** The most recent failed jobs of every queue, newest first. */
   async failed(limit = 100): Promise<FailedJob[]> {
     if (!this.jobs) return []
+    this.reachable()
     const all = await Promise.all(
       this.jobs.queues.map(async (q) =>
         (await q.getFailed(0, limit - 1)).filter(Boolean).map((job) => ({
@@ -77,6 +86,7 @@ export class JobAdminService {
 
   /** Puts a failed job back in its queue; NotFound when it is gone or not failed. */
   async retry(queueName: string, id: string): Promise<void> {
+    this.reachable()
     const queue: Queue | undefined = this.jobs?.queues.find((q) => q.name === queueName)
     const job = queue ? await queue.getJob(id) : undefined
     if (!job || !(await job.isFailed())) throw new NotFound('That job is not waiting for a retry')

@@ -95,6 +95,9 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     if (!queue) {
       return reply.code(503).view('admin/index', await adminPage({ error: `${job.label} cannot run: background jobs are off because no REDIS_URL is configured.` }))
     }
+    if (!queue.available) {
+      return reply.code(503).view('admin/index', await adminPage({ error: `${job.label} cannot run now: Redis is not answering. Try again once it is back.` }))
+    }
     await queue.enqueue(job.name, {})
     return reply.redirect(`/admin?queued=${encodeURIComponent(job.label)}#jobs`, 303)
   })

@@ -1,5 +1,4 @@
 import type { JobDefinition } from '../../worker-runtime.js'
-import { MailLinks } from '../email/service.js'
 import { enqueueDueDigests, sendDigest } from './service.js'
 
 /** Every hour: find members due a digest and fan out one mail job each, in batches. */
@@ -16,8 +15,8 @@ export const enqueueDigests: JobDefinition<'digest.enqueue'> = {
 /** One member's digest for one period (rate-limited mail queue). */
 export const sendDigestJob: JobDefinition<'mail.digest'> = {
   name: 'mail.digest',
-  async handle({ userId, periodKey }, { db, config, mailer, links }) {
-    const result = await sendDigest({ db, config, mailer, mailLinks: new MailLinks(links, config.baseUrl) }, userId, periodKey)
+  async handle({ userId, periodKey }, { db, config, mailer, services }) {
+    const result = await sendDigest({ db, config, mailer, mailLinks: services.email.mailLinks }, userId, periodKey)
     return { result }
   },
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { idField, optionalIdField, pathText } from '../../core/http.js'
-import { cursorId, cursorParam, cursorTime } from '../../core/cursor.js'
+import { cursorId, cursorNumber, cursorParam, cursorTime } from '../../core/cursor.js'
+import { lf } from '../../core/newlines.js'
 
 const id = idField()
 const optionalId = optionalIdField()
@@ -37,16 +38,16 @@ export type CategoryInput = z.output<typeof CategoryInput>
 export const ThreadInput = z.object({
   categoryId: id,
   title: z.string({ error: 'Give your thread a title' }).trim(),
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
 })
 
 export const ReplyInput = z.object({
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
   parentId: optionalId,
 })
 
 export const EditInput = z.object({
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
   title: z.string().trim().optional(),
   reason: z.string().trim().max(200, 'Keep the reason under 200 characters').optional(),
 })
@@ -70,9 +71,26 @@ export const ThreadCursor = z.tuple([z.boolean(), cursorTime, cursorId])
 export const ThreadPageQuery = z.object({
   after: optionalId,
   post: optionalId,
+  /** Continue a page that was cut short after this post. */
+  cont: optionalId,
   /** Set after flagging a post, to thank the member. */
   flagged: z.string().max(20).optional(),
 })
+
+/** The home page's reading lists (and `GET /api/v1/threads`): which list, Top's period, the page's cursor. */
+export const READING_LISTS = ['latest', 'top', 'new', 'unread'] as const
+export const TOP_PERIODS = ['day', 'week', 'month', 'year', 'all'] as const
+export const ReadingListQuery = z.object({
+  list: z.enum(READING_LISTS, { error: 'Choose latest, top, new or unread' }).or(z.literal('').transform(() => 'latest' as const)).default('latest'),
+  period: z.enum(TOP_PERIODS, { error: 'Choose day, week, month, year or all' }).or(z.literal('').transform(() => 'month' as const)).default('month'),
+  cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
+})
+export type ReadingListQuery = z.output<typeof ReadingListQuery>
+
+/** Keyset cursors of the reading lists: Latest as a category page, New by creation, Unread by activity, Top by score. */
+export const LatestCursor = ThreadCursor
+export const TimeCursor = z.tuple([z.iso.datetime(), cursorId])
+export const ScoreCursor = z.tuple([cursorNumber, cursorId])
 
 /** A category page: the keyset cursor of the page (absent or empty on the first). */
 export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional() })

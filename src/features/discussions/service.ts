@@ -5,12 +5,13 @@ import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
+import { lf } from '../../core/newlines.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
-import { type Category, type CategoryService, slugify } from './categories.js'
+import { type Category, type CategoryService, IDEA_COMMENTS_CATEGORY, slugify } from './categories.js'
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
-import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
+import { EditInput, LatestCursor, ReadingListQuery, ReplyInput, ScoreCursor, ThreadCursor, ThreadInput, ThreadPatchInput, TimeCursor } from './schemas.js'
 
 /** Replies are indented this deep; deeper ones continue on their own page. */
 export const MAX_INDENT = 6
@@ -18,6 +19,12 @@ export const MAX_INDENT = 6
 export const BRANCHES_PER_PAGE = 20
 /** Threads per category page. */
 export const THREADS_PER_PAGE = 30
+/** Threads per page of a reading list (the home page's Latest, Top, New, Unread). */
+export const THREADS_PER_LIST = 25
+/** A thread page shows at most this many posts… */
+export const POSTS_PER_PAGE = 200
+/** …and at most this much post HTML (bytes); the rest is on continuation pages. */
+export const PAGE_HTML_BYTES = 1024 * 1024
 const MAX_MENTIONS = 10
 
 /** One post as a thread page shows it. */
@@ -63,6 +70,14 @@ export interface ThreadSummary {
   url: string
 }
 
+/** One page of a reading list. */
+export interface ReadingListPage {
+  list: ReadingListQuery['list']
+  period: ReadingListQuery['period']
+  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number })[]
+  nextCursor: string | null
+}
+
 function pathSegment(id: number): string {
   return String(id).padStart(12, '0')
 }
@@ -75,6 +90,9 @@ export function threadUrl(thread: { id: number; slug: string }, postId?: number)
 function threadCursor(t: { pinned: boolean; last_post_at: Date; id: number }): string {
   return encodeCursor([t.pinned, t.last_post_at, t.id])
 }
+
+/** Reading time one member may be credited with per day (reports beyond it add nothing). */
+export const MAX_READING_SECONDS_PER_DAY = 3 * 60 * 60
 
 /** Threads, nested replies, likes, edits with history, and reading positions. */
 export class DiscussionService {
@@ -160,19 +178,81 @@ export class DiscussionService {
     return { threads, nextCursor: rows.length > THREADS_PER_PAGE ? threadCursor(threads[threads.length - 1]!) : null }
   }
 
-  /** The newest activity across the categories the viewer may see. */
-  async latest(viewer: Viewer, limit = 30): Promise<(ThreadSummary & { category_name: string; category_slug: string })[]> {
+  /**
+   * A reading list across the categories the viewer may see, one page at a time (keyset):
+   * - latest: pinned threads first, then newest activity;
+   * - top: threads started in the period, by replies plus likes on their posts;
+   * - new: threads started in the last two days that the member has not opened yet;
+   * - unread: threads the member has opened that have posts after the last one they read.
+   * Idea comment threads are left out: they belong on the idea's page.
+   */
+  async readingList(viewer: Viewer, raw: unknown): Promise<ReadingListPage> {
+    const input = parse(ReadingListQuery, raw)
+    const { list, period } = input
+    const empty = { list, period, threads: [], nextCursor: null }
+    const userId = viewer.user?.id
+    if (list === 'unread' && !userId) return empty
     const ids = await this.categories.visibleIds(viewer)
-    if (ids.length === 0) return []
-    const rows = await this.threadSelect(this.db)
+    if (ids.length === 0) return empty
+    const since = list === 'new' ? sql<Date>`now() - interval '2 days'` : list === 'top' && period !== 'all' ? sql<Date>`now() - ${sql.raw(`interval '1 ${period}'`)}` : null
+    const likes = sql<number>`(select coalesce(sum(lp.like_count), 0) from posts lp where lp.thread_id = t.id and lp.deleted_at is null)::int`
+    const score = list === 'top' ? sql<number>`(t.reply_count + ${likes})` : sql<number>`0`
+    let q = this.threadSelect(this.db)
       .innerJoin('categories as c', 'c.id', 't.category_id')
-      .select(['c.name as category_name', 'c.slug as category_slug'])
+      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score')])
       .where('t.category_id', 'in', ids)
-      .orderBy('t.last_post_at', 'desc')
-      .orderBy('t.id', 'desc')
-      .limit(limit)
-      .execute()
-    return rows.map((r) => this.summary(r))
+      .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
+      .$if(since !== null, (q) => q.where('t.created_at', '>', since!))
+      .limit(THREADS_PER_LIST + 1)
+    const cursor = input.cursor
+    if (list === 'latest') {
+      q = q.orderBy('t.pinned', 'desc').orderBy('t.last_post_at', 'desc').orderBy('t.id', 'desc')
+      if (cursor) {
+        const [pinned, lastPostAt, id] = decodeCursor(LatestCursor, cursor)
+        q = q.where(sql<boolean>`(t.pinned::int, t.last_post_at, t.id) < (${pinned ? 1 : 0}, ${lastPostAt}::timestamptz, ${id})`)
+      }
+    } else if (list === 'top') {
+      q = q.orderBy('score', 'desc').orderBy('t.id', 'desc')
+      if (cursor) {
+        const [value, id] = decodeCursor(ScoreCursor, cursor)
+        q = q.where(sql<boolean>`(${score}, t.id) < (${value}, ${id})`)
+      }
+    } else if (list === 'new') {
+      q = q.orderBy('t.created_at', 'desc').orderBy('t.id', 'desc')
+      if (userId) q = q.where(sql<boolean>`not exists (select 1 from thread_reads r where r.thread_id = t.id and r.user_id = ${userId})`)
+      if (cursor) {
+        const [at, id] = decodeCursor(TimeCursor, cursor)
+        q = q.where(sql<boolean>`(t.created_at, t.id) < (${at}::timestamptz, ${id})`)
+      }
+    } else {
+      q = q
+        .innerJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId!))
+        .where(sql<boolean>`exists (select 1 from posts up where up.thread_id = t.id and up.id > r.last_read_post_id and up.deleted_at is null and up.hidden_at is null)`)
+        .orderBy('t.last_post_at', 'desc')
+        .orderBy('t.id', 'desc')
+      if (cursor) {
+        const [at, id] = decodeCursor(TimeCursor, cursor)
+        q = q.where(sql<boolean>`(t.last_post_at, t.id) < (${at}::timestamptz, ${id})`)
+      }
+    }
+    const rows = await q.execute()
+    const threads = rows.slice(0, THREADS_PER_LIST).map((r) => ({ ...this.summary(r), score: Number(r.score) }))
+    const last = threads[threads.length - 1]
+    const nextCursor =
+      rows.length <= THREADS_PER_LIST || !last ? null
+      : list === 'latest' ? threadCursor(last)
+      : list === 'top' ? encodeCursor([last.score, last.id])
+      : list === 'new' ? encodeCursor([last.created_at, last.id])
+      : encodeCursor([last.last_post_at, last.id])
+    return { list, period, threads, nextCursor }
+  }
+
+  /**
+   * The HTML a post would have, for the composer's Preview button: rendered and sanitised
+   * exactly as a saved post is. Nothing is stored.
+   */
+  preview(body: unknown): string {
+    return typeof body === 'string' ? renderMarkdown(lf(body)).html : ''
   }
 
   /** Threads per category and their newest activity, for the front page. */
@@ -367,7 +447,7 @@ export class DiscussionService {
    * from a constant number of queries whatever the thread's size. With `rootPostId`, the
    * subtree under that post ("continue this thread").
    */
-  async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number } = {}) {
+  async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
     const userId = viewer.user?.id ?? 0
     const row = await this.db
       .selectFrom('threads as t')
@@ -410,8 +490,19 @@ export class DiscussionService {
       nextAfter = top.length > BRANCHES_PER_PAGE ? branchIds[branchIds.length - 1]! : null
     }
 
+    // A continuation page starts after the last post the previous page could hold.
+    let contPath: string | null = null
+    if (options.cont !== undefined) {
+      const from = await this.db.selectFrom('posts').select('path').where('id', '=', options.cont).where('thread_id', '=', threadId).executeTakeFirst()
+      if (!from) throw new NotFound('No such post')
+      contPath = from.path
+    }
+
     const floor = root?.depth ?? 0
-    const rows = await this.db
+    // One page holds at most POSTS_PER_PAGE posts and PAGE_HTML_BYTES of post HTML (one huge
+    // branch, or many maximal posts, cannot make a page of many megabytes); the rest follows on
+    // continuation pages, in the same tree order.
+    const inScope = this.db
       .selectFrom('posts as p')
       .innerJoin('users as u', 'u.id', 'p.author_id')
       .leftJoin('post_likes as l', (j) => j.onRef('l.post_id', '=', 'p.id').on('l.user_id', '=', userId))
@@ -420,16 +511,39 @@ export class DiscussionService {
         'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at',
         'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level',
         'l.user_id as liked_by',
+        sql<number>`sum(octet_length(p.body_html)) over (order by p.path)`.as('bytes_through'),
+        sql<number>`octet_length(p.body_html)`.as('bytes'),
       ])
       .where('p.thread_id', '=', threadId)
       .where('p.depth', '<=', floor + MAX_INDENT)
+      .$if(contPath !== null, (q) => q.where('p.path', '>', contPath!))
       .where((eb) => {
         if (root) return eb.and([eb('p.path', '>=', root.path), eb('p.path', '<', `${root.path}/`)])
         const inBranches = branchIds.length > 0 ? eb('p.branch_id', 'in', branchIds) : eb.lit(false)
-        return options.after === undefined ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
+        return options.after === undefined && contPath === null ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
       })
-      .orderBy('p.path')
+    const fetched = await this.db
+      .selectFrom(inScope.as('x'))
+      .selectAll()
+      // The first post always fits, however large.
+      .where(sql<boolean>`x.bytes_through - x.bytes < ${PAGE_HTML_BYTES}`)
+      .orderBy('x.path')
+      .limit(POSTS_PER_PAGE + 1)
       .execute()
+    const cut = fetched.length > POSTS_PER_PAGE || (fetched.length > 0 && Number(fetched[fetched.length - 1]!.bytes_through) >= PAGE_HTML_BYTES)
+    const rows = fetched.slice(0, POSTS_PER_PAGE)
+    // Whether more of this scope follows: cheaper to ask than to count.
+    const more =
+      cut &&
+      rows.length > 0 &&
+      (fetched.length > POSTS_PER_PAGE ||
+        (await this.db
+          .selectFrom(inScope.as('y'))
+          .select('y.id')
+          .where('y.path', '>', rows[rows.length - 1]!.path)
+          .limit(1)
+          .executeTakeFirst()) !== undefined)
+    const nextCont = more ? rows[rows.length - 1]!.id : null
 
     const lastRead = row.last_read_post_id ?? 0
     const byId = new Map<number, PostView>()
@@ -475,8 +589,16 @@ export class DiscussionService {
       category,
       posts: roots,
       root,
-      nextAfter,
-      isFirstPage: !root && options.after === undefined,
+      // Branches continue after `nextAfter`; a page cut short continues after post `nextCont` first.
+      nextAfter: nextCont === null ? nextAfter : null,
+      nextCont,
+      nextQuery:
+        nextCont !== null
+          ? new URLSearchParams({ ...(root ? { post: String(root.id) } : options.after !== undefined ? { after: String(options.after) } : {}), cont: String(nextCont) }).toString()
+          : nextAfter !== null
+            ? `after=${nextAfter}`
+            : null,
+      isFirstPage: !root && options.after === undefined && options.cont === undefined,
       canReply: can(viewer, 'reply', { categoryId: category.id, thread: row }, { settings: s }),
       // Why a logged-in member sees no reply box (suspended, silenced, unverified).
       replyBlock: viewer.user ? postingBlock(viewer, { settings: s }) : null,
@@ -505,14 +627,29 @@ export class DiscussionService {
             topics_entered = user_daily_stats.topics_entered + excluded.topics_entered`.execute(this.db)
   }
 
-  /** Adds reading time reported by the page while it is open and visible. */
+  /**
+   * Adds reading time reported by the page while it is open and visible. The page's word
+   * is all there is, so a day counts at most MAX_READING_SECONDS_PER_DAY: a script posting
+   * reports all day cannot buy a trust level with them.
+   */
   async recordReadingTime(viewer: Viewer, threadId: number, seconds: number): Promise<void> {
     if (!viewer.user) return
     await this.visibleThread(viewer, threadId)
     await sql`
       insert into user_daily_stats (user_id, day, reading_seconds)
-      values (${viewer.user.id}, (now() at time zone 'utc')::date, ${seconds})
-      on conflict (user_id, day) do update set reading_seconds = user_daily_stats.reading_seconds + excluded.reading_seconds`.execute(this.db)
+      values (${viewer.user.id}, (now() at time zone 'utc')::date, least(${seconds}::int, ${MAX_READING_SECONDS_PER_DAY}::int))
+      on conflict (user_id, day) do update
+        set reading_seconds = least(user_daily_stats.reading_seconds + excluded.reading_seconds, ${MAX_READING_SECONDS_PER_DAY}::int)`.execute(this.db)
+  }
+
+  /**
+   * A post whose text the viewer may read (edit form, reply parent, quote): as visiblePost,
+   * and never a deleted one — its text is gone for everyone, staff included.
+   */
+  async readablePost(viewer: Viewer, postId: number, threadId?: number) {
+    const found = await this.visiblePost(viewer, postId)
+    if (found.post.deleted_at || (threadId !== undefined && found.post.thread_id !== threadId)) throw new NotFound('No such post')
+    return found
   }
 
   /** Loads a post the viewer may see, with its thread and category. */
@@ -530,8 +667,7 @@ export class DiscussionService {
    * and, when asked, the post quoted as Markdown to start the reply with.
    */
   async replyTarget(viewer: Viewer, threadId: number, postId: number, quote: boolean) {
-    const { post, thread } = await this.visiblePost(viewer, postId)
-    if (post.thread_id !== threadId || post.deleted_at) throw new NotFound()
+    const { post, thread } = await this.readablePost(viewer, postId, threadId)
     const { username } = await this.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
     const body = quote ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
     return { thread, parent: { ...post, author_username: username }, body }
@@ -602,7 +738,11 @@ export class DiscussionService {
       if (moderator && post.author_id !== viewer.user!.id) {
         await logStaffAction(trx, { actorId: viewer.user!.id, action: 'post.edit', target: { type: 'post', id: postId }, reason: input.reason ?? '', categoryId: category.id, details: { threadId: thread.id } })
       }
-      await this.outbox.emit(trx, 'post.edited', { threadId: thread.id, postId, html: rendered.html }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      // Live frames carry ids only (the page fetches or reloads for the text), and a post
+      // hidden or deleted is not announced at all: its readers may not see it.
+      if (!post.hidden_at && !post.deleted_at) {
+        await this.outbox.emit(trx, 'post.edited', { threadId: thread.id, postId }, { channels: [`thread:${thread.id}`], categoryId: category.id })
+      }
       return { post, thread, category, changed }
     })
     return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
@@ -722,6 +862,7 @@ export class DiscussionService {
       .select(['t.id', 't.title', 't.slug', 't.created_at', 't.last_post_at', 'p.body_md', 'p.edited_at', 'u.username as author'])
       .where('t.category_id', 'in', categoryIds)
       .where('t.deleted_at', 'is', null)
+      .where('p.deleted_at', 'is', null)
       .where('p.hidden_at', 'is', null)
       .orderBy('t.created_at', 'desc')
       .orderBy('t.id', 'desc')
@@ -737,8 +878,11 @@ export class DiscussionService {
     const rows = await this.db
       .selectFrom('posts as p')
       .innerJoin('threads as t', 't.id', 'p.thread_id')
+      .innerJoin('categories as c', 'c.id', 't.category_id')
       .select(['p.id', 'p.body_md', 'p.created_at', 't.id as thread_id', 't.title', 't.slug'])
       .where('p.author_id', '=', authorId)
+      // Comments on ideas belong on the idea's page, not among a member's forum posts.
+      .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
       .where('p.deleted_at', 'is', null)
       .where('p.hidden_at', 'is', null)
       .where('t.deleted_at', 'is', null)

@@ -2,7 +2,7 @@ import { stableMessageId } from '../../core/mail.js'
 import { renderMarkdown } from '../../core/markdown.js'
 import type { JobContext, JobDefinition } from '../../worker-runtime.js'
 import { MAILABLE_KINDS } from './schemas.js'
-import { deliverOnce, MailLinks, VERIFY_DAYS } from './service.js'
+import { deliverOnce, VERIFY_DAYS } from './service.js'
 
 // A member seen this recently is treated as online: they will see notifications in the app.
 const ONLINE_MS = 10 * 60 * 1000
@@ -24,7 +24,7 @@ export const welcomeMail: JobDefinition<'mail.welcome'> = {
     const user = await mailableUser(ctx, userId)
     if (!user) return { result: 'not-mailable' }
     const settings = await ctx.services.settings.all()
-    const links = new MailLinks(ctx.links, ctx.config.baseUrl)
+    const links = ctx.services.email.mailLinks
     const result = await deliverOnce(ctx.db, ctx.mailer, {
       user,
       kind: 'welcome',
@@ -56,7 +56,7 @@ export const verifyMail: JobDefinition<'mail.verify'> = {
   async handle({ userId, nonce }, ctx) {
     const user = await mailableUser(ctx, userId)
     if (!user || user.email_verified_at) return { result: 'not-needed' }
-    const links = new MailLinks(ctx.links, ctx.config.baseUrl)
+    const links = ctx.services.email.mailLinks
     const result = await deliverOnce(ctx.db, ctx.mailer, {
       user,
       kind: 'verify',
@@ -110,7 +110,7 @@ export const notificationMail: JobDefinition<'mail.notifications'> = {
       return { result: 'online' }
     }
     const lastId = first[first.length - 1]!.id
-    const links = new MailLinks(ctx.links, ctx.config.baseUrl)
+    const links = ctx.services.email.mailLinks
     let ids: number[] = []
     const result = await deliverOnce(ctx.db, ctx.mailer, {
       user,

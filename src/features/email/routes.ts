@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { FormBody, handleForm, requireUser } from '../../core/http.js'
-import { rateLimit } from '../../core/rate-limits.js'
+import { passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
 import { settingsView } from '../accounts/routes.js'
 import type { LinkOutcome } from './service.js'
 import { LinkToken, type UnsubscribeScope } from './schemas.js'
@@ -65,7 +65,7 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
   })
 
   // ── /settings: address, verification, notification mail ─────────────────────────
-  r.post('/settings/email', { schema: { body: FormBody } }, async (req, reply) => {
+  r.post('/settings/email', { schema: { body: FormBody }, preHandler: passwordCheckLimit(app, app.hearth.config.rateLimits.login) }, async (req, reply) => {
     const user = requireUser(req)
     const form = req.body
     const page = await settingsView(app, req)

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { cursorCount, cursorId, cursorNumber, isCursor } from '../../core/cursor.js'
 import { idField } from '../../core/http.js'
+import { lf } from '../../core/newlines.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 
 export const IDEA_STATUSES = ['open', 'under_review', 'planned', 'in_progress', 'done', 'declined'] as const satisfies readonly IdeaStatus[]
@@ -42,6 +43,7 @@ export const NewIdeaInput = z.object({
     .max(120, 'Titles are at most 120 characters'),
   body: z
     .string({ error: 'Describe your idea' })
+    .overwrite(lf)
     .trim()
     .min(10, 'Describe your idea in at least 10 characters')
     .max(20_000, 'Keep the description under 20,000 characters'),

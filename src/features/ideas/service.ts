@@ -93,7 +93,8 @@ function ideaUrl(id: number): string {
 }
 
 /** The category (created by migration 0035) that holds every idea's comment thread. */
-export const IDEA_COMMENTS_CATEGORY = 'idea-discussions'
+export { IDEA_COMMENTS_CATEGORY } from '../discussions/categories.js'
+import { IDEA_COMMENTS_CATEGORY } from '../discussions/categories.js'
 
 /**
  * The co-creation board: ideas, votes (exact under concurrency), statuses with public

@@ -193,6 +193,18 @@ t.test('hand-made page cursors of the right shape but impossible values are a 40
     const res = await f.member.client.api('GET', `/api/v1/ideas?sort=${sort}&cursor=${encodeCursor(cursor as never)}`)
     t.same([res.statusCode, res.data.field], [400, 'cursor'], `${sort} ${JSON.stringify(cursor)}`)
   }
+  const listCursors: [string, unknown[]][] = [
+    ['latest', [true, '2026-02-30T00:00:00Z', 1]],
+    ['top', [1.5, 1]],
+    ['top', [1e300, 1]],
+    ['new', ['0000-01-01T00:00:00Z', 1]],
+    ['unread', ['2026-01-01T00:00:00Z', 2 ** 53]],
+    ['new', [true, '2026-01-01T00:00:00Z', 1]],
+  ]
+  for (const [list, cursor] of listCursors) {
+    const res = await f.member.client.api('GET', `/api/v1/threads?list=${list}&cursor=${encodeCursor(cursor as never)}`)
+    t.same([res.statusCode, res.data.field], [400, 'cursor'], `reading list ${list} ${JSON.stringify(cursor)}`)
+  }
   const fine = await f.member.client.api('GET', `/api/v1/ideas?sort=trending&cursor=${encodeCursor([0.25, 3])}`)
   t.equal(fine.statusCode, 200, 'a fractional trending score is a fine cursor')
 })

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { idField, optionalIdField, pathText } from '../../core/http.js'
-import { cursorId, cursorNumber, cursorParam, cursorTime } from '../../core/cursor.js'
+import { cursorId, cursorParam, cursorTime, isCursor } from '../../core/cursor.js'
 import { lf } from '../../core/newlines.js'
 
 const id = idField()
@@ -80,17 +80,20 @@ export const ThreadPageQuery = z.object({
 /** The home page's reading lists (and `GET /api/v1/threads`): which list, Top's period, the page's cursor. */
 export const READING_LISTS = ['latest', 'top', 'new', 'unread'] as const
 export const TOP_PERIODS = ['day', 'week', 'month', 'year', 'all'] as const
-export const ReadingListQuery = z.object({
-  list: z.enum(READING_LISTS, { error: 'Choose latest, top, new or unread' }).or(z.literal('').transform(() => 'latest' as const)).default('latest'),
-  period: z.enum(TOP_PERIODS, { error: 'Choose day, week, month, year or all' }).or(z.literal('').transform(() => 'month' as const)).default('month'),
-  cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
-})
-export type ReadingListQuery = z.output<typeof ReadingListQuery>
-
-/** Keyset cursors of the reading lists: Latest as a category page, New by creation, Unread by activity, Top by score. */
+/** Keyset cursors of the reading lists: Latest as a category page, New by creation, Unread by activity, Top by score (replies + likes). */
 export const LatestCursor = ThreadCursor
-export const TimeCursor = z.tuple([z.iso.datetime(), cursorId])
-export const ScoreCursor = z.tuple([cursorNumber, cursorId])
+export const TimeCursor = z.tuple([cursorTime, cursorId])
+export const ScoreCursor = z.tuple([z.number().int().min(0), cursorId])
+const listCursor = { latest: LatestCursor, top: ScoreCursor, new: TimeCursor, unread: TimeCursor } as const
+
+export const ReadingListQuery = z
+  .object({
+    list: z.enum(READING_LISTS, { error: 'Choose latest, top, new or unread' }).or(z.literal('').transform(() => 'latest' as const)).default('latest'),
+    period: z.enum(TOP_PERIODS, { error: 'Choose day, week, month, year or all' }).or(z.literal('').transform(() => 'month' as const)).default('month'),
+    cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
+  })
+  .refine((q) => !q.cursor || isCursor(listCursor[q.list], q.cursor), { path: ['cursor'], message: 'That page link is broken; start from the first page' })
+export type ReadingListQuery = z.output<typeof ReadingListQuery>
 
 /** A category page: the keyset cursor of the page (absent or empty on the first). */
 export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional() })

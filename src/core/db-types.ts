@@ -109,6 +109,17 @@ export interface EmailLogTable {
   created_at: CreatedAt
 }
 
+/** A password-reset link: only the digest of its token is stored; `used_at` makes it single-use. */
+export interface PasswordResetsTable {
+  id: Generated<number>
+  user_id: number
+  token_hash: string
+  created_by: number | null
+  created_at: CreatedAt
+  expires_at: Date
+  used_at: Date | null
+}
+
 export type CategoryVisibility = 'public' | 'members' | 'trust'
 
 export interface CategoriesTable {
@@ -337,6 +348,7 @@ export interface Database {
   flags: FlagsTable
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
+  password_resets: PasswordResetsTable
 }
 
 export type User = Selectable<UsersTable>

@@ -10,6 +10,11 @@ export interface EventMap {
   'user.signed_up': { userId: number }
   /** A member asked for a fresh verification link (sign-up, email change, "send again"). */
   'email.verification_requested': { userId: number; nonce: string }
+  /**
+   * Someone asked for a password-reset link for this address (which may belong to no
+   * account: the mail job looks, so the request itself takes the same time either way).
+   */
+  'password.reset_requested': { email: string; nonce: string }
   /** Sessions ended (log-out, password change): their live sockets close. */
   'session.ended': { userId: number; sessionId?: string; exceptSessionId?: string }
   /** What a member (or, without one, everyone) may see changed: their live sockets recheck now. */

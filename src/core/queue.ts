@@ -18,6 +18,7 @@ export const jobPayloads = {
   'mail.notifications': z.object({ userId: z.number().int().positive() }),
   'mail.welcome': z.object({ userId: z.number().int().positive() }),
   'mail.verify': z.object({ userId: z.number().int().positive(), nonce: z.string().min(8).max(64) }),
+  'mail.password_reset': z.object({ email: z.string().min(3).max(254), nonce: z.string().min(8).max(64) }),
   'trust.recompute': z.object({}),
   'moderators.promote': z.object({}),
   'outbox.prune': z.object({}),

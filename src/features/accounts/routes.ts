@@ -7,9 +7,13 @@ import { NotFound, parse } from '../../core/errors.js'
 import { dualRateLimit, passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
 import { FormBody, handleForm, requireUser, safeNext } from '../../core/http.js'
 import { mailSettings } from '../email/schemas.js'
-import { ApiLoginInput, NextQuery, ProfileParams, ProfileQuery, publicUser, SettingsQuery, TokenInput, TokenParams } from './schemas.js'
+import { ApiLoginInput, NextQuery, ProfileParams, ProfileQuery, publicUser, ResetRequestInput, ResetTokenParams, SettingsQuery, TokenInput, TokenParams } from './schemas.js'
 
 const HOUR = 60 * 60 * 1000
+/** Reset requests an IP, or an address, may make per hour: enough to retry, too few to mail-bomb anyone. */
+export const RESET_REQUESTS_PER_HOUR = 5
+/** What a reset request answers, whether or not an account has the address. */
+export const RESET_SENT = 'If an account has that address, we have mailed it a link to choose a new password. It works once, for an hour. Check your spam folder if nothing arrives in a few minutes.'
 
 /** Sign-up, log-in, log-out, settings, profiles and the auth API. */
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
@@ -23,6 +27,18 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       return named === null ? null : accounts.loginTarget(named)
     }),
   }
+  // Counted per IP and per address asked for: neither a new IP nor a new address buys more mail.
+  const resetRequestLimit = {
+    preHandler: dualRateLimit(app, 'password-reset', RESET_REQUESTS_PER_HOUR, HOUR, (req) => {
+      const parsed = ResetRequestInput.safeParse(req.body ?? {})
+      return parsed.success ? `e:${parsed.data.email.toLowerCase()}` : null
+    }),
+  }
+  // Each attempt to use a link hashes a password: limited like log-ins, per IP.
+  const resetConfirmLimit = { preHandler: rateLimit(app, 'password-reset-confirm', config.rateLimits.login, 15 * 60 * 1000) }
+  // A reset page carries its token in the path: it is never cached and never sent on as a referrer.
+  const privatePage = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer')
+
   // Re-entering a password in settings is a guess too: limited per IP and per member.
   const recheckLimit = { preHandler: passwordCheckLimit(app, config.rateLimits.login) }
 
@@ -73,6 +89,36 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     await endSession(req)
     clearSessionCookie(reply)
     return reply.redirect('/', 303)
+  })
+
+  // ── password reset ────────────────────────────────────────────────────────────
+  r.get('/password-reset', async (_req, reply) => reply.view('accounts/password-reset', { title: 'Reset your password', values: {} }))
+
+  r.post('/password-reset', { ...resetRequestLimit, schema: { body: FormBody } }, async (req, reply) => {
+    const form = req.body
+    return handleForm(reply, 'accounts/password-reset', form, async () => {
+      await accounts.requestPasswordReset(form)
+      return reply.code(202).view('accounts/password-reset', { title: 'Reset your password', values: {}, sent: RESET_SENT })
+    }, { title: 'Reset your password' })
+  })
+
+  r.get('/password-reset/:token', { schema: { params: ResetTokenParams } }, async (req, reply) => {
+    privatePage(reply)
+    const check = await accounts.checkResetToken(req.params.token)
+    return reply
+      .code(check.ok ? 200 : 400)
+      .view('accounts/password-reset-confirm', { title: 'Choose a new password', token: req.params.token, invalid: check.ok ? null : check.message, values: {} })
+  })
+
+  r.post('/password-reset/:token', { ...resetConfirmLimit, schema: { params: ResetTokenParams, body: FormBody } }, async (req, reply) => {
+    privatePage(reply)
+    const { token } = req.params
+    const form = req.body
+    return handleForm(reply, 'accounts/password-reset-confirm', form, async () => {
+      const { user } = await accounts.resetPassword({ password: form.password, confirm: form.confirm ?? '', token })
+      await startSession(req, reply, user)
+      return reply.redirect('/settings?saved=password-reset', 303)
+    }, { title: 'Choose a new password', token })
   })
 
   const settingsPage = (req: FastifyRequest, extra: Record<string, unknown> = {}) => settingsView(app, req, extra)
@@ -151,6 +197,16 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     await endSession(req)
     clearSessionCookie(reply)
     return reply.code(204).send()
+  })
+
+  app.post('/api/v1/auth/password-reset', resetRequestLimit, async (req, reply) => {
+    await accounts.requestPasswordReset(req.body)
+    return reply.code(202).send({ message: RESET_SENT })
+  })
+
+  app.post('/api/v1/auth/password-reset/confirm', resetConfirmLimit, async (req) => {
+    const { sessions: ended, tokens } = await accounts.resetPassword(req.body)
+    return { ok: true, sessionsEnded: ended, tokensRevoked: tokens }
   })
 
   app.get('/api/v1/me', async (req) => {

@@ -106,3 +106,19 @@ export const SettingsQuery = z.object({ saved: z.string().max(40).optional() })
 export const ProfileParams = z.object({ username: pathText(40) })
 export const ProfileQuery = z.object({ welcome: z.string().max(1).optional() })
 export const TokenParams = z.object({ id: pathText(100) })
+
+/** "Forgot your password?": the address to send a reset link to. */
+export const ResetRequestInput = z.object({ email })
+
+/** A reset link's token as it appears in the URL: URL-safe characters, bounded (anything else is simply not valid). */
+export const resetToken = z.string({ error: 'This link is not valid' }).trim().min(1, 'This link is not valid').max(200, 'This link is not valid')
+
+/**
+ * A new password from a reset link. The page asks twice (`confirm`); the API sends it once.
+ */
+export const ResetConfirmInput = z
+  .object({ token: resetToken, password, confirm: z.string().max(200).optional() })
+  .refine((v) => v.confirm === undefined || v.confirm === v.password, { path: ['confirm'], message: 'The two passwords differ' })
+export type ResetConfirmInput = z.output<typeof ResetConfirmInput>
+
+export const ResetTokenParams = z.object({ token: pathText(200) })

@@ -1,14 +1,30 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { hashPassword, verifyDecoy, verifyPassword } from '../../core/auth/passwords.js'
 import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
-import type { Db } from '../../core/db.js'
+import type { Db, DbOrTrx } from '../../core/db.js'
 import type { Role, User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import { ensure, viewerOf } from '../../core/guard.js'
 import type { Outbox } from '../../core/outbox.js'
-import { ChangePasswordInput, LoginInput, ProfileInput, SignupInput, TokenInput } from './schemas.js'
+import { logStaffAction } from '../moderation/log.js'
+import { ChangePasswordInput, LoginInput, ProfileInput, ResetConfirmInput, ResetRequestInput, SignupInput, TokenInput } from './schemas.js'
 
 const WRONG_LOGIN = 'Wrong username/email or password'
+
+/** How long a password-reset link works. */
+export const RESET_LINK_MINUTES = 60
+
+const RESET_INVALID = 'This reset link is not valid. It may have been copied incompletely. Nothing was changed.'
+const RESET_EXPIRED = 'This reset link has expired. Nothing was changed: ask for a new one.'
+const RESET_USED = 'This reset link has already been used. Nothing was changed: ask for a new one if you need it.'
+
+/** The stored form of a reset token: its SHA-256 digest, never the token itself. */
+function resetDigest(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+export type ResetLinkCheck = { ok: true; userId: number } | { ok: false; message: string }
 
 /** Sign-up, log-in, passwords and profiles. */
 export class AccountService {
@@ -114,6 +130,104 @@ export class AccountService {
       const tokens = await this.sessions.revokeAllApiTokens(user.id, trx)
       const sessions = await this.sessions.invalidateAllFor(user.id, currentSessionId ?? undefined, trx)
       return { sessions, tokens }
+    })
+  }
+
+  /**
+   * "Forgot your password?": records the request in the outbox and nothing else. Whether an
+   * account has this address is decided by the mail job, so this answers alike (and about
+   * as fast) for any address; an unknown or suppressed address simply gets no mail.
+   */
+  async requestPasswordReset(raw: unknown): Promise<void> {
+    const { email } = parse(ResetRequestInput, raw)
+    await this.outbox.emit(this.db, 'password.reset_requested', { email: email.toLowerCase(), nonce: randomUUID() })
+  }
+
+  /**
+   * Creates a single-use reset link for a member and returns its token (only its digest is
+   * stored). Called by the mail job inside its delivery transaction, so a mail that never
+   * left leaves no working link, and by the admin action.
+   */
+  async issueResetToken(userId: number, trx: DbOrTrx = this.db, createdBy: number | null = null): Promise<string> {
+    const token = randomBytes(32).toString('base64url')
+    await trx
+      .insertInto('password_resets')
+      .values({ user_id: userId, token_hash: resetDigest(token), created_by: createdBy, expires_at: new Date(Date.now() + RESET_LINK_MINUTES * 60_000) })
+      .execute()
+    return token
+  }
+
+  /** Whether a reset link still works, without using it (the page shows the form or the reason). */
+  async checkResetToken(token: string, trx: DbOrTrx = this.db): Promise<ResetLinkCheck> {
+    const row = await trx
+      .selectFrom('password_resets')
+      .select(['user_id', 'expires_at', 'used_at'])
+      .where('token_hash', '=', resetDigest(token))
+      .executeTakeFirst()
+    if (!row) return { ok: false, message: RESET_INVALID }
+    if (row.used_at) return { ok: false, message: RESET_USED }
+    if (row.expires_at <= new Date()) return { ok: false, message: RESET_EXPIRED }
+    return { ok: true, userId: row.user_id }
+  }
+
+  /**
+   * Sets a new password from a reset link. One conditional UPDATE marks the link used, so
+   * of two concurrent uses exactly one wins and the other changes nothing. In the same
+   * transaction the password changes, every other reset link of the member stops working,
+   * and every session and API token ends (whoever had the old password may have made them).
+   */
+  async resetPassword(raw: unknown): Promise<{ user: User; sessions: number; tokens: number }> {
+    const input = parse(ResetConfirmInput, raw)
+    const before = await this.checkResetToken(input.token)
+    if (!before.ok) throw Invalid.field('token', before.message)
+    const passwordHash = await hashPassword(input.password)
+    return this.db.transaction().execute(async (trx) => {
+      const used = await trx
+        .updateTable('password_resets')
+        .set({ used_at: sql<Date>`now()` as unknown as Date })
+        .where('token_hash', '=', resetDigest(input.token))
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', sql<Date>`now()` as unknown as Date)
+        .returning('user_id')
+        .executeTakeFirst()
+      if (!used) {
+        const now = await this.checkResetToken(input.token, trx)
+        throw Invalid.field('token', now.ok ? RESET_USED : now.message)
+      }
+      await trx
+        .updateTable('password_resets')
+        .set({ used_at: sql<Date>`now()` as unknown as Date })
+        .where('user_id', '=', used.user_id)
+        .where('used_at', 'is', null)
+        .execute()
+      const user = await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', used.user_id).returningAll().executeTakeFirstOrThrow()
+      const tokens = await this.sessions.revokeAllApiTokens(user.id, trx)
+      const sessions = await this.sessions.invalidateAllFor(user.id, undefined, trx)
+      return { user, sessions, tokens }
+    })
+  }
+
+  /**
+   * An admin helps a member back in (logged). With mail on, a reset link is mailed to the
+   * member's address, as if they had asked; with mail off, a one-time link is returned for
+   * the admin to pass on, and only its digest is kept.
+   */
+  async adminPasswordReset(actor: SessionUser, userId: number, mailOn: boolean): Promise<{ username: string; email: string; token: string | null }> {
+    ensure(viewerOf(actor), 'administer', undefined)
+    return this.db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select(['id', 'username', 'email']).where('id', '=', userId).executeTakeFirst()
+      if (!user) throw new NotFound('No such member')
+      let token: string | null = null
+      if (mailOn) await this.outbox.emit(trx, 'password.reset_requested', { email: user.email.toLowerCase(), nonce: randomUUID() })
+      else token = await this.issueResetToken(user.id, trx, actor.id)
+      await logStaffAction(trx, {
+        actorId: actor.id,
+        action: 'member.password_reset',
+        target: { type: 'user', id: user.id },
+        reason: '',
+        details: { username: user.username, delivery: mailOn ? 'mail' : 'link' },
+      })
+      return { username: user.username, email: user.email, token }
     })
   }
 

@@ -18,7 +18,7 @@ const SettingsForm = z.object({
 const MoveForm = z.object({ direction: z.enum(['up', 'down']) })
 const MemberQuery = z.object({ member: z.string().trim().max(40).optional() })
 // Only the shape is checked before the admin check, so others still get 404 whatever they send.
-const AdminQuery = z.object({ member: z.string().optional(), saved: queryText, queued: queryText })
+const AdminQuery = z.object({ member: z.string().optional(), saved: queryText, queued: queryText, reset: queryText })
 const JobParams = z.object({ job: z.string() })
 const ModeratorParams = IdParams.extend({ userId: idField() })
 const JOBS: Record<string, { name: JobName; label: string }> = {
@@ -44,6 +44,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
         })),
       })),
       jobsAvailable: app.hearth.queue !== null,
+      mailOn: app.hearth.queue !== null,
       title: 'Admin',
       categories: all.map((c) => ({ ...c, moderators: moderators.filter((m) => m.category_id === c.id) })),
       parents: all.filter((c) => c.parent_id === null),
@@ -63,6 +64,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       queued: req.query.queued,
       member: standing,
       memberMissing: member && !standing ? member : null,
+      resetMailed: req.query.reset === 'mailed',
     }))
   })
 
@@ -152,6 +154,21 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       await moderation.lift(user, req.params.id, form)
       return reply.redirect('/admin?saved=lifted#restrictions', 303)
     }, await adminPage())
+  })
+
+  // ── helping a member back in: a reset link by mail, or (mail off) one to pass on ─
+  r.post('/admin/members/:id/password-reset', { schema: { params: IdParams } }, async (req, reply) => {
+    const user = await requireAdmin(req)
+    const mailOn = app.hearth.queue !== null
+    const done = await app.hearth.accounts.adminPasswordReset(user, req.params.id, mailOn)
+    if (!done.token) return reply.redirect(`/admin?reset=mailed&member=${encodeURIComponent(done.username)}#password-reset`, 303)
+    // Shown once and never stored: only its digest is kept.
+    reply.header('Cache-Control', 'no-store')
+    const standing = await moderation.memberStanding(user, done.username)
+    return reply.view('admin/index', await adminPage({
+      member: standing,
+      resetLink: { username: done.username, url: `${app.hearth.config.baseUrl}/password-reset/${done.token}` },
+    }))
   })
 
   r.get('/api/v1/admin/restrictions', { preHandler: requireAdmin }, async () => ({ items: await moderation.restrictions() }))

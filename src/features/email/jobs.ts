@@ -1,3 +1,5 @@
+import { sql } from 'kysely'
+import { RESET_LINK_MINUTES } from '../accounts/service.js'
 import { stableMessageId } from '../../core/mail.js'
 import { renderMarkdown } from '../../core/markdown.js'
 import type { JobContext, JobDefinition } from '../../worker-runtime.js'
@@ -81,6 +83,43 @@ export const verifyMail: JobDefinition<'mail.verify'> = {
 }
 
 /**
+ * A password-reset link, for whoever has this address. An unknown or suppressed address
+ * gets nothing (and the request that caused this answered the same either way). The link
+ * is created inside the delivery transaction, so it exists exactly when the mail went out.
+ */
+export const passwordResetMail: JobDefinition<'mail.password_reset'> = {
+  name: 'mail.password_reset',
+  async handle({ email, nonce }, ctx) {
+    const found = await ctx.db.selectFrom('users').select('id').where(sql`lower(email)`, '=', email.toLowerCase()).executeTakeFirst()
+    const user = found ? await mailableUser(ctx, found.id) : null
+    if (!user) return { result: 'no-account' }
+    const result = await deliverOnce(ctx.db, ctx.mailer, {
+      user,
+      kind: 'password_reset',
+      periodKey: nonce,
+      messageId: stableMessageId(ctx.config, 'password_reset', user.id, nonce),
+      build: async (trx) => {
+        const token = await ctx.services.accounts.issueResetToken(user.id, trx)
+        return {
+          to: user.email,
+          subject: `Reset your password on ${ctx.config.communityName}`,
+          template: 'password-reset',
+          data: {
+            subject: 'Reset your password',
+            name: user.display_name ?? user.username,
+            username: user.username,
+            resetUrl: `${ctx.config.baseUrl}/password-reset/${token}`,
+            minutes: RESET_LINK_MINUTES,
+          },
+          unsubscribeUrl: ctx.services.email.mailLinks.unsubscribeUrl(user.id, 'all'),
+        }
+      },
+    })
+    return { result }
+  },
+}
+
+/**
  * One mail for a member's unread, not yet mailed notifications of the kinds they want,
  * unless they are online (then it looks again later: they may read them in the app).
  */
@@ -145,4 +184,4 @@ export const notificationMail: JobDefinition<'mail.notifications'> = {
   },
 }
 
-export const emailJobs: JobDefinition[] = [welcomeMail as JobDefinition, verifyMail as JobDefinition, notificationMail as JobDefinition]
+export const emailJobs: JobDefinition[] = [welcomeMail as JobDefinition, verifyMail as JobDefinition, passwordResetMail as JobDefinition, notificationMail as JobDefinition]

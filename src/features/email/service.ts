@@ -82,6 +82,9 @@ export class EmailService {
         } else if (event.type === 'email.verification_requested') {
           const { userId, nonce } = event.data
           await queue.enqueue('mail.verify', { userId, nonce }, { jobId: `verify-${nonce}` })
+        } else if (event.type === 'password.reset_requested') {
+          const { email, nonce } = event.data
+          await queue.enqueue('mail.password_reset', { email, nonce }, { jobId: `reset-${nonce}` })
         } else if (event.type === 'notification.created' && MAILABLE_KINDS.includes(event.data.kind)) {
           await this.queueNotificationMail(event.data.userId)
         }

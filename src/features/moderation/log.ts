@@ -45,6 +45,7 @@ export const STAFF_ACTIONS = {
   'member.unsilence': { label: 'lifted the silencing of', target: 'user', after: 'in' },
   'member.role': { label: 'changed the role of', target: 'user', after: 'in' },
   'member.trust': { label: 'changed the trust level of', target: 'user', after: 'in' },
+  'member.password_reset': { label: 'sent a password-reset link to', target: 'user', after: 'in' },
   // the idea board and betas
   'idea.status': { label: 'moved the idea', target: 'idea', after: 'in' },
   'idea.merge': { label: 'merged the idea', target: 'idea', after: 'in' },

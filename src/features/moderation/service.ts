@@ -332,7 +332,7 @@ export class ModerationService {
       .executeTakeFirst()
     if (!row) return null
     const mayChange = can(viewerOf(actor), 'penalise', { target: await this.rankOf(this.db, row.id), kind: 'role' })
-    return { username: row.username, role: row.role, roleLocked: row.role_locked, trustLevel: row.trust_level, trustLocked: row.trust_locked, mayChange }
+    return { id: row.id, username: row.username, role: row.role, roleLocked: row.role_locked, trustLevel: row.trust_level, trustLocked: row.trust_locked, mayChange }
   }
 
   /** Sets a member's global role and trust level, with owners' locks on either (admins, never on themselves). Logged. */

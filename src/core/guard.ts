@@ -78,6 +78,8 @@ export interface Subjects {
   reviewQueue: undefined
   /** Moderate one category: its flags, pins, locks, edits and deletes. */
   moderate: { categoryId: number }
+  /** Decide the flags on one post: a moderator of its category who did not write it (theirs go to another moderator or an admin). */
+  reviewFlags: { categoryId: number; authorId: number }
   /**
    * Suspend or silence a member (`penalty`, the default; `categoryId` is where a category
    * moderator acts), or change their role and trust level (`role`, owners only).
@@ -219,6 +221,12 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       if (!isModerator(viewer, now)) return notFound()
       const { categoryId } = s as Subjects['moderate']
       return canModerate(viewer, categoryId, now) ? null : forbidden('Only moderators of this category can do that')
+    }
+    case 'reviewFlags': {
+      if (!isModerator(viewer, now)) return notFound()
+      const { categoryId, authorId } = s as Subjects['reviewFlags']
+      if (!canModerate(viewer, categoryId, now)) return forbidden('You can only resolve flags in the categories you moderate')
+      return authorId === user.id ? forbidden('Flags on your own post go to another moderator or an admin') : null
     }
     case 'penalise': {
       const { target, categoryId, kind = 'penalty' } = s as Subjects['penalise']

@@ -125,7 +125,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const form = req.body
     return handleForm(reply, 'admin/index', { ...form, moderatorFor: id }, async () => {
       const input = parse(ModeratorForm, form)
-      await categories.appointModerator(user.id, id, input.username, input.reason)
+      await moderation.appointModerator(user, id, input.username, input.reason)
       return reply.redirect('/admin?saved=moderator#categories', 303)
     }, await adminPage())
   })

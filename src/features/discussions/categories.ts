@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
-import type { Db, DbOrTrx } from '../../core/db.js'
+import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Conflict, Invalid, NotFound, parse } from '../../core/errors.js'
 import { type CategoryAccess, can, canModerate, canSeeCategory, type Viewer } from '../../core/guard.js'
 import { logStaffAction } from '../moderation/log.js'
@@ -198,24 +198,30 @@ export class CategoryService {
       .execute()
   }
 
-  /** Appoints a member as moderator of a category (admins); logged. */
-  async appointModerator(actorId: number, categoryId: number, username: string, reason = ''): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const user = await trx.selectFrom('users').select('id').where(sql`lower(username)`, '=', username.trim().toLowerCase()).executeTakeFirst()
-      if (!user) throw Invalid.field('username', 'No member by that name')
-      const category = await trx.selectFrom('categories').select('id').where('id', '=', categoryId).executeTakeFirst()
-      if (!category) throw new NotFound('No such category')
-      const added = await trx
-        .insertInto('category_moderators')
-        .values({ category_id: categoryId, user_id: user.id, source: 'appointed' })
-        .onConflict((oc) => oc.columns(['category_id', 'user_id']).doUpdateSet({ source: 'appointed' }))
-        .executeTakeFirst()
-      // An owner's appointment lifts an earlier removal that kept the promotion job away.
-      await trx.deleteFrom('moderator_offers').where('category_id', '=', categoryId).where('user_id', '=', user.id).where('status', '=', 'blocked').execute()
-      if (Number(added.numInsertedOrUpdatedRows ?? 0) > 0) {
-        await logStaffAction(trx, { actorId, action: 'moderator.appoint', target: { type: 'user', id: user.id }, reason, categoryId })
-      }
-    })
+  /**
+   * Appoints a member as moderator of a category (admins); logged. Runs in the caller's
+   * transaction when given one (the moderation service adds the member's notification to it).
+   * `added` is false when they already were an appointed moderator there (nothing changes).
+   */
+  async appointModerator(actorId: number, categoryId: number, username: string, reason = '', trx?: Trx): Promise<{ userId: number; categoryName: string; added: boolean }> {
+    if (!trx) return this.db.transaction().execute((t) => this.appointModerator(actorId, categoryId, username, reason, t))
+    const user = await trx.selectFrom('users').select('id').where(sql`lower(username)`, '=', username.trim().toLowerCase()).executeTakeFirst()
+    if (!user) throw Invalid.field('username', 'No member by that name')
+    const category = await trx.selectFrom('categories').select(['id', 'name']).where('id', '=', categoryId).executeTakeFirst()
+    if (!category) throw new NotFound('No such category')
+    const added = await trx
+      .insertInto('category_moderators')
+      .values({ category_id: categoryId, user_id: user.id, source: 'appointed' })
+      // A promoted moderator becomes an appointed one; an appointed one is left as is.
+      .onConflict((oc) => oc.columns(['category_id', 'user_id']).doUpdateSet({ source: 'appointed' }).where('category_moderators.source', '!=', 'appointed'))
+      .executeTakeFirst()
+    // An owner's appointment lifts an earlier removal that kept the promotion job away.
+    await trx.deleteFrom('moderator_offers').where('category_id', '=', categoryId).where('user_id', '=', user.id).where('status', '=', 'blocked').execute()
+    const changed = Number(added.numInsertedOrUpdatedRows ?? 0) > 0
+    if (changed) {
+      await logStaffAction(trx, { actorId, action: 'moderator.appoint', target: { type: 'user', id: user.id }, reason, categoryId })
+    }
+    return { userId: user.id, categoryName: category.name, added: changed }
   }
 
   /** Removes a category moderator (admins); logged. */

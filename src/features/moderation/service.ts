@@ -127,7 +127,10 @@ export class ModerationService {
     return isModerator(viewer)
   }
 
-  /** The review queue: pending flags grouped by post, in the viewer's categories only, highest score first. */
+  /**
+   * The review queue: pending flags grouped by post, in the viewer's categories only,
+   * highest score first, leaving out the viewer's own posts.
+   */
   async queue(viewer: Viewer): Promise<QueueItem[]> {
     this.requireModerator(viewer)
     const rows = await this.db
@@ -146,6 +149,8 @@ export class ModerationService {
       .where('f.status', '=', 'pending')
       .where('p.deleted_at', 'is', null)
       .$if(!isStaff(viewer), (q) => q.where('t.category_id', 'in', [...viewer.moderates]))
+      // Nobody reviews flags on their own post (nor learns who flagged it): another moderator or an admin does.
+      .where('p.author_id', '!=', viewer.user!.id)
       .orderBy('f.created_at')
       .limit(2_000)
       .execute()
@@ -192,7 +197,7 @@ export class ModerationService {
       const post = await trx.selectFrom('posts').selectAll().where('id', '=', flag.post_id).forUpdate().executeTakeFirstOrThrow()
       const thread = await trx.selectFrom('threads').select(['id', 'slug', 'title', 'category_id']).where('id', '=', post.thread_id).executeTakeFirstOrThrow()
       await this.categories.byId(viewer, thread.category_id, trx)
-      if (!canModerate(viewer, thread.category_id)) throw new Forbidden('You can only resolve flags in the categories you moderate')
+      ensure(viewer, 'reviewFlags', { categoryId: thread.category_id, authorId: post.author_id })
       const current = await trx.selectFrom('flags').select('status').where('id', '=', flagId).executeTakeFirstOrThrow()
       if (current.status !== 'pending') throw new Conflict('This flag has already been resolved')
 
@@ -364,6 +369,30 @@ export class ModerationService {
       // A new role or trust level changes what the member's open sockets may hear.
       await this.outbox.emit(trx, 'access.changed', { userId: user.id })
       return { id: user.id, username: user.username }
+    })
+  }
+
+  /**
+   * Appoints a member as moderator of a category (admins), and tells them: a notification
+   * (mailed like the promotion job's) in the same transaction as the appointment and its log entry.
+   */
+  async appointModerator(actor: GuardUser, categoryId: number, username: string, reason = '') {
+    ensure(viewerOf(actor), 'administer', undefined)
+    return this.db.transaction().execute(async (trx) => {
+      const appointed = await this.categories.appointModerator(actor.id, categoryId, username, reason, trx)
+      if (appointed.added) {
+        await this.notifications.create(trx, [
+          {
+            userId: appointed.userId,
+            kind: 'moderator.appointed',
+            actorId: actor.id,
+            url: '/mod',
+            text: `You are now a moderator of ${appointed.categoryName}, appointed by the community's owners. Your review queue is at /mod.`,
+            payload: { categoryId },
+          },
+        ])
+      }
+      return appointed
     })
   }
 

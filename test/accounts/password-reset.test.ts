@@ -148,8 +148,22 @@ t.test('an expired, forged or superseded link changes nothing and says why', asy
   t.equal(stale.statusCode, 400)
 })
 
+t.test('with mail off, asking says so (alike for every address) and points to an admin', async (t) => {
+  const { app, db } = await build(t)
+  const member = await persona(app, db, { stem: 'nomail' })
+  const known = await new Client(app).api('POST', '/api/v1/auth/password-reset', { email: member.email })
+  const unknown = await new Client(app).api('POST', '/api/v1/auth/password-reset', { email: 'nobody@example.test' })
+  t.equal(known.statusCode, 503)
+  t.match(known.data.error, /sends no mail yet.*Ask an admin/)
+  t.same([unknown.statusCode, unknown.body], [known.statusCode, known.body])
+  const page = await new Client(app).submit('/password-reset', { email: member.email })
+  t.equal(page.statusCode, 503)
+  t.match(page.body, /data-reset-mail-off/)
+  t.equal((await db.selectFrom('outbox').select('id').where('type', '=', 'password.reset_requested').execute()).length, 0, 'nothing is recorded')
+})
+
 t.test('requests are rate-limited per IP and per address', async (t) => {
-  const { app } = await build(t)
+  const { app } = await build(t, { redis: true })
   const ask = (email: string, ip: string) =>
     app.inject({ method: 'POST', url: '/api/v1/auth/password-reset', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ email }) })
   for (let i = 0; i < RESET_REQUESTS_PER_HOUR; i++) t.equal((await ask('target@example.test', `10.0.0.${i + 1}`)).statusCode, 202)

@@ -98,6 +98,12 @@ t.test('moderating: scope, suspension, and the review queue', async (t) => {
   t.equal(status(v(user({ id: 3, suspended_until: LATER }), [2]), 'moderate', { categoryId: 2 }), 404, 'a suspended moderator moderates nothing')
   t.equal(status(suspendedAdmin, 'reviewQueue', undefined), 404)
   t.equal(status(globalMod, 'reviewQueue', undefined), 200)
+  const catModId = catMod.user!.id
+  t.equal(status(catMod, 'reviewFlags', { categoryId: 2, authorId: catModId + 100 }), 200, 'flags on others\' posts in their category')
+  t.equal(status(catMod, 'reviewFlags', { categoryId: 2, authorId: catModId }), 403, 'never flags on their own post')
+  t.equal(status(catMod, 'reviewFlags', { categoryId: 1, authorId: catModId + 100 }), 403, 'nor outside their categories')
+  t.equal(status(globalMod, 'reviewFlags', { categoryId: 1, authorId: globalMod.user!.id }), 403, 'staff neither')
+  t.equal(status(member, 'reviewFlags', { categoryId: 1, authorId: 999 }), 404)
   t.equal(status(admin, 'administer', undefined), 200)
   t.equal(status(suspendedAdmin, 'administer', undefined), 404, 'a suspended admin has no /admin')
 })

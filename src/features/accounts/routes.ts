@@ -10,6 +10,8 @@ import { mailSettings } from '../email/schemas.js'
 import { ApiLoginInput, NextQuery, ProfileParams, ProfileQuery, publicUser, ResetRequestInput, ResetTokenParams, SettingsQuery, TokenInput, TokenParams } from './schemas.js'
 
 const HOUR = 60 * 60 * 1000
+/** What a reset request answers when this server sends no mail (no background jobs), for every address alike. */
+const RESET_MAIL_OFF = 'This community sends no mail yet, so we cannot mail you a link. Ask an admin: they can make you a one-time reset link.'
 /** Reset requests an IP, or an address, may make per hour: enough to retry, too few to mail-bomb anyone. */
 export const RESET_REQUESTS_PER_HOUR = 5
 /** What a reset request answers, whether or not an account has the address. */
@@ -97,7 +99,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   r.post('/password-reset', { ...resetRequestLimit, schema: { body: FormBody } }, async (req, reply) => {
     const form = req.body
     return handleForm(reply, 'accounts/password-reset', form, async () => {
-      await accounts.requestPasswordReset(form)
+      const outcome = await accounts.requestPasswordReset(form, app.hearth.queue !== null)
+      if (outcome === 'mail-off') return reply.code(503).view('accounts/password-reset', { title: 'Reset your password', values: {}, mailOff: RESET_MAIL_OFF })
       return reply.code(202).view('accounts/password-reset', { title: 'Reset your password', values: {}, sent: RESET_SENT })
     }, { title: 'Reset your password' })
   })
@@ -200,7 +203,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   })
 
   app.post('/api/v1/auth/password-reset', resetRequestLimit, async (req, reply) => {
-    await accounts.requestPasswordReset(req.body)
+    const outcome = await accounts.requestPasswordReset(req.body, app.hearth.queue !== null)
+    if (outcome === 'mail-off') return reply.code(503).send({ error: RESET_MAIL_OFF })
     return reply.code(202).send({ message: RESET_SENT })
   })
 

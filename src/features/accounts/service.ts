@@ -137,10 +137,14 @@ export class AccountService {
    * "Forgot your password?": records the request in the outbox and nothing else. Whether an
    * account has this address is decided by the mail job, so this answers alike (and about
    * as fast) for any address; an unknown or suppressed address simply gets no mail.
+   * With mail off (no background jobs) it says so, again alike for every address.
    */
-  async requestPasswordReset(raw: unknown): Promise<void> {
+  async requestPasswordReset(raw: unknown, mailOn: boolean): Promise<'queued' | 'mail-off'> {
     const { email } = parse(ResetRequestInput, raw)
+    // The same answer for every address: without mail, only an admin's one-time link helps.
+    if (!mailOn) return 'mail-off'
     await this.outbox.emit(this.db, 'password.reset_requested', { email: email.toLowerCase(), nonce: randomUUID() })
+    return 'queued'
   }
 
   /**

@@ -1,14 +1,15 @@
-import { sql } from 'kysely'
+import { type QueryCreator, sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
+import type { Database } from '../../core/db-types.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
-import { type Category, type CategoryService, slugify } from './categories.js'
+import { type Category, categoryColumnsOf, categoryFromRow, type CategoryService, slugify } from './categories.js'
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
 import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
 
@@ -376,25 +377,34 @@ export class DiscussionService {
    */
   async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
     const userId = viewer.user?.id ?? 0
-    const row = await this.db
+    // The thread, its category (and parent, for the guard) and the viewer's read marker: one query.
+    const found = await this.db
       .selectFrom('threads as t')
       .innerJoin('users as a', 'a.id', 't.author_id')
+      .innerJoin('categories as c', 'c.id', 't.category_id')
+      .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
       .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId))
       .leftJoin('ideas as i', 'i.thread_id', 't.id')
       .select(['i.id as idea_id'])
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
+      .select(categoryColumnsOf('c', 'c'))
+      .select(categoryColumnsOf('pc', 'pc'))
       .where('t.id', '=', threadId)
       .executeTakeFirst()
-    if (!row) throw new NotFound('No such thread')
-    const category = await this.categories.byId(viewer, row.category_id)
+    if (!found) throw new NotFound('No such thread')
+    const category = categoryFromRow(found, 'c')!
+    if (!canSeeCategory(viewer, category, categoryFromRow(found, 'pc'))) throw new NotFound('No such category')
+    const row = {
+      idea_id: found.idea_id, id: found.id, title: found.title, slug: found.slug, category_id: found.category_id, pinned: found.pinned,
+      locked: found.locked, reply_count: found.reply_count, created_at: found.created_at, deleted_at: found.deleted_at,
+      author_id: found.author_id, author_username: found.author_username, last_read_post_id: found.last_read_post_id, read_at: found.read_at,
+    }
     const moderator = canModerate(viewer, category.id)
     if (row.deleted_at && !moderator) throw new NotFound('No such thread')
     const s = await this.settings.all()
 
     let root: { id: number; path: string; depth: number } | null = null
-    let branchIds: number[] = []
-    let nextAfter: number | null = null
     if (options.rootPostId) {
       root = (await this.db
         .selectFrom('posts')
@@ -403,26 +413,30 @@ export class DiscussionService {
         .where('thread_id', '=', threadId)
         .executeTakeFirst()) ?? null
       if (!root) throw new NotFound('No such post')
-    } else {
-      const top = await this.db
-        .selectFrom('posts')
-        .select('id')
-        .where('thread_id', '=', threadId)
-        .where('depth', '=', 1)
-        .$if(options.after !== undefined, (q) => q.where('id', '>', options.after!))
-        .orderBy('id')
-        .limit(BRANCHES_PER_PAGE + 1)
-        .execute()
-      branchIds = top.slice(0, BRANCHES_PER_PAGE).map((p) => p.id)
-      nextAfter = top.length > BRANCHES_PER_PAGE ? branchIds[branchIds.length - 1]! : null
     }
+    // Without a root, the page's branches (the next BRANCHES_PER_PAGE top-level replies, and
+    // whether more follow) are chosen inside the posts query itself: one round trip, not two.
+    const from: QueryCreator<Database> = root
+      ? this.db
+      : this.db
+          .with('top', (db) =>
+            db
+              .selectFrom('posts')
+              .select('id')
+              .where('thread_id', '=', threadId)
+              .where('depth', '=', 1)
+              .$if(options.after !== undefined, (q) => q.where('id', '>', options.after!))
+              .orderBy('id')
+              .limit(BRANCHES_PER_PAGE + 1),
+          )
+          .with('branches', (db) => db.selectFrom('top').select('id').orderBy('id').limit(BRANCHES_PER_PAGE)) as unknown as QueryCreator<Database>
 
     // A continuation page starts after the last post the previous page could hold.
     let contPath: string | null = null
     if (options.cont !== undefined) {
-      const from = await this.db.selectFrom('posts').select('path').where('id', '=', options.cont).where('thread_id', '=', threadId).executeTakeFirst()
-      if (!from) throw new NotFound('No such post')
-      contPath = from.path
+      const start = await this.db.selectFrom('posts').select('path').where('id', '=', options.cont).where('thread_id', '=', threadId).executeTakeFirst()
+      if (!start) throw new NotFound('No such post')
+      contPath = start.path
     }
 
     const floor = root?.depth ?? 0
@@ -446,12 +460,15 @@ export class DiscussionService {
       .$if(contPath !== null, (q) => q.where('p.path', '>', contPath!))
       .where((eb) => {
         if (root) return eb.and([eb('p.path', '>=', root.path), eb('p.path', '<', `${root.path}/`)])
-        const inBranches = branchIds.length > 0 ? eb('p.branch_id', 'in', branchIds) : eb.lit(false)
+        const inBranches = sql<boolean>`p.branch_id in (select id from branches)`
         return options.after === undefined && contPath === null ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
       })
-    const fetched = await this.db
+    const fetched = await from
       .selectFrom(inScope.as('x'))
       .selectAll()
+      .$if(!root, (q) =>
+        q.select([sql<number>`(select count(*) from top)::int`.as('top_count'), sql<number | null>`(select max(id) from branches)`.as('last_branch')]),
+      )
       // The first post always fits, however large.
       .where(sql<boolean>`x.bytes_through - x.bytes < ${PAGE_HTML_BYTES}`)
       .orderBy('x.path')
@@ -464,13 +481,15 @@ export class DiscussionService {
       cut &&
       rows.length > 0 &&
       (fetched.length > POSTS_PER_PAGE ||
-        (await this.db
+        (await from
           .selectFrom(inScope.as('y'))
           .select('y.id')
           .where('y.path', '>', rows[rows.length - 1]!.path)
           .limit(1)
           .executeTakeFirst()) !== undefined)
     const nextCont = more ? rows[rows.length - 1]!.id : null
+    const branchInfo = fetched[0] as { top_count?: number; last_branch?: number | null } | undefined
+    const nextAfter = !root && (branchInfo?.top_count ?? 0) > BRANCHES_PER_PAGE ? (branchInfo?.last_branch ?? null) : null
 
     const lastRead = row.last_read_post_id ?? 0
     const byId = new Map<number, PostView>()
@@ -508,8 +527,10 @@ export class DiscussionService {
     }
 
     const maxShown = rows.reduce((m, p) => Math.max(m, p.id), 0)
-    if (viewer.user && maxShown > 0) {
-      await this.recordRead(viewer.user.id, threadId, maxShown, rows.filter((p) => p.id > lastRead).length, row.read_at)
+    // Rereading what was already read, on a day the thread was already entered, changes nothing: no write.
+    const enteredToday = row.read_at !== null && row.read_at.toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10)
+    if (viewer.user && maxShown > 0 && (maxShown > lastRead || !enteredToday)) {
+      await this.recordRead(viewer.user.id, threadId, maxShown, rows.filter((p) => p.id > lastRead).length, enteredToday)
     }
     return {
       thread: { ...row, url: threadUrl(row) },
@@ -538,8 +559,7 @@ export class DiscussionService {
    * Records reading in one statement: the member's last-read post in the thread, and
    * today's stats (posts read, topics entered) that trust levels are computed from.
    */
-  private async recordRead(userId: number, threadId: number, maxPostId: number, newPosts: number, previousReadAt: Date | null) {
-    const enteredToday = previousReadAt !== null && previousReadAt.toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10)
+  private async recordRead(userId: number, threadId: number, maxPostId: number, newPosts: number, enteredToday: boolean) {
     await sql`
       with mark as (
         insert into thread_reads (user_id, thread_id, last_read_post_id, updated_at)

@@ -1,8 +1,8 @@
-import { type QueryCreator, sql } from 'kysely'
+import { type QueryCreator, type Selectable, sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
-import type { Database } from '../../core/db-types.js'
+import type { Database, ThreadsTable } from '../../core/db-types.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
@@ -123,11 +123,20 @@ export class DiscussionService {
     if (mentions.length > s.tl0_max_mentions_per_post) {
       throw Invalid.field('body', `New members can mention at most ${s.tl0_max_mentions_per_post} member(s) per post (this one mentions ${mentions.length})`)
     }
+    // Counting stops at the limit, on the (author_id, created_at) index alone: the check costs
+    // the same however much the member has posted.
     const { n } = await this.db
-      .selectFrom('posts')
+      .selectFrom((db) =>
+        db
+          .selectFrom('posts')
+          .select('created_at')
+          .where('author_id', '=', user.id)
+          .where('created_at', '>', sql<Date>`now() - interval '1 day'`)
+          .orderBy('created_at', 'desc')
+          .limit(s.tl0_max_posts_per_day)
+          .as('today'),
+      )
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('author_id', '=', user.id)
-      .where('created_at', '>', sql<Date>`now() - interval '1 day'`)
       .executeTakeFirstOrThrow()
     if (Number(n) >= s.tl0_max_posts_per_day) {
       throw new Forbidden(`New members can post at most ${s.tl0_max_posts_per_day} times a day; try again tomorrow`)
@@ -278,6 +287,7 @@ export class DiscussionService {
     thread: { id: number; slug: string; title: string },
     postId: number,
     skip: Set<number>,
+    parentCategory?: Category | null,
   ): Promise<NewNotification[]> {
     if (names.length === 0) return []
     const users = await trx
@@ -291,7 +301,7 @@ export class DiscussionService {
       .select(['user_id', 'category_id'])
       .where('user_id', 'in', users.map((u) => u.id))
       .execute()
-    const parent = category.parent_id ? (await this.categories.all(trx)).find((c) => c.id === category.parent_id) : null
+    const parent = parentCategory !== undefined ? parentCategory : category.parent_id ? (await this.categories.all(trx)).find((c) => c.id === category.parent_id) : null
     return users
       .filter((u) => !skip.has(u.id))
       .filter((u) =>
@@ -309,22 +319,30 @@ export class DiscussionService {
 
   /** Loads a thread the viewer may see, with its category, or NotFound. */
   async visibleThread(viewer: Viewer, threadId: number, trx?: DbOrTrx) {
-    const thread = await (trx ?? this.db)
+    // The thread with its category and the category's parent (for the guard): one query.
+    const found = await (trx ?? this.db)
       .selectFrom('threads')
-      .selectAll()
-      .where('id', '=', threadId)
+      .innerJoin('categories as c', 'c.id', 'threads.category_id')
+      .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
+      .selectAll('threads')
+      .select(categoryColumnsOf('c', 'c'))
+      .select(categoryColumnsOf('pc', 'pc'))
+      .where('threads.id', '=', threadId)
       .executeTakeFirst()
-    if (!thread) throw new NotFound('No such thread')
-    const category = await this.categories.byId(viewer, thread.category_id, trx)
+    if (!found) throw new NotFound('No such thread')
+    const category = categoryFromRow(found, 'c')!
+    const parent = categoryFromRow(found, 'pc')
+    if (!canSeeCategory(viewer, category, parent)) throw new NotFound('No such category')
+    const thread = Object.fromEntries(Object.entries(found).filter(([k]) => !k.startsWith('c_') && !k.startsWith('pc_'))) as Selectable<ThreadsTable>
     if (thread.deleted_at && !canModerate(viewer, category.id)) throw new NotFound('No such thread')
-    return { thread, category }
+    return { thread, category, parentCategory: parent }
   }
 
   /** Replies to a thread, or to a post in it; notifies the parent's author and anyone mentioned. */
   async reply(viewer: Viewer, threadId: number, raw: unknown) {
     const input = parse(ReplyInput, raw)
     const s = await this.settings.all()
-    const { thread, category } = await this.visibleThread(viewer, threadId)
+    const { thread, category, parentCategory } = await this.visibleThread(viewer, threadId)
     ensure(viewer, 'reply', { categoryId: category.id, thread }, { settings: s })
     const body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
@@ -332,24 +350,37 @@ export class DiscussionService {
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
     const { postId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
-      const parent = await trx
-        .selectFrom('posts')
-        .select(['id', 'path', 'depth', 'branch_id', 'author_id', 'thread_id', 'deleted_at'])
-        .where('id', '=', input.parentId ?? 0)
-        .$if(!input.parentId, (q) => q.clearWhere().where('thread_id', '=', threadId).where('depth', '=', 0))
-        .executeTakeFirst()
-      if (!parent || parent.thread_id !== threadId) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
-      const postId = await this.insertPost(trx, { threadId, parent, authorId: user.id, body, html: rendered.html })
-      await trx
-        .updateTable('threads')
-        .set((eb) => ({ reply_count: eb('reply_count', '+', 1), last_post_at: sql`now()`, last_poster_id: user.id }))
-        .where('id', '=', threadId)
-        .execute()
-      await trx.updateTable('posts').set((eb) => ({ reply_count: eb('reply_count', '+', 1) })).where('id', '=', parent.id).execute()
+      // The post, the thread's and the parent's reply counts: one statement. Its counter
+      // updates run after the insert, threads before posts, as every reply's do (no deadlock).
+      const parentId = input.parentId ?? null
+      const { rows } = await sql<{ id: number; parent_author: number; parent_deleted: boolean }>`
+        with parent as (
+          select id, path, depth, branch_id, author_id, deleted_at from posts
+          where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
+          limit 1
+        ),
+        post as (
+          insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path)
+          select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
+            ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0')
+          from parent, (select nextval(pg_get_serial_sequence('posts', 'id')) as id) n
+          returning id
+        ),
+        thread as (
+          update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}
+          where id = ${threadId} and exists (select 1 from post)
+        ),
+        counted as (
+          update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
+        )
+        select post.id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`.execute(trx)
+      const created = rows[0]
+      if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
+      const postId = Number(created.id)
       const items: NewNotification[] = []
-      if (!parent.deleted_at && parent.author_id !== user.id) {
+      if (!created.parent_deleted && created.parent_author !== user.id) {
         items.push({
-          userId: parent.author_id,
+          userId: created.parent_author,
           kind: 'reply',
           actorId: user.id,
           url: threadUrl(thread, postId),
@@ -357,15 +388,17 @@ export class DiscussionService {
           payload: { threadId, postId },
         })
       }
-      items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([parent.author_id]))))
-      await this.notifications.create(trx, items)
-      await this.outbox.emit(
-        trx,
-        'post.created',
-        { threadId, postId, parentId: input.parentId ?? null, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
-        { channels: [`thread:${threadId}`, `category:${category.id}`, 'home'], categoryId: category.id },
-      )
-      return { postId, parentAuthor: parent.author_id }
+      items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
+      // The notifications and every event of this reply go out in one statement.
+      await this.notifications.create(trx, items, [
+        {
+          type: 'post.created',
+          data: { threadId, postId, parentId, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
+          channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
+          categoryId: category.id,
+        },
+      ])
+      return { postId, parentAuthor: created.parent_author }
     })
     return { id: postId, threadId, url: threadUrl(thread, postId), parentAuthor }
   }

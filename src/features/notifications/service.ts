@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db, DbOrTrx } from '../../core/db.js'
 import { NotFound } from '../../core/errors.js'
-import type { Outbox } from '../../core/outbox.js'
+import type { EventInput, Outbox } from '../../core/outbox.js'
 
 /** What a feature asks to tell a member. `text` is plain text (escaped when shown). */
 export interface NewNotification {
@@ -38,10 +38,17 @@ export class NotificationService {
     private readonly outbox: Outbox,
   ) {}
 
-  /** Inserts notifications (one multi-row insert), skipping anyone notifying themselves. */
-  async create(trx: DbOrTrx, items: NewNotification[]): Promise<NotificationRow[]> {
+  /**
+   * Inserts notifications (one multi-row insert), skipping anyone notifying themselves.
+   * `alongside` are the caller's own events, written to the outbox in the same statement
+   * as the notifications' (one round trip for all of them).
+   */
+  async create(trx: DbOrTrx, items: NewNotification[], alongside: EventInput[] = []): Promise<NotificationRow[]> {
     const rows = items.filter((n) => n.userId !== n.actorId)
-    if (rows.length === 0) return []
+    if (rows.length === 0) {
+      await this.outbox.emitMany(trx, alongside)
+      return []
+    }
     const created = await trx
       .insertInto('notifications')
       .values(
@@ -55,14 +62,14 @@ export class NotificationService {
       )
       .returning(['id', 'user_id', 'kind', 'url', 'payload', 'actor_id', 'read_at', 'created_at'])
       .execute()
-    await this.outbox.emitMany(
-      trx,
-      created.map((row) => ({
+    await this.outbox.emitMany(trx, [
+      ...alongside,
+      ...created.map((row) => ({
         type: 'notification.created' as const,
         data: { id: row.id, userId: row.user_id, kind: row.kind, url: row.url, text: String(row.payload.text ?? '') },
         channels: [`user:${row.user_id}`],
       })),
-    )
+    ])
     return created
   }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { Kysely, PostgresDialect, type Transaction } from 'kysely'
+import { createHash } from 'node:crypto'
+import { type CompiledQuery, Kysely, PostgresDialect, type RawBuilder, type Transaction } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
@@ -48,9 +49,49 @@ export function guardPool(pool: pg.Pool, onError: ErrorLog = stderrLog): pg.Pool
   return pool
 }
 
+// Statement texts that run as named prepared statements (see `prepared`), by text: name.
+const preparedNames = new Map<string, string>()
+// Call sites mark a handful of texts; past this many, something varies that should not, so the rest run unprepared.
+const MAX_PREPARED = 200
+
+/**
+ * A pg client that runs the statements marked by `prepared` as named prepared statements:
+ * PostgreSQL parses and plans them once per connection (planning costs more than running
+ * the hottest, small queries), then reuses the plan.
+ */
+class PreparingClient extends pg.Client {
+  override query(config: unknown, values?: unknown, callback?: unknown): never {
+    const name = typeof config === 'string' && typeof callback !== 'function' ? preparedNames.get(config) : undefined
+    if (!name) return (super.query as (...args: unknown[]) => never)(config, values, callback)
+    const run = () => super.query({ name, text: config as string, values: values as unknown[] })
+    return run().catch(async (err: Error & { code?: string }) => {
+      // A table changed under the prepared plan (a migration on another instance): prepare it afresh.
+      if (err.code !== '0A000') throw err
+      const parsed = (this as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection?.parsedStatements
+      if (parsed) delete parsed[name]
+      await super.query(`deallocate "${name}"`).catch(() => {})
+      return run()
+    }) as never
+  }
+}
+
+/**
+ * Runs a query as a named prepared statement on pools made by createDb (one of the few hot,
+ * fixed-shape queries: a page's, a session check's). Elsewhere it runs as usual.
+ */
+export async function prepared<R>(db: DbOrTrx, query: { compile(): CompiledQuery<R> } | RawBuilder<R>): Promise<R[]> {
+  // A raw query compiles against the database it runs on; a builder already knows it (and ignores the argument).
+  const compiled = (query as RawBuilder<R>).compile(db)
+  if (!preparedNames.has(compiled.sql) && preparedNames.size < MAX_PREPARED) {
+    preparedNames.set(compiled.sql, `hearth_${createHash('sha1').update(compiled.sql).digest('hex').slice(0, 16)}`)
+  }
+  return (await db.executeQuery(compiled)).rows
+}
+
 /** Creates a Kysely instance over a pg pool for a connection string, with timeouts and pool-error handling. */
 export function createDb(connectionString: string, poolSize = 10, timeouts: DbTimeouts = defaultDbTimeouts, onError?: ErrorLog): Db {
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString,
     max: poolSize,
     idleTimeoutMillis: 30_000,

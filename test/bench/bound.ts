@@ -12,7 +12,7 @@
  *    database transactions (pg_stat_database, idle background work subtracted).
  * BENCH_BEFORE=/path/to/older/checkout adds that checkout as a second Hearth in the same run,
  * so before and after are measured side by side. BENCH_ROUNDS (3), BENCH_SECONDS (5 per
- * target per round), BENCH_CONNECTIONS (10).
+ * target per round), BENCH_CONNECTIONS (10); BENCH_XACTS=0 skips the (slow) transaction counts.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
     }
 
     console.log('\ndatabase transactions per request (200 sequential requests, idle background work subtracted):')
-    for (const h of hearths) {
+    for (const h of process.env.BENCH_XACTS === '0' ? [] : hearths) {
       const guest = await transactionsPerRequest(h, `/t/${h.threadId}`, {}, 200)
       const member = await transactionsPerRequest(h, `/t/${h.threadId}`, { cookie: h.cookie }, 200)
       console.log(`  ${h.name}: guest thread page ${guest.toFixed(1)}, member thread page ${member.toFixed(1)}`)

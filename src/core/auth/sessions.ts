@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db, DbOrTrx } from '../db.js'
+import { type Db, type DbOrTrx, prepared } from '../db.js'
 import type { User } from '../db-types.js'
 import type { Outbox } from '../outbox.js'
 import { hashSecret, issueSecret, secretMatches, splitToken } from './tokens.js'
@@ -103,7 +103,7 @@ export class SessionStore {
     if (!parts) return null
     const life = this.lifetimeDays * DAY
     const half = `${life / 2} milliseconds`
-    const { rows } = await sql<SessionRow>`
+    const rows = await prepared(this.db, sql<SessionRow>`
       with s as (
         select id, user_id, secret_hash, expires_at, last_seen_at from sessions where id = ${parts.id}
       ),
@@ -123,7 +123,7 @@ export class SessionStore {
         ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
         ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread
-      from s join users on users.id = s.user_id`.execute(this.db)
+      from s join users on users.id = s.user_id`)
     const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
     if (row.expires_at.getTime() <= Date.now()) {
@@ -192,7 +192,7 @@ export class SessionStore {
   async validateApiToken(token: string): Promise<{ tokenId: string; user: SessionUser; moderates: number[] } | null> {
     const parts = splitToken(token, API_TOKEN_PREFIX)
     if (!parts) return null
-    const { rows } = await sql<SessionUser & { token_id: string; secret_hash: Buffer; moderates: number[] }>`
+    const rows = await prepared(this.db, sql<SessionUser & { token_id: string; secret_hash: Buffer; moderates: number[] }>`
       with t as (select id, user_id, secret_hash, last_used_at from api_tokens where id = ${parts.id}),
       used as (
         update api_tokens set last_used_at = now() from t
@@ -201,7 +201,7 @@ export class SessionStore {
       )
       select t.id as token_id, t.secret_hash, ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates
-      from t join users on users.id = t.user_id`.execute(this.db)
+      from t join users on users.id = t.user_id`)
     const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
     const { token_id, secret_hash: _hash, moderates, ...user } = row

@@ -1,7 +1,7 @@
 import { type QueryCreator, type Selectable, sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import type { Db, DbOrTrx, Trx } from '../../core/db.js'
+import { type Db, type DbOrTrx, prepared, type Trx } from '../../core/db.js'
 import type { Database, ThreadsTable } from '../../core/db-types.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
@@ -353,7 +353,7 @@ export class DiscussionService {
       // The post, the thread's and the parent's reply counts: one statement. Its counter
       // updates run after the insert, threads before posts, as every reply's do (no deadlock).
       const parentId = input.parentId ?? null
-      const { rows } = await sql<{ id: number; parent_author: number; parent_deleted: boolean }>`
+      const rows = await prepared(trx, sql<{ id: number; parent_author: number; parent_deleted: boolean }>`
         with parent as (
           select id, path, depth, branch_id, author_id, deleted_at from posts
           where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
@@ -373,7 +373,7 @@ export class DiscussionService {
         counted as (
           update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
         )
-        select post.id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`.execute(trx)
+        select post.id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
       const created = rows[0]
       if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
       const postId = Number(created.id)
@@ -411,7 +411,7 @@ export class DiscussionService {
   async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
     const userId = viewer.user?.id ?? 0
     // The thread, its category (and parent, for the guard) and the viewer's read marker: one query.
-    const found = await this.db
+    const [found] = await prepared(this.db, this.db
       .selectFrom('threads as t')
       .innerJoin('users as a', 'a.id', 't.author_id')
       .innerJoin('categories as c', 'c.id', 't.category_id')
@@ -423,8 +423,7 @@ export class DiscussionService {
       .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
       .select(categoryColumnsOf('c', 'c'))
       .select(categoryColumnsOf('pc', 'pc'))
-      .where('t.id', '=', threadId)
-      .executeTakeFirst()
+      .where('t.id', '=', threadId))
     if (!found) throw new NotFound('No such thread')
     const category = categoryFromRow(found, 'c')!
     if (!canSeeCategory(viewer, category, categoryFromRow(found, 'pc'))) throw new NotFound('No such category')
@@ -496,7 +495,7 @@ export class DiscussionService {
         const inBranches = sql<boolean>`p.branch_id in (select id from branches)`
         return options.after === undefined && contPath === null ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
       })
-    const fetched = await from
+    const fetched = await prepared(this.db, from
       .selectFrom(inScope.as('x'))
       .selectAll()
       .$if(!root, (q) =>
@@ -505,8 +504,7 @@ export class DiscussionService {
       // The first post always fits, however large.
       .where(sql<boolean>`x.bytes_through - x.bytes < ${PAGE_HTML_BYTES}`)
       .orderBy('x.path')
-      .limit(POSTS_PER_PAGE + 1)
-      .execute()
+      .limit(POSTS_PER_PAGE + 1))
     const cut = fetched.length > POSTS_PER_PAGE || (fetched.length > 0 && Number(fetched[fetched.length - 1]!.bytes_through) >= PAGE_HTML_BYTES)
     const rows = fetched.slice(0, POSTS_PER_PAGE)
     // Whether more of this scope follows: cheaper to ask than to count.

@@ -1,7 +1,7 @@
 import { type QueryCreator, type Selectable, sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import { type Db, type DbOrTrx, prepared, type Trx } from '../../core/db.js'
+import { type Db, type DbOrTrx, prepared, preparedShape, type Trx } from '../../core/db.js'
 import type { Database, ThreadsTable } from '../../core/db-types.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
@@ -411,7 +411,7 @@ export class DiscussionService {
   async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
     const userId = viewer.user?.id ?? 0
     // The thread, its category (and parent, for the guard) and the viewer's read marker: one query.
-    const [found] = await prepared(this.db, this.db
+    const [found] = await preparedShape(this.db, 'thread-page:thread', [userId, threadId], () => this.db
       .selectFrom('threads as t')
       .innerJoin('users as a', 'a.id', 't.author_id')
       .innerJoin('categories as c', 'c.id', 't.category_id')

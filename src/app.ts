@@ -7,7 +7,7 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
 import fastifyView from '@fastify/view'
 import fastifyWebsocket from '@fastify/websocket'
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -18,6 +18,7 @@ import { DomainError, Invalid, isDatabaseUnavailable, NotFound, TooManyRequests,
 import { registerGuestCache } from './core/guest-cache.js'
 import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
+import { isBadText, refuseBadText, safeLocation } from './core/input.js'
 import { paths } from './core/paths.js'
 import { fallbackRateLimitStore } from './core/rate-limits.js'
 import type { JobQueue } from './core/queue.js'
@@ -49,6 +50,8 @@ export interface AppDeps {
   services?: Services
   /** Overrides of the live sockets' limits (tests shrink them). */
   liveLimits?: LiveOptions
+  /** Told of every route as it is registered (the route-walking test lists them this way). */
+  onRoute?: (route: RouteOptions) => void
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -58,16 +61,18 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * external (security, cookies, views, static, rate limits) → app (auth, errors) → features.
  */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
-  const app = fastify({
+  const app: FastifyInstance = fastify({
     logger: { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers.authorization'] },
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: (err, req, reply) => refuseBadUrl(app, err, req, reply),
   })
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
+  if (deps.onRoute) app.addHook('onRoute', deps.onRoute)
 
   const log = app.log as unknown as Logger
   const services =
@@ -139,7 +144,31 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     preClose: async () => hearth.live.close(),
   })
 
-  // ── app plugins: who is asking, cross-site protection, errors ───────────────────
+  // ── app plugins: clean input, who is asking, cross-site protection, errors ──────
+  // One rule for text that PostgreSQL, UTF-8 and HTTP headers cannot carry (see core/input.ts):
+  // a path parameter, query value or body field holding NUL or a lone surrogate is a 400
+  // naming the field, before any route or service sees it.
+  app.addHook('onRequest', async (req, reply) => {
+    // A bad cookie is dropped, not refused: cookies are set by the browser (or planted by a
+    // sibling subdomain), so a 400 on every request would lock the person out until they
+    // found and cleared it. A dropped session cookie reads as logged out, like an expired one.
+    for (const [name, value] of Object.entries(req.cookies)) {
+      if (!isBadText(name) && !(value && isBadText(value))) continue
+      delete req.cookies[name]
+      if (name === SESSION_COOKIE) reply.clearCookie(SESSION_COOKIE, { path: '/' })
+    }
+    refuseBadText(req.params)
+    refuseBadText(req.query)
+  })
+  app.addHook('preValidation', async (req) => refuseBadText(req.body))
+  // Redirect targets are checked where they are chosen (safeNext); this is the net under them:
+  // Node throws on CR, LF or non-Latin-1 in a header, which would turn a redirect into a 500.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    const location = reply.getHeader('location')
+    if (typeof location === 'string') reply.header('location', safeLocation(location))
+    return payload
+  })
+
   // Unread notification counts read with the session, for the page header.
   const unreadOf = new WeakMap<FastifyRequest, number>()
   app.addHook('onRequest', async (req, reply) => {
@@ -250,11 +279,24 @@ async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Rec
   return { currentUser: req.user, csrfToken }
 }
 
+// A path that is not valid percent-encoded UTF-8 (`/t/%E0%A4%A`) or whose parameter is too long
+// is refused before routing, when the reply has no view decorator yet: it answers in the app's
+// error shapes from here, with Fastify's status (400, or 414 for a long parameter).
+async function refuseBadUrl(app: FastifyInstance, err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  const status = err.statusCode === 414 ? 414 : 400
+  const message = status === 414 ? 'That address is too long' : 'That address is not valid'
+  req.log.info({ status, message: err.message }, 'request refused')
+  if (isApi(req)) return reply.code(status).send({ error: message })
+  const page = await app.view('errors/4xx', { title: 'Error', message, status, requestId: req.id }).catch(() => message)
+  return reply.code(status).type('text/html; charset=utf-8').send(page)
+}
+
 const DATABASE_UNAVAILABLE = 'The database is not answering for a moment. Try again shortly.'
 
 async function renderError(err: Error & { statusCode?: number; validation?: unknown }, req: FastifyRequest, reply: FastifyReply) {
   const unavailable = isDatabaseUnavailable(err)
-  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? fromDatabase(err) ?? (unavailable ? new Unavailable(DATABASE_UNAVAILABLE) : null))
+  const refusedByDatabase = err instanceof DomainError ? null : fromDatabase(err)
+  const domain = err instanceof DomainError ? err : (fromValidation(err) ?? refusedByDatabase ?? (unavailable ? new Unavailable(DATABASE_UNAVAILABLE) : null))
   let status = domain?.status ?? err.statusCode ?? 500
   if (status < 400 || status > 599) status = 500
   const field = domain && 'field' in domain ? (domain.field as string | undefined) : undefined
@@ -268,6 +310,7 @@ async function renderError(err: Error & { statusCode?: number; validation?: unkn
         : (domain ?? err).message
   if (unavailable) req.log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database unavailable')
   else if (status >= 500) req.log.error({ err }, 'request failed')
+  else if (refusedByDatabase) req.log.warn({ err }, 'the database refused a value the route let through')
   else req.log.info({ status, message: err.message }, 'request refused')
 
   if (isApi(req)) return reply.code(status).send(field ? { error: message, field } : { error: message })
@@ -293,9 +336,22 @@ function fromValidation(err: Error & { validation?: unknown; validationContext?:
   return new Invalid({ [field || '_']: first.message ?? 'Invalid input' })
 }
 
-// PostgreSQL refuses NUL in text (22021) and in JSON (22P05). Only a person's input can carry
-// one, so it is bad input (400), not a server fault, wherever in a request it surfaces.
-function fromDatabase(err: Error & { code?: unknown }): DomainError | null {
-  if (err.code !== '22021' && err.code !== '22P05') return null
-  return new Invalid({ _: 'Text cannot contain NUL characters' })
+// PostgreSQL's data exceptions (class 22: text that is not a number, a number out of range,
+// NUL in text, a string too long, a bad date…) can only come from a value a person sent, so
+// they are bad input (400), never a server fault. Route schemas should refuse such values
+// first; this is the net under them, and it logs a warning so the gap can be closed.
+const DATA_ERRORS: Record<string, string> = {
+  '22021': 'Text cannot contain NUL characters',
+  '22P05': 'Text cannot contain NUL characters',
+  '22001': 'A value is too long',
+  '22003': 'A number is out of range',
+  '22P02': 'A value is not in the expected form',
+  '22007': 'A date or time is not valid',
+  '22008': 'A date or time is out of range',
+}
+
+function fromDatabase(err: Error & { code?: unknown; severity?: unknown }): DomainError | null {
+  // pg's DatabaseError carries a SQLSTATE `code` and a `severity`; Node's own errors have codes like ERR_….
+  if (typeof err.code !== 'string' || !/^22[0-9A-Z]{3}$/.test(err.code) || err.severity === undefined) return null
+  return new Invalid({ _: DATA_ERRORS[err.code] ?? 'A value is not valid' })
 }

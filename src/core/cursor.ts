@@ -26,11 +26,39 @@ export function decodeCursor<S extends z.ZodType>(schema: S, cursor: string): z.
     value = undefined
   }
   const result = schema.safeParse(value)
-  if (!result.success) throw Invalid.field('cursor', 'That page link is broken; start from the first page')
+  if (!result.success) throw Invalid.field('cursor', BROKEN)
   return result.data
+}
+
+const BROKEN = 'That page link is broken; start from the first page'
+
+/**
+ * A cursor in a query string, checked at the route against its row value's schema (so a
+ * broken one is a 400 on `cursor` before the service runs); the service decodes it again.
+ * Empty means the first page.
+ */
+export function cursorParam<S extends z.ZodType>(schema: S) {
+  return z.string().max(200, BROKEN).refine((v) => v === '' || isCursor(schema, v), BROKEN)
+}
+
+/** True when a cursor decodes against the schema of its row value. */
+export function isCursor<S extends z.ZodType>(schema: S, cursor: string): boolean {
+  try {
+    decodeCursor(schema, cursor)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** A finite number inside a cursor (JSON has no NaN, but a hand-made cursor may hold 1e999 → Infinity). */
 export const cursorNumber = z.number().refine(Number.isFinite)
-/** A row id inside a cursor. */
+/** A row id inside a cursor: a positive safe integer. */
 export const cursorId = z.number().int().positive()
+/** A count inside a cursor (an `integer` column such as a vote count). */
+export const cursorCount = z.number().int().min(0).max(2 ** 31 - 1)
+/** A timestamp inside a cursor: ISO 8601 in UTC, of a real day in years 1–9999 (PostgreSQL refuses year 0 and 30 February). */
+export const cursorTime = z.iso.datetime().refine((v) => {
+  const time = new Date(v)
+  return !Number.isNaN(time.getTime()) && time.getUTCFullYear() >= 1 && time.toISOString().slice(0, 10) === v.slice(0, 10)
+})

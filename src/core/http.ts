@@ -15,11 +15,24 @@ export function requireUser(req: FastifyRequest): SessionUser {
   return req.user
 }
 
-/** Where to send someone after log-in: only same-site paths, never another host. */
+const BASE = 'http://x.invalid'
+
+/**
+ * Where to send someone after log-in or a form: only a path on this site, never another host.
+ * Browsers strip tabs and newlines from a URL and read a backslash as a slash, so `/<tab>/evil.example`
+ * and `/<backslash>evil.example` are other sites to them: anything but printable ASCII, any backslash,
+ * and anything that resolves to another origin falls back. What passes is also a safe header.
+ */
 export function safeNext(next: unknown, fallback = '/'): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')
-    ? next
-    : fallback
+  if (typeof next !== 'string' || next.length > 2000) return fallback
+  if (!/^\/[\x21-\x7e]*$/.test(next) || next.startsWith('//') || next.includes('\\')) return fallback
+  let url: URL
+  try {
+    url = new URL(next, BASE)
+  } catch {
+    return fallback
+  }
+  return url.origin === BASE ? next : fallback
 }
 
 /**
@@ -60,11 +73,28 @@ export type Form = z.output<typeof FormBody>
 export const queryText = z.string().max(200).optional()
 
 /**
- * A name in a URL path (slug, username, token id). PostgreSQL refuses NUL in text, so a
- * path holding one could name nothing: it fails here and answers 404, not a database error.
+ * A row id from a path, query string or body: a positive safe integer, sent as a JSON number
+ * or as decimal digits. Not `1e3`, `0x10`, ` 12`, `1.5`, `true` or `[5]`, which z.coerce would
+ * turn into ids, nor 2^53 and beyond, which PostgreSQL would refuse or JavaScript round.
  */
+export function idField(message = 'Must be a positive whole number') {
+  return z
+    .union([z.number(message), z.string(message).regex(/^\d{1,16}$/, message)], { error: message })
+    .transform(Number)
+    .pipe(z.number().int(message).positive(message))
+}
+
+/** An optional id: absent, empty (an unfilled form field) or null mean none. */
+export function optionalIdField(message?: string) {
+  return z.preprocess((v) => (v === '' || v === null ? undefined : v), idField(message).optional())
+}
+
+/** Path parameters naming one row by its id; a malformed id names nothing (404). */
+export const IdParams = z.object({ id: idField() })
+
+/** A name in a URL path (slug, username, token id). NUL and lone surrogates never get this far (core/input.ts). */
 export function pathText(max: number) {
-  return z.string().min(1).max(max).refine((v) => !v.includes('\u0000'))
+  return z.string().min(1).max(max)
 }
 
 // ── declarative route guards ──────────────────────────────────────────────────────

@@ -9,17 +9,13 @@
  * - Peak RSS (VmHWM) of a real web process rendering the largest thread pages to 10 guests at once.
  */
 import fs from 'node:fs/promises'
-import pino from 'pino'
 import { buildApp } from '../../src/app.js'
 import { createDb, type Db } from '../../src/core/db.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
-import { JobQueue } from '../../src/core/queue.js'
-import { createBlockingRedis, createRedis } from '../../src/core/redis.js'
 import { allJobs } from '../../src/jobs.js'
-import { startWorker } from '../../src/worker-runtime.js'
 import { testConfig } from '../helpers/app.js'
 import { ADMIN_URL, createTestDatabase } from '../helpers/db.js'
-import { privatePostgres, privateRedis, terminateConnections, until } from '../helpers/faults.js'
+import { appAndWorkerOn, privatePostgres, privateRedis, terminateConnections, until } from '../helpers/faults.js'
 import { forum, type Forum, replyTo, startThread } from '../helpers/forum.js'
 import { freePort, spawnEntry } from '../helpers/process.js'
 
@@ -128,25 +124,8 @@ async function postgresRestart(): Promise<void> {
 
 async function redisOutage(): Promise<void> {
   const server = await privateRedis()
-  const database = await createTestDatabase()
-  const config = testConfig({ REDIS_URL: server.url, RATE_LIMIT_POST: '100000' })
-  const redis = createRedis(server.url)
-  redis.on('error', () => {})
-  const queue = new JobQueue(redis, config.redisPrefix)
-  const app = await buildApp(config, { db: database.db, redis, queue, listenUrl: database.url })
-  const workerRedis = createRedis(server.url)
-  workerRedis.on('error', () => {})
-  const blocking = createBlockingRedis(server.url)
-  blocking.on('error', () => {})
-  const worker = await startWorker({
-    definitions: allJobs,
-    db: database.db,
-    config,
-    log: pino({ level: 'silent' }),
-    commandConnection: workerRedis,
-    workerConnection: blocking,
-    listenUrl: database.url,
-  })
+  const stack = await appAndWorkerOn(server.url, { RATE_LIMIT_POST: '100000' })
+  const { database, redis, app, worker } = stack
   try {
     const f = await forum(app, database.db)
     const thread = await startThread(f.member, f.cats.open.id)
@@ -177,12 +156,7 @@ async function redisOutage(): Promise<void> {
         `job schedules back within ${ms(schedulesAt - startAt)}; outbox (live, mail) drained within ${ms(drainedAt - startAt)}`,
     )
   } finally {
-    await app.close()
-    await worker.close()
-    await queue.close()
-    redis.disconnect()
-    workerRedis.disconnect()
-    await database.drop()
+    await stack.close()
     await server.close()
   }
 }

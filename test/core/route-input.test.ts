@@ -45,30 +45,33 @@ t.test('a malformed id in the path is not found, on pages and the API', async (t
   t.equal((await f.admin.client.submit('/admin/categories/abc/move', { direction: 'up' }, '/admin')).statusCode, 404)
 })
 
-t.test('NUL bytes in a path name nothing: 404, not a database error', async (t) => {
+t.test('NUL bytes in a path are bad input (400) naming the parameter, not a database error', async (t) => {
   const { app, db } = await build(t)
   const f = await forum(app, db)
   for (const url of ['/c/gen%00eral', '/u/me%00mber', '/feeds/c/gen%00eral.atom']) {
-    t.equal((await f.member.client.get(url)).statusCode, 404, url)
+    t.equal((await f.member.client.get(url)).statusCode, 400, url)
   }
-  t.equal((await f.member.client.api('GET', '/api/v1/categories/gen%00eral/threads')).statusCode, 404)
+  const api = await f.member.client.api('GET', '/api/v1/categories/gen%00eral/threads')
+  t.same([api.statusCode, api.data], [400, { error: 'Text cannot contain NUL characters', field: 'slug' }])
 })
 
-t.test('NUL bytes in text are bad input (400), not a server error; lone surrogates are stored as replacement characters', async (t) => {
+t.test('NUL bytes and lone surrogates in text are bad input (400) naming the field, not a server error', async (t) => {
   const { app, db } = await build(t)
   const f = await forum(app, db)
   const thread = await startThread(f.member, f.cats.open.id)
   const nul = [
-    await f.member.client.api('POST', '/api/v1/threads', { categoryId: f.cats.open.id, title: 'A title with \u0000 in it', body: 'x' }),
-    await f.member.client.api('POST', `/api/v1/threads/${thread.id}/posts`, { body: 'a\u0000b' }),
-    await f.member.client.api('POST', '/api/v1/ideas', { title: 'An idea with \u0000 inside', body: 'A long enough description.' }),
-    await f.member.client.api('GET', '/api/v1/search?q=%00'),
-  ]
-  for (const res of nul) t.same([res.statusCode, res.data.error], [400, 'Text cannot contain NUL characters'])
+    [await f.member.client.api('POST', '/api/v1/threads', { categoryId: f.cats.open.id, title: 'A title with \u0000 in it', body: 'x' }), 'title'],
+    [await f.member.client.api('POST', `/api/v1/threads/${thread.id}/posts`, { body: 'a\u0000b' }), 'body'],
+    [await f.member.client.api('POST', '/api/v1/ideas', { title: 'An idea with \u0000 inside', body: 'A long enough description.' }), 'title'],
+    [await f.member.client.api('GET', '/api/v1/search?q=%00'), 'q'],
+  ] as const
+  for (const [res, field] of nul) t.same([res.statusCode, res.data], [400, { error: 'Text cannot contain NUL characters', field }])
   t.equal((await f.member.client.get('/search?q=%00')).statusCode, 400, 'the search page too')
   t.equal((await f.member.client.submit('/c/general/new', { title: 'A title with \u0000 in it', body: 'x' }, '/c/general/new')).statusCode, 400, 'and a form')
   const lone = await f.member.client.api('POST', '/api/v1/threads', { categoryId: f.cats.open.id, title: 'Lone \ud800 surrogate', body: 'x\udc00y' })
-  t.equal(lone.statusCode, 201)
+  t.same([lone.statusCode, lone.data], [400, { error: 'Text cannot contain a broken character (an unpaired surrogate)', field: 'title' }])
+  const pair = await f.member.client.api('POST', '/api/v1/threads', { categoryId: f.cats.open.id, title: 'An emoji \ud83d\ude00 is a pair', body: 'fine' })
+  t.equal(pair.statusCode, 201, 'a surrogate pair is an ordinary character')
 })
 
 t.test('forms still re-render with each field’s message and what was typed', async (t) => {

@@ -1,13 +1,11 @@
-import pino from 'pino'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { JobQueue } from '../../src/core/queue.js'
-import { createBlockingRedis, createRedis } from '../../src/core/redis.js'
+import { createRedis } from '../../src/core/redis.js'
 import { allJobs } from '../../src/jobs.js'
-import { startWorker } from '../../src/worker-runtime.js'
 import { testConfig } from '../helpers/app.js'
 import { createTestDatabase } from '../helpers/db.js'
-import { hasRedisServer, privateRedis, until } from '../helpers/faults.js'
+import { appAndWorkerOn, hasRedisServer, privateRedis, until } from '../helpers/faults.js'
 import { forum, startThread } from '../helpers/forum.js'
 import { LiveClient } from '../helpers/live.js'
 import { freePort } from '../helpers/process.js'
@@ -38,33 +36,9 @@ t.test('rate limits still hold, per process, while Redis is unreachable', async 
 t.test('Redis stopped under load and started again (empty)', { skip: !(await hasRedisServer()) && 'no redis-server' }, async (t) => {
   const server = await privateRedis()
   t.teardown(() => server.close())
-  const database = await createTestDatabase()
-  const config = testConfig({ REDIS_URL: server.url })
-  const redis = createRedis(server.url)
-  redis.on('error', () => {})
-  const queue = new JobQueue(redis, config.redisPrefix)
-  const app = await buildApp(config, { db: database.db, redis, queue, listenUrl: database.url })
-  const workerRedis = createRedis(server.url)
-  workerRedis.on('error', () => {})
-  const blocking = createBlockingRedis(server.url)
-  blocking.on('error', () => {})
-  const worker = await startWorker({
-    definitions: allJobs,
-    db: database.db,
-    config,
-    log: pino({ level: 'silent' }),
-    commandConnection: workerRedis,
-    workerConnection: blocking,
-    listenUrl: database.url,
-  })
-  t.teardown(async () => {
-    await app.close()
-    await worker.close()
-    await queue.close()
-    redis.disconnect()
-    workerRedis.disconnect()
-    await database.drop()
-  })
+  const stack = await appAndWorkerOn(server.url)
+  t.teardown(() => stack.close())
+  const { database, redis, app, worker } = stack
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
   const scheduled = allJobs.filter((j) => j.schedule).length

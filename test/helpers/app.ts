@@ -36,6 +36,8 @@ export interface BuildOptions {
   plugins?: KyselyPlugin[]
   /** Live socket limits for this instance (small ones make limits testable). */
   liveLimits?: AppDeps['liveLimits']
+  /** Told of every route as the app registers it. */
+  onRoute?: AppDeps['onRoute']
 }
 
 /** A test configuration: a Redis prefix of its own, generous rate limits, quiet logs. */
@@ -60,7 +62,7 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
   const redis = options.redis ? createRedis(REDIS_URL) : null
   const queue = redis ? new JobQueue(redis, config.redisPrefix) : null
   const db = (options.plugins ?? []).reduce((d, plugin) => d.withPlugin(plugin), database.db)
-  const app = await buildApp(config, { db, redis, queue, liveLimits: options.liveLimits, listenUrl: database.url })
+  const app = await buildApp(config, { db, redis, queue, liveLimits: options.liveLimits, onRoute: options.onRoute, listenUrl: database.url })
   t.teardown(async () => {
     await app.close()
     await queue?.close()

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
-import { createDb, type Db } from '../../src/core/db.js'
+import { createDb, type Db, defaultDbTimeouts } from '../../src/core/db.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
 import { paths } from '../../src/core/paths.js'
 
@@ -88,7 +88,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     }
   })
   const url = urlFor(name)
-  const db = createDb(url, 20)
+  // Race tests queue hundreds of requests on 20 connections; on a loaded test machine a
+  // request may wait longer for one than production's 5 s before it counts as an outage.
+  const db = createDb(url, 20, { ...defaultDbTimeouts, connectMs: 60_000 })
   return {
     name,
     url,

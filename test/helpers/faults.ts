@@ -4,6 +4,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import pino from 'pino'
+import { buildApp } from '../../src/app.js'
+import { JobQueue } from '../../src/core/queue.js'
+import { createBlockingRedis, createRedis } from '../../src/core/redis.js'
+import { allJobs } from '../../src/jobs.js'
+import { startWorker } from '../../src/worker-runtime.js'
+import { testConfig } from './app.js'
+import { createTestDatabase } from './db.js'
 import { freePort } from './process.js'
 
 const run = promisify(execFile)
@@ -142,5 +150,45 @@ export async function until(fn: () => Promise<boolean>, timeoutMs = 30_000, step
     if (await fn().catch(() => false)) return performance.now() - started
     if (performance.now() - started > timeoutMs) throw new Error(`did not recover within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, stepMs))
+  }
+}
+
+/**
+ * Hearth as a deployment runs it, on a test database of its own and the given (private)
+ * Redis: the web app (not listening yet) and a worker, each with its own Redis connections,
+ * which report errors quietly while the test takes Redis away.
+ */
+export async function appAndWorkerOn(redisUrl: string, env: Record<string, string> = {}) {
+  const database = await createTestDatabase()
+  const config = testConfig({ REDIS_URL: redisUrl, ...env })
+  const quietRedis = (redis: ReturnType<typeof createRedis>) => redis.on('error', () => {})
+  const redis = quietRedis(createRedis(redisUrl))
+  const queue = new JobQueue(redis, config.redisPrefix)
+  const app = await buildApp(config, { db: database.db, redis, queue, listenUrl: database.url })
+  const workerRedis = quietRedis(createRedis(redisUrl))
+  const worker = await startWorker({
+    definitions: allJobs,
+    db: database.db,
+    config,
+    log: pino({ level: 'silent' }),
+    commandConnection: workerRedis,
+    workerConnection: quietRedis(createBlockingRedis(redisUrl)),
+    listenUrl: database.url,
+  })
+  return {
+    database,
+    config,
+    redis,
+    queue,
+    app,
+    worker,
+    async close() {
+      await app.close()
+      await worker.close()
+      await queue.close()
+      redis.disconnect()
+      workerRedis.disconnect()
+      await database.drop()
+    },
   }
 }

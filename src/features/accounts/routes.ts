@@ -1,3 +1,4 @@
+import { renderMarkdown } from '../../core/markdown.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
@@ -125,6 +126,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
+      // A bio is markdown like a post: shown rendered and sanitised, never as raw source.
+      bioHtml: profile.bio ? renderMarkdown(profile.bio).html : '',
       recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
       isSelf: req.user?.id === profile.id,
       welcome: req.query.welcome === '1' && req.user?.id === profile.id,

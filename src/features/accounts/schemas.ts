@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { pathText } from '../../core/http.js'
+import { lf } from '../../core/newlines.js'
 
 const RESERVED = new Set([
   'admin', 'administrator', 'moderator', 'mod', 'staff', 'system', 'hearth', 'api', 'static',
@@ -71,7 +72,7 @@ export const ChangePasswordInput = z
 
 export const ProfileInput = z.object({
   displayName: z.string().trim().max(50, 'Display names are at most 50 characters').default(''),
-  bio: z.string().trim().max(1000, 'Keep your bio under 1,000 characters').default(''),
+  bio: z.string().overwrite(lf).trim().max(1000, 'Keep your bio under 1,000 characters').default(''),
   digestFrequency: z.enum(['daily', 'weekly', 'monthly', 'never'], { error: 'Choose how often to get a digest' }).default('weekly'),
 })
 

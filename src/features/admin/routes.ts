@@ -2,9 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { NotFound, parse } from '../../core/errors.js'
-import { FormBody, handleForm, queryText, requireAdmin } from '../../core/http.js'
+import { FormBody, handleForm, IdParams, idField, queryText, requireAdmin } from '../../core/http.js'
 import type { JobName } from '../../core/queue.js'
-import { IdParams } from '../discussions/schemas.js'
 import { settingsSections } from '../registry.js'
 
 const SettingsForm = z.object({
@@ -21,7 +20,7 @@ const MemberQuery = z.object({ member: z.string().trim().max(40).optional() })
 // Only the shape is checked before the admin check, so others still get 404 whatever they send.
 const AdminQuery = z.object({ member: z.string().optional(), saved: queryText, queued: queryText })
 const JobParams = z.object({ job: z.string() })
-const ModeratorParams = IdParams.extend({ userId: IdParams.shape.id })
+const ModeratorParams = IdParams.extend({ userId: idField() })
 const JOBS: Record<string, { name: JobName; label: string }> = {
   trust: { name: 'trust.recompute', label: 'Trust recompute' },
   promotion: { name: 'moderators.promote', label: 'Moderator promotion' },

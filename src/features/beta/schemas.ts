@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { BetaSignupStatus } from '../../core/db-types.js'
+import { IdParams, idField } from '../../core/http.js'
 
 export const QUESTION_TYPES = ['short_text', 'long_text', 'single_choice', 'multiple_choice'] as const
 export type QuestionType = (typeof QUESTION_TYPES)[number]
@@ -49,7 +50,7 @@ export const NewProgramInput = z
   .object({
     title: z.string({ error: 'Give the program a title' }).trim().min(3, 'Titles are at least 3 characters').max(120, 'Titles are at most 120 characters'),
     description: z.string().trim().max(20_000, 'Keep the description under 20,000 characters').default(''),
-    ideaId: optional(z.coerce.number().int().positive('Give an idea number')),
+    ideaId: optional(idField('Give an idea number')),
     opensAt: dateTime('Say when sign-ups open').default(() => new Date()),
     closesAt: optional(dateTime('Say when sign-ups close')),
     capacity: z.coerce.number({ error: 'How many seats?' }).int('Seats are a whole number').min(1, 'At least one seat').max(100_000, 'At most 100,000 seats'),
@@ -144,8 +145,5 @@ export const ReviewInput = z.object({
   note: z.string().trim().max(1_000, 'Keep the note under 1,000 characters').default(''),
 })
 
-export const ProgramParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 53) })
-export const ReviewParams = z.object({
-  id: z.coerce.number().int().positive().max(2 ** 53),
-  userId: z.coerce.number().int().positive().max(2 ** 53),
-})
+export const ProgramParams = IdParams
+export const ReviewParams = IdParams.extend({ userId: idField() })

@@ -6,6 +6,9 @@ import { type CategoryAccess, can, canModerate, canSeeCategory, type Viewer } fr
 import { logStaffAction } from '../moderation/log.js'
 import { CategoryInput } from './schemas.js'
 
+/** The category holding each idea's comment thread: those threads belong on the idea's page, not in reading lists. */
+export const IDEA_COMMENTS_CATEGORY = 'idea-discussions'
+
 export interface Category extends CategoryAccess {
   name: string
   slug: string

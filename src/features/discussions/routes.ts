@@ -2,21 +2,27 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
-import { FormBody, handleForm, requireAdmin, requireUser, safeNext } from '../../core/http.js'
+import { FormBody, handleForm, IdParams, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { atomFeed } from './feeds.js'
 import {
   CategoryPageQuery,
   FeedParams,
-  IdParams,
+  READING_LISTS,
   ReadingInput,
+  ReadingListQuery,
+  ReplyInput,
   ReplyPageParams,
   ReplyPageQuery,
   SlugParams,
   ThreadModerationInput,
   ThreadPageQuery,
+  TOP_PERIODS,
 } from './schemas.js'
 import type { PostView } from './service.js'
+
+const LIST_LABELS = { latest: 'Latest', top: 'Top', new: 'New', unread: 'Unread' } as const
+const PERIOD_LABELS = { day: 'Today', week: 'This week', month: 'This month', year: 'This year', all: 'All time' } as const
 
 /** Front page, categories, threads, replies, likes, edits, search and feeds — pages and API. */
 export async function discussionRoutes(app: FastifyInstance): Promise<void> {
@@ -28,15 +34,20 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   // ── pages ───────────────────────────────────────────────────────────────────
   const guestCache = { config: { guestCache: true } }
 
-  app.get('/', guestCache, async (req, reply) => {
+  r.get('/', { ...guestCache, schema: { querystring: ReadingListQuery } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const [visible, latest] = await Promise.all([categories.visible(viewer), discussions.latest(viewer, 25)])
+    const [visible, page] = await Promise.all([categories.visible(viewer), discussions.readingList(viewer, req.query)])
     const stats = await discussions.categoryStats(visible.map((c) => c.id))
     const withStats = visible.map((c) => ({ ...c, threads: stats.get(c.id)?.threads ?? 0, last_post_at: stats.get(c.id)?.last_post_at ?? null }))
     return reply.view('discussions/home', {
       title: 'Home',
       categories: withStats.filter((c) => c.parent_id === null).map((c) => ({ ...c, children: withStats.filter((s) => s.parent_id === c.id) })),
-      latest,
+      ...page,
+      tabs: READING_LISTS.map((list) => ({ list, label: LIST_LABELS[list], current: list === page.list, href: list === 'latest' ? '/' : `/?list=${list}` })),
+      periods: page.list === 'top' ? TOP_PERIODS.map((period) => ({ period, label: PERIOD_LABELS[period], current: period === page.period })) : [],
+      notFirstPage: !!req.query.cursor,
+      moreHref: page.nextCursor ? `/?list=${page.list}${page.list === 'top' ? `&period=${page.period}` : ''}&cursor=${page.nextCursor}` : null,
+      isLatest: page.list === 'latest',
     })
   })
 
@@ -72,6 +83,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.post('/c/:slug/new', { ...postLimit, schema: { params: SlugParams, body: FormBody } }, async (req, reply) => {
     const { viewer, category, page } = await newThreadPage(req, req.params.slug)
     const form = req.body
+    if (form.preview) return reply.view('discussions/new-thread', { ...page, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/new-thread', form, async () => {
       const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id })
       return reply.redirect(thread.url, 303)
@@ -102,6 +114,15 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const form = req.body
     const viewer = await viewerOf(req)
     requireUser(req)
+    if (form.preview) {
+      // The same form again, with the rendered post above the text; nothing is saved.
+      const previewHtml = discussions.preview(form.body)
+      if (form.parentId) {
+        const { post, thread } = await discussions.readablePost(viewer, Number(form.parentId) || 0, id)
+        return reply.view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: post, values: form, previewHtml, previewed: true })
+      }
+      return renderThread(req, reply, { values: form, previewHtml, previewed: true })
+    }
     try {
       const post = await discussions.reply(viewer, id, form)
       // A comment form elsewhere (an idea's page) returns there.
@@ -110,8 +131,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     } catch (err) {
       const fields = fieldErrors(err)
       if (!fields) throw err
-      if (form.parentId) {
-        const parentId = Number(form.parentId)
+      // A parent that is not an id (`parentId=abc`) was one of the refused fields: the thread page shows them.
+      const parentId = ReplyInput.pick({ parentId: true }).safeParse(form).data?.parentId
+      if (parentId) {
         // The parent is shown again only if the viewer may still read it (not deleted meanwhile).
         const { post, thread } = await discussions.readablePost(viewer, parentId, id)
         return reply.code(400).view('discussions/reply', { title: `Reply to ${thread.title}`, thread, parent: post, values: form, errors: fields })
@@ -158,6 +180,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const { id } = req.params
     const form = req.body
     const { post, thread } = await discussions.readablePost(viewer, id)
+    if (form.preview) return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/edit', form, async () => {
       const edited = await discussions.edit(viewer, id, form)
       return reply.redirect(edited.url, 303)
@@ -257,6 +280,16 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const category = await categories.bySlug(viewer, req.params.slug)
     const page = await discussions.listThreads(category, req.query.cursor)
     return { category: categoryJson(category), threads: page.threads.map(threadJson), nextCursor: page.nextCursor }
+  })
+
+  r.get('/api/v1/threads', { schema: { querystring: ReadingListQuery } }, async (req) => {
+    const page = await discussions.readingList(await viewerOf(req), req.query)
+    return {
+      list: page.list,
+      period: page.list === 'top' ? page.period : undefined,
+      threads: page.threads.map((t) => ({ ...threadJson(t), category: { name: t.category_name, slug: t.category_slug }, createdAt: t.created_at.toISOString(), ...(page.list === 'top' ? { score: t.score } : {}) })),
+      nextCursor: page.nextCursor,
+    }
   })
 
   app.post('/api/v1/threads', postLimit, async (req, reply) => {

@@ -1,11 +1,11 @@
 import { z } from 'zod'
-import { pathText } from '../../core/http.js'
-import { cursorId } from '../../core/cursor.js'
+import { idField, optionalIdField, pathText } from '../../core/http.js'
+import { cursorId, cursorParam, cursorTime, isCursor } from '../../core/cursor.js'
+import { lf } from '../../core/newlines.js'
 
-const id = z.coerce.number({ error: 'Must be a number' }).int('Must be a whole number').positive('Must be a positive number')
-const optionalId = z.preprocess((v) => (v === '' || v === null ? undefined : v), id.optional())
+const id = idField()
+const optionalId = optionalIdField()
 
-export const IdParams = z.object({ id })
 export const SlugParams = z.object({ slug: pathText(60) })
 
 export const CategoryInput = z
@@ -38,16 +38,16 @@ export type CategoryInput = z.output<typeof CategoryInput>
 export const ThreadInput = z.object({
   categoryId: id,
   title: z.string({ error: 'Give your thread a title' }).trim(),
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
 })
 
 export const ReplyInput = z.object({
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
   parentId: optionalId,
 })
 
 export const EditInput = z.object({
-  body: z.string({ error: 'Write something' }),
+  body: z.string({ error: 'Write something' }).overwrite(lf),
   title: z.string().trim().optional(),
   reason: z.string().trim().max(200, 'Keep the reason under 200 characters').optional(),
 })
@@ -66,7 +66,7 @@ export const ThreadPatchInput = z.object({
 })
 
 /** Keyset cursor of a category page: (pinned, last_post_at, id) of the last thread shown. */
-export const ThreadCursor = z.tuple([z.boolean(), z.iso.datetime(), cursorId])
+export const ThreadCursor = z.tuple([z.boolean(), cursorTime, cursorId])
 
 export const ThreadPageQuery = z.object({
   after: optionalId,
@@ -77,8 +77,26 @@ export const ThreadPageQuery = z.object({
   flagged: z.string().max(20).optional(),
 })
 
+/** The home page's reading lists (and `GET /api/v1/threads`): which list, Top's period, the page's cursor. */
+export const READING_LISTS = ['latest', 'top', 'new', 'unread'] as const
+export const TOP_PERIODS = ['day', 'week', 'month', 'year', 'all'] as const
+/** Keyset cursors of the reading lists: Latest as a category page, New by creation, Unread by activity, Top by score (replies + likes). */
+export const LatestCursor = ThreadCursor
+export const TimeCursor = z.tuple([cursorTime, cursorId])
+export const ScoreCursor = z.tuple([z.number().int().min(0), cursorId])
+const listCursor = { latest: LatestCursor, top: ScoreCursor, new: TimeCursor, unread: TimeCursor } as const
+
+export const ReadingListQuery = z
+  .object({
+    list: z.enum(READING_LISTS, { error: 'Choose latest, top, new or unread' }).or(z.literal('').transform(() => 'latest' as const)).default('latest'),
+    period: z.enum(TOP_PERIODS, { error: 'Choose day, week, month, year or all' }).or(z.literal('').transform(() => 'month' as const)).default('month'),
+    cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
+  })
+  .refine((q) => !q.cursor || isCursor(listCursor[q.list], q.cursor), { path: ['cursor'], message: 'That page link is broken; start from the first page' })
+export type ReadingListQuery = z.output<typeof ReadingListQuery>
+
 /** A category page: the keyset cursor of the page (absent or empty on the first). */
-export const CategoryPageQuery = z.object({ cursor: z.string().max(200).optional() })
+export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional() })
 
 /** The reply page: the thread, the post answered, and whether to quote it. */
 export const ReplyPageParams = z.object({ id, postId: id })

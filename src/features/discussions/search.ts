@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../../core/db.js'
 import { parse } from '../../core/errors.js'
+import { markdownToText } from '../../core/markdown.js'
 import type { CategoryService } from './categories.js'
 import type { Viewer } from '../../core/guard.js'
 import { SearchQuery } from './schemas.js'
@@ -9,6 +10,8 @@ type SearchInput = ReturnType<typeof SearchQuery.parse>
 
 const PER_PAGE = 20
 const MAX_CANDIDATES = 2_000
+/** Plain text longer than this is cut before highlighting (ts_headline reads all of it). */
+const MAX_SNIPPET_SOURCE = 20_000
 // Markers ts_headline wraps matches in; the snippet is escaped, then they become <mark>.
 const START = '⟦'
 const STOP = '⟧'
@@ -36,10 +39,19 @@ export class SearchService {
     const statement = await this.statement(viewer, input)
     if (!statement) return empty
     const rows = await statement.execute()
+    const query = sql`websearch_to_tsquery('english', ${input.q})`
+    // Snippets come from the posts' plain text, so no markdown syntax shows through; one
+    // statement highlights the whole page.
+    const texts = rows.slice(0, PER_PAGE).map((r) => markdownToText(r.body_md, MAX_SNIPPET_SOURCE))
+    const snippets = texts.length === 0 ? [] : (
+      await sql<{ snippet: string }>`
+        select ts_headline('english', x.body, ${query}, ${`StartSel=${START}, StopSel=${STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "`}) as snippet
+        from unnest(${texts}::text[]) with ordinality as x(body, n) order by x.n`.execute(this.db)
+    ).rows.map((r) => r.snippet)
     return {
       query: input,
       hasMore: rows.length > PER_PAGE,
-      results: rows.slice(0, PER_PAGE).map((r) => ({
+      results: rows.slice(0, PER_PAGE).map((r, i) => ({
         postId: r.id,
         threadId: r.thread_id,
         title: r.title,
@@ -47,13 +59,13 @@ export class SearchService {
         category: { name: r.category_name, slug: r.category_slug },
         createdAt: r.created_at,
         url: `/p/${r.id}`,
-        snippetHtml: highlight(r.snippet),
+        snippetHtml: highlight(snippets[i] ?? ''),
         isThread: r.depth === 0,
       })),
     }
   }
 
-  /** The search's one statement (null when nothing can match); tests read its plan. */
+  /** The search's one statement for its results (null when nothing can match); tests read its plan. */
   async statement(viewer: Viewer, input: SearchInput) {
     if (input.q.length === 0) return null
     const visible = await this.categories.visible(viewer)
@@ -100,8 +112,7 @@ export class SearchService {
       .innerJoin('users as u', 'u.id', 'p.author_id')
       .innerJoin('categories as c', 'c.id', 't.category_id')
       .select([
-        'p.id', 'p.depth', 'p.created_at', 't.id as thread_id', 't.title', 'u.username as author', 'c.name as category_name', 'c.slug as category_slug', 'h.rank',
-        sql<string>`ts_headline('english', p.body_md, ${query}, ${`StartSel=${START}, StopSel=${STOP}, MaxWords=40, MinWords=15, MaxFragments=2, FragmentDelimiter=" … "`})`.as('snippet'),
+        'p.id', 'p.depth', 'p.created_at', 't.id as thread_id', 't.title', 'u.username as author', 'c.name as category_name', 'c.slug as category_slug', 'h.rank', 'p.body_md',
       ])
       .orderBy('h.rank', 'desc')
       .orderBy('p.id', 'desc')

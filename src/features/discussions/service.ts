@@ -6,12 +6,13 @@ import type { Database, ThreadsTable } from '../../core/db-types.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
+import { lf } from '../../core/newlines.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
-import { type Category, categoryColumnsOf, categoryFromRow, type CategoryService, slugify } from './categories.js'
+import { type Category, categoryColumnsOf, categoryFromRow, type CategoryService, IDEA_COMMENTS_CATEGORY, slugify } from './categories.js'
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
-import { EditInput, ReplyInput, ThreadCursor, ThreadInput, ThreadPatchInput } from './schemas.js'
+import { EditInput, LatestCursor, ReadingListQuery, ReplyInput, ScoreCursor, ThreadCursor, ThreadInput, ThreadPatchInput, TimeCursor } from './schemas.js'
 
 /** Replies are indented this deep; deeper ones continue on their own page. */
 export const MAX_INDENT = 6
@@ -19,6 +20,8 @@ export const MAX_INDENT = 6
 export const BRANCHES_PER_PAGE = 20
 /** Threads per category page. */
 export const THREADS_PER_PAGE = 30
+/** Threads per page of a reading list (the home page's Latest, Top, New, Unread). */
+export const THREADS_PER_LIST = 25
 /** A thread page shows at most this many posts… */
 export const POSTS_PER_PAGE = 200
 /** …and at most this much post HTML (bytes); the rest is on continuation pages. */
@@ -66,6 +69,14 @@ export interface ThreadSummary {
   author_username: string
   last_poster_username: string | null
   url: string
+}
+
+/** One page of a reading list. */
+export interface ReadingListPage {
+  list: ReadingListQuery['list']
+  period: ReadingListQuery['period']
+  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number })[]
+  nextCursor: string | null
 }
 
 function pathSegment(id: number): string {
@@ -177,19 +188,81 @@ export class DiscussionService {
     return { threads, nextCursor: rows.length > THREADS_PER_PAGE ? threadCursor(threads[threads.length - 1]!) : null }
   }
 
-  /** The newest activity across the categories the viewer may see. */
-  async latest(viewer: Viewer, limit = 30): Promise<(ThreadSummary & { category_name: string; category_slug: string })[]> {
+  /**
+   * A reading list across the categories the viewer may see, one page at a time (keyset):
+   * - latest: pinned threads first, then newest activity;
+   * - top: threads started in the period, by replies plus likes on their posts;
+   * - new: threads started in the last two days that the member has not opened yet;
+   * - unread: threads the member has opened that have posts after the last one they read.
+   * Idea comment threads are left out: they belong on the idea's page.
+   */
+  async readingList(viewer: Viewer, raw: unknown): Promise<ReadingListPage> {
+    const input = parse(ReadingListQuery, raw)
+    const { list, period } = input
+    const empty = { list, period, threads: [], nextCursor: null }
+    const userId = viewer.user?.id
+    if (list === 'unread' && !userId) return empty
     const ids = await this.categories.visibleIds(viewer)
-    if (ids.length === 0) return []
-    const rows = await this.threadSelect(this.db)
+    if (ids.length === 0) return empty
+    const since = list === 'new' ? sql<Date>`now() - interval '2 days'` : list === 'top' && period !== 'all' ? sql<Date>`now() - ${sql.raw(`interval '1 ${period}'`)}` : null
+    const likes = sql<number>`(select coalesce(sum(lp.like_count), 0) from posts lp where lp.thread_id = t.id and lp.deleted_at is null)::int`
+    const score = list === 'top' ? sql<number>`(t.reply_count + ${likes})` : sql<number>`0`
+    let q = this.threadSelect(this.db)
       .innerJoin('categories as c', 'c.id', 't.category_id')
-      .select(['c.name as category_name', 'c.slug as category_slug'])
+      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score')])
       .where('t.category_id', 'in', ids)
-      .orderBy('t.last_post_at', 'desc')
-      .orderBy('t.id', 'desc')
-      .limit(limit)
-      .execute()
-    return rows.map((r) => this.summary(r))
+      .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
+      .$if(since !== null, (q) => q.where('t.created_at', '>', since!))
+      .limit(THREADS_PER_LIST + 1)
+    const cursor = input.cursor
+    if (list === 'latest') {
+      q = q.orderBy('t.pinned', 'desc').orderBy('t.last_post_at', 'desc').orderBy('t.id', 'desc')
+      if (cursor) {
+        const [pinned, lastPostAt, id] = decodeCursor(LatestCursor, cursor)
+        q = q.where(sql<boolean>`(t.pinned::int, t.last_post_at, t.id) < (${pinned ? 1 : 0}, ${lastPostAt}::timestamptz, ${id})`)
+      }
+    } else if (list === 'top') {
+      q = q.orderBy('score', 'desc').orderBy('t.id', 'desc')
+      if (cursor) {
+        const [value, id] = decodeCursor(ScoreCursor, cursor)
+        q = q.where(sql<boolean>`(${score}, t.id) < (${value}, ${id})`)
+      }
+    } else if (list === 'new') {
+      q = q.orderBy('t.created_at', 'desc').orderBy('t.id', 'desc')
+      if (userId) q = q.where(sql<boolean>`not exists (select 1 from thread_reads r where r.thread_id = t.id and r.user_id = ${userId})`)
+      if (cursor) {
+        const [at, id] = decodeCursor(TimeCursor, cursor)
+        q = q.where(sql<boolean>`(t.created_at, t.id) < (${at}::timestamptz, ${id})`)
+      }
+    } else {
+      q = q
+        .innerJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId!))
+        .where(sql<boolean>`exists (select 1 from posts up where up.thread_id = t.id and up.id > r.last_read_post_id and up.deleted_at is null and up.hidden_at is null)`)
+        .orderBy('t.last_post_at', 'desc')
+        .orderBy('t.id', 'desc')
+      if (cursor) {
+        const [at, id] = decodeCursor(TimeCursor, cursor)
+        q = q.where(sql<boolean>`(t.last_post_at, t.id) < (${at}::timestamptz, ${id})`)
+      }
+    }
+    const rows = await q.execute()
+    const threads = rows.slice(0, THREADS_PER_LIST).map((r) => ({ ...this.summary(r), score: Number(r.score) }))
+    const last = threads[threads.length - 1]
+    const nextCursor =
+      rows.length <= THREADS_PER_LIST || !last ? null
+      : list === 'latest' ? threadCursor(last)
+      : list === 'top' ? encodeCursor([last.score, last.id])
+      : list === 'new' ? encodeCursor([last.created_at, last.id])
+      : encodeCursor([last.last_post_at, last.id])
+    return { list, period, threads, nextCursor }
+  }
+
+  /**
+   * The HTML a post would have, for the composer's Preview button: rendered and sanitised
+   * exactly as a saved post is. Nothing is stored.
+   */
+  preview(body: unknown): string {
+    return typeof body === 'string' ? renderMarkdown(lf(body)).html : ''
   }
 
   /** Threads per category and their newest activity, for the front page. */
@@ -856,8 +929,11 @@ export class DiscussionService {
     const rows = await this.db
       .selectFrom('posts as p')
       .innerJoin('threads as t', 't.id', 'p.thread_id')
+      .innerJoin('categories as c', 'c.id', 't.category_id')
       .select(['p.id', 'p.body_md', 'p.created_at', 't.id as thread_id', 't.title', 't.slug'])
       .where('p.author_id', '=', authorId)
+      // Comments on ideas belong on the idea's page, not among a member's forum posts.
+      .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
       .where('p.deleted_at', 'is', null)
       .where('p.hidden_at', 'is', null)
       .where('t.deleted_at', 'is', null)

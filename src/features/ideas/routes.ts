@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Invalid, NotFound, parse } from '../../core/errors.js'
-import { type Form, FormBody, handleForm, queryText, requireAdmin, requireMember, requireUser, safeNext } from '../../core/http.js'
+import { type Form, FormBody, handleForm, IdParams, queryText, requireAdmin, requireMember, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
-import { BoardQuery, IDEA_STATUSES, IdeaPageQuery, IdParams, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
+import { BoardQuery, IDEA_STATUSES, IdeaPageQuery, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
 
 const MINUTE = 60 * 1000
 const VoteLimitsBody = z.object({ limits: VoteLimits })

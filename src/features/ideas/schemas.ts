@@ -1,5 +1,7 @@
 import { z } from 'zod'
-import { cursorId, cursorNumber } from '../../core/cursor.js'
+import { cursorCount, cursorId, cursorNumber, isCursor } from '../../core/cursor.js'
+import { idField } from '../../core/http.js'
+import { lf } from '../../core/newlines.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 
 export const IDEA_STATUSES = ['open', 'under_review', 'planned', 'in_progress', 'done', 'declined'] as const satisfies readonly IdeaStatus[]
@@ -41,6 +43,7 @@ export const NewIdeaInput = z.object({
     .max(120, 'Titles are at most 120 characters'),
   body: z
     .string({ error: 'Describe your idea' })
+    .overwrite(lf)
     .trim()
     .min(10, 'Describe your idea in at least 10 characters')
     .max(20_000, 'Keep the description under 20,000 characters'),
@@ -48,16 +51,21 @@ export const NewIdeaInput = z.object({
 })
 export type NewIdeaInput = z.output<typeof NewIdeaInput>
 
-export const BoardQuery = z.object({
-  sort: z.enum(['top', 'trending', 'new'], { error: 'Sort by top, trending or new' }).default('top'),
-  status: z.enum(IDEA_STATUSES, { error: 'Unknown status' }).optional().or(z.literal('').transform(() => undefined)),
-  tag: tag.optional().or(z.literal('').transform(() => undefined)),
-  cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
-})
-export type BoardQuery = z.output<typeof BoardQuery>
-
-/** Keyset cursor of a board page: (sort key, id) of the last idea shown. */
+/** Keyset cursor of a board page: (sort key, id) of the last idea shown; the key of "top" is a vote count. */
 export const BoardCursor = z.tuple([cursorNumber, cursorId])
+const TopCursor = z.tuple([cursorCount, cursorId])
+/** The cursor schema of a board order. */
+export const boardCursor = (sort: 'top' | 'trending' | 'new') => (sort === 'top' ? TopCursor : BoardCursor)
+
+export const BoardQuery = z
+  .object({
+    sort: z.enum(['top', 'trending', 'new'], { error: 'Sort by top, trending or new' }).default('top'),
+    status: z.enum(IDEA_STATUSES, { error: 'Unknown status' }).optional().or(z.literal('').transform(() => undefined)),
+    tag: tag.optional().or(z.literal('').transform(() => undefined)),
+    cursor: z.string().max(200).optional().or(z.literal('').transform(() => undefined)),
+  })
+  .refine((q) => !q.cursor || isCursor(boardCursor(q.sort), q.cursor), { path: ['cursor'], message: 'That page link is broken; start from the first page' })
+export type BoardQuery = z.output<typeof BoardQuery>
 
 export const SimilarQuery = z.object({
   q: z.string({ error: 'Say what to look for' }).trim().max(500, 'Keep the text under 500 characters').default(''),
@@ -73,11 +81,9 @@ export const StatusInput = z.object({
 })
 
 export const MergeInput = z.object({
-  intoId: z.coerce.number({ error: 'Say which idea to merge into' }).int('Say which idea to merge into').positive('Say which idea to merge into'),
+  intoId: idField('Say which idea to merge into'),
   note: z.string().trim().max(2_000, 'Keep the note under 2,000 characters').default(''),
 })
-
-export const IdParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 53) })
 
 /** Per-trust-level limits on open votes: `{"0": 5, "1": 10}`; a level not listed is unlimited. */
 export const VoteLimits = z.record(z.string().regex(/^[0-4]$/), z.number().int().min(0).max(10_000)).nullable()

@@ -13,7 +13,7 @@ import type { DiscussionService } from '../discussions/service.js'
 import { logStaffAction } from '../moderation/log.js'
 import type { NotificationService } from '../notifications/service.js'
 import {
-  BoardCursor,
+  boardCursor,
   type BoardQuery,
   CLOSED_STATUSES,
   MergeInput,
@@ -93,7 +93,8 @@ function ideaUrl(id: number): string {
 }
 
 /** The category (created by migration 0035) that holds every idea's comment thread. */
-export const IDEA_COMMENTS_CATEGORY = 'idea-discussions'
+export { IDEA_COMMENTS_CATEGORY } from '../discussions/categories.js'
+import { IDEA_COMMENTS_CATEGORY } from '../discussions/categories.js'
 
 /**
  * The co-creation board: ideas, votes (exact under concurrency), statuses with public
@@ -169,7 +170,7 @@ export class IdeaService {
     let q = this.listed().select('ideas.trending_score').limit(PAGE + 1)
     if (query.status) q = q.where('ideas.status', '=', query.status)
     if (query.tag) q = q.where(sql<boolean>`ideas.tags @> array[${query.tag}]::text[]`)
-    const after = query.cursor ? decodeCursor(BoardCursor, query.cursor) : null
+    const after = query.cursor ? decodeCursor(boardCursor(query.sort), query.cursor) : null
     if (query.sort === 'new') {
       q = q.orderBy('ideas.id', 'desc')
       if (after) q = q.where('ideas.id', '<', after[1])

@@ -1,3 +1,4 @@
+import { markdownToText } from '../../core/markdown.js'
 import type { DbOrTrx } from '../../core/db.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 import { threadUrl } from '../discussions/service.js'
@@ -180,7 +181,8 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
       // Automatic changes (the promotion job) have no actor.
       actor: r.actor ? { text: r.actor, url: `/u/${r.actor}` } : { text: 'Hearth (automatic)' },
       parts,
-      reason: r.reason,
+      // Reasons are often written as markdown (an idea's status note): the log shows their plain text.
+      reason: markdownToText(r.reason, 500),
       action: r.action,
     }
   })

@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { NotFound } from '../../core/errors.js'
-import { FormBody, handleForm, queryText, requireUser } from '../../core/http.js'
-import { IdParams } from '../discussions/schemas.js'
+import { FormBody, handleForm, IdParams, queryText, requireUser } from '../../core/http.js'
 import { FLAG_NOTE_MAX, LogQuery } from './schemas.js'
 
 const QueueQuery = z.object({ resolved: queryText })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { idField } from '../../core/http.js'
 
 /** Longest note a flagger may add. */
 export const FLAG_NOTE_MAX = 500
@@ -43,5 +44,5 @@ export const LiftInput = z.object({
 })
 
 export const LogQuery = z.object({
-  before: z.coerce.number().int().positive().optional(),
+  before: idField('Bad page cursor').optional(),
 })

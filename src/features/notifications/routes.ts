@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { requireUser } from '../../core/http.js'
+import { IdParams, idField, requireUser } from '../../core/http.js'
 
-const ListQuery = z.object({ before: z.coerce.number({ error: 'Bad page cursor' }).int('Bad page cursor').positive('Bad page cursor').optional() })
-const IdParams = z.object({ id: z.coerce.number().int().positive() })
+const ListQuery = z.object({ before: idField('Bad page cursor').optional() })
 // No body at all (a token-authenticated call) marks everything read.
 const ReadInput = z.object({ ids: z.array(z.number().int().positive()).max(500).optional() }).default({})
 

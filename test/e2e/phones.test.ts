@@ -1,0 +1,91 @@
+import t from 'tap'
+import type { Page } from 'playwright-core'
+import { build } from '../helpers/app.js'
+import { launchBrowser, screenshotPath, serve } from '../helpers/browser.js'
+import { forum, replyTo, startThread } from '../helpers/forum.js'
+
+const LONG_TITLE = 'A rather long thread title about supercalifragilisticexpialidocious mechanical keyboards, their switches and what to buy first'
+
+/** Whether the page scrolls sideways, by how much, and the outermost elements that stick out (to say what to fix). */
+async function sideways(page: Page): Promise<{ scrollWidth: number; clientWidth: number; offenders: string[] }> {
+  // A string, so the bundler's helpers never leak into the page.
+  return page.evaluate(`(() => {
+    const clientWidth = document.documentElement.clientWidth
+    const sticksOut = (el) => !!el && el !== document.body && el.getBoundingClientRect().right > clientWidth + 0.5
+    const offenders = []
+    for (const el of document.querySelectorAll('body *')) {
+      if (!sticksOut(el) || sticksOut(el.parentElement)) continue
+      offenders.push(el.tagName.toLowerCase() + '.' + String(el.className).trim().replace(/\\s+/g, '.') + ' (' + Math.round(el.getBoundingClientRect().right) + ' px)')
+    }
+    return { scrollWidth: document.documentElement.scrollWidth, clientWidth, offenders: offenders.slice(0, 5) }
+  })()`)
+}
+
+t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scroll', async (t) => {
+  const testApp = await build(t)
+  const { app, db } = testApp
+  const f = await forum(app, db)
+  // Content that stretches layouts: a long title, a long unbroken word, a table of tokens, a flag, a log entry.
+  const thread = await startThread(f.member, f.cats.open.id, LONG_TITLE, 'Opening post with a long link https://example.com/' + 'a'.repeat(120) + ' and `inline_code_that_is_very_long_and_does_not_break_anywhere_at_all`.')
+  const reply = await replyTo(f.regular, thread.id, `@${f.admin.username} what do you think?\n\n` + '```\n' + 'x'.repeat(200) + '\n```')
+  await replyTo(f.member, thread.id, 'Deeper reply', reply)
+  await f.member.client.api('POST', `/api/v1/posts/${reply}/flags`, { reason: 'off_topic', note: 'Not about keyboards' })
+  await f.admin.client.api('POST', `/api/v1/threads/${thread.id}/posts`, { body: 'Staff answer' })
+  await app.hearth.discussions.moderateThread(await app.hearth.categories.viewer({ ...(await db.selectFrom('users').selectAll().where('id', '=', f.admin.id).executeTakeFirstOrThrow()) }), thread.id, { pinned: true, reason: 'Useful for **everyone** who buys a keyboard' })
+  const idea = await f.member.client.api('POST', '/api/v1/ideas', { title: 'Offline sync for notes on the train and in the air', body: 'Keep **editing** notes offline.' })
+  const program = await f.admin.client.api('POST', '/api/v1/beta', { title: 'Offline sync beta', description: 'Try **offline sync** first.', capacity: 5 })
+
+  const base = await serve(testApp)
+  const browser = await launchBrowser(t)
+  const pages: [string, string, 'admin' | 'guest'][] = [
+    ['home', '/', 'admin'],
+    ['category', '/c/general', 'admin'],
+    ['thread', thread.url, 'admin'],
+    ['settings', '/settings', 'admin'],
+    ['profile', `/u/${f.member.username}`, 'admin'],
+    ['search', '/search?q=keyboards', 'admin'],
+    ['ideas', '/ideas', 'admin'],
+    ['idea', `/ideas/${idea.data.id}`, 'admin'],
+    ['roadmap', '/roadmap', 'admin'],
+    ['changelog', '/changelog', 'admin'],
+    ['beta', '/beta', 'admin'],
+    ['beta-program', `/beta/${program.data.id}`, 'admin'],
+    ['notifications', '/notifications', 'admin'],
+    ['mod-queue', '/mod', 'admin'],
+    ['mod-log', '/mod/log', 'admin'],
+    ['admin', '/admin', 'admin'],
+    ['admin-jobs', '/admin/jobs', 'admin'],
+    ['login', '/login', 'guest'],
+    ['signup', '/signup', 'guest'],
+  ]
+  const admin = f.admin
+  for (const width of [390, 1280]) {
+    const contexts = {
+      admin: await browser.newContext({ viewport: { width, height: 844 } }),
+      guest: await browser.newContext({ viewport: { width, height: 844 } }),
+    }
+    await contexts.admin.addCookies([...admin.client.cookies].map(([name, value]) => ({ name, value, url: base })))
+    for (const [name, path, who] of pages) {
+      const page = await contexts[who].newPage()
+      const res = await page.goto(`${base}${path}`)
+      t.equal(res?.status(), 200, `${name} at ${width}px loads`)
+      const { scrollWidth, clientWidth, offenders } = await sideways(page)
+      t.ok(scrollWidth <= clientWidth, `${name} at ${width}px does not scroll sideways`, { scrollWidth, clientWidth, offenders })
+      await page.screenshot({ path: screenshotPath(`layout-${name}-${width}`), fullPage: true })
+      if (name === 'home' || name === 'category') {
+        // A long title wraps as a line of words, not one word per line.
+        const box = await page.getByRole('link', { name: LONG_TITLE }).first().boundingBox()
+        t.ok(box && box.width >= Math.min(width - 60, 300), `${name} at ${width}px gives the title room (${box?.width}px wide)`)
+      }
+      if (name === 'thread') {
+        const box = await page.locator('h1').boundingBox()
+        t.ok(box && box.width >= width - 60 - (width > 1000 ? width - 992 : 0), `the thread title at ${width}px spans the page (${box?.width}px)`)
+      }
+      if (name === 'settings') {
+        const checkbox = await page.locator('input[type=checkbox]').first().boundingBox()
+        t.ok(checkbox && checkbox.width < 40, `checkboxes keep their size at ${width}px (${checkbox?.width}px)`)
+      }
+      await page.close()
+    }
+  }
+})

@@ -169,23 +169,30 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return payload
   })
 
+  // Unread notification counts read with the session, for the page header.
+  const unreadOf = new WeakMap<FastifyRequest, number>()
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization
     if (auth?.startsWith('Bearer ')) {
       const found = await sessions.validateApiToken(auth.slice(7).trim())
       if (!found) return reply.code(401).send({ error: 'Invalid API token' })
       req.user = found.user
+      if (!longLived(req)) categories.remember(found.user, found.moderates)
       req.authMethod = 'token'
       return
     }
     const token = req.cookies[SESSION_COOKIE]
     if (!token) return
-    const found = await sessions.validate(token)
+    // A page's header shows the unread count: read it with the session, in the same round trip.
+    const page = req.method === 'GET' && !isApi(req)
+    const found = await sessions.validate(token, { unread: page })
     if (!found) {
       reply.clearCookie(SESSION_COOKIE, { path: '/' })
       return
     }
     req.user = found.user
+    if (!longLived(req)) categories.remember(found.user, found.moderates)
+    if (page) unreadOf.set(req, found.unread)
     req.session = found.session
     req.authMethod = 'session'
     if (found.refreshed) setSessionCookie(reply, config, token, found.session.expiresAt)
@@ -214,7 +221,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       isStaff: isStaff(viewerOf(req.user)),
       csrfToken: reply.generateCsrf(),
       path: req.url,
-      unreadNotifications: req.user && req.method === 'GET' ? await hearth.notifications.unreadCount(req.user.id) : 0,
+      unreadNotifications: req.user && req.method === 'GET' ? (unreadOf.get(req) ?? (await hearth.notifications.unreadCount(req.user.id))) : 0,
       isModerator: req.user && req.method === 'GET' ? hearth.moderation.isModerator(await categories.viewer(req.user)) : false,
     }
   })
@@ -246,6 +253,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     await services.start()
   }
   return app
+}
+
+// A live socket keeps its user for hours: its access checks read the moderation scope afresh.
+function longLived(req: FastifyRequest): boolean {
+  return req.headers.upgrade?.toLowerCase() === 'websocket'
 }
 
 function sameOrigin(req: FastifyRequest, config: Config): boolean {

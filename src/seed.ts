@@ -164,5 +164,8 @@ export async function seed(db: Db, options: SeedOptions): Promise<SeedResult> {
     threadBar?.update(start + count)
   }
   bars.stop()
+  // Fresh rows have no planner statistics until autovacuum comes round: gather them now, so
+  // the first queries on a seeded (or imported) forum are planned from real sizes.
+  await sql`analyze`.execute(db)
   return { users: options.users, threads: options.threads, posts: postsMade, categoryIds }
 }

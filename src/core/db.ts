@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { Kysely, PostgresDialect, type Transaction } from 'kysely'
+import { createHash } from 'node:crypto'
+import { CompiledQuery, Kysely, PostgresDialect, type RawBuilder, type Transaction } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
@@ -48,9 +49,77 @@ export function guardPool(pool: pg.Pool, onError: ErrorLog = stderrLog): pg.Pool
   return pool
 }
 
+// Statement texts that run as named prepared statements (see `prepared`), by text: name.
+const preparedNames = new Map<string, string>()
+// Call sites mark a handful of texts; past this many, something varies that should not, so the rest run unprepared.
+const MAX_PREPARED = 200
+
+/**
+ * A pg client that runs the statements marked by `prepared` as named prepared statements:
+ * PostgreSQL parses and plans them once per connection (planning costs more than running
+ * the hottest, small queries), then reuses the plan.
+ */
+class PreparingClient extends pg.Client {
+  override query(config: unknown, values?: unknown, callback?: unknown): never {
+    const name = typeof config === 'string' && typeof callback !== 'function' ? preparedNames.get(config) : undefined
+    if (!name) return (super.query as (...args: unknown[]) => never)(config, values, callback)
+    const run = () => super.query({ name, text: config as string, values: values as unknown[] })
+    return run().catch(async (err: Error & { code?: string }) => {
+      // A table changed under the prepared plan (a migration on another instance): prepare it afresh.
+      if (err.code !== '0A000') throw err
+      const parsed = (this as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection?.parsedStatements
+      if (parsed) delete parsed[name]
+      await super.query(`deallocate "${name}"`).catch(() => {})
+      return run()
+    }) as never
+  }
+}
+
+/**
+ * Runs a query as a named prepared statement on pools made by createDb (one of the few hot,
+ * fixed-shape queries: a page's, a session check's). Elsewhere it runs as usual.
+ */
+export async function prepared<R>(db: DbOrTrx, query: { compile(): CompiledQuery<R> } | RawBuilder<R>): Promise<R[]> {
+  // A raw query compiles against the database it runs on; a builder already knows it (and ignores the argument).
+  const compiled = (query as RawBuilder<R>).compile(db)
+  if (!preparedNames.has(compiled.sql) && preparedNames.size < MAX_PREPARED) {
+    preparedNames.set(compiled.sql, nameOf(compiled.sql))
+  }
+  return (await db.executeQuery(compiled)).rows
+}
+
+// Compiled SQL of fixed-shape queries, by the caller's name for the shape (see `preparedShape`).
+const shapes = new Map<string, string | null>()
+
+/**
+ * As `prepared`, and builds the query only the first time a shape is seen: later calls reuse
+ * its SQL with `params` (which must be the query's parameters in order; the first build checks
+ * that, and a shape whose parameters do not match is simply built every time). Building a
+ * large query costs more Node CPU than the rest of a small page's database work.
+ */
+export async function preparedShape<R>(db: DbOrTrx, shape: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]> {
+  const known = shapes.get(shape)
+  if (known) {
+    if (!preparedNames.has(known) && preparedNames.size < MAX_PREPARED) preparedNames.set(known, nameOf(known))
+    return (await db.executeQuery(CompiledQuery.raw(known, [...params]))).rows as R[]
+  }
+  const compiled = build().compile()
+  // Decided only on a call whose parameters are all different, so no two can be mistaken for each other.
+  if (known === undefined && shapes.size < MAX_PREPARED && new Set(params).size === params.length) {
+    const same = compiled.parameters.length === params.length && compiled.parameters.every((p, i) => p === params[i])
+    shapes.set(shape, same ? compiled.sql : null)
+  }
+  return prepared(db, { compile: () => compiled })
+}
+
+function nameOf(text: string): string {
+  return `hearth_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
+}
+
 /** Creates a Kysely instance over a pg pool for a connection string, with timeouts and pool-error handling. */
 export function createDb(connectionString: string, poolSize = 10, timeouts: DbTimeouts = defaultDbTimeouts, onError?: ErrorLog): Db {
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString,
     max: poolSize,
     idleTimeoutMillis: 30_000,

@@ -17,7 +17,7 @@ export type EventInput = { [K in EventType]: { type: K; data: EventMap[K] } & Ev
  * exactly when the change it describes does. Delivery is the relay's job.
  */
 export class Outbox {
-  private readonly written = new Set<() => void>()
+  private readonly written_ = new Set<() => void>()
 
   constructor(private readonly db: Db) {}
 
@@ -38,13 +38,29 @@ export class Outbox {
     // The NOTIFY is queued with the transaction and sent only if it commits.
     await sql`with e as (${trx.insertInto('outbox').values(values).returning('id')})
       select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '') from e limit 1`.execute(trx)
-    for (const wake of this.written) wake()
+    this.written()
+  }
+
+  /**
+   * The outbox rows for `events`, as a VALUES list of (type, payload, channels, category_id), for
+   * a caller that writes them inside a statement of its own (see NotificationService.create);
+   * it must select pg_notify(OUTBOX_NOTIFY_CHANNEL, '') when it inserts any and call `written()`.
+   */
+  rows(events: EventInput[]) {
+    return sql.join(
+      events.map((e) => sql`(${e.type}, ${JSON.stringify(e.data)}::jsonb, ${e.channels ?? []}::text[], ${e.categoryId ?? null}::int)`),
+    )
+  }
+
+  /** Wakes the in-process relay after a statement of the caller's own wrote events. */
+  written(): void {
+    for (const wake of this.written_) wake()
   }
 
   /** Called after every write (the in-process relay's wake-up when no LISTEN connection exists). */
   onWrite(wake: () => void): () => void {
-    this.written.add(wake)
-    return () => this.written.delete(wake)
+    this.written_.add(wake)
+    return () => this.written_.delete(wake)
   }
 }
 

@@ -31,3 +31,74 @@ if (reading) {
     else report(true)
   })
 }
+
+// Drafts: what a member writes in a composer (forms marked data-draft) is kept in this
+// browser as they type, so it survives a reload, a crash or a lost connection. It is dropped
+// once the post went through: the page reached right after submitting shows the composer
+// empty (or not at all) and no error. A reload or going back keeps it.
+const DRAFTS = 'hearth:draft:'
+const POSTING = 'hearth:posting'
+const arrivedByNavigation = (performance.getEntriesByType('navigation')[0] || {}).type === 'navigate'
+let posted = null
+try {
+  posted = sessionStorage.getItem(POSTING)
+  sessionStorage.removeItem(POSTING)
+} catch {}
+for (const form of document.querySelectorAll('form[data-draft]')) {
+  const key = DRAFTS + form.getAttribute('data-draft')
+  const fields = [...form.querySelectorAll('input[name="title"], textarea[name="body"]')]
+  const failed = form.querySelector('[aria-invalid="true"], [role="alert"]')
+  let draft = null
+  try {
+    draft = JSON.parse(localStorage.getItem(key) || 'null')
+  } catch {}
+  const empty = fields.every((f) => f.value === '')
+  if (draft && posted === key && arrivedByNavigation && empty && !failed) {
+    localStorage.removeItem(key)
+    draft = null
+  }
+  if (draft && empty) {
+    for (const f of fields) if (typeof draft[f.name] === 'string') f.value = draft[f.name]
+    const note = document.createElement('p')
+    note.className = 'notice draft-note'
+    note.setAttribute('role', 'status')
+    note.textContent = 'Your unsent draft is back. '
+    const discard = document.createElement('button')
+    discard.type = 'button'
+    discard.className = 'link small'
+    discard.textContent = 'Discard it'
+    discard.addEventListener('click', () => {
+      localStorage.removeItem(key)
+      for (const f of fields) f.value = ''
+      note.remove()
+    })
+    note.append(discard)
+    form.prepend(note)
+  }
+  let timer = null
+  const save = () => {
+    const values = Object.fromEntries(fields.map((f) => [f.name, f.value]))
+    try {
+      if (fields.every((f) => f.value.trim() === '')) localStorage.removeItem(key)
+      else localStorage.setItem(key, JSON.stringify({ ...values, savedAt: Date.now() }))
+    } catch {}
+  }
+  form.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = setTimeout(save, 300)
+  })
+  form.addEventListener('submit', () => {
+    clearTimeout(timer)
+    save()
+    try {
+      sessionStorage.setItem(POSTING, key)
+    } catch {}
+  })
+}
+// A submitted draft whose form is not on the page reached afterwards (a new thread lands on
+// the thread itself) went through as well.
+if (posted && arrivedByNavigation && !document.querySelector(`form[data-draft="${CSS.escape(posted.slice(DRAFTS.length))}"]`)) {
+  try {
+    localStorage.removeItem(posted)
+  } catch {}
+}

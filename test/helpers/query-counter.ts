@@ -9,12 +9,18 @@ function isRelayQuery(node: RootOperationNode): boolean {
 
 /** A Kysely plugin that counts every query a page or service sends through it (for "no N+1" checks). */
 export class QueryCounter implements KyselyPlugin {
+  /** Query builders compiled (a subquery built on its own counts too). */
   count = 0
+  /** Statements sent to the database: round trips. */
+  roundTrips = 0
+  private readonly relay = new WeakSet<object>()
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (!isRelayQuery(args.node)) this.count++
+    if (isRelayQuery(args.node)) this.relay.add(args.queryId)
+    else this.count++
     return args.node
   }
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (!this.relay.has(args.queryId)) this.roundTrips++
     return args.result
   }
 }

@@ -1,7 +1,8 @@
-import type { Db, DbOrTrx } from '../db.js'
+import { sql } from 'kysely'
+import { type Db, type DbOrTrx, prepared } from '../db.js'
 import type { User } from '../db-types.js'
 import type { Outbox } from '../outbox.js'
-import { issueSecret, secretMatches, splitToken } from './tokens.js'
+import { hashSecret, issueSecret, secretMatches, splitToken } from './tokens.js'
 
 /** The user as the rest of the app sees them: everything but the password hash. */
 export type SessionUser = Omit<User, 'password_hash'>
@@ -10,6 +11,24 @@ export interface Session {
   id: string
   userId: number
   expiresAt: Date
+}
+
+/** A valid session with its user, the categories they moderate and (when asked) their unread count. */
+export interface ValidSession {
+  session: Session
+  user: SessionUser
+  refreshed: boolean
+  moderates: number[]
+  unread: number
+}
+
+type SessionRow = SessionUser & {
+  session_id: string
+  secret_hash: Buffer
+  expires_at: Date
+  extended_to: Date | null
+  moderates: number[]
+  unread: number
 }
 
 export interface SessionMeta {
@@ -73,44 +92,53 @@ export class SessionStore {
   }
 
   /**
-   * Checks a token; returns the session and user, or null. Extends the session when
-   * less than half its lifetime is left, so active members stay logged in.
+   * Checks a token; returns the session, the user and (in the same round trip) who they are
+   * to the guard: the categories they moderate and, when asked, their unread notification count.
+   * Extends the session when less than half its lifetime is left, so active members stay
+   * logged in; that and the activity stamp (at most every SEEN_EVERY) are written by the same
+   * statement, and only when the secret matches.
    */
-  async validate(token: string): Promise<{ session: Session; user: SessionUser; refreshed: boolean } | null> {
+  async validate(token: string, options: { unread?: boolean } = {}): Promise<ValidSession | null> {
     const parts = splitToken(token)
     if (!parts) return null
-    const row = await this.db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([
-        'sessions.id as session_id',
-        'sessions.secret_hash',
-        'sessions.expires_at',
-        'sessions.last_seen_at as session_seen_at',
-        ...userColumns,
-      ])
-      .where('sessions.id', '=', parts.id)
-      .executeTakeFirst()
+    const life = this.lifetimeDays * DAY
+    const half = `${life / 2} milliseconds`
+    const rows = await prepared(this.db, sql<SessionRow>`
+      with s as (
+        select id, user_id, secret_hash, expires_at, last_seen_at from sessions where id = ${parts.id}
+      ),
+      touched as (
+        update sessions set
+          expires_at = case when sessions.expires_at - now() < ${half}::interval then now() + ${`${life} milliseconds`}::interval else sessions.expires_at end,
+          last_seen_at = now()
+        from s
+        where sessions.id = s.id and s.secret_hash = ${hashSecret(parts.secret)} and s.expires_at > now()
+          and (s.last_seen_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval or s.expires_at - now() < ${half}::interval)
+        returning sessions.expires_at
+      ),
+      seen as (
+        update users set last_seen_at = now() from s where users.id = s.user_id and exists (select 1 from touched)
+      )
+      select s.id as session_id, s.secret_hash, s.expires_at, (select expires_at from touched) as extended_to,
+        ${sql.join(userColumns.map((c) => sql.ref(c)))},
+        array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
+        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread
+      from s join users on users.id = s.user_id`)
+    const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
-    const now = Date.now()
-    if (row.expires_at.getTime() <= now) {
+    if (row.expires_at.getTime() <= Date.now()) {
       await this.db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
       return null
     }
-    let expiresAt = row.expires_at
-    const refreshed = expiresAt.getTime() - now < (this.lifetimeDays * DAY) / 2
-    if (refreshed) expiresAt = new Date(now + this.lifetimeDays * DAY)
-    if (refreshed || now - row.session_seen_at.getTime() > SEEN_EVERY) {
-      const seen = new Date(now)
-      await this.db
-        .updateTable('sessions')
-        .set({ expires_at: expiresAt, last_seen_at: seen })
-        .where('id', '=', row.session_id)
-        .execute()
-      await this.db.updateTable('users').set({ last_seen_at: seen }).where('id', '=', row.id).execute()
+    const expiresAt = row.extended_to ?? row.expires_at
+    const { session_id, secret_hash: _hash, expires_at: _exp, extended_to: _ext, moderates, unread, ...user } = row
+    return {
+      session: { id: session_id, userId: row.id, expiresAt },
+      user,
+      refreshed: expiresAt.getTime() !== row.expires_at.getTime(),
+      moderates,
+      unread,
     }
-    const { session_id, secret_hash: _hash, expires_at: _exp, session_seen_at: _seen, ...user } = row
-    return { session: { id: session_id, userId: row.id, expiresAt }, user, refreshed }
   }
 
   /** Ends one session (log-out). */
@@ -157,22 +185,27 @@ export class SessionStore {
     return { id, token }
   }
 
-  /** Checks a bearer token; returns its user, or null. */
-  async validateApiToken(token: string): Promise<{ tokenId: string; user: SessionUser } | null> {
+  /**
+   * Checks a bearer token; returns its user and the categories they moderate, or null. The
+   * last-used stamp (at most every SEEN_EVERY, only when the secret matches) rides on the same statement.
+   */
+  async validateApiToken(token: string): Promise<{ tokenId: string; user: SessionUser; moderates: number[] } | null> {
     const parts = splitToken(token, API_TOKEN_PREFIX)
     if (!parts) return null
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select(['api_tokens.id as token_id', 'api_tokens.secret_hash', 'api_tokens.last_used_at', ...userColumns])
-      .where('api_tokens.id', '=', parts.id)
-      .executeTakeFirst()
+    const rows = await prepared(this.db, sql<SessionUser & { token_id: string; secret_hash: Buffer; moderates: number[] }>`
+      with t as (select id, user_id, secret_hash, last_used_at from api_tokens where id = ${parts.id}),
+      used as (
+        update api_tokens set last_used_at = now() from t
+        where api_tokens.id = t.id and t.secret_hash = ${hashSecret(parts.secret)}
+          and (t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval)
+      )
+      select t.id as token_id, t.secret_hash, ${sql.join(userColumns.map((c) => sql.ref(c)))},
+        array(select category_id::int4 from category_moderators where user_id = users.id) as moderates
+      from t join users on users.id = t.user_id`)
+    const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
-    if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > SEEN_EVERY) {
-      await this.db.updateTable('api_tokens').set({ last_used_at: new Date() }).where('id', '=', row.token_id).execute()
-    }
-    const { token_id, secret_hash: _hash, last_used_at: _used, ...user } = row
-    return { tokenId: token_id, user }
+    const { token_id, secret_hash: _hash, moderates, ...user } = row
+    return { tokenId: token_id, user, moderates }
   }
 
   /** The user's API tokens (never their secrets). */

@@ -20,6 +20,17 @@ const columns = [
   'id', 'name', 'slug', 'description', 'parent_id', 'visibility', 'min_trust_level', 'who_can_start', 'min_trust_to_start', 'position',
 ] as const
 
+/** Category columns under a table alias, each named `<prefix>_<column>` (for joins that bring a category along). */
+export function categoryColumnsOf<A extends string, P extends string>(alias: A, prefix: P) {
+  return columns.map((k) => `${alias}.${k} as ${prefix}_${k}` as `${A}.${typeof k} as ${P}_${typeof k}`)
+}
+
+/** The category a join brought along under `prefix` (see categoryColumnsOf), or null when the join found none. */
+export function categoryFromRow(row: Record<string, unknown>, prefix: string): Category | null {
+  if (row[`${prefix}_id`] === null || row[`${prefix}_id`] === undefined) return null
+  return Object.fromEntries(columns.map((k) => [k, row[`${prefix}_${k}`]])) as unknown as Category
+}
+
 /** Turns a name into a URL slug. */
 export function slugify(text: string, fallback = 'thread'): string {
   const slug = text
@@ -35,11 +46,27 @@ export function slugify(text: string, fallback = 'thread'): string {
 
 /** Categories, their visibility and their moderators. */
 export class CategoryService {
+  // The moderation scope read with the session (same round trip), for the rest of that request:
+  // keyed by the request's own user object, so it lives exactly as long as the request does.
+  private readonly known = new WeakMap<SessionUser, Viewer>()
+
   constructor(private readonly db: Db) {}
 
-  /** The viewer for a user: who they are and which categories they moderate. */
+  /** Records the categories a request's user moderates, as read with their session. */
+  remember(user: SessionUser, moderates: Iterable<number>): Viewer {
+    const viewer: Viewer = { user, moderates: new Set(moderates) }
+    this.known.set(user, viewer)
+    return viewer
+  }
+
+  /**
+   * The viewer for a user: who they are and which categories they moderate. Outside a
+   * transaction, a user whose scope came with their session costs no query.
+   */
   async viewer(user: SessionUser | null, trx?: DbOrTrx): Promise<Viewer> {
     if (!user) return { user: null, moderates: new Set() }
+    const known = trx ? undefined : this.known.get(user)
+    if (known) return known
     const rows = await (trx ?? this.db)
       .selectFrom('category_moderators')
       .select('category_id')

@@ -1,7 +1,8 @@
-import { sql } from 'kysely'
+import { type QueryCreator, type Selectable, sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import type { Db, DbOrTrx, Trx } from '../../core/db.js'
+import { type Db, type DbOrTrx, prepared, preparedShape, type Trx } from '../../core/db.js'
+import type { Database, ThreadsTable } from '../../core/db-types.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
@@ -9,7 +10,7 @@ import { lf } from '../../core/newlines.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
-import { type Category, type CategoryService, IDEA_COMMENTS_CATEGORY, slugify } from './categories.js'
+import { type Category, categoryColumnsOf, categoryFromRow, type CategoryService, IDEA_COMMENTS_CATEGORY, slugify } from './categories.js'
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
 import { EditInput, LatestCursor, ReadingListQuery, ReplyInput, ScoreCursor, ThreadCursor, ThreadInput, ThreadPatchInput, TimeCursor } from './schemas.js'
 
@@ -133,11 +134,20 @@ export class DiscussionService {
     if (mentions.length > s.tl0_max_mentions_per_post) {
       throw Invalid.field('body', `New members can mention at most ${s.tl0_max_mentions_per_post} member(s) per post (this one mentions ${mentions.length})`)
     }
+    // Counting stops at the limit, on the (author_id, created_at) index alone: the check costs
+    // the same however much the member has posted.
     const { n } = await this.db
-      .selectFrom('posts')
+      .selectFrom((db) =>
+        db
+          .selectFrom('posts')
+          .select('created_at')
+          .where('author_id', '=', user.id)
+          .where('created_at', '>', sql<Date>`now() - interval '1 day'`)
+          .orderBy('created_at', 'desc')
+          .limit(s.tl0_max_posts_per_day)
+          .as('today'),
+      )
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('author_id', '=', user.id)
-      .where('created_at', '>', sql<Date>`now() - interval '1 day'`)
       .executeTakeFirstOrThrow()
     if (Number(n) >= s.tl0_max_posts_per_day) {
       throw new Forbidden(`New members can post at most ${s.tl0_max_posts_per_day} times a day; try again tomorrow`)
@@ -350,6 +360,7 @@ export class DiscussionService {
     thread: { id: number; slug: string; title: string },
     postId: number,
     skip: Set<number>,
+    parentCategory?: Category | null,
   ): Promise<NewNotification[]> {
     if (names.length === 0) return []
     const users = await trx
@@ -363,7 +374,7 @@ export class DiscussionService {
       .select(['user_id', 'category_id'])
       .where('user_id', 'in', users.map((u) => u.id))
       .execute()
-    const parent = category.parent_id ? (await this.categories.all(trx)).find((c) => c.id === category.parent_id) : null
+    const parent = parentCategory !== undefined ? parentCategory : category.parent_id ? (await this.categories.all(trx)).find((c) => c.id === category.parent_id) : null
     return users
       .filter((u) => !skip.has(u.id))
       .filter((u) =>
@@ -381,22 +392,30 @@ export class DiscussionService {
 
   /** Loads a thread the viewer may see, with its category, or NotFound. */
   async visibleThread(viewer: Viewer, threadId: number, trx?: DbOrTrx) {
-    const thread = await (trx ?? this.db)
+    // The thread with its category and the category's parent (for the guard): one query.
+    const found = await (trx ?? this.db)
       .selectFrom('threads')
-      .selectAll()
-      .where('id', '=', threadId)
+      .innerJoin('categories as c', 'c.id', 'threads.category_id')
+      .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
+      .selectAll('threads')
+      .select(categoryColumnsOf('c', 'c'))
+      .select(categoryColumnsOf('pc', 'pc'))
+      .where('threads.id', '=', threadId)
       .executeTakeFirst()
-    if (!thread) throw new NotFound('No such thread')
-    const category = await this.categories.byId(viewer, thread.category_id, trx)
+    if (!found) throw new NotFound('No such thread')
+    const category = categoryFromRow(found, 'c')!
+    const parent = categoryFromRow(found, 'pc')
+    if (!canSeeCategory(viewer, category, parent)) throw new NotFound('No such category')
+    const thread = Object.fromEntries(Object.entries(found).filter(([k]) => !k.startsWith('c_') && !k.startsWith('pc_'))) as Selectable<ThreadsTable>
     if (thread.deleted_at && !canModerate(viewer, category.id)) throw new NotFound('No such thread')
-    return { thread, category }
+    return { thread, category, parentCategory: parent }
   }
 
   /** Replies to a thread, or to a post in it; notifies the parent's author and anyone mentioned. */
   async reply(viewer: Viewer, threadId: number, raw: unknown) {
     const input = parse(ReplyInput, raw)
     const s = await this.settings.all()
-    const { thread, category } = await this.visibleThread(viewer, threadId)
+    const { thread, category, parentCategory } = await this.visibleThread(viewer, threadId)
     ensure(viewer, 'reply', { categoryId: category.id, thread }, { settings: s })
     const body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
@@ -404,24 +423,37 @@ export class DiscussionService {
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
     const { postId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
-      const parent = await trx
-        .selectFrom('posts')
-        .select(['id', 'path', 'depth', 'branch_id', 'author_id', 'thread_id', 'deleted_at'])
-        .where('id', '=', input.parentId ?? 0)
-        .$if(!input.parentId, (q) => q.clearWhere().where('thread_id', '=', threadId).where('depth', '=', 0))
-        .executeTakeFirst()
-      if (!parent || parent.thread_id !== threadId) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
-      const postId = await this.insertPost(trx, { threadId, parent, authorId: user.id, body, html: rendered.html })
-      await trx
-        .updateTable('threads')
-        .set((eb) => ({ reply_count: eb('reply_count', '+', 1), last_post_at: sql`now()`, last_poster_id: user.id }))
-        .where('id', '=', threadId)
-        .execute()
-      await trx.updateTable('posts').set((eb) => ({ reply_count: eb('reply_count', '+', 1) })).where('id', '=', parent.id).execute()
+      // The post, the thread's and the parent's reply counts: one statement. Its counter
+      // updates run after the insert, threads before posts, as every reply's do (no deadlock).
+      const parentId = input.parentId ?? null
+      const rows = await prepared(trx, sql<{ id: number; parent_author: number; parent_deleted: boolean }>`
+        with parent as (
+          select id, path, depth, branch_id, author_id, deleted_at from posts
+          where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
+          limit 1
+        ),
+        post as (
+          insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path)
+          select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
+            ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0')
+          from parent, (select nextval(pg_get_serial_sequence('posts', 'id')) as id) n
+          returning id
+        ),
+        thread as (
+          update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}
+          where id = ${threadId} and exists (select 1 from post)
+        ),
+        counted as (
+          update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
+        )
+        select post.id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
+      const created = rows[0]
+      if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
+      const postId = Number(created.id)
       const items: NewNotification[] = []
-      if (!parent.deleted_at && parent.author_id !== user.id) {
+      if (!created.parent_deleted && created.parent_author !== user.id) {
         items.push({
-          userId: parent.author_id,
+          userId: created.parent_author,
           kind: 'reply',
           actorId: user.id,
           url: threadUrl(thread, postId),
@@ -429,15 +461,17 @@ export class DiscussionService {
           payload: { threadId, postId },
         })
       }
-      items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([parent.author_id]))))
-      await this.notifications.create(trx, items)
-      await this.outbox.emit(
-        trx,
-        'post.created',
-        { threadId, postId, parentId: input.parentId ?? null, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
-        { channels: [`thread:${threadId}`, `category:${category.id}`, 'home'], categoryId: category.id },
-      )
-      return { postId, parentAuthor: parent.author_id }
+      items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
+      // The notifications and every event of this reply go out in one statement.
+      await this.notifications.create(trx, items, [
+        {
+          type: 'post.created',
+          data: { threadId, postId, parentId, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
+          channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
+          categoryId: category.id,
+        },
+      ])
+      return { postId, parentAuthor: created.parent_author }
     })
     return { id: postId, threadId, url: threadUrl(thread, postId), parentAuthor }
   }
@@ -449,25 +483,33 @@ export class DiscussionService {
    */
   async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
     const userId = viewer.user?.id ?? 0
-    const row = await this.db
+    // The thread, its category (and parent, for the guard) and the viewer's read marker: one query.
+    const [found] = await preparedShape(this.db, 'thread-page:thread', [userId, threadId], () => this.db
       .selectFrom('threads as t')
       .innerJoin('users as a', 'a.id', 't.author_id')
+      .innerJoin('categories as c', 'c.id', 't.category_id')
+      .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
       .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId))
       .leftJoin('ideas as i', 'i.thread_id', 't.id')
       .select(['i.id as idea_id'])
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
-      .where('t.id', '=', threadId)
-      .executeTakeFirst()
-    if (!row) throw new NotFound('No such thread')
-    const category = await this.categories.byId(viewer, row.category_id)
+      .select(categoryColumnsOf('c', 'c'))
+      .select(categoryColumnsOf('pc', 'pc'))
+      .where('t.id', '=', threadId))
+    if (!found) throw new NotFound('No such thread')
+    const category = categoryFromRow(found, 'c')!
+    if (!canSeeCategory(viewer, category, categoryFromRow(found, 'pc'))) throw new NotFound('No such category')
+    const row = {
+      idea_id: found.idea_id, id: found.id, title: found.title, slug: found.slug, category_id: found.category_id, pinned: found.pinned,
+      locked: found.locked, reply_count: found.reply_count, created_at: found.created_at, deleted_at: found.deleted_at,
+      author_id: found.author_id, author_username: found.author_username, last_read_post_id: found.last_read_post_id, read_at: found.read_at,
+    }
     const moderator = canModerate(viewer, category.id)
     if (row.deleted_at && !moderator) throw new NotFound('No such thread')
     const s = await this.settings.all()
 
     let root: { id: number; path: string; depth: number } | null = null
-    let branchIds: number[] = []
-    let nextAfter: number | null = null
     if (options.rootPostId) {
       root = (await this.db
         .selectFrom('posts')
@@ -476,26 +518,30 @@ export class DiscussionService {
         .where('thread_id', '=', threadId)
         .executeTakeFirst()) ?? null
       if (!root) throw new NotFound('No such post')
-    } else {
-      const top = await this.db
-        .selectFrom('posts')
-        .select('id')
-        .where('thread_id', '=', threadId)
-        .where('depth', '=', 1)
-        .$if(options.after !== undefined, (q) => q.where('id', '>', options.after!))
-        .orderBy('id')
-        .limit(BRANCHES_PER_PAGE + 1)
-        .execute()
-      branchIds = top.slice(0, BRANCHES_PER_PAGE).map((p) => p.id)
-      nextAfter = top.length > BRANCHES_PER_PAGE ? branchIds[branchIds.length - 1]! : null
     }
+    // Without a root, the page's branches (the next BRANCHES_PER_PAGE top-level replies, and
+    // whether more follow) are chosen inside the posts query itself: one round trip, not two.
+    const from: QueryCreator<Database> = root
+      ? this.db
+      : this.db
+          .with('top', (db) =>
+            db
+              .selectFrom('posts')
+              .select('id')
+              .where('thread_id', '=', threadId)
+              .where('depth', '=', 1)
+              .$if(options.after !== undefined, (q) => q.where('id', '>', options.after!))
+              .orderBy('id')
+              .limit(BRANCHES_PER_PAGE + 1),
+          )
+          .with('branches', (db) => db.selectFrom('top').select('id').orderBy('id').limit(BRANCHES_PER_PAGE)) as unknown as QueryCreator<Database>
 
     // A continuation page starts after the last post the previous page could hold.
     let contPath: string | null = null
     if (options.cont !== undefined) {
-      const from = await this.db.selectFrom('posts').select('path').where('id', '=', options.cont).where('thread_id', '=', threadId).executeTakeFirst()
-      if (!from) throw new NotFound('No such post')
-      contPath = from.path
+      const start = await this.db.selectFrom('posts').select('path').where('id', '=', options.cont).where('thread_id', '=', threadId).executeTakeFirst()
+      if (!start) throw new NotFound('No such post')
+      contPath = start.path
     }
 
     const floor = root?.depth ?? 0
@@ -519,17 +565,19 @@ export class DiscussionService {
       .$if(contPath !== null, (q) => q.where('p.path', '>', contPath!))
       .where((eb) => {
         if (root) return eb.and([eb('p.path', '>=', root.path), eb('p.path', '<', `${root.path}/`)])
-        const inBranches = branchIds.length > 0 ? eb('p.branch_id', 'in', branchIds) : eb.lit(false)
+        const inBranches = sql<boolean>`p.branch_id in (select id from branches)`
         return options.after === undefined && contPath === null ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
       })
-    const fetched = await this.db
+    const fetched = await prepared(this.db, from
       .selectFrom(inScope.as('x'))
       .selectAll()
+      .$if(!root, (q) =>
+        q.select([sql<number>`(select count(*) from top)::int`.as('top_count'), sql<number | null>`(select max(id) from branches)`.as('last_branch')]),
+      )
       // The first post always fits, however large.
       .where(sql<boolean>`x.bytes_through - x.bytes < ${PAGE_HTML_BYTES}`)
       .orderBy('x.path')
-      .limit(POSTS_PER_PAGE + 1)
-      .execute()
+      .limit(POSTS_PER_PAGE + 1))
     const cut = fetched.length > POSTS_PER_PAGE || (fetched.length > 0 && Number(fetched[fetched.length - 1]!.bytes_through) >= PAGE_HTML_BYTES)
     const rows = fetched.slice(0, POSTS_PER_PAGE)
     // Whether more of this scope follows: cheaper to ask than to count.
@@ -537,13 +585,15 @@ export class DiscussionService {
       cut &&
       rows.length > 0 &&
       (fetched.length > POSTS_PER_PAGE ||
-        (await this.db
+        (await from
           .selectFrom(inScope.as('y'))
           .select('y.id')
           .where('y.path', '>', rows[rows.length - 1]!.path)
           .limit(1)
           .executeTakeFirst()) !== undefined)
     const nextCont = more ? rows[rows.length - 1]!.id : null
+    const branchInfo = fetched[0] as { top_count?: number; last_branch?: number | null } | undefined
+    const nextAfter = !root && (branchInfo?.top_count ?? 0) > BRANCHES_PER_PAGE ? (branchInfo?.last_branch ?? null) : null
 
     const lastRead = row.last_read_post_id ?? 0
     const byId = new Map<number, PostView>()
@@ -581,8 +631,10 @@ export class DiscussionService {
     }
 
     const maxShown = rows.reduce((m, p) => Math.max(m, p.id), 0)
-    if (viewer.user && maxShown > 0) {
-      await this.recordRead(viewer.user.id, threadId, maxShown, rows.filter((p) => p.id > lastRead).length, row.read_at)
+    // Rereading what was already read, on a day the thread was already entered, changes nothing: no write.
+    const enteredToday = row.read_at !== null && row.read_at.toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10)
+    if (viewer.user && maxShown > 0 && (maxShown > lastRead || !enteredToday)) {
+      await this.recordRead(viewer.user.id, threadId, maxShown, rows.filter((p) => p.id > lastRead).length, enteredToday)
     }
     return {
       thread: { ...row, url: threadUrl(row) },
@@ -611,8 +663,7 @@ export class DiscussionService {
    * Records reading in one statement: the member's last-read post in the thread, and
    * today's stats (posts read, topics entered) that trust levels are computed from.
    */
-  private async recordRead(userId: number, threadId: number, maxPostId: number, newPosts: number, previousReadAt: Date | null) {
-    const enteredToday = previousReadAt !== null && previousReadAt.toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10)
+  private async recordRead(userId: number, threadId: number, maxPostId: number, newPosts: number, enteredToday: boolean) {
     await sql`
       with mark as (
         insert into thread_reads (user_id, thread_id, last_read_post_id, updated_at)

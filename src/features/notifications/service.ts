@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { Db, DbOrTrx } from '../../core/db.js'
 import { NotFound } from '../../core/errors.js'
-import type { Outbox } from '../../core/outbox.js'
+import { type EventInput, OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
 
 /** What a feature asks to tell a member. `text` is plain text (escaped when shown). */
 export interface NewNotification {
@@ -38,31 +38,38 @@ export class NotificationService {
     private readonly outbox: Outbox,
   ) {}
 
-  /** Inserts notifications (one multi-row insert), skipping anyone notifying themselves. */
-  async create(trx: DbOrTrx, items: NewNotification[]): Promise<NotificationRow[]> {
+  /**
+   * Inserts notifications (one multi-row insert), skipping anyone notifying themselves.
+   * `alongside` are the caller's own events, written to the outbox in the same statement
+   * as the notifications' (one round trip for all of them).
+   */
+  async create(trx: DbOrTrx, items: NewNotification[], alongside: EventInput[] = []): Promise<NotificationRow[]> {
     const rows = items.filter((n) => n.userId !== n.actorId)
-    if (rows.length === 0) return []
-    const created = await trx
-      .insertInto('notifications')
-      .values(
-        rows.map((n) => ({
-          user_id: n.userId,
-          kind: n.kind,
-          url: n.url,
-          actor_id: n.actorId ?? null,
-          payload: JSON.stringify({ text: n.text, ...n.payload }),
-        })),
-      )
-      .returning(['id', 'user_id', 'kind', 'url', 'payload', 'actor_id', 'read_at', 'created_at'])
-      .execute()
-    await this.outbox.emitMany(
-      trx,
-      created.map((row) => ({
-        type: 'notification.created' as const,
-        data: { id: row.id, userId: row.user_id, kind: row.kind, url: row.url, text: String(row.payload.text ?? '') },
-        channels: [`user:${row.user_id}`],
-      })),
+    if (rows.length === 0) {
+      await this.outbox.emitMany(trx, alongside)
+      return []
+    }
+    // The notifications, their `notification.created` events and the caller's own events: one statement.
+    const values = sql.join(
+      rows.map((n) => sql`(${n.userId}::bigint, ${n.kind}, ${n.url}, ${n.actorId ?? null}::bigint, ${JSON.stringify({ text: n.text, ...n.payload })}::jsonb)`),
     )
+    const { rows: created } = await sql<NotificationRow>`
+      with n as (
+        insert into notifications (user_id, kind, url, actor_id, payload) values ${values}
+        returning id, user_id, kind, url, payload, actor_id, read_at, created_at
+      ),
+      e as (
+        insert into outbox (type, payload, channels, category_id)
+        ${alongside.length > 0 ? sql`select * from (values ${this.outbox.rows(alongside)}) a (type, payload, channels, category_id) union all` : sql``}
+        select 'notification.created', jsonb_build_object('id', n.id, 'userId', n.user_id, 'kind', n.kind, 'url', n.url, 'text', coalesce(n.payload->>'text', '')),
+          array['user:' || n.user_id], null::int
+        from n
+        returning id
+      )
+      -- The NOTIFY is queued with the transaction and sent only if it commits.
+      select n.*, (select count(*) from (select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '') from e limit 1) w) as notified from n order by n.id`.execute(trx)
+    this.outbox.written()
+    for (const row of created) delete (row as { notified?: unknown }).notified
     return created
   }
 

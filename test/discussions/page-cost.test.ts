@@ -1,0 +1,82 @@
+import t from 'tap'
+import { SESSION_COOKIE } from '../../src/core/auth/cookies.js'
+import { build } from '../helpers/app.js'
+import { Client } from '../helpers/client.js'
+import { forum, replyTo, startThread } from '../helpers/forum.js'
+import { QueryCounter } from '../helpers/query-counter.js'
+
+t.test('a thread page costs a guest two queries and a member three, whatever the thread size', async (t) => {
+  const counter = new QueryCounter()
+  const { app, db } = await build(t, { plugins: [counter] })
+  const f = await forum(app, db)
+  const thread = await startThread(f.member, f.cats.open.id, 'What a page costs', 'root')
+  for (let i = 0; i < 5; i++) await replyTo(i % 2 ? f.admin : f.member, thread.id, `reply ${i}`)
+  await f.regular.client.api('PUT', `/api/v1/posts/${thread.postId}/like`)
+  await app.hearth.notifications.notify([{ userId: f.regular.id, kind: 'reply', text: 'hello', url: thread.url }])
+
+  const guest = new Client(app)
+  counter.roundTrips = 0
+  t.equal((await guest.get(thread.url)).statusCode, 200)
+  t.equal(counter.roundTrips, 2, 'guest: the thread with its category, then the posts')
+
+  // The first visit records reading; a revisit with nothing new reads only.
+  counter.roundTrips = 0
+  let page = await f.regular.client.get(thread.url)
+  t.equal(page.statusCode, 200)
+  t.equal(counter.roundTrips, 4, 'member, first visit: session and viewer, thread, posts, the read marker')
+  counter.roundTrips = 0
+  page = await f.regular.client.get(thread.url)
+  t.equal(counter.roundTrips, 3, 'member, nothing new: session with moderation scope and unread count, thread, posts')
+  t.match(page.body, /data-unread>1</, 'the unread count still reaches the header')
+  t.match(page.body, /name="like" value="0"/, 'likes by the member are still marked')
+
+  // A category moderator's scope comes with the session: the thread in their category shows the tools.
+  const inner = await startThread(f.admin, f.cats.trusted.id, 'Trusted talk here', 'root')
+  await f.categoryMod.client.get(inner.url)
+  counter.roundTrips = 0
+  const modPage = await f.categoryMod.client.get(inner.url)
+  t.match(modPage.body, /Moderation/, 'the moderator sees the tools')
+  t.ok(counter.roundTrips <= 4, `a moderator's page takes ${counter.roundTrips} queries (the move targets are one more)`)
+
+  // Adding the member's reply makes the next visit record it again.
+  await replyTo(f.member, thread.id, 'one more')
+  const row = await db.selectFrom('thread_reads').select('last_read_post_id').where('user_id', '=', f.regular.id).executeTakeFirstOrThrow()
+  await f.regular.client.get(thread.url)
+  const after = await db.selectFrom('thread_reads').select('last_read_post_id').where('user_id', '=', f.regular.id).executeTakeFirstOrThrow()
+  t.ok(after.last_read_post_id > row.last_read_post_id, 'a new post moves the read marker')
+})
+
+t.test('the sliding session refresh and the activity stamp ride on the session check', async (t) => {
+  const counter = new QueryCounter()
+  const { app, db } = await build(t, { plugins: [counter] })
+  const f = await forum(app, db)
+  const thread = await startThread(f.member, f.cats.open.id, 'Session refresh thread', 'root')
+  await f.regular.client.get(thread.url)
+  counter.roundTrips = 0
+  await f.regular.client.get(thread.url)
+  const steady = counter.roundTrips
+
+  // Half the lifetime gone and not seen for an hour: the next page extends both, in the same statement.
+  const soon = new Date(Date.now() + 2 * 86_400_000)
+  const longAgo = new Date(Date.now() - 60 * 60 * 1000)
+  await db.updateTable('sessions').set({ expires_at: soon, last_seen_at: longAgo }).where('user_id', '=', f.regular.id).execute()
+  await db.updateTable('users').set({ last_seen_at: longAgo }).where('id', '=', f.regular.id).execute()
+  counter.roundTrips = 0
+  const page = await f.regular.client.get(thread.url)
+  t.equal(counter.roundTrips, steady, `no extra statement for the refresh (${steady} queries)`)
+  const cookie = page.cookies.find((c) => c.name === SESSION_COOKIE)
+  t.ok(cookie && new Date(cookie.expires!).getTime() > Date.now() + 20 * 86_400_000, 'the cookie is extended')
+  const session = await db.selectFrom('sessions').select(['expires_at', 'last_seen_at']).where('user_id', '=', f.regular.id).executeTakeFirstOrThrow()
+  t.ok(session.expires_at.getTime() > Date.now() + 20 * 86_400_000, 'the session is extended')
+  t.ok(session.last_seen_at > longAgo, 'the session is stamped')
+  const user = await db.selectFrom('users').select('last_seen_at').where('id', '=', f.regular.id).executeTakeFirstOrThrow()
+  t.ok(user.last_seen_at! > longAgo, "the member's activity is stamped")
+
+  // The right session id with a wrong secret is refused and touches nothing.
+  await db.updateTable('sessions').set({ expires_at: soon, last_seen_at: longAgo }).where('user_id', '=', f.regular.id).execute()
+  const id = f.regular.client.cookies.get(SESSION_COOKIE)!.split('.')[0]!
+  const forged = await app.inject({ method: 'GET', url: thread.url, headers: { cookie: `${SESSION_COOKIE}=${id}.${'a'.repeat(32)}` } })
+  t.notMatch(forged.body, /Log out/, 'a forged secret is a guest')
+  const untouched = await db.selectFrom('sessions').select(['expires_at', 'last_seen_at']).where('user_id', '=', f.regular.id).executeTakeFirstOrThrow()
+  t.same([untouched.expires_at.getTime(), untouched.last_seen_at.getTime()], [soon.getTime(), longAgo.getTime()], 'a forged secret extends nothing')
+})

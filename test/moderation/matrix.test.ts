@@ -9,6 +9,8 @@ t.test('moderation routes × personas: every route checks scope on the server', 
   const f = await forum(app, db)
   const globalMod = await persona(app, db, { stem: 'globalmod', role: 'moderator', trustLevel: 2 })
   const flagger = await persona(app, db, { stem: 'flagger', trustLevel: 2 })
+  // Writes the flagged posts: nobody reviews flags on their own post, so no persona below may be their author.
+  const author = await persona(app, db, { stem: 'author', trustLevel: 2 })
   // Appointed to the same categories as categoryMod, then suspended: a suspension takes every staff power away.
   const suspendedMod = await persona(app, db, { stem: 'suspmod', trustLevel: 2 })
   for (const cat of [f.cats.members, f.cats.trusted]) await app.hearth.categories.appointModerator(f.admin.id, cat.id, suspendedMod.username)
@@ -33,7 +35,7 @@ t.test('moderation routes × personas: every route checks scope on the server', 
   const flags = new Map<string, { flagId: number; postId: number }>()
   for (const cat of Object.keys(threads) as Cat[]) {
     for (const who of Object.keys(people) as Who[]) {
-      const postId = await replyTo(f.admin, threads[cat].id, `Flag me: ${who} in ${cat}`)
+      const postId = await replyTo(author, threads[cat].id, `Flag me: ${who} in ${cat}`)
       const res = await flagger.client.api('POST', `/api/v1/posts/${postId}/flags`, { reason: 'off_topic' })
       flags.set(`${who}:${cat}`, { flagId: res.data.id, postId })
     }

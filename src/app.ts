@@ -303,6 +303,8 @@ async function renderError(err: Error & { statusCode?: number; validation?: unkn
   const message =
     unavailable
       ? DATABASE_UNAVAILABLE
+      : domain instanceof Unavailable
+      ? domain.message // a deliberate 503 says what is away and what to do
       : status >= 500
       ? 'Something went wrong on our side'
       : (err as { code?: string }).code?.startsWith('FST_CSRF')

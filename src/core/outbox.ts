@@ -120,7 +120,6 @@ export class OutboxRelay {
   private readonly pollMs: number
   private readonly timeoutMs: number
   private readonly batchSize: number
-  private readonly idleWaiters: (() => void)[] = []
 
   constructor(private readonly options: RelayOptions) {
     this.pollMs = options.pollMs ?? 1_000
@@ -148,8 +147,6 @@ export class OutboxRelay {
       if (this.again && !this.closed) {
         this.again = false
         this.wake()
-      } else {
-        for (const resolve of this.idleWaiters.splice(0)) resolve()
       }
     })
   }
@@ -163,12 +160,6 @@ export class OutboxRelay {
       // Another process holds the relay lock: give it a moment to finish.
       if (delivered < 0) await new Promise((resolve) => setTimeout(resolve, 10))
     }
-  }
-
-  /** Resolves when the relay is idle (no pass running or due). */
-  idle(): Promise<void> {
-    if (!this.running) return Promise.resolve()
-    return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
   /** Stops listening and polling; waits for a pass in progress. */

@@ -15,7 +15,6 @@
  * target per round), BENCH_CONNECTIONS (10); BENCH_XACTS=0 skips the (slow) transaction counts.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import path from 'node:path'
@@ -26,7 +25,7 @@ import { issueSecret } from '../../src/core/auth/tokens.js'
 import { createDb, type Db } from '../../src/core/db.js'
 import { seed } from '../../src/seed.js'
 import { ADMIN_URL, freshDatabase } from '../helpers/db.js'
-import { freePort, ROOT } from '../helpers/process.js'
+import { benchWebEnv, freePort, ROOT } from '../helpers/process.js'
 
 const BOUND_QUERY = `select p.id, p.body_html, p.created_at, u.username, u.display_name
   from posts p join users u on u.id = p.author_id where p.thread_id = $1 order by p.path limit 20`
@@ -181,21 +180,7 @@ async function startHearth(name: string, root: string): Promise<Hearth> {
   const databaseUrl = await freshDatabase(dbName)
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const { child, output } = start(name, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    BASE_URL: base,
-    DATABASE_URL: databaseUrl,
-    DATABASE_POOL_SIZE: '20',
-    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: `hearth_bench_${randomBytes(4).toString('hex')}`,
-    RATE_LIMIT_POST: '1000000',
-    RATE_LIMIT_SIGNUP: '1000000',
-    GUEST_CACHE_SECONDS: '0',
-    LOG_LEVEL: 'warn',
-    SECRET_KEY: randomBytes(32).toString('hex'),
-  }, root)
+  const { child, output } = start(name, ['--import', 'tsx', path.join(root, 'src/main.ts')], benchWebEnv(port, databaseUrl, { GUEST_CACHE_SECONDS: '0' }), root)
   await waitUp(base, output)
   const db = createDb(databaseUrl, 4)
   // The web process migrated its own database; the same seed makes the same forum.

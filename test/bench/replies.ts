@@ -12,7 +12,6 @@
  * BENCH_DATABASE_URL (or TEST_DATABASE_URL) is an admin connection that may create databases.
  */
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
@@ -21,7 +20,7 @@ import WebSocket from 'ws'
 import { issueSecret } from '../../src/core/auth/tokens.js'
 import { createDb } from '../../src/core/db.js'
 import { freshDatabase } from '../helpers/db.js'
-import { freePort, ROOT } from '../helpers/process.js'
+import { benchWebEnv, freePort, ROOT } from '../helpers/process.js'
 
 const root = path.resolve(process.env.BENCH_ROOT ?? ROOT)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
@@ -35,22 +34,7 @@ const port = await freePort()
 const base = `http://127.0.0.1:${port}`
 const web = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
   cwd: root,
-  env: {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    BASE_URL: base,
-    DATABASE_URL: databaseUrl,
-    DATABASE_POOL_SIZE: '20',
-    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: `hearth_bench_${randomBytes(4).toString('hex')}`,
-    RATE_LIMIT_POST: '1000000',
-    RATE_LIMIT_SIGNUP: '1000000',
-    LOG_LEVEL: 'warn',
-    SECRET_KEY: randomBytes(32).toString('hex'),
-  },
+  env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...benchWebEnv(port, databaseUrl) },
   stdio: ['ignore', 'pipe', 'pipe'],
 })
 let output = ''

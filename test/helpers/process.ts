@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { type ChildProcess, spawn } from 'node:child_process'
 import net from 'node:net'
 import path from 'node:path'
@@ -65,5 +66,27 @@ export function spawnEntry(entry: string, env: Record<string, string>, args: str
         check()
       })
     },
+  }
+}
+
+/**
+ * The environment a benchmark runs the web process with: production mode on the given
+ * database and the local Redis (a prefix of its own), limits out of the way, quiet logs.
+ */
+export function benchWebEnv(port: number, databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: databaseUrl,
+    DATABASE_POOL_SIZE: '20',
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: `hearth_bench_${randomBytes(4).toString('hex')}`,
+    RATE_LIMIT_POST: '1000000',
+    RATE_LIMIT_SIGNUP: '1000000',
+    LOG_LEVEL: 'warn',
+    SECRET_KEY: randomBytes(32).toString('hex'),
+    ...extra,
   }
 }

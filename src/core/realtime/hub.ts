@@ -81,11 +81,6 @@ export class LiveHub {
     this.answers.clear()
   }
 
-  /** Tells every instance that a member's access changed (or everyone's, without a user): rechecks their sockets now. */
-  async accessChanged(userId?: number): Promise<void> {
-    await this.fanout.publishControl(userId === undefined ? { kind: 'access.changed' } : { kind: 'access.changed', userId })
-  }
-
   /** Resolves once this instance receives events published by any instance. */
   ready(): Promise<void> {
     return this.fanout.ready()

@@ -351,8 +351,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.get('/api/v1/posts/:id/revisions', { schema: { params: IdParams } }, async (req) => {
     const history = await discussions.revisions(await viewerOf(req), req.params.id)
     return {
-      current: { body: history.post.body_md, editedAt: history.post.edited_at },
-      revisions: history.revisions.map((r) => ({ number: r.number, body: r.body_md, editor: r.editor, createdAt: r.created_at })),
+      current: { body: history.post.body_md, editedAt: history.post.edited_at, ...(history.post.depth === 0 ? { title: history.thread.title } : {}) },
+      // Each earlier version (newest first): its text and, on an opening post, its title; who replaced it, when and why.
+      revisions: history.revisions.map((r) => ({ number: r.number, body: r.body_md, title: r.title, editor: r.editor, reason: r.reason, createdAt: r.created_at })),
     }
   })
 

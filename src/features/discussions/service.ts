@@ -7,6 +7,7 @@ import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import { lf } from '../../core/newlines.js'
+import { textDiff } from './revision-diff.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
@@ -776,7 +777,15 @@ export class DiscussionService {
       if (!changed) return { post, thread, category, changed }
       await trx
         .insertInto('post_revisions')
-        .values({ post_id: postId, number: post.revision_count + 1, body_md: post.body_md, editor_id: viewer.user!.id })
+        .values({
+          post_id: postId,
+          number: post.revision_count + 1,
+          body_md: post.body_md,
+          editor_id: viewer.user!.id,
+          // The title belongs to the opening post's history: kept with each of its revisions.
+          title: post.depth === 0 ? thread.title : null,
+          reason: input.reason ?? '',
+        })
         .execute()
       await trx
         .updateTable('posts')
@@ -799,18 +808,42 @@ export class DiscussionService {
     return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
   }
 
-  /** The revision history of a post: each earlier text, newest first, plus the current one. */
+  /**
+   * The edit history of a post, newest edit first: for each edit who made it, when and why,
+   * what it changed in the text (a word-level diff with a little context, see
+   * revision-diff.ts) and, on an opening post, the title it replaced. Visible to whoever
+   * may see the post (hidden posts: their author and moderators); never for a deleted post.
+   */
   async revisions(viewer: Viewer, postId: number) {
     const { post, thread } = await this.visiblePost(viewer, postId)
     if (post.deleted_at) throw new NotFound('No such post')
-    const revisions = await this.db
+    const rows = await this.db
       .selectFrom('post_revisions as r')
       .leftJoin('users as u', 'u.id', 'r.editor_id')
-      .select(['r.number', 'r.body_md', 'r.created_at', 'u.username as editor'])
+      .select(['r.number', 'r.body_md', 'r.title', 'r.reason', 'r.created_at', 'u.username as editor'])
       .where('r.post_id', '=', postId)
-      .orderBy('r.number', 'desc')
+      .orderBy('r.number', 'asc')
       .execute()
-    return { post, thread: { ...thread, url: threadUrl(thread, postId) }, revisions }
+    const currentTitle = post.depth === 0 ? thread.title : null
+    // Revision n holds version n (the text before edit n); the version after it is the next revision, or the post now.
+    const edits = rows.map((r, i) => {
+      const next = rows[i + 1]
+      const after = { body: next ? next.body_md : post.body_md, title: next ? next.title : currentTitle }
+      return {
+        number: r.number,
+        created_at: r.created_at,
+        editor: r.editor,
+        reason: r.reason,
+        titleChange: r.title !== null && after.title !== null && r.title !== after.title ? { from: r.title, to: after.title } : null,
+        diff: r.body_md === after.body ? null : textDiff(r.body_md, after.body),
+      }
+    })
+    return {
+      post,
+      thread: { ...thread, url: threadUrl(thread, postId) },
+      revisions: rows.slice().reverse(),
+      edits: edits.reverse(),
+    }
   }
 
   /**

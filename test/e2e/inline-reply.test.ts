@@ -50,13 +50,13 @@ t.test('inline reply: opens under the post, posts without a reload, appears once
     t.equal(new URL(page.url()).pathname, new URL(`${base}${thread.url}`).pathname, 'without leaving the thread')
 
     // A refused reply shows the API's field error in place and keeps the text.
-    await app.hearth.settings.set('max_post_length', 20)
-    const text = `A standing desk at ${width}px changed my back.`
+    await app.hearth.settings.set('max_post_length', 100)
+    const text = `A standing desk at ${width}px changed my back, my mornings and, to be honest, my whole relationship with the chair I had.`
     await textarea.fill(text)
     await composer.getByRole('button', { name: 'Post reply' }).click()
     const error = composer.locator(`#f-body-${answered}-error`)
     await error.waitFor()
-    t.match(await error.textContent(), /at most 20 characters/, 'the field error is shown under the text')
+    t.match(await error.textContent(), /at most 100 characters/, 'the field error is shown under the text')
     t.equal(await textarea.getAttribute('aria-invalid'), 'true')
     t.equal(await textarea.inputValue(), text, 'the text is kept')
     await app.hearth.settings.set('max_post_length', 65_536)

@@ -25,7 +25,7 @@ t.test('the edit history shows what each edit changed, the title change included
   const testApp = await build(t)
   const { app, db } = testApp
   const f = await forum(app, db)
-  const body = ['My first keyboard was a membrane one.', '', 'It lasted ten years.', '', 'Then I switched.'].join('\n')
+  const body = ['My first keyboard was a membrane one.', '', 'It came with the computer.', '', 'Its keys were grey.', '', 'It lasted ten years.', '', 'Then I switched.'].join('\n')
   const thread = await startThread(f.member, f.cats.open.id, 'Keybord stories', body)
   const base = await serve(testApp)
   const browser = await launchBrowser(t)

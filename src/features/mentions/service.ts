@@ -8,8 +8,8 @@ import { MemberLookupQuery } from './schemas.js'
 /** Suggestions per lookup. */
 export const SUGGESTIONS = 8
 /** How far back a thread's participants and the community's recent posters are read: bounded, whatever the sizes. */
-const THREAD_POSTS_READ = 1000
-const RECENT_POSTS_READ = 300
+const THREAD_POSTS_READ = 500
+const RECENT_POSTS_READ = 200
 
 /** A member as a suggestion shows them: nothing but their names. */
 export interface MemberSuggestion {
@@ -49,9 +49,10 @@ export class MentionService {
     const byName =
       q === ''
         ? sql`select null::bigint as id, 2 as tier, 0::bigint as recency where false`
-        : sql`(select id, 2 as tier, 0::bigint as recency from users where lower(username) like ${prefix} order by lower(username) limit ${SUGGESTIONS * 2})
+        : // Bytewise order matches the prefix indexes (migration 0110): one range, read in order, stopped at the limit.
+          sql`(select id, 2 as tier, 0::bigint as recency from users where lower(username) collate "C" like ${prefix} order by lower(username) collate "C" limit ${SUGGESTIONS * 2})
               union all
-              (select id, 2 as tier, 0::bigint as recency from users where lower(display_name) like ${prefix} order by lower(display_name) limit ${SUGGESTIONS})`
+              (select id, 2 as tier, 0::bigint as recency from users where display_name is not null and lower(display_name) collate "C" like ${prefix} order by lower(display_name) collate "C" limit ${SUGGESTIONS})`
     const { rows } = await sql<{ username: string; display_name: string | null }>`
       with candidates as (
         (${inThread})
@@ -64,13 +65,14 @@ export class MentionService {
         union all
         (${byName})
       )
+      -- Each member once (their best group, their latest post), then their names.
       select u.username, u.display_name
-      from candidates c join users u on u.id = c.id
+      from (select id, min(tier) as tier, max(recency) as recency from candidates group by id) c
+      join users u on u.id = c.id
       where u.id <> ${viewer.user!.id}
         and (u.suspended_until is null or u.suspended_until <= now())
-        and (lower(u.username) like ${prefix} or lower(u.display_name) like ${prefix})
-      group by u.id, u.username, u.display_name
-      order by min(c.tier), max(c.recency) desc, lower(u.username)
+        and (lower(u.username) collate "C" like ${prefix} or lower(u.display_name) collate "C" like ${prefix})
+      order by c.tier, c.recency desc, lower(u.username) collate "C"
       limit ${SUGGESTIONS}`.execute(this.db)
     return rows.map((r) => ({ username: r.username, displayName: r.display_name }))
   }

@@ -20,9 +20,14 @@ export interface TextDiff {
 
 /** Unchanged lines shown around each change; longer unchanged stretches collapse to a gap. */
 export const CONTEXT_LINES = 2
-// Time budgets (ms): two 64 KB texts with nothing in common must not hold a request for long.
-const LINE_BUDGET_MS = 150
-const WORD_BUDGET_MS = 50
+// Budgets: two 64 KB texts with nothing in common must not hold a request for long. The edit
+// lengths bound the work deterministically (the diff is O(size × edits)); the times are a
+// backstop only, generous enough that a busy machine never turns a small edit into a block.
+const LINE_EDITS = 500
+const WORD_EDITS = 1000
+/** Changed blocks longer than this (both sides, characters) are shown as replaced lines, without a word-level pass. */
+const WORD_DIFF_CHARS = 8000
+const BACKSTOP_MS = 1000
 
 const words = (text: string) => text.match(/\S+/g)?.length ?? 0
 
@@ -35,11 +40,11 @@ function splitLines(text: string): string[] {
  * The difference between two versions of a post's Markdown: line by line first, then word
  * by word inside each changed block (so a corrected typo shows as one word, and an added
  * paragraph as an added paragraph). Unchanged stretches keep CONTEXT_LINES lines on each
- * side of a change; the rest is a gap. A diff that takes too long shows the old block
- * deleted and the new inserted, which is still true.
+ * side of a change; the rest is a gap. A diff past its budget shows the old block deleted
+ * and the new inserted, which is still true.
  */
 export function textDiff(before: string, after: string): TextDiff {
-  const lines: ChangeObject<string>[] = diffLines(before, after, { timeout: LINE_BUDGET_MS }) ?? [
+  const lines: ChangeObject<string>[] = diffLines(before, after, { maxEditLength: LINE_EDITS, timeout: BACKSTOP_MS }) ?? [
     { value: before, removed: true, added: false, count: 1 },
     { value: after, removed: false, added: true, count: 1 },
   ]
@@ -89,7 +94,7 @@ export function textDiff(before: string, after: string): TextDiff {
     }
     wordsRemoved += words(block.removed)
     wordsAdded += words(block.added)
-    const inner = block.removed && block.added ? diffWordsWithSpace(block.removed, block.added, { timeout: WORD_BUDGET_MS }) : undefined
+    const inner = block.removed && block.added && block.removed.length + block.added.length <= WORD_DIFF_CHARS ? diffWordsWithSpace(block.removed, block.added, { maxEditLength: WORD_EDITS, timeout: BACKSTOP_MS }) : undefined
     if (!inner) {
       push({ type: 'del', text: block.removed })
       push({ type: 'ins', text: block.added })

@@ -296,6 +296,7 @@ export interface BetaProgramsTable {
   waitlist_length: ColumnType<number, number | undefined, number>
   created_by: number | null
   created_at: CreatedAt
+  closed_at: Timestamp | null
 }
 
 export interface BetaSignupsTable {

@@ -163,14 +163,15 @@ t.test('similar ideas while typing: prefixes match, odd characters are harmless'
 
 t.test('members who may not vote see the count and why, not the button', async (t) => {
   const { app, db } = await build(t)
-  const { regular } = await personas(app, db)
+  const { admin, regular } = await personas(app, db)
   const idea = (await regular.client.api('POST', '/api/v1/ideas', { title: 'Emoji reactions on posts', body: 'Quick reactions without a reply.' })).data
+  await admin.client.api('POST', `/api/v1/ideas/${idea.id}/status`, { status: 'planned', note: 'On the roadmap.' })
   await app.hearth.settings.set('require_verified_email_to_post', true)
   const reasons = { suspended: /Your account is suspended until/, silenced: /You are silenced until .* and cannot vote/, unverified: /Confirm your email address before voting/ } as const
   for (const standing of ['suspended', 'silenced', 'unverified'] as const) {
     const member = await persona(app, db, { stem: standing.slice(0, 8), trustLevel: 2 })
     await restrict(db, member.id, standing)
-    for (const url of [`/ideas/${idea.id}`, '/ideas']) {
+    for (const url of [`/ideas/${idea.id}`, '/ideas', '/roadmap']) {
       const page = await member.client.get(url)
       t.notMatch(page.body, new RegExp(`action="/ideas/${idea.id}/vote"`), `${standing}: no vote button on ${url}`)
       t.match(page.body, new RegExp(`data-vote-count-for="${idea.id}">1<`), `${standing}: the count is still shown on ${url}`)

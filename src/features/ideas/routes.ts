@@ -230,7 +230,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }, { ...page, levels: page.levels.map((l) => ({ ...l, value: form[`tl${l.level}`] ?? '' })) })
   })
 
-  app.get('/roadmap', guestCache, async (_req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()) }))
+  app.get('/roadmap', guestCache, async (req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()), voteBlock: await voteBlock(req) }))
 
   app.get('/changelog', guestCache, async (_req, reply) => reply.view('ideas/changelog', { title: 'Changelog', entries: await ideas.changelog() }))
 

@@ -242,6 +242,19 @@ export interface IdeasTable {
   created_at: CreatedAt
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
   search: ColumnType<string, never, never>
+  revision_count: ColumnType<number, number | undefined, number>
+  edited_at: Timestamp | null
+}
+
+export interface IdeaRevisionsTable {
+  id: Generated<number>
+  idea_id: number
+  number: number
+  title: string
+  body_md: string
+  tags: ColumnType<string[], string[] | undefined, string[]>
+  editor_id: number | null
+  created_at: CreatedAt
 }
 
 export interface IdeaVotesTable {
@@ -287,6 +300,7 @@ export interface BetaProgramsTable {
   waitlist_length: ColumnType<number, number | undefined, number>
   created_by: number | null
   created_at: CreatedAt
+  closed_at: Timestamp | null
 }
 
 export interface BetaSignupsTable {
@@ -344,6 +358,7 @@ export interface Database {
   thread_reads: ThreadReadsTable
   ideas: IdeasTable
   idea_votes: IdeaVotesTable
+  idea_revisions: IdeaRevisionsTable
   idea_status_changes: IdeaStatusChangesTable
   idea_subscriptions: IdeaSubscriptionsTable
   beta_programs: BetaProgramsTable

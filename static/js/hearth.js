@@ -125,3 +125,60 @@ if (posted && arrivedByNavigation && !document.querySelector(`form[data-draft="$
     localStorage.removeItem(posted)
   } catch {}
 }
+
+// Similar ideas while the title is typed: a debounced search of the idea board, so a member
+// can vote for an existing idea instead of posting a duplicate. Without this script the
+// server runs the same check when the form is sent.
+for (const form of document.querySelectorAll('form[data-similar-check]')) {
+  const title = form.querySelector('input[name="title"]')
+  const box = form.querySelector('[data-similar-live]')
+  if (!title || !box) continue
+  let timer = null
+  let pending = null
+  let last = ''
+  const show = (items) => {
+    box.replaceChildren()
+    if (items.length === 0) {
+      box.hidden = true
+      return
+    }
+    const intro = document.createElement('p')
+    const strong = document.createElement('strong')
+    strong.textContent = 'Similar ideas:'
+    intro.append(strong, ' is yours among them? A vote there counts more than a duplicate.')
+    const list = document.createElement('ul')
+    for (const item of items) {
+      const li = document.createElement('li')
+      const votes = document.createElement('span')
+      votes.className = 'votes'
+      votes.textContent = `${item.votes} ${item.votes === 1 ? 'vote' : 'votes'}`
+      const link = document.createElement('a')
+      link.href = item.url
+      link.textContent = item.title
+      const status = document.createElement('span')
+      status.className = `status status-${item.status}`
+      status.textContent = item.statusLabel
+      li.append(votes, link, status)
+      list.append(li)
+    }
+    box.append(intro, list)
+    box.hidden = false
+  }
+  const check = () => {
+    const q = title.value.trim()
+    if (q === last) return
+    last = q
+    if (pending) pending.abort()
+    if (q.length < 4) return show([])
+    pending = new AbortController()
+    fetch(`/api/v1/ideas/similar?typing=1&q=${encodeURIComponent(q)}`, { signal: pending.signal, headers: { accept: 'application/json' } })
+      .then((res) => (res.ok ? res.json() : { items: [] }))
+      .then((data) => show(data.items || []))
+      .catch(() => {})
+  }
+  title.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = setTimeout(check, 300)
+  })
+  if (title.value.trim()) check()
+}

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
 import { FormBody, handleForm, IdParams, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
+import { IDEA_COMMENTS_CATEGORY } from './categories.js'
 import { atomFeed } from './feeds.js'
 import {
   CategoryPageQuery,
@@ -36,7 +37,10 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.get('/', { ...guestCache, schema: { querystring: ReadingListQuery } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const [visible, page] = await Promise.all([categories.visible(viewer), discussions.readingList(viewer, req.query)])
+    const [all, page] = await Promise.all([categories.visible(viewer), discussions.readingList(viewer, req.query)])
+    // Idea comment threads live on their ideas' pages (the reading lists leave them out too):
+    // listed here they would look like a forum category nobody can start a thread in.
+    const visible = all.filter((c) => c.slug !== IDEA_COMMENTS_CATEGORY)
     const stats = await discussions.categoryStats(visible.map((c) => c.id))
     const withStats = visible.map((c) => ({ ...c, threads: stats.get(c.id)?.threads ?? 0, last_post_at: stats.get(c.id)?.last_post_at ?? null }))
     return reply.view('discussions/home', {

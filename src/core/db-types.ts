@@ -323,6 +323,52 @@ export interface ModeratorOffersTable {
 }
 
 /** Every table Hearth owns; migrations and this interface change together. */
+export type StageName = 'newcomer' | 'explorer' | 'participant' | 'contributor' | 'champion' | 'inactive'
+
+export interface ActivityLogTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  subject_id: ColumnType<number, number | undefined, number>
+  other_user_id: number | null
+  category_id: number | null
+  at: Timestamp
+}
+
+export interface MemberDaysTable {
+  day: ColumnType<Date, string, string>
+  user_id: number
+}
+
+export interface HealthDailyTable {
+  day: ColumnType<Date, string, string>
+  dau: number
+  wau: number
+  mau: number
+  new_members: number
+  posts: number
+  computed_at: CreatedAt
+}
+
+export interface MemberStagesTable {
+  user_id: number
+  stage: StageName
+  drifting: ColumnType<boolean, boolean | undefined, boolean>
+  score: ColumnType<number, number | undefined, number>
+  recent_score: ColumnType<number, number | undefined, number>
+  helped: ColumnType<number, number | undefined, number>
+  since: ColumnType<Date, string, string>
+  computed_at: CreatedAt
+}
+
+export interface MemberStageChangesTable {
+  id: Generated<number>
+  user_id: number
+  from_stage: StageName | null
+  to_stage: StageName
+  day: ColumnType<Date, string, string>
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -349,6 +395,11 @@ export interface Database {
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
   password_resets: PasswordResetsTable
+  activity_log: ActivityLogTable
+  member_days: MemberDaysTable
+  health_daily: HealthDailyTable
+  member_stages: MemberStagesTable
+  member_stage_changes: MemberStageChangesTable
 }
 
 export type User = Selectable<UsersTable>

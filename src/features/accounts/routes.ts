@@ -172,13 +172,16 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   r.get('/u/:username', { schema: { params: ProfileParams, querystring: ProfileQuery } }, async (req, reply) => {
     const profile = await accounts.profile(req.params.username)
     const viewer = await app.hearth.categories.viewer(req.user)
+    const isSelf = req.user?.id === profile.id
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
       // A bio is markdown like a post: shown rendered and sanitised, never as raw source.
       bioHtml: profile.bio ? renderMarkdown(profile.bio).html : '',
       recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
-      isSelf: req.user?.id === profile.id,
+      isSelf,
+      // Members see their own lifecycle stage and what would move them on (owners may switch it off).
+      stage: isSelf ? await app.hearth.activity.stageOf(profile.id) : null,
       welcome: req.query.welcome === '1' && req.user?.id === profile.id,
     })
   })

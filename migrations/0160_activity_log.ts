@@ -7,7 +7,8 @@ import { type Kysely, sql } from 'kysely'
  *   visited). Rows are derived from the tables that record each act, so the same derivation
  *   backfills an existing community and keeps up with new events; the unique key makes
  *   every derivation idempotent.
- * - `member_days`: the days each member was active, the base of DAU/WAU/MAU and cohorts.
+ * - `member_days`: the days each member was active, the base of DAU/WAU/MAU; `member_months`
+ *   the months, for retention cohorts.
  * - `health_daily`: each closed day's figures, computed in advance for the dashboard.
  * - `member_stages` and `member_stage_changes`: each member's lifecycle stage, computed
  *   nightly, and every change of it, so the flow between stages over time is known.
@@ -36,6 +37,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('member_days_pkey', ['day', 'user_id'])
     .execute()
   await sql`create index member_days_user_idx on member_days (user_id, day)`.execute(db)
+
+  // The months each member was active (rolled nightly from member_days): retention cohorts.
+  await db.schema
+    .createTable('member_months')
+    .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('month', 'date', (c) => c.notNull())
+    .addPrimaryKeyConstraint('member_months_pkey', ['user_id', 'month'])
+    .execute()
 
   await db.schema
     .createTable('health_daily')
@@ -74,7 +83,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['member_stage_changes', 'member_stages', 'health_daily', 'member_days', 'activity_log']) {
+  for (const table of ['member_stage_changes', 'member_stages', 'health_daily', 'member_months', 'member_days', 'activity_log']) {
     await db.schema.dropTable(table).execute()
   }
 }

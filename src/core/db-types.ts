@@ -340,6 +340,11 @@ export interface MemberDaysTable {
   user_id: number
 }
 
+export interface MemberMonthsTable {
+  user_id: number
+  month: ColumnType<Date, string, string>
+}
+
 export interface HealthDailyTable {
   day: ColumnType<Date, string, string>
   dau: number
@@ -397,6 +402,7 @@ export interface Database {
   password_resets: PasswordResetsTable
   activity_log: ActivityLogTable
   member_days: MemberDaysTable
+  member_months: MemberMonthsTable
   health_daily: HealthDailyTable
   member_stages: MemberStagesTable
   member_stage_changes: MemberStageChangesTable

@@ -204,13 +204,9 @@ export class HealthReport {
       )
       select c.month as cohort, -1 as offset, count(*)::int as members from cohort c group by c.month
       union all
-      select c.month, (extract(year from m.month) * 12 + extract(month from m.month) - extract(year from c.month) * 12 - extract(month from c.month))::int,
-        count(distinct c.id)::int
-      from cohort c
-      join lateral (
-        select distinct date_trunc('month', md.day)::date as month
-        from member_days md where md.user_id = c.id and md.day >= c.month and md.day < ${isoDay(end)}::date
-      ) m on true
+      select c.month, (extract(year from mm.month) * 12 + extract(month from mm.month) - extract(year from c.month) * 12 - extract(month from c.month))::int,
+        count(*)::int
+      from cohort c join member_months mm on mm.user_id = c.id and mm.month >= c.month and mm.month < ${isoDay(end)}::date
       group by 1, 2`.execute(this.db)
     const byMonth = new Map<number, { size: number; active: Map<number, number> }>()
     for (const r of rows.rows) {

@@ -162,7 +162,7 @@ export class ActivityService {
    */
   async ensureBackfilled(): Promise<boolean> {
     if (await this.backfilledAt()) return false
-    const added = await this.db.transaction().execute(async (trx) => {
+    const added = await this.batch(async (trx) => {
       // One backfill at a time across processes.
       await sql`select pg_advisory_xact_lock(hashtext('hearth.activity.backfill'))`.execute(trx)
       const done = await trx.selectFrom('community_settings').select('key').where('key', '=', BACKFILLED_KEY).executeTakeFirst()
@@ -176,7 +176,8 @@ export class ActivityService {
   }
 
   /**
-   * Computes the daily figures (DAU, WAU, MAU, new members, posts) of every closed day up to
+   * Computes the daily figures (DAU, WAU, MAU, new members, posts), and the months members
+   * were active, of every closed day up to
    * `until` (exclusive) that has none yet; the dashboard reads only these rows.
    */
   async rollDays(until: Date = new Date()): Promise<number> {
@@ -187,7 +188,12 @@ export class ActivityService {
     let from = known?.day ? new Date(new Date(known.day).getTime() + DAY_MS) : first?.day ? new Date(first.day) : last
     if (from < floor) from = floor
     if (from > last) return 0
-    const result = await sql`
+    const result = await this.batch(async (trx) => {
+      await sql`
+        insert into member_months (user_id, month)
+        select distinct user_id, date_trunc('month', day)::date from member_days where day >= ${isoDay(from)}::date and day <= ${isoDay(last)}::date
+        on conflict do nothing`.execute(trx)
+      return sql`
       insert into health_daily (day, dau, wau, mau, new_members, posts, computed_at)
       select d::date,
         (select count(*) from member_days where day = d::date),
@@ -198,7 +204,8 @@ export class ActivityService {
         now()
       from generate_series(${isoDay(from)}::timestamptz, ${isoDay(last)}::timestamptz, interval '1 day') d
       on conflict (day) do update set dau = excluded.dau, wau = excluded.wau, mau = excluded.mau,
-        new_members = excluded.new_members, posts = excluded.posts, computed_at = excluded.computed_at`.execute(this.db)
+        new_members = excluded.new_members, posts = excluded.posts, computed_at = excluded.computed_at`.execute(trx)
+    })
     return Number(result.numAffectedRows ?? 0)
   }
 
@@ -217,7 +224,7 @@ export class ActivityService {
     const newcomerSince = new Date(now.getTime() - s.stage_newcomer_days * DAY_MS)
     const priorDays = Math.max(s.stage_window_days - 30, 1)
     const today = isoDay(startOfUtcDay(now))
-    const result = await sql<{ members: number; changes: number }>`
+    const result = await this.batch((trx) => sql<{ members: number; changes: number }>`
       with w (kind, weight, participation) as (values ${kinds}),
       stats as (
         select a.user_id,
@@ -265,8 +272,16 @@ export class ActivityService {
           since = case when member_stages.stage = excluded.stage then member_stages.since else excluded.since end
         returning 1
       )
-      select (select count(*) from saved)::int as members, (select count(*) from changed)::int as changes`.execute(this.db)
+      select (select count(*) from saved)::int as members, (select count(*) from changed)::int as changes`.execute(trx))
     return result.rows[0] ?? { members: 0, changes: 0 }
+  }
+
+  // Nightly work is batch work: its statements may outlast the per-request statement timeout.
+  private batch<T>(work: (trx: Trx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`set local statement_timeout = 0`.execute(trx)
+      return work(trx)
+    })
   }
 
   /** The nightly run: backfill once, roll the closed days, recompute stages. */

@@ -27,7 +27,7 @@ const YES_NO = [
 /** Activity weights and lifecycle-stage thresholds, as a section of /admin. */
 export const activitySettingsSection: SettingsSection = {
   id: 'activity',
-  title: 'Community health',
+  title: 'Health weights and stages',
   intro: "Each act's weight in a member's score, and the thresholds of the lifecycle stages computed nightly. The dashboard is at /admin/health.",
   submit: 'Save health settings',
   fields: ACTIVITY_SETTING_KEYS.map((name) => (name === 'lifecycle_on_profile' ? { name, label: label(name), options: YES_NO } : { name, label: label(name) })),

@@ -12,6 +12,7 @@ import { LinkSigner } from './core/signed-tokens.js'
 import { AccountService } from './features/accounts/service.js'
 import { ActivityService } from './features/activity/service.js'
 import { HealthReport } from './features/activity/report.js'
+import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
 import { CategoryService } from './features/discussions/categories.js'
@@ -74,6 +75,8 @@ export interface Services {
   activity: ActivityService
   /** The health dashboard's figures. */
   health: HealthReport
+  /** Invite links and the sign-ups they brought. */
+  referrals: ReferralService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -144,6 +147,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     jobs: new JobAdminService(queue, db),
     activity,
     health: new HealthReport(db),
+    referrals: new ReferralService(db),
     start: () => relay.start(),
     async close() {
       await relay.close()

@@ -374,6 +374,24 @@ export interface MemberStageChangesTable {
   day: ColumnType<Date, string, string>
 }
 
+export interface ReferralLinksTable {
+  id: Generated<number>
+  code: string
+  owner_id: number | null
+  name: string | null
+  created_by: number | null
+  visits: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  disabled_at: Date | null
+}
+
+export interface ReferralsTable {
+  user_id: number
+  link_id: number
+  referrer_id: number | null
+  created_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -406,6 +424,8 @@ export interface Database {
   health_daily: HealthDailyTable
   member_stages: MemberStagesTable
   member_stage_changes: MemberStageChangesTable
+  referral_links: ReferralLinksTable
+  referrals: ReferralsTable
 }
 
 export type User = Selectable<UsersTable>

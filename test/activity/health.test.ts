@@ -190,7 +190,7 @@ t.test('on a small fixture, the dashboard matches figures computed independently
   t.match(f.unanswered.oldest[0], { title: /A question asked/ })
 
   // New members: m4 and m5 joined in the range; m4 took part (a thread) within 30 days.
-  t.same(f.newMembers, { joined: 2, participated: 1, settled: 0, settledParticipated: 0 })
+  t.same(f.newMembers, { joined: 2, participated: 1, settled: 0, settledParticipated: 0, referred: 0 })
 
   // Cohort retention, computed from the fixture month by month.
   const monthOf = (ms: number) => {

@@ -16,6 +16,7 @@ export const ACTIVITY_KINDS = {
   beta_signup: { label: 'Beta sign-ups', participation: true },
   flag_agreed: { label: 'Flags agreed with', participation: true },
   visit: { label: 'Days visited', participation: false },
+  referral: { label: 'Invitees who became active', participation: true },
 } as const
 
 export type ActivityKind = keyof typeof ACTIVITY_KINDS

@@ -41,7 +41,7 @@ export interface HealthFigures {
   range: DayRange
   daily: DailyActive[]
   activity: { averageDau: number; mau: number; stickiness: number | null }
-  newMembers: { joined: number; participated: number; settled: number; settledParticipated: number }
+  newMembers: { joined: number; participated: number; settled: number; settledParticipated: number; referred: number }
   response: ResponseTimes
   unanswered: { count: number; oldest: { id: number; title: string; slug: string; createdAt: Date }[] }
   cohorts: Cohort[]
@@ -99,13 +99,15 @@ export class HealthReport {
   /** Members who joined in the range, and how many took part within 30 days of joining. */
   async newMembers(range: DayRange): Promise<HealthFigures['newMembers']> {
     const { start, end } = bounds(range)
-    const row = await sql<{ joined: number; participated: number; settled: number; settled_participated: number }>`
+    const row = await sql<{ joined: number; participated: number; settled: number; settled_participated: number; referred: number }>`
       select count(*)::int as joined,
         count(*) filter (where took_part)::int as participated,
         count(*) filter (where settled)::int as settled,
-        count(*) filter (where settled and took_part)::int as settled_participated
+        count(*) filter (where settled and took_part)::int as settled_participated,
+        count(*) filter (where referred)::int as referred
       from (
         select u.created_at <= now() - interval '30 days' as settled,
+          exists (select 1 from referrals r where r.user_id = u.id) as referred,
           exists (
             select 1 from activity_log a
             where a.user_id = u.id and a.kind in (${sql.join(PARTICIPATION_KINDS)})
@@ -114,7 +116,7 @@ export class HealthReport {
         from users u where u.created_at >= ${start} and u.created_at < ${end}
       ) joined`.execute(this.db)
     const r = row.rows[0]!
-    return { joined: r.joined, participated: r.participated, settled: r.settled, settledParticipated: r.settled_participated }
+    return { joined: r.joined, participated: r.participated, settled: r.settled, settledParticipated: r.settled_participated, referred: r.referred }
   }
 
   /**

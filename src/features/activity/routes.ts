@@ -107,6 +107,7 @@ function present(f: HealthFigures) {
       .map((d, i) => ({ ...d, label: labels[i], ratio: d.mau ? `${Math.round((d.dau * 1000) / d.mau) / 10}%` : '—' }))
       .reverse(),
     newShare: share(f.newMembers.settledParticipated, f.newMembers.settled),
+    referralRate: share(f.newMembers.referred, f.newMembers.joined),
     cohortRows: f.cohorts.map((c) => ({
       month: `${MONTHS[c.month.getUTCMonth()]} ${c.month.getUTCFullYear()}`,
       size: c.size,

@@ -5,7 +5,7 @@ import type { StageName } from '../../core/db-types.js'
 import type { EventConsumer } from '../../core/outbox.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import { isoDay } from './report.js'
-import { ACTIVITY_KIND_NAMES, ACTIVITY_KINDS, activityWeights, nextStep, stageLabel } from './kinds.js'
+import { ACTIVITY_KIND_NAMES, ACTIVITY_KINDS, activityWeights, nextStep, PARTICIPATION_KINDS, stageLabel } from './kinds.js'
 
 const DAY_MS = 86_400_000
 // The dashboard and the nightly roll look back at most this far for daily figures.
@@ -150,6 +150,34 @@ export class ActivityService {
     return parts
   }
 
+  /**
+   * Credits referrers with each invitee who became active (took part, or came back on a
+   * second day), at the moment they did; run after the acts it reads are in the log.
+   */
+  async deriveReferrals(trx: Db | Trx): Promise<number> {
+    const result = await sql`
+      with source as (
+        select r.referrer_id as user_id, r.user_id as invitee, coalesce(
+          (select min(a.at) from activity_log a where a.user_id = r.user_id and a.kind in (${sql.join(PARTICIPATION_KINDS.filter((k) => k !== 'referral'))})),
+          (select md.day::timestamp at time zone 'UTC' from member_days md where md.user_id = r.user_id order by md.day offset 1 limit 1)
+        ) as at
+        from referrals r
+        where r.referrer_id is not null
+          and not exists (select 1 from activity_log x where x.user_id = r.referrer_id and x.kind = 'referral' and x.subject_id = r.user_id)
+      ),
+      added as (
+        insert into activity_log (user_id, kind, subject_id, other_user_id, at)
+        select user_id, 'referral', invitee, invitee, at from source where at is not null
+        on conflict do nothing
+        returning user_id, at
+      ),
+      days as (
+        insert into member_days (day, user_id) select distinct (at at time zone 'UTC')::date, user_id from added on conflict do nothing
+      )
+      select count(*)::int as added from added`.execute(trx)
+    return (result.rows[0] as { added: number } | undefined)?.added ?? 0
+  }
+
   /** When the log was first filled from existing data, or null. */
   async backfilledAt(): Promise<Date | null> {
     const row = await this.db.selectFrom('community_settings').select('value').where('key', '=', BACKFILLED_KEY).executeTakeFirst()
@@ -167,7 +195,7 @@ export class ActivityService {
       await sql`select pg_advisory_xact_lock(hashtext('hearth.activity.backfill'))`.execute(trx)
       const done = await trx.selectFrom('community_settings').select('key').where('key', '=', BACKFILLED_KEY).executeTakeFirst()
       if (done) return -1
-      const n = await this.derive(trx, { all: true })
+      const n = (await this.derive(trx, { all: true })) + (await this.deriveReferrals(trx))
       await trx.insertInto('community_settings').values({ key: BACKFILLED_KEY, value: JSON.stringify(new Date().toISOString()), updated_at: new Date() }).execute()
       return n
     })
@@ -287,6 +315,7 @@ export class ActivityService {
   /** The nightly run: backfill once, roll the closed days, recompute stages. */
   async nightly(now: Date = new Date()): Promise<StageRun> {
     const backfilled = await this.ensureBackfilled()
+    await this.batch((trx) => this.deriveReferrals(trx))
     const days = await this.rollDays(now)
     const { members, changes } = await this.computeStages(now)
     return { members, changes, days, backfilled }

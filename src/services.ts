@@ -12,6 +12,7 @@ import { LinkSigner } from './core/signed-tokens.js'
 import { AccountService } from './features/accounts/service.js'
 import { ActivityService } from './features/activity/service.js'
 import { HealthReport } from './features/activity/report.js'
+import { SegmentService } from './features/activity/segments.js'
 import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
@@ -75,6 +76,8 @@ export interface Services {
   activity: ActivityService
   /** The health dashboard's figures. */
   health: HealthReport
+  /** Member segments and the owners' actions on them. */
+  segments: SegmentService
   /** Invite links and the sign-ups they brought. */
   referrals: ReferralService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
@@ -148,6 +151,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     activity,
     health: new HealthReport(db),
     referrals: new ReferralService(db),
+    segments: new SegmentService(db, notifications),
     start: () => relay.start(),
     async close() {
       await relay.close()

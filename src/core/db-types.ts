@@ -392,6 +392,14 @@ export interface ReferralsTable {
   created_at: CreatedAt
 }
 
+export interface SegmentsTable {
+  id: Generated<number>
+  name: string
+  filter: ColumnType<Record<string, unknown>, string, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -426,6 +434,7 @@ export interface Database {
   member_stage_changes: MemberStageChangesTable
   referral_links: ReferralLinksTable
   referrals: ReferralsTable
+  segments: SegmentsTable
 }
 
 export type User = Selectable<UsersTable>

@@ -63,6 +63,7 @@ t.test('an owner opens the health dashboard, changes the range, and a member see
     await page.getByRole('button', { name: 'Show' }).click()
     await page.waitForURL(new RegExp(`from=${from}`))
     t.match(await page.locator('.health > p.muted').first().innerText(), new RegExp(`From ${from}`))
+
     await context.close()
   }
 

@@ -3,9 +3,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Invalid } from '../../core/errors.js'
 import { ensure, viewerOf } from '../../core/guard.js'
-import { FormBody, requireMember } from '../../core/http.js'
+import { FormBody, handleForm, idField, IdParams, MultiFormBody, pathText, queryText, requireAdmin, requireMember } from '../../core/http.js'
 import { barChart, lineChart } from './charts.js'
-import { ACTIVITY_KINDS, ACTIVITY_KIND_NAMES } from './kinds.js'
+import { ACTIVITY_KINDS, ACTIVITY_KIND_NAMES, STAGES } from './kinds.js'
+import { segmentCsv } from './segments.js'
 import type { DayRange, HealthFigures } from './report.js'
 import { isoDay } from './report.js'
 
@@ -23,7 +24,7 @@ const HealthQuery = z.object({
 
 /** /admin/health: the community health dashboard, for staff (admins and moderators). */
 export async function activityRoutes(app: FastifyInstance): Promise<void> {
-  const { activity, health } = app.hearth
+  const { activity, health, segments } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
 
   async function requireStaff(req: FastifyRequest) {
@@ -54,6 +55,75 @@ export async function activityRoutes(app: FastifyInstance): Promise<void> {
   r.post('/admin/health/compute', { schema: { body: FormBody }, preHandler: requireStaff }, async (_req, reply) => {
     await activity.nightly()
     return reply.redirect('/admin/health?computed=1', 303)
+  })
+
+  // ── segments ────────────────────────────────────────────────────────────────
+  const SegmentParams = z.object({ key: pathText(40) })
+  const SegmentQuery = z.object({ sent: queryText, saved: queryText })
+
+  async function segmentsPage(req: FastifyRequest, extra: Record<string, unknown> = {}) {
+    return {
+      title: 'Member segments',
+      segments: await segments.list(viewerOf(req.user!)),
+      stages: STAGES.map((s) => ({ name: s.name, label: s.label })),
+      values: {},
+      ...extra,
+    }
+  }
+
+  r.get('/admin/segments', { schema: { querystring: SegmentQuery }, preHandler: requireAdmin }, async (req, reply) => {
+    return reply.view('admin/segments', await segmentsPage(req))
+  })
+
+  r.post('/admin/segments', { schema: { body: MultiFormBody }, preHandler: requireAdmin }, async (req, reply) => {
+    const form = req.body
+    return handleForm(reply, 'admin/segments', form as Record<string, string>, async () => {
+      const id = await segments.save(viewerOf(req.user!), form)
+      return reply.redirect(`/admin/segments/${id}?saved=1`, 303)
+    }, await segmentsPage(req))
+  })
+
+  async function segmentPage(req: FastifyRequest, key: string, extra: Record<string, unknown> = {}) {
+    const segment = await segments.get(viewerOf(req.user!), key)
+    const [members, total, programs] = await Promise.all([segments.members(segment.filter), segments.count(segment.filter), segments.openPrograms()])
+    return { title: segment.name, segment, members, total, shown: members.length, programs, values: {}, ...extra }
+  }
+
+  r.get('/admin/segments/:key', { schema: { params: SegmentParams, querystring: SegmentQuery }, preHandler: requireAdmin }, async (req, reply) => {
+    return reply.view('admin/segment', await segmentPage(req, req.params.key, { sent: req.query.sent, saved: req.query.saved }))
+  })
+
+  r.get('/admin/segments/:key/members.csv', { schema: { params: SegmentParams }, preHandler: requireAdmin }, async (req, reply) => {
+    const segment = await segments.get(viewerOf(req.user!), req.params.key)
+    const csv = segmentCsv(await segments.members(segment.filter, { all: true }))
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="segment-${segment.key}.csv"`)
+      .send(csv)
+  })
+
+  r.post('/admin/segments/:key/message', { schema: { params: SegmentParams, body: FormBody }, preHandler: requireAdmin }, async (req, reply) => {
+    const form = req.body
+    return handleForm(reply, 'admin/segment', form, async () => {
+      const sent = await segments.message(viewerOf(req.user!), req.params.key, form)
+      return reply.redirect(`/admin/segments/${req.params.key}?sent=${sent}`, 303)
+    }, await segmentPage(req, req.params.key))
+  })
+
+  const BetaInviteForm = z.object({ programId: idField() })
+  r.post('/admin/segments/:key/beta-invite', { schema: { params: SegmentParams, body: FormBody }, preHandler: requireAdmin }, async (req, reply) => {
+    const form = req.body
+    return handleForm(reply, 'admin/segment', form, async () => {
+      const parsed = BetaInviteForm.safeParse(form)
+      if (!parsed.success) throw new Invalid({ programId: 'Choose a beta program' })
+      const sent = await segments.inviteToBeta(viewerOf(req.user!), req.params.key, parsed.data.programId)
+      return reply.redirect(`/admin/segments/${req.params.key}?sent=${sent}`, 303)
+    }, await segmentPage(req, req.params.key))
+  })
+
+  r.post('/admin/segments/:id/delete', { schema: { params: IdParams, body: FormBody }, preHandler: requireAdmin }, async (req, reply) => {
+    await segments.remove(viewerOf(req.user!), req.params.id)
+    return reply.redirect('/admin/segments', 303)
   })
 
   r.get('/api/v1/admin/health', { schema: { querystring: HealthQuery }, preHandler: requireStaff }, async (req) => {

@@ -109,6 +109,7 @@ function activitySettings() {
     stage_champion_helped: count(10_000, 5),
     stage_drift_percent: z.number().int().min(1).max(100).default(50),
     lifecycle_on_profile: z.boolean().default(true),
+    health_report_mail: z.boolean().default(true),
   }
 }
 

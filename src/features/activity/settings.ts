@@ -11,6 +11,7 @@ const STAGE_LABELS = {
   stage_champion_helped: 'Champion: replies liked by at least this many members',
   stage_drift_percent: 'Drifting: last 30 days below this % of their usual month',
   lifecycle_on_profile: 'Show members their own stage on their profile',
+  health_report_mail: 'Mail admins a weekly health report (Mondays)',
 } as const
 
 function label(key: (typeof ACTIVITY_SETTING_KEYS)[number]): string {
@@ -18,6 +19,7 @@ function label(key: (typeof ACTIVITY_SETTING_KEYS)[number]): string {
   return STAGE_LABELS[key as keyof typeof STAGE_LABELS]
 }
 
+const YES_NO_KEYS = new Set<string>(['lifecycle_on_profile', 'health_report_mail'])
 const wholeNumber = z.coerce.number({ error: 'Enter a number' }).int('Enter a whole number').min(0, 'At least 0')
 const YES_NO = [
   { value: 'true', label: 'Yes' },
@@ -30,10 +32,10 @@ export const activitySettingsSection: SettingsSection = {
   title: 'Health weights and stages',
   intro: "Each act's weight in a member's score, and the thresholds of the lifecycle stages computed nightly. The dashboard is at /admin/health.",
   submit: 'Save health settings',
-  fields: ACTIVITY_SETTING_KEYS.map((name) => (name === 'lifecycle_on_profile' ? { name, label: label(name), options: YES_NO } : { name, label: label(name) })),
+  fields: ACTIVITY_SETTING_KEYS.map((name) => (YES_NO_KEYS.has(name) ? { name, label: label(name), options: YES_NO } : { name, label: label(name) })),
   form: z.object(
     Object.fromEntries(
-      ACTIVITY_SETTING_KEYS.map((k) => [k, k === 'lifecycle_on_profile' ? z.enum(['true', 'false']).transform((v) => v === 'true') : wholeNumber]),
+      ACTIVITY_SETTING_KEYS.map((k) => [k, YES_NO_KEYS.has(k) ? z.enum(['true', 'false']).transform((v) => v === 'true') : wholeNumber]),
     ),
   ) as z.ZodType<Record<string, number | boolean>>,
 }

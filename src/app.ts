@@ -26,6 +26,8 @@ import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import type { Hearth } from './fastify-types.js'
 import { accountRoutes } from './features/accounts/routes.js'
+import { activityRoutes } from './features/activity/routes.js'
+import { referralRoutes } from './features/referrals/routes.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
@@ -247,6 +249,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(betaRoutes)
   await app.register(emailRoutes)
   await app.register(adminJobRoutes)
+  await app.register(activityRoutes)
+  await app.register(referralRoutes)
   await app.register(liveRoutes)
 
   // The relay delivers events written before this process started, then each as it commits.

@@ -10,6 +10,10 @@ import { createFanout, type Fanout, liveConsumer, type LiveOptions } from './cor
 import { CommunitySettings, instanceSecret } from './core/settings.js'
 import { LinkSigner } from './core/signed-tokens.js'
 import { AccountService } from './features/accounts/service.js'
+import { ActivityService } from './features/activity/service.js'
+import { HealthReport } from './features/activity/report.js'
+import { SegmentService } from './features/activity/segments.js'
+import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
 import { CategoryService } from './features/discussions/categories.js'
@@ -71,6 +75,14 @@ export interface Services {
   moderation: ModerationService
   trust: TrustService
   jobs: JobAdminService
+  /** The activity log and lifecycle stages (community health). */
+  activity: ActivityService
+  /** The health dashboard's figures. */
+  health: HealthReport
+  /** Member segments and the owners' actions on them. */
+  segments: SegmentService
+  /** Invite links and the sign-ups they brought. */
+  referrals: ReferralService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -99,9 +111,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
+  const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
 
   const consumers: EventConsumer[] = [liveConsumer(fanout)]
   if (queue) consumers.push(email.consumer())
+  consumers.push(activity.consumer())
   consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
   const relay = new OutboxRelay({
     db,
@@ -138,6 +152,10 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
     jobs: new JobAdminService(queue, db),
+    activity,
+    health: new HealthReport(db),
+    referrals: new ReferralService(db),
+    segments: new SegmentService(db, notifications),
     start: () => relay.start(),
     async close() {
       await relay.close()

@@ -341,6 +341,83 @@ export interface ModeratorOffersTable {
 }
 
 /** Every table Hearth owns; migrations and this interface change together. */
+export type StageName = 'newcomer' | 'explorer' | 'participant' | 'contributor' | 'champion' | 'inactive'
+
+export interface ActivityLogTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  subject_id: ColumnType<number, number | undefined, number>
+  other_user_id: number | null
+  category_id: number | null
+  at: Timestamp
+}
+
+export interface MemberDaysTable {
+  day: ColumnType<Date, string, string>
+  user_id: number
+}
+
+export interface MemberMonthsTable {
+  user_id: number
+  month: ColumnType<Date, string, string>
+}
+
+export interface HealthDailyTable {
+  day: ColumnType<Date, string, string>
+  dau: number
+  wau: number
+  mau: number
+  new_members: number
+  posts: number
+  computed_at: CreatedAt
+}
+
+export interface MemberStagesTable {
+  user_id: number
+  stage: StageName
+  drifting: ColumnType<boolean, boolean | undefined, boolean>
+  score: ColumnType<number, number | undefined, number>
+  recent_score: ColumnType<number, number | undefined, number>
+  helped: ColumnType<number, number | undefined, number>
+  since: ColumnType<Date, string, string>
+  computed_at: CreatedAt
+}
+
+export interface MemberStageChangesTable {
+  id: Generated<number>
+  user_id: number
+  from_stage: StageName | null
+  to_stage: StageName
+  day: ColumnType<Date, string, string>
+}
+
+export interface ReferralLinksTable {
+  id: Generated<number>
+  code: string
+  owner_id: number | null
+  name: string | null
+  created_by: number | null
+  visits: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  disabled_at: Date | null
+}
+
+export interface ReferralsTable {
+  user_id: number
+  link_id: number
+  referrer_id: number | null
+  created_at: CreatedAt
+}
+
+export interface SegmentsTable {
+  id: Generated<number>
+  name: string
+  filter: ColumnType<Record<string, unknown>, string, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -368,6 +445,15 @@ export interface Database {
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
   password_resets: PasswordResetsTable
+  activity_log: ActivityLogTable
+  member_days: MemberDaysTable
+  member_months: MemberMonthsTable
+  health_daily: HealthDailyTable
+  member_stages: MemberStagesTable
+  member_stage_changes: MemberStageChangesTable
+  referral_links: ReferralLinksTable
+  referrals: ReferralsTable
+  segments: SegmentsTable
 }
 
 export type User = Selectable<UsersTable>

@@ -92,6 +92,8 @@ export interface Subjects {
   penalise: { target: MemberRank; categoryId?: number; kind?: 'penalty' | 'role' }
   /** Owner pages and the admin API. */
   administer: undefined
+  /** The community health dashboard (staff: admins and moderators, not category moderators). */
+  viewHealth: undefined
   createToken: undefined
   /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
   lookUpMembers: undefined
@@ -223,6 +225,8 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
   switch (action) {
     case 'administer':
       return isAdmin(viewer, now) ? null : notFound()
+    case 'viewHealth':
+      return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
       return isModerator(viewer, now) ? null : notFound()
     case 'moderate': {

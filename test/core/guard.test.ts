@@ -125,6 +125,11 @@ t.test('moderating: scope, suspension, and the review queue', async (t) => {
   t.equal(status(member, 'reviewFlags', { categoryId: 1, authorId: 999 }), 404)
   t.equal(status(admin, 'administer', undefined), 200)
   t.equal(status(suspendedAdmin, 'administer', undefined), 404, 'a suspended admin has no /admin')
+  t.equal(status(admin, 'viewHealth', undefined), 200, 'the health dashboard: admins')
+  t.equal(status(globalMod, 'viewHealth', undefined), 200, 'and moderators')
+  t.equal(status(catMod, 'viewHealth', undefined), 404, 'not category moderators')
+  t.equal(status(member, 'viewHealth', undefined), 404)
+  t.equal(status(suspendedAdmin, 'viewHealth', undefined), 404)
 })
 
 t.test('rank rules: who may suspend, silence or change the role of whom', async (t) => {

@@ -57,6 +57,9 @@ export const STAFF_ACTIONS = {
   'beta.decline': { label: 'declined the beta sign-up of', target: 'beta_signup', after: 'in' },
   // community settings
   'settings.vote_limits': { label: 'changed the idea vote limits', target: 'settings', after: 'in' },
+  // community health: reaching out to a segment of members
+  'segment.message': { label: 'sent a message to a segment of members', target: 'settings', after: '' },
+  'segment.beta_invite': { label: 'invited a segment of members to a beta program', target: 'settings', after: '' },
 } as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */

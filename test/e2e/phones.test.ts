@@ -51,6 +51,7 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['beta', '/beta', 'admin'],
     ['beta-program', `/beta/${program.data.id}`, 'admin'],
     ['notifications', '/notifications', 'admin'],
+    ['notification-settings', '/settings/notifications', 'admin'],
     ['mod-queue', '/mod', 'admin'],
     ['mod-log', '/mod/log', 'admin'],
     ['admin', '/admin', 'admin'],

@@ -535,7 +535,7 @@ export class DiscussionService {
       .leftJoin('category_notification_levels as cl', (j) => j.onRef('cl.category_id', '=', 't.category_id').onRef('cl.user_id', '=', 'me.id'))
       .leftJoin('ideas as i', 'i.thread_id', 't.id')
       .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
-      .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu where mu.user_id = me.id)`.as('muted_ids'))
+      .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
       .select(categoryColumnsOf('c', 'c'))

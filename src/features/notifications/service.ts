@@ -81,8 +81,8 @@ function upsertStatement(outbox: Outbox, source: RawBuilder<unknown>, alongside:
         actor_id = excluded.actor_id,
         payload = o.payload || jsonb_build_object('count', o.count + 1, 'text', (o.count + 1)::text || ' ' || (excluded.payload->>'many')),
         updated_at = now(),
-        -- Mail tells of the group again (batched as every notification mail is).
-        emailed_at = null
+        -- Mail tells of a growing reply group again (batched as every notification mail is); likes once.
+        emailed_at = case when excluded.kind = 'like' then o.emailed_at else null end
       returning id, user_id, kind, url, payload, actor_id, read_at, created_at, (xmax = 0) as inserted
     ),
     e as (

@@ -77,7 +77,7 @@ export interface ThreadSummary {
 export interface ReadingListPage {
   list: ReadingListQuery['list']
   period: ReadingListQuery['period']
-  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number })[]
+  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number; unread_count: number | null })[]
   nextCursor: string | null
 }
 
@@ -209,9 +209,20 @@ export class DiscussionService {
     const since = list === 'new' ? sql<Date>`now() - interval '2 days'` : list === 'top' && period !== 'all' ? sql<Date>`now() - ${sql.raw(`interval '1 ${period}'`)}` : null
     const likes = sql<number>`(select coalesce(sum(lp.like_count), 0) from posts lp where lp.thread_id = t.id and lp.deleted_at is null)::int`
     const score = list === 'top' ? sql<number>`(t.reply_count + ${likes})` : sql<number>`0`
+    // Threads a member tracks or watches show how many posts they have not read yet (as in Discourse).
+    const unreadCount = userId
+      ? sql<number | null>`(
+          select count(*)::int from posts up
+          where up.thread_id = t.id and up.deleted_at is null and up.hidden_at is null and up.author_id <> ${userId}
+            and up.id > (select ur.last_read_post_id from thread_reads ur where ur.user_id = ${userId} and ur.thread_id = t.id)
+            and coalesce(
+              (select ul.level from thread_notification_levels ul where ul.user_id = ${userId} and ul.thread_id = t.id),
+              (select uc.level from category_notification_levels uc where uc.user_id = ${userId} and uc.category_id = t.category_id),
+              'normal') in ('tracking', 'watching'))`
+      : sql<number | null>`null::int`
     let q = this.threadSelect(this.db)
       .innerJoin('categories as c', 'c.id', 't.category_id')
-      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score')])
+      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score'), unreadCount.as('unread_count')])
       .where('t.category_id', 'in', ids)
       .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
       .$if(since !== null, (q) => q.where('t.created_at', '>', since!))

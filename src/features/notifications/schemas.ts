@@ -3,8 +3,8 @@ import type { NotificationLevel } from '../../core/db-types.js'
 
 /** The levels, quietest first, with what each means to a member (shown beside the select). */
 export const NOTIFICATION_LEVELS: { value: NotificationLevel; label: string; hint: string }[] = [
-  { value: 'watching', label: 'Watching', hint: 'Notified of every new post.' },
-  { value: 'tracking', label: 'Tracking', hint: 'Notified when someone replies to you or mentions you; new posts show under Unread.' },
+  { value: 'watching', label: 'Watching', hint: 'Notified of every new post; unread counts shown in the lists.' },
+  { value: 'tracking', label: 'Tracking', hint: 'Unread counts shown in the lists; notified when someone replies to you or mentions you.' },
   { value: 'normal', label: 'Normal', hint: 'Notified when someone replies to you or mentions you.' },
   { value: 'muted', label: 'Muted', hint: 'Never notified; left out of Latest, New, Top and Unread.' },
 ]

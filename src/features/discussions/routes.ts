@@ -66,7 +66,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       notFirstPage: !!cursor,
       canStart: categories.canStart(viewer, category),
       signedOut: !req.user,
-      notificationLevel: req.user ? { level: await notificationLevels.forCategory(viewer, category.id), from: 'category' } : null,
+      notificationLevel: req.user ? { level: await notificationLevels.forCategory(viewer, category.id), from: 'own' } : null,
       levelOptions: NOTIFICATION_LEVELS,
       levelAction: `/c/${category.slug}/notification-level`,
       levelSaved: req.query.level === 'saved',

@@ -23,6 +23,7 @@ import { EmailService } from './features/email/service.js'
 import { IdeaService } from './features/ideas/service.js'
 import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
+import { NotificationLevelService } from './features/notifications/levels.js'
 import { NotificationService } from './features/notifications/service.js'
 import { TrustService } from './features/trust/service.js'
 
@@ -64,6 +65,8 @@ export interface Services {
   sessions: SessionStore
   accounts: AccountService
   notifications: NotificationService
+  /** Levels per thread and category, muted members, like notifications on or off. */
+  notificationLevels: NotificationLevelService
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
@@ -106,14 +109,14 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
 
   const settings = new CommunitySettings(db)
   const sessions = new SessionStore(db, config.sessionDays, outbox)
-  const notifications = new NotificationService(db, outbox)
   const categories = new CategoryService(db)
+  const notifications = new NotificationService(db, outbox, categories)
   const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
   const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
 
-  const consumers: EventConsumer[] = [liveConsumer(fanout)]
+  const consumers: EventConsumer[] = [liveConsumer(fanout), notifications.consumer()]
   if (queue) consumers.push(email.consumer())
   consumers.push(activity.consumer())
   consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
@@ -142,6 +145,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     sessions,
     accounts: new AccountService(db, sessions, outbox),
     notifications,
+    notificationLevels: new NotificationLevelService(db, discussions, categories),
     categories,
     discussions,
     search: new SearchService(db, categories),

@@ -25,6 +25,7 @@ export interface UsersTable {
   created_at: CreatedAt
   last_seen_at: Timestamp | null
   mail_off_kinds: ColumnType<string[], string[] | undefined, string[]>
+  like_notifications: ColumnType<boolean, boolean | undefined, boolean>
   email_suppressed_at: Timestamp | null
   email_suppressed_reason: string | null
   tl3_short_since: Timestamp | null
@@ -95,6 +96,10 @@ export interface NotificationsTable {
   read_at: Timestamp | null
   created_at: CreatedAt
   emailed_at: Timestamp | null
+  /** Set on notifications that absorb later ones while unread (likes on a post, replies in a thread). */
+  group_key: string | null
+  count: ColumnType<number, number | undefined, number>
+  updated_at: Timestamp | null
 }
 
 export type EmailStatus = 'sent' | 'empty' | 'rejected'
@@ -187,6 +192,8 @@ export interface PostLikesTable {
   post_id: number
   user_id: number
   created_at: CreatedAt
+  /** The notification that counted this like (an unlike takes it back out of that one). */
+  notification_id: number | null
 }
 
 export interface PostRevisionsTable {
@@ -274,9 +281,35 @@ export interface IdeaStatusChangesTable {
   created_at: CreatedAt
 }
 
-export interface IdeaSubscriptionsTable {
-  idea_id: number
+/** How much a member hears about a thread or category (Discourse's levels). */
+export type NotificationLevel = 'muted' | 'normal' | 'tracking' | 'watching'
+
+export interface ThreadNotificationLevelsTable {
   user_id: number
+  thread_id: number
+  level: NotificationLevel
+  reason: ColumnType<'manual' | 'created' | 'replied' | 'idea', 'manual' | 'created' | 'replied' | 'idea' | undefined, 'manual' | 'created' | 'replied' | 'idea'>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface CategoryNotificationLevelsTable {
+  user_id: number
+  category_id: number
+  level: NotificationLevel
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface UserMutesTable {
+  user_id: number
+  muted_user_id: number
+  created_at: CreatedAt
+}
+
+export interface NotificationFanoutsTable {
+  event_id: number
+  recipients: ColumnType<number, number | undefined, number>
   created_at: CreatedAt
 }
 
@@ -437,7 +470,10 @@ export interface Database {
   idea_votes: IdeaVotesTable
   idea_revisions: IdeaRevisionsTable
   idea_status_changes: IdeaStatusChangesTable
-  idea_subscriptions: IdeaSubscriptionsTable
+  thread_notification_levels: ThreadNotificationLevelsTable
+  category_notification_levels: CategoryNotificationLevelsTable
+  user_mutes: UserMutesTable
+  notification_fanouts: NotificationFanoutsTable
   beta_programs: BetaProgramsTable
   beta_signups: BetaSignupsTable
   email_log: EmailLogTable

@@ -68,6 +68,10 @@ export interface Subjects {
   /** Take back one's own vote, follow, like or sign-up. */
   retract: undefined
   subscribe: undefined
+  /** Choose how much to hear about a thread or category (seeing it is checked by the caller, with a 404). */
+  setNotificationLevel: undefined
+  /** Mute a member: their posts collapse and they cause no notifications for the viewer. Staff cannot be muted. */
+  mute: { target: MemberRank }
   propose: undefined
   /**
    * Edit an idea's title, description and tags: staff always; its author while it is still
@@ -253,6 +257,16 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     }
   }
 
+  if (action === 'mute') {
+    const { target } = s as Subjects['mute']
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    if (target.id === user.id) return forbidden('You cannot mute yourself')
+    // As in Discourse: what staff write (warnings, decisions, announcements) must reach everyone.
+    if (rankOf(target) >= 2) return forbidden('Moderators and admins cannot be muted')
+    return null
+  }
+
   if (action === 'post' || action === 'reply' || action === 'edit' || action === 'delete' || action === 'like' || action === 'flag') {
     const categoryId = action === 'post' ? (s as Subjects['post']).category.id : (s as { categoryId?: number }).categoryId
     if (action === 'post') {
@@ -327,7 +341,7 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, propose, createToken, lookUpMembers: only the member's standing decides.
+  // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

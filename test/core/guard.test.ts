@@ -155,6 +155,21 @@ t.test('rank rules: who may suspend, silence or change the role of whom', async 
   t.equal(status(globalMod, 'penalise', { target: plain, kind: 'role' }), 404, 'role changes are for admins')
 })
 
+t.test('muting: anyone in good standing mutes members, never themselves or staff', async (t) => {
+  const target = (id: number, role: 'member' | 'moderator' | 'admin', moderatesAny = false) => ({ id, role, moderatesAny })
+  const member = v(user({ id: 60 }))
+  t.equal(status(member, 'mute', { target: target(61, 'member') }), 200)
+  t.equal(status(member, 'mute', { target: target(62, 'member', true) }), 200, 'a volunteer category moderator is a member here')
+  t.equal(status(member, 'mute', { target: target(63, 'moderator') }), 403, 'moderators cannot be muted')
+  t.equal(status(member, 'mute', { target: target(64, 'admin') }), 403, 'nor admins')
+  t.equal(status(member, 'mute', { target: target(60, 'member') }), 403, 'nor oneself')
+  t.equal(status(v(null), 'mute', { target: target(61, 'member') }), 401)
+  t.equal(status(v(user({ id: 65, suspended_until: LATER })), 'mute', { target: target(61, 'member') }), 403, 'not while suspended')
+  t.equal(status(v(user({ id: 66, silenced_until: LATER })), 'mute', { target: target(61, 'member') }), 200, 'a silenced member may still mute')
+  t.equal(status(v(user({ id: 66, silenced_until: LATER })), 'setNotificationLevel', undefined), 200, 'and choose levels')
+  t.equal(status(v(user({ id: 65, suspended_until: LATER })), 'setNotificationLevel', undefined), 403)
+})
+
 t.test('ensure throws the DomainError of the answer', async (t) => {
   const thrown = (fn: () => void) => {
     try {

@@ -60,6 +60,7 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['beta-manage', `/beta/${program.data.id}/manage`, 'admin'],
     ['beta-edit', `/beta/${program.data.id}/edit`, 'admin'],
     ['notifications', '/notifications', 'admin'],
+    ['notification-settings', '/settings/notifications', 'admin'],
     ['mod-queue', '/mod', 'admin'],
     ['mod-log', '/mod/log', 'admin'],
     ['admin', '/admin', 'admin'],

@@ -21,13 +21,14 @@ import {
   TOP_PERIODS,
 } from './schemas.js'
 import type { PostView } from './service.js'
+import { NOTIFICATION_LEVELS } from '../notifications/schemas.js'
 
 const LIST_LABELS = { latest: 'Latest', top: 'Top', new: 'New', unread: 'Unread' } as const
 const PERIOD_LABELS = { day: 'Today', week: 'This week', month: 'This month', year: 'This year', all: 'All time' } as const
 
 /** Front page, categories, threads, replies, likes, edits, search and feeds — pages and API. */
 export async function discussionRoutes(app: FastifyInstance): Promise<void> {
-  const { categories, discussions, search, config } = app.hearth
+  const { categories, discussions, search, config, notificationLevels } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
@@ -69,6 +70,10 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       notFirstPage: !!cursor,
       canStart: categories.canStart(viewer, category),
       signedOut: !req.user,
+      notificationLevel: req.user ? { level: await notificationLevels.forCategory(viewer, category.id), from: 'own' } : null,
+      levelOptions: NOTIFICATION_LEVELS,
+      levelAction: `/c/${category.slug}/notification-level`,
+      levelSaved: req.query.level === 'saved',
     })
   })
 
@@ -105,6 +110,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       moveTargets: page.canModerate ? (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)) : [],
       values: {},
       flagged: query.flagged,
+      levelOptions: NOTIFICATION_LEVELS,
+      levelAction: `/t/${page.thread.id}/notification-level`,
+      levelSaved: query.level === 'saved',
       ...extra,
     })
   }

@@ -54,6 +54,8 @@ export interface PostView {
   children: PostView[]
   /** Set on a post at the indent limit whose replies continue on their own page. */
   continues: boolean
+  /** The viewer muted its author: the page collapses it behind a "show" control. */
+  mutedAuthor: boolean
 }
 
 /** A thread row with what pages show about it. */
@@ -76,7 +78,7 @@ export interface ThreadSummary {
 export interface ReadingListPage {
   list: ReadingListQuery['list']
   period: ReadingListQuery['period']
-  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number })[]
+  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number; unread_count: number | null })[]
   nextCursor: string | null
 }
 
@@ -208,12 +210,30 @@ export class DiscussionService {
     const since = list === 'new' ? sql<Date>`now() - interval '2 days'` : list === 'top' && period !== 'all' ? sql<Date>`now() - ${sql.raw(`interval '1 ${period}'`)}` : null
     const likes = sql<number>`(select coalesce(sum(lp.like_count), 0) from posts lp where lp.thread_id = t.id and lp.deleted_at is null)::int`
     const score = list === 'top' ? sql<number>`(t.reply_count + ${likes})` : sql<number>`0`
+    // Threads a member tracks or watches show how many posts they have not read yet (as in Discourse).
+    const unreadCount = userId
+      ? sql<number | null>`(
+          select count(*)::int from posts up
+          where up.thread_id = t.id and up.deleted_at is null and up.hidden_at is null and up.author_id <> ${userId}
+            and up.id > (select ur.last_read_post_id from thread_reads ur where ur.user_id = ${userId} and ur.thread_id = t.id)
+            and coalesce(
+              (select ul.level from thread_notification_levels ul where ul.user_id = ${userId} and ul.thread_id = t.id),
+              (select uc.level from category_notification_levels uc where uc.user_id = ${userId} and uc.category_id = t.category_id),
+              'normal') in ('tracking', 'watching'))`
+      : sql<number | null>`null::int`
     let q = this.threadSelect(this.db)
       .innerJoin('categories as c', 'c.id', 't.category_id')
-      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score')])
+      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score'), unreadCount.as('unread_count')])
       .where('t.category_id', 'in', ids)
       .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
       .$if(since !== null, (q) => q.where('t.created_at', '>', since!))
+      // Threads the member muted, or in categories they muted (unless the thread has a level of its own), stay out of their lists.
+      .$if(userId !== undefined, (q) =>
+        q.where(sql<boolean>`coalesce(
+          (select ml.level from thread_notification_levels ml where ml.user_id = ${userId} and ml.thread_id = t.id),
+          (select mc.level from category_notification_levels mc where mc.user_id = ${userId} and mc.category_id = t.category_id),
+          'normal') <> 'muted'`),
+      )
       .limit(THREADS_PER_LIST + 1)
     const cursor = input.cursor
     if (list === 'latest') {
@@ -300,13 +320,24 @@ export class DiscussionService {
         .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
         .executeTakeFirstOrThrow()
       const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
-      await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
-      await this.outbox.emit(
-        trx,
-        'thread.created',
-        { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
-        { channels: ['home', `category:${category.id}`], categoryId: category.id },
-      )
+      // Whoever starts a thread watches it (as in Discourse).
+      await trx.insertInto('thread_notification_levels').values({ user_id: user.id, thread_id: thread.id, level: 'watching', reason: 'created' }).execute()
+      const mentions = await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set())
+      await this.notifications.create(trx, mentions, [
+        {
+          type: 'thread.created',
+          data: { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
+          channels: ['home', `category:${category.id}`],
+          categoryId: category.id,
+        },
+        {
+          type: 'post.notify',
+          data: {
+            threadId: thread.id, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+            text: `${user.username} started “${thread.title}”`, notified: mentions.map((m) => m.userId),
+          },
+        },
+      ])
       return { thread, postId }
     })
     return { ...thread, url: threadUrl(thread), postId }
@@ -388,6 +419,8 @@ export class DiscussionService {
         url: threadUrl(thread, postId),
         text: `${author.username} mentioned you in “${thread.title}”`,
         payload: { threadId: thread.id, postId },
+        threadId: thread.id,
+        categoryId: category.id,
       }))
   }
 
@@ -444,6 +477,12 @@ export class DiscussionService {
           update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}
           where id = ${threadId} and exists (select 1 from post)
         ),
+        -- A member who replies tracks the thread, unless they chose a level for it (as in Discourse).
+        tracked as (
+          insert into thread_notification_levels (user_id, thread_id, level, reason)
+          select ${user.id}, ${threadId}, 'tracking', 'replied' where exists (select 1 from post)
+          on conflict (user_id, thread_id) do nothing
+        ),
         counted as (
           update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
         )
@@ -459,7 +498,11 @@ export class DiscussionService {
           actorId: user.id,
           url: threadUrl(thread, postId),
           text: `${user.username} replied to your post in “${thread.title}”`,
-          payload: { threadId, postId },
+          payload: { threadId, postId, title: thread.title },
+          // Replies in one thread collapse while unread ("3 new replies in …", linking to the first).
+          group: { key: `thread:${threadId}`, many: `new replies in “${thread.title}”` },
+          threadId,
+          categoryId: category.id,
         })
       }
       items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
@@ -470,6 +513,13 @@ export class DiscussionService {
           data: { threadId, postId, parentId, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
           channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
           categoryId: category.id,
+        },
+        {
+          type: 'post.notify',
+          data: {
+            threadId, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+            text: `${user.username} posted in “${thread.title}”`, notified: [...new Set(items.map((n) => n.userId))],
+          },
         },
       ])
       return { postId, parentId: Number(created.parent_id), parentAuthor: created.parent_author }
@@ -490,9 +540,14 @@ export class DiscussionService {
       .innerJoin('users as a', 'a.id', 't.author_id')
       .innerJoin('categories as c', 'c.id', 't.category_id')
       .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
-      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId))
+      // The viewer (none for a guest) once, so their read marker, levels and mutes need no parameter of their own.
+      .leftJoin('users as me', (j) => j.on('me.id', '=', userId))
+      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').onRef('r.user_id', '=', 'me.id'))
+      .leftJoin('thread_notification_levels as tl', (j) => j.onRef('tl.thread_id', '=', 't.id').onRef('tl.user_id', '=', 'me.id'))
+      .leftJoin('category_notification_levels as cl', (j) => j.onRef('cl.category_id', '=', 't.category_id').onRef('cl.user_id', '=', 'me.id'))
       .leftJoin('ideas as i', 'i.thread_id', 't.id')
-      .select(['i.id as idea_id'])
+      .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
+      .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
       .select(categoryColumnsOf('c', 'c'))
@@ -509,6 +564,10 @@ export class DiscussionService {
     const moderator = canModerate(viewer, category.id)
     if (row.deleted_at && !moderator) throw new NotFound('No such thread')
     const s = await this.settings.all()
+    const mutedAuthors = new Set((found.muted_ids ?? []).map(Number))
+    const notificationLevel = found.thread_level
+      ? { level: found.thread_level, from: 'thread' as const, reason: found.level_reason }
+      : { level: found.category_level ?? 'normal', from: found.category_level ? ('category' as const) : ('default' as const), reason: null }
 
     let root: { id: number; path: string; depth: number } | null = null
     if (options.rootPostId) {
@@ -624,6 +683,7 @@ export class DiscussionService {
         canEdit: can(viewer, 'edit', { categoryId: category.id, post: p, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
         children: [],
         continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
+        mutedAuthor: mutedAuthors.has(Number(p.author_id)),
       }
       byId.set(p.id, view)
       const parent = p.parent_id ? byId.get(p.parent_id) : undefined
@@ -657,6 +717,8 @@ export class DiscussionService {
       replyBlock: viewer.user ? postingBlock(viewer, { settings: s }) : null,
       canModerate: moderator,
       canFlag: can(viewer, 'flag', {}),
+      /** The viewer's notification level here (members only) and where it comes from. */
+      notificationLevel: viewer.user ? notificationLevel : null,
     }
   }
 
@@ -761,6 +823,8 @@ export class DiscussionService {
       isNew: false,
       canEdit: can(viewer, 'edit', { categoryId: category.id, post, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
       children: [],
+      // The composer inserts the viewer's own new reply; nobody mutes themselves.
+      mutedAuthor: false,
       continues: false,
     }
     return {
@@ -935,8 +999,8 @@ export class DiscussionService {
       if (like) ensure(viewer, 'like', { post }, { settings: s })
       else ensure(viewer, 'retract', undefined)
       const changed = like
-        ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning('post_id').executeTakeFirst()
-        : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning('post_id').executeTakeFirst()
+        ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning(['post_id', 'notification_id']).executeTakeFirst()
+        : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning(['post_id', 'notification_id']).executeTakeFirst()
       const counted = changed
         ? await trx
             .updateTable('posts')
@@ -946,6 +1010,15 @@ export class DiscussionService {
             .executeTakeFirstOrThrow()
         : await trx.selectFrom('posts').select('like_count').where('id', '=', postId).executeTakeFirstOrThrow()
       if (changed) {
+        // After the post's row lock: likes and unlikes of one post are told in turn.
+        if (like) {
+          await this.notifications.liked(trx, {
+            postId, liker: { id: userId, username: (viewer.user as SessionUser).username }, authorId: post.author_id, threadId: thread.id, categoryId: category.id,
+            title: thread.title, url: threadUrl(thread, postId),
+          })
+        } else {
+          await this.notifications.unliked(trx, changed.notification_id)
+        }
         await this.outbox.emit(trx, 'like.changed', { threadId: thread.id, postId, likeCount: counted.like_count }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       }
       return { likeCount: counted.like_count }

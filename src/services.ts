@@ -20,6 +20,8 @@ import { IdeaService } from './features/ideas/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationService } from './features/notifications/service.js'
 import { TrustService } from './features/trust/service.js'
+import { UploadService } from './features/uploads/service.js'
+import { LocalFolderStorage, type UploadStorage } from './features/uploads/storage.js'
 
 /** What the service graph is built from: the resources an entrypoint (or a test) owns. */
 export interface ServiceDeps {
@@ -37,6 +39,8 @@ export interface ServiceDeps {
   live?: LiveOptions
   /** How often the relay looks for events nobody announced (default 1 s). */
   outboxPollMs?: number
+  /** Where uploaded images are kept; a folder (`config.uploadsDir`) when absent. */
+  uploadStorage?: UploadStorage
 }
 
 /** Every service, built once with its dependencies; the web process, the worker and the CLI share this graph. */
@@ -68,6 +72,7 @@ export interface Services {
   moderation: ModerationService
   trust: TrustService
   jobs: JobAdminService
+  uploads: UploadService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -134,6 +139,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
     jobs: new JobAdminService(queue, db),
+    uploads: new UploadService(db, deps.uploadStorage ?? new LocalFolderStorage(config.uploadsDir), settings),
     start: () => relay.start(),
     async close() {
       await relay.close()

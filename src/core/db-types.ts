@@ -29,6 +29,7 @@ export interface UsersTable {
   email_suppressed_reason: string | null
   tl3_short_since: Timestamp | null
   role_locked: ColumnType<boolean, boolean | undefined, boolean>
+  avatar_key: string | null
 }
 
 export interface SessionsTable {
@@ -118,6 +119,23 @@ export interface PasswordResetsTable {
   created_at: CreatedAt
   expires_at: Date
   used_at: Date | null
+}
+
+export type UploadKind = 'image' | 'avatar'
+
+export interface UploadsTable {
+  id: Generated<number>
+  user_id: number
+  kind: UploadKind
+  hash: string
+  keys: string[]
+  content_type: string
+  byte_size: number
+  original_bytes: number
+  width: number
+  height: number
+  original_name: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
 }
 
 export type CategoryVisibility = 'public' | 'members' | 'trust'
@@ -349,6 +367,7 @@ export interface Database {
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
   password_resets: PasswordResetsTable
+  uploads: UploadsTable
 }
 
 export type User = Selectable<UsersTable>

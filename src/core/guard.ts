@@ -88,6 +88,8 @@ export interface Subjects {
   /** Owner pages and the admin API. */
   administer: undefined
   createToken: undefined
+  /** Upload an image (to a post, or as one's avatar); the community sets the lowest trust level. */
+  upload: { minTrustLevel: number }
 }
 
 export type Action = keyof Subjects
@@ -98,7 +100,7 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
@@ -111,6 +113,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   betaSignUp: ['sign up for betas', 'signing up for betas'],
   flag: ['flag posts', 'flagging posts'],
   createToken: ['create API tokens', 'creating API tokens'],
+  upload: ['upload images', 'uploading images'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -298,6 +301,16 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       return forbidden(
         `This beta is open to members at trust level ${program.min_trust_level} and above; you are at trust level ${user.trust_level}. Keep taking part and you will get there.`,
       )
+    }
+    return null
+  }
+
+  if (action === 'upload') {
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    const { minTrustLevel } = s as Subjects['upload']
+    if (!isStaff(viewer, now) && user.trust_level < minTrustLevel) {
+      return forbidden(`Members of trust level ${minTrustLevel} and above can upload images; you are at trust level ${user.trust_level}`)
     }
     return null
   }

@@ -1,3 +1,4 @@
+import { imageFromForm } from '../uploads/routes.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -66,9 +67,10 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
 
   // Without JavaScript the form first comes here: if similar ideas exist it shows them
   // (vote instead?) with a "post anyway" button; otherwise, or when confirmed, it saves.
-  r.post('/ideas', { ...proposeLimit, schema: { body: FormBody } }, async (req, reply) => {
+  r.post('/ideas', { ...proposeLimit, config: { uploads: true }, schema: { body: FormBody } }, async (req, reply) => {
     const user = requireUser(req)
-    const form = req.body
+    const { form, errors, status } = await imageFromForm(app, req, req.body)
+    if (errors) return reply.code(status ?? 400).view('ideas/new', { ...newPage, values: form, errors })
     return handleForm(reply, 'ideas/new', form, async () => {
       if (form.confirm !== '1') {
         const input = parse(NewIdeaInput, form)

@@ -126,7 +126,8 @@ for (const form of document.querySelectorAll('form[data-uploads]')) {
     const end = text.selectionEnd ?? start
     const before = text.value.slice(0, start)
     const gap = before && !before.endsWith('\n') ? '\n' : ''
-    text.setRangeText(`${gap}${placeholder}\n`, start, end, 'end')
+    const inserted = `${gap}${placeholder}\n`
+    text.setRangeText(inserted, start, end, 'end')
     changed()
     say(`Uploading ${label}…`)
     const body = new FormData()
@@ -141,9 +142,15 @@ for (const form of document.querySelectorAll('form[data-uploads]')) {
     } catch {
       message = 'The image could not be uploaded: the connection failed'
     }
-    const at = text.value.indexOf(placeholder)
-    if (at >= 0) text.setRangeText(markdown, at, at + placeholder.length, 'preserve')
-    else if (markdown) text.value += `\n${markdown}\n`
+    if (markdown) {
+      const at = text.value.indexOf(placeholder)
+      if (at >= 0) text.setRangeText(markdown, at, at + placeholder.length, 'preserve')
+      else text.value += `\n${markdown}\n`
+    } else {
+      // Refused: the text goes back to what it was.
+      const at = text.value.indexOf(inserted)
+      if (at >= 0) text.setRangeText('', at, at + inserted.length, 'preserve')
+    }
     changed()
     say(message ? `${label}: ${message}` : '', !!message)
   }

@@ -7,6 +7,9 @@ import { forum, startThread } from '../helpers/forum.js'
 import { restrict } from '../helpers/personas.js'
 import { jpeg, png, pngBomb } from './images.js'
 
+// Image processing and a browser on a shared machine: more than the default two minutes when it is busy.
+t.setTimeout(300_000)
+
 const HTML = Buffer.from('<!doctype html><html><body><script>alert(document.cookie)</script></body></html>')
 const SVG = Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>')
 

@@ -124,9 +124,12 @@ for (const form of document.querySelectorAll('form[data-uploads]')) {
     const placeholder = `![Uploading ${label}…]()`
     const start = text.selectionStart ?? text.value.length
     const end = text.selectionEnd ?? start
+    // The image gets a paragraph of its own: a blank line before and after it.
     const before = text.value.slice(0, start)
-    const gap = before && !before.endsWith('\n') ? '\n' : ''
-    const inserted = `${gap}${placeholder}\n`
+    const after = text.value.slice(end)
+    const gap = !before || before.endsWith('\n\n') ? '' : before.endsWith('\n') ? '\n' : '\n\n'
+    const tail = after.startsWith('\n\n') ? '' : after.startsWith('\n') ? '\n' : after ? '\n\n' : '\n'
+    const inserted = `${gap}${placeholder}${tail}`
     text.setRangeText(inserted, start, end, 'end')
     changed()
     say(`Uploading ${label}…`)

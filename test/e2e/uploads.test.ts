@@ -46,7 +46,7 @@ t.test('with JavaScript: a pasted and a dropped image upload at once and land at
   }, pasted)
   await page.waitForFunction(() => /!\[image\]\(\/uploads\/[a-f0-9]{32}\.png\)/.test((globalThis as any).document.querySelector('#f-body').value))
   let value = await reply.inputValue()
-  t.match(value, /^Here is my desk:\n!\[image\]\(\/uploads\/[a-f0-9]{32}\.png\)\n\nAnd that is all\.$/, 'the markdown sits where the cursor was')
+  t.match(value, /^Here is my desk:\n\n!\[image\]\(\/uploads\/[a-f0-9]{32}\.png\)\n\nAnd that is all\.$/, 'the markdown sits where the cursor was, in a paragraph of its own')
   t.notMatch(value, /Uploading/, 'the placeholder is gone')
 
   // A photo dropped on the composer goes in too.
@@ -61,6 +61,7 @@ t.test('with JavaScript: a pasted and a dropped image upload at once and land at
   }, dropped)
   await page.waitForFunction(() => /!\[my desk\]\(\/uploads\/[a-f0-9]{32}\.jpg\)/.test((globalThis as any).document.querySelector('#f-body').value))
   value = await reply.inputValue()
+  t.match(value, /And that is all\.\n\n!\[my desk\]\(\/uploads\/[a-f0-9]{32}\.jpg\)\n$/, 'a dropped photo goes at the end, after a blank line')
 
   // A file that is not an image says why, beside the composer, and leaves the text alone.
   await reply.evaluate((el: any) => {

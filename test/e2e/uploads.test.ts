@@ -33,6 +33,7 @@ t.test('with JavaScript: a pasted and a dropped image upload at once and land at
     if (/Content Security Policy/i.test(m.text())) violations.push(m.text())
   })
   await page.goto(`${base}${thread.url}`)
+  await page.screenshot({ path: screenshotPath('uploads-thread-avatars-1280') })
   const reply = page.getByLabel('Your reply')
   await reply.fill('Here is my desk:\n\nAnd that is all.')
   // The cursor after "desk:\n", then a pasted screenshot.
@@ -90,7 +91,7 @@ t.test('with JavaScript: a pasted and a dropped image upload at once and land at
   t.ok(avatars.length >= 3 && avatars.every(Boolean), 'every author shows an avatar, and it loads')
   const post = page.locator('.posts .post').last()
   await post.screenshot({ path: screenshotPath('uploads-post-1280') })
-  await page.screenshot({ path: screenshotPath('uploads-thread-avatars-1280') })
+  await page.screenshot({ path: screenshotPath('uploads-thread-with-images-1280') })
   await page.setViewportSize({ width: 390, height: 900 })
   await page.goto(`${base}${thread.url}`)
   t.equal(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), true, 'no sideways scroll at 390 px with images')

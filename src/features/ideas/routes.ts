@@ -1,4 +1,3 @@
-import { imageFromForm } from '../uploads/routes.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
@@ -7,6 +6,7 @@ import { type Form, FormBody, handleForm, IdParams, queryText, requireAdmin, req
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
 import { BoardQuery, IDEA_STATUSES, IdeaPageQuery, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
+import { imageFromForm } from '../uploads/routes.js'
 
 const MINUTE = 60 * 1000
 const VoteLimitsBody = z.object({ limits: VoteLimits })

@@ -19,6 +19,7 @@ import { registerGuestCache } from './core/guest-cache.js'
 import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
 import { isBadText, refuseBadText, safeLocation } from './core/input.js'
+import { registerMultipart } from './core/multipart.js'
 import { paths } from './core/paths.js'
 import { fallbackRateLimitStore } from './core/rate-limits.js'
 import type { JobQueue } from './core/queue.js'
@@ -40,6 +41,7 @@ import { registerLiveChannels } from './features/live/channels.js'
 import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
+import { uploadRoutes } from './features/uploads/routes.js'
 import { buildServices, type Services } from './services.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
@@ -97,7 +99,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'https:'],
+        // Images come from this site only: posts show uploads, never another site's pictures.
+        imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'", config.baseUrl.replace(/^http/, 'ws')],
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],
@@ -111,6 +114,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
   await app.register(fastifyCookie, { secret })
   await app.register(fastifyFormbody)
+  await registerMultipart(app)
   await app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: 'hearth_csrf',
@@ -205,6 +209,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     if (SAFE_METHODS.has(req.method) || req.routeOptions.config?.csrf === false) return done()
     if (!isApi(req)) return app.csrfProtection(req, reply, done)
     if (req.authMethod === 'token') return done()
+    // A file upload cannot be JSON, and a cross-site form can send multipart: it must come
+    // from this site and carry the page's CSRF token (in the X-CSRF-Token header).
+    if (req.routeOptions.config?.uploads && req.isMultipart()) {
+      if (!req.user) return done()
+      if (!sameOrigin(req, config)) return reply.code(403).send({ error: 'Cross-site request refused' })
+      return app.csrfProtection(req, reply, done)
+    }
     // Cookie-authenticated API writes must be same-origin JSON: a cross-site form
     // cannot send JSON, and a cross-site fetch of JSON is stopped by CORS preflight.
     const type = req.headers['content-type'] ?? ''
@@ -252,6 +263,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(activityRoutes)
   await app.register(referralRoutes)
   await app.register(liveRoutes)
+  await app.register(uploadRoutes)
 
   // The relay delivers events written before this process started, then each as it commits.
   if (!deps.services) {

@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(3_600_000).default(30_000),
   DATA_DIR: z.string().min(1).default('./data'),
+  UPLOADS_DIR: z.string().min(1).optional(),
   MIGRATE_ON_START: bool.default(true),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i, 'letters, digits, : _ - only').default('hearth'),
@@ -55,6 +56,8 @@ export interface Config {
   /** Waiting for a connection, and one statement's run time (0: unlimited); migrations are not limited. */
   databaseTimeouts: { connectMs: number; statementMs: number }
   dataDir: string
+  /** Where uploaded images are kept (the local-folder storage); outside `static/`, never executed. */
+  uploadsDir: string
   migrateOnStart: boolean
   redisUrl: string | null
   redisPrefix: string
@@ -111,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
     dataDir: path.resolve(e.DATA_DIR),
+    uploadsDir: path.resolve(e.UPLOADS_DIR ?? path.join(e.DATA_DIR, 'uploads')),
     migrateOnStart: e.MIGRATE_ON_START,
     redisUrl: e.REDIS_URL ?? null,
     redisPrefix: e.REDIS_PREFIX,

@@ -19,6 +19,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** False on the few routes a signed token authorises instead of a session (one-click unsubscribe). */
     csrf?: boolean
+    /** Reads files from multipart bodies on this route (src/core/multipart.ts). */
+    uploads?: boolean
   }
   interface FastifyReply {
     /** Values every page template sees (set by @fastify/view's reply decorator). */

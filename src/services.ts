@@ -26,6 +26,8 @@ import { ModerationService } from './features/moderation/service.js'
 import { NotificationLevelService } from './features/notifications/levels.js'
 import { NotificationService } from './features/notifications/service.js'
 import { TrustService } from './features/trust/service.js'
+import { UploadService } from './features/uploads/service.js'
+import { LocalFolderStorage, type UploadStorage } from './features/uploads/storage.js'
 
 /** What the service graph is built from: the resources an entrypoint (or a test) owns. */
 export interface ServiceDeps {
@@ -43,6 +45,8 @@ export interface ServiceDeps {
   live?: LiveOptions
   /** How often the relay looks for events nobody announced (default 1 s). */
   outboxPollMs?: number
+  /** Where uploaded images are kept; a folder (`config.uploadsDir`) when absent. */
+  uploadStorage?: UploadStorage
 }
 
 /** Every service, built once with its dependencies; the web process, the worker and the CLI share this graph. */
@@ -86,6 +90,7 @@ export interface Services {
   segments: SegmentService
   /** Invite links and the sign-ups they brought. */
   referrals: ReferralService
+  uploads: UploadService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -160,6 +165,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     health: new HealthReport(db),
     referrals: new ReferralService(db),
     segments: new SegmentService(db, notifications),
+    uploads: new UploadService(db, deps.uploadStorage ?? new LocalFolderStorage(config.uploadsDir), settings),
     start: () => relay.start(),
     async close() {
       await relay.close()

@@ -30,6 +30,7 @@ export interface UsersTable {
   email_suppressed_reason: string | null
   tl3_short_since: Timestamp | null
   role_locked: ColumnType<boolean, boolean | undefined, boolean>
+  avatar_key: string | null
 }
 
 export interface SessionsTable {
@@ -123,6 +124,23 @@ export interface PasswordResetsTable {
   created_at: CreatedAt
   expires_at: Date
   used_at: Date | null
+}
+
+export type UploadKind = 'image' | 'avatar'
+
+export interface UploadsTable {
+  id: Generated<number>
+  user_id: number
+  kind: UploadKind
+  hash: string
+  keys: string[]
+  content_type: string
+  byte_size: number
+  original_bytes: number
+  width: number
+  height: number
+  original_name: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
 }
 
 export type CategoryVisibility = 'public' | 'members' | 'trust'
@@ -490,6 +508,7 @@ export interface Database {
   referral_links: ReferralLinksTable
   referrals: ReferralsTable
   segments: SegmentsTable
+  uploads: UploadsTable
 }
 
 export type User = Selectable<UsersTable>

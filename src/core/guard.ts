@@ -101,6 +101,8 @@ export interface Subjects {
   createToken: undefined
   /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
   lookUpMembers: undefined
+  /** Upload an image (to a post, or as one's avatar); the community sets the lowest trust level. */
+  upload: { minTrustLevel: number }
 }
 
 export type Action = keyof Subjects
@@ -111,7 +113,7 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
@@ -125,6 +127,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   betaSignUp: ['sign up for betas', 'signing up for betas'],
   flag: ['flag posts', 'flagging posts'],
   createToken: ['create API tokens', 'creating API tokens'],
+  upload: ['upload images', 'uploading images'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -337,6 +340,16 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     if (idea.merged_into_id) return forbidden('This idea was merged into another one, so it can no longer be edited')
     if (idea.status !== 'open' && idea.status !== 'under_review') {
       return forbidden('Once an idea is planned, in progress, done or declined, only staff can edit it: voters backed this text')
+    }
+    return null
+  }
+
+  if (action === 'upload') {
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    const { minTrustLevel } = s as Subjects['upload']
+    if (!isStaff(viewer, now) && user.trust_level < minTrustLevel) {
+      return forbidden(`Members of trust level ${minTrustLevel} and above can upload images; you are at trust level ${user.trust_level}`)
     }
     return null
   }

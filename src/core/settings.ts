@@ -39,6 +39,7 @@ const SettingsSchema = z.object({
   ...trustSettings(),
   ...moderationSettings(),
   ...activitySettings(),
+  ...uploadSettings(),
 })
 
 function count(max: number, fallback: number) {
@@ -115,6 +116,23 @@ function activitySettings() {
 
 /** Keys of the activity weights and stage thresholds, in the order /admin shows them (features/activity/settings.ts). */
 export const ACTIVITY_SETTING_KEYS = Object.keys(activitySettings()) as (keyof ReturnType<typeof activitySettings>)[]
+// Images members upload: per-file and per-day limits (trust level 0 gets a smaller day), and
+// the size pictures are scaled down to. A photo from a phone (12 megapixels, 3–6 MB) fits.
+function uploadSettings() {
+  return {
+    upload_max_file_kb: z.number().int().min(16).max(20_480).default(8_192),
+    upload_max_megapixels: z.number().int().min(1).max(100).default(40),
+    upload_max_dimension: z.number().int().min(256).max(4_096).default(1_920),
+    upload_daily_mb: count(10_000, 100),
+    tl0_upload_daily_mb: count(10_000, 20),
+    upload_daily_count: count(10_000, 100),
+    tl0_upload_daily_count: count(10_000, 10),
+    upload_min_trust_level: count(4, 0),
+  }
+}
+
+/** Keys of the upload limits, in the order /admin shows them (features/uploads/settings.ts). */
+export const UPLOAD_SETTING_KEYS = Object.keys(uploadSettings()) as (keyof ReturnType<typeof uploadSettings>)[]
 
 /** Keys of the trust thresholds and limits, in the order /admin shows them (features/trust/settings.ts). */
 export const TRUST_SETTING_KEYS = Object.keys(trustSettings()) as (keyof ReturnType<typeof trustSettings>)[]

@@ -6,6 +6,7 @@ import { liveChannels as ideaChannels } from './ideas/live.js'
 import { liveChannels as moderationChannels } from './moderation/live.js'
 import { moderationSettingsSection } from './moderation/settings.js'
 import { trustSettingsSection } from './trust/settings.js'
+import { uploadSettingsSection } from './uploads/settings.js'
 
 /**
  * What each feature adds to the shared pages and sockets. A new feature appends its
@@ -13,7 +14,7 @@ import { trustSettingsSection } from './trust/settings.js'
  */
 
 /** Community settings sections, in the order /admin shows them. */
-export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, activitySettingsSection]
+export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection]
 
 /** Each feature's live channel registrar. */
 export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const

@@ -1,3 +1,4 @@
+import sharp from 'sharp'
 import t from 'tap'
 import type { Db } from '../../src/core/db.js'
 import { build } from '../helpers/app.js'
@@ -15,7 +16,7 @@ type Who = (typeof WHO)[number]
 type Row = Record<Who, number | string>
 const row = (...values: (number | string)[]): Row => Object.fromEntries(WHO.map((w, i) => [w, values[i]!])) as Row
 
-async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens', column: string, userId: number) {
+async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens' | 'uploads', column: string, userId: number) {
   const r = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where(column as never, '=', userId as never).executeTakeFirstOrThrow()
   return Number(r.n)
 }
@@ -71,6 +72,7 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'mute a member', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'user_mutes', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/me/mutes/${f.regular.username}`) },
     { what: 'sign up for a beta', expected: row(401, 201, 201, 403, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${program}/signups`, { answers: {} }) },
     { what: 'sign up for a members-only beta', expected: row(401, 201, 201, 404, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${hidden}/signups`, { answers: {} }) },
+    { what: 'upload an image', expected: row(401, 201, 201, 403, 403, 201, 201, 201), table: 'uploads', column: 'user_id', act: async (p, who) => p.client.postMultipart('/api/v1/uploads', {}, { field: 'file', filename: `${who}.png`, data: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toBuffer() }, { 'x-csrf-token': await csrf(p, '/') }) },
     { what: 'create an API token', expected: row(403, 200, 200, 403, 403, 200, 200, 200), table: 'api_tokens', column: 'user_id', act: async (p) => p.client.postForm('/settings/tokens', { _csrf: await csrf(p, '/settings'), name: 'script' }) },
   ]
   for (const w of writes) {

@@ -72,6 +72,7 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
     ['delete own post', (x) => status(x, 'delete', { categoryId: 1, post: own }), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
     ['create an API token', (x) => status(x, 'createToken', undefined), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
     ['look members up for a mention', (x) => status(x, 'lookUpMembers', undefined), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
+    ['upload an image', (x) => status(x, 'upload', { minTrustLevel: 0 }), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
     ['administer', (x) => status(x, 'administer', undefined), { guest: 401, member: 404, suspended: 404, silenced: 404, unverified: 404, expired: 404 }],
   ]
   const people = { guest, member, suspended, silenced, unverified, expired }
@@ -83,6 +84,8 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
   t.match(refusal(silenced, 'like', { post }, REQUIRED), { message: /silenced until .* and cannot like posts/ })
   t.match(refusal(unverified, 'propose', undefined, REQUIRED), { message: /^Confirm your email address before proposing ideas/ })
   t.equal(status(v(user({ trust_level: 0 })), 'flag', { post }), 403, 'TL0 cannot flag')
+  t.equal(status(v(user({ trust_level: 0 })), 'upload', { minTrustLevel: 1 }), 403, 'uploads from the trust level the community sets')
+  t.equal(status(globalMod, 'upload', { minTrustLevel: 4 }), 200, 'staff upload whatever the setting')
   t.equal(status(v(user({ trust_level: 0 })), 'betaSignUp', { members_only: false, min_trust_level: 2 }), 403)
   t.equal(status(suspended, 'betaSignUp', { members_only: true, min_trust_level: 0 }), 404, 'a suspended member cannot learn of a members-only beta')
   t.equal(status(member, 'edit', { categoryId: 1, post: { ...own, created_at: EARLIER }, editWindowMinutes: 60 }), 403, 'edit window')

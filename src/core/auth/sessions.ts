@@ -56,6 +56,7 @@ const userColumns = [
   'users.silenced_until',
   'users.tl3_short_since',
   'users.role_locked',
+  'users.avatar_key',
   'users.created_at',
   'users.last_seen_at',
   'users.mail_off_kinds',

@@ -251,7 +251,7 @@ export class AccountService {
   async profile(username: string) {
     const user = await this.db
       .selectFrom('users')
-      .select(['id', 'username', 'display_name', 'bio', 'role', 'trust_level', 'created_at', 'last_seen_at', 'suspended_until'])
+      .select(['id', 'username', 'display_name', 'bio', 'role', 'trust_level', 'created_at', 'last_seen_at', 'suspended_until', 'avatar_key'])
       .where(sql`lower(username)`, '=', username.toLowerCase())
       .executeTakeFirst()
     if (!user) throw new NotFound('No member by that name')

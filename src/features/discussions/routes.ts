@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { fieldErrors, NotFound, parse } from '../../core/errors.js'
+import { fieldErrors, Invalid, NotFound, parse } from '../../core/errors.js'
 import { FormBody, handleForm, IdParams, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { IDEA_COMMENTS_CATEGORY } from './categories.js'
@@ -20,6 +20,7 @@ import {
   ThreadPageQuery,
   TOP_PERIODS,
 } from './schemas.js'
+import { imageFromForm } from '../uploads/routes.js'
 import type { PostView } from './service.js'
 import { NOTIFICATION_LEVELS } from '../notifications/schemas.js'
 
@@ -89,9 +90,14 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('discussions/new-thread', { ...page, values: {} })
   })
 
-  r.post('/c/:slug/new', { ...postLimit, schema: { params: SlugParams, body: FormBody } }, async (req, reply) => {
+  // Forms that carry a post may carry an image (the file field, without JavaScript): it is
+  // stored first and its markdown appended, so a preview or a refused post keeps it.
+  const withImage = { ...postLimit, config: { uploads: true } }
+
+  r.post('/c/:slug/new', { ...withImage, schema: { params: SlugParams, body: FormBody } }, async (req, reply) => {
     const { viewer, category, page } = await newThreadPage(req, req.params.slug)
-    const form = req.body
+    const { form, errors, status } = await imageFromForm(app, req, req.body)
+    if (errors) return reply.code(status ?? 400).view('discussions/new-thread', { ...page, values: form, errors })
     if (form.preview) return reply.view('discussions/new-thread', { ...page, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/new-thread', form, async () => {
       const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id })
@@ -121,12 +127,12 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.get('/t/:id', threadPage, async (req, reply) => renderThread(req, reply))
   r.get('/t/:id/:slug', threadPage, async (req, reply) => renderThread(req, reply))
 
-  r.post('/t/:id/replies', { ...postLimit, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+  r.post('/t/:id/replies', { ...withImage, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     const { id } = req.params
-    const form = req.body
     const viewer = await viewerOf(req)
     requireUser(req)
-    if (form.preview) {
+    const { form, errors: imageErrors } = await imageFromForm(app, req, req.body)
+    if (form.preview && !imageErrors) {
       // The same form again, with the rendered post above the text; nothing is saved.
       const previewHtml = discussions.preview(form.body)
       if (form.parentId) {
@@ -136,6 +142,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       return renderThread(req, reply, { values: form, previewHtml, previewed: true })
     }
     try {
+      if (imageErrors) throw new Invalid(imageErrors)
       const post = await discussions.reply(viewer, id, form)
       // A comment form elsewhere (an idea's page) returns there.
       const back = safeNext(form.returnTo, '')
@@ -186,12 +193,13 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: { body: post.body_md, title: thread.title } })
   })
 
-  r.post('/p/:id/edit', { ...postLimit, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+  r.post('/p/:id/edit', { ...withImage, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
     const { id } = req.params
-    const form = req.body
     const { post, thread } = await discussions.readablePost(viewer, id)
+    const { form, errors, status } = await imageFromForm(app, req, req.body)
+    if (errors) return reply.code(status ?? 400).view('discussions/edit', { title: 'Edit post', post, thread, values: form, errors })
     if (form.preview) return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/edit', form, async () => {
       const edited = await discussions.edit(viewer, id, form)

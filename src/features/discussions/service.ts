@@ -39,6 +39,8 @@ export interface PostView {
   author_id: number
   author_username: string
   author_display_name: string | null
+  /** The author's uploaded avatar, null for the generated one. */
+  author_avatar: string | null
   author_trust_level: number
   body_html: string
   like_count: number
@@ -69,7 +71,9 @@ export interface ThreadSummary {
   reply_count: number
   created_at: Date
   last_post_at: Date
+  author_id: number
   author_username: string
+  author_avatar: string | null
   last_poster_username: string | null
   url: string
 }
@@ -164,7 +168,7 @@ export class DiscussionService {
       .leftJoin('users as lp', 'lp.id', 't.last_poster_id')
       .select([
         't.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.last_post_at',
-        'a.username as author_username', 'lp.username as last_poster_username',
+        't.author_id', 'a.username as author_username', 'a.avatar_key as author_avatar', 'lp.username as last_poster_username',
       ])
       .where('t.deleted_at', 'is', null)
   }
@@ -615,7 +619,7 @@ export class DiscussionService {
       .select([
         'p.id', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
         'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at',
-        'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level',
+        'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level', 'u.avatar_key as author_avatar',
         'l.user_id as liked_by',
         sql<number>`sum(octet_length(p.body_html)) over (order by p.path)`.as('bytes_through'),
         sql<number>`octet_length(p.body_html)`.as('bytes'),
@@ -669,6 +673,7 @@ export class DiscussionService {
         author_id: p.author_id,
         author_username: p.author_username,
         author_display_name: p.author_display_name,
+        author_avatar: p.author_avatar,
         author_trust_level: p.author_trust_level,
         body_html: p.deleted_at || hidden ? '' : p.body_html,
         like_count: p.like_count,
@@ -797,7 +802,7 @@ export class DiscussionService {
     const author = await this.db
       .selectFrom('users as u')
       .leftJoin('post_likes as l', (j) => j.on('l.post_id', '=', postId).on('l.user_id', '=', userId))
-      .select(['u.username', 'u.display_name', 'u.trust_level', 'l.user_id as liked_by'])
+      .select(['u.username', 'u.display_name', 'u.trust_level', 'u.avatar_key', 'l.user_id as liked_by'])
       .where('u.id', '=', post.author_id)
       .executeTakeFirstOrThrow()
     const s = await this.settings.all()
@@ -824,6 +829,7 @@ export class DiscussionService {
       canEdit: can(viewer, 'edit', { categoryId: category.id, post, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
       children: [],
       // The composer inserts the viewer's own new reply; nobody mutes themselves.
+      author_avatar: author.avatar_key,
       mutedAuthor: false,
       continues: false,
     }

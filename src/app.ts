@@ -37,7 +37,9 @@ import { registerLiveChannels } from './features/live/channels.js'
 import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
+import { startInProcessJobs } from './in-process-jobs.js'
 import { buildServices, type Services } from './services.js'
+import type { JobDefinition } from './worker-runtime.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
 export interface AppDeps {
@@ -52,6 +54,8 @@ export interface AppDeps {
   liveLimits?: LiveOptions
   /** Told of every route as it is registered (the route-walking test lists them this way). */
   onRoute?: (route: RouteOptions) => void
+  /** Without a queue: the scheduled jobs this process should run itself (src/in-process-jobs.ts). */
+  inProcessJobs?: JobDefinition[]
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -78,7 +82,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const services =
     deps.services ??
     (await buildServices({ config, db: deps.db, log, redis: deps.redis, queue: deps.queue, listenUrl: deps.listenUrl, live: deps.liveLimits }))
-  const hearth: Hearth = { ...services, live: createLiveHub({ fanout: services.fanout, log: log.child({ module: 'live' }), limits: deps.liveLimits }) }
+  const inProcessJobs =
+    deps.inProcessJobs && !services.queue
+      ? startInProcessJobs({ definitions: deps.inProcessJobs, services, config, log: log.child({ module: 'jobs' }), everyMs: config.jobsInProcess.everyMs })
+      : null
+  if (inProcessJobs) app.addHook('onClose', async () => inProcessJobs.close())
+  const hearth: Hearth = {
+    ...services,
+    live: createLiveHub({ fanout: services.fanout, log: log.child({ module: 'live' }), limits: deps.liveLimits }),
+    inProcessJobs,
+  }
   const { sessions, categories, secret } = hearth
   registerLiveChannels(hearth)
   app.decorate('hearth', hearth)

@@ -18,7 +18,7 @@ const SettingsForm = z.object({
 const MoveForm = z.object({ direction: z.enum(['up', 'down']) })
 const MemberQuery = z.object({ member: z.string().trim().max(40).optional() })
 // Only the shape is checked before the admin check, so others still get 404 whatever they send.
-const AdminQuery = z.object({ member: z.string().optional(), saved: queryText, queued: queryText, reset: queryText })
+const AdminQuery = z.object({ member: z.string().optional(), saved: queryText, queued: queryText, ran: queryText, reset: queryText })
 const JobParams = z.object({ job: z.string() })
 const ModeratorParams = IdParams.extend({ userId: idField() })
 const JOBS: Record<string, { name: JobName; label: string }> = {
@@ -44,6 +44,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
         })),
       })),
       jobsAvailable: app.hearth.queue !== null,
+      jobsInProcess: app.hearth.queue === null && app.hearth.inProcessJobs !== null,
       mailOn: app.hearth.queue !== null,
       title: 'Admin',
       categories: all.map((c) => ({ ...c, moderators: moderators.filter((m) => m.category_id === c.id) })),
@@ -62,6 +63,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('admin/index', await adminPage({
       saved: req.query.saved,
       queued: req.query.queued,
+      ran: req.query.ran,
       member: standing,
       memberMissing: member && !standing ? member : null,
       resetMailed: req.query.reset === 'mailed',
@@ -94,6 +96,12 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     const job = Object.hasOwn(JOBS, req.params.job) ? JOBS[req.params.job] : undefined
     if (!job) throw new NotFound()
     const queue = app.hearth.queue
+    const local = app.hearth.inProcessJobs
+    if (!queue && local) {
+      // No Redis: this process runs the job itself, and the owner sees its result at once.
+      await local.runNow(job.name)
+      return reply.redirect(`/admin?ran=${encodeURIComponent(job.label)}#jobs`, 303)
+    }
     if (!queue) {
       return reply.code(503).view('admin/index', await adminPage({ error: `${job.label} cannot run: background jobs are off because no REDIS_URL is configured.` }))
     }

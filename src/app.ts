@@ -30,6 +30,7 @@ import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
 import { discussionRoutes } from './features/discussions/routes.js'
+import { communityRoutes } from './features/community/routes.js'
 import { emailRoutes } from './features/email/routes.js'
 import { healthRoutes } from './features/health/routes.js'
 import { ideaRoutes } from './features/ideas/routes.js'
@@ -94,6 +95,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   const { sessions, categories, secret } = hearth
   registerLiveChannels(hearth)
+  // The first page should not wait for the community's name and colours.
+  await hearth.community.identity()
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
@@ -227,8 +230,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.addHook('preHandler', async (req, reply) => {
     if (isApi(req) || req.method === 'HEAD' || req.ws) return
+    const community = await hearth.community.identity()
     reply.locals = {
       ...reply.locals,
+      community,
+      communityName: community.name,
       currentUser: req.user,
       isAdmin: isAdmin(viewerOf(req.user)),
       isStaff: isStaff(viewerOf(req.user)),
@@ -257,6 +263,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(ideaRoutes)
   await app.register(betaRoutes)
   await app.register(emailRoutes)
+  await app.register(communityRoutes)
   await app.register(adminJobRoutes)
   await app.register(liveRoutes)
 
@@ -283,13 +290,15 @@ function sameOrigin(req: FastifyRequest, config: Config): boolean {
 // Locals for pages rendered outside the preHandler (404s, errors before routing).
 async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Record<string, unknown>> {
   if (reply.locals?.csrfToken) return {}
+  // The community's name and look, unless the database is what failed.
+  const community = await req.server.hearth.community.identity().catch(() => null)
   let csrfToken = ''
   try {
     csrfToken = reply.generateCsrf()
   } catch {
     // A page still renders when the CSRF cookie cannot be set (no cookie plugin yet).
   }
-  return { currentUser: req.user, csrfToken }
+  return { currentUser: req.user, csrfToken, ...(community ? { community, communityName: community.name } : {}) }
 }
 
 // A path that is not valid percent-encoded UTF-8 (`/t/%E0%A4%A`) or whose parameter is too long

@@ -16,6 +16,7 @@ import { CategoryService } from './features/discussions/categories.js'
 import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
 import { EmailService } from './features/email/service.js'
+import { CommunityService } from './features/community/service.js'
 import { IdeaService } from './features/ideas/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationService } from './features/notifications/service.js'
@@ -68,6 +69,8 @@ export interface Services {
   moderation: ModerationService
   trust: TrustService
   jobs: JobAdminService
+  /** The community's identity, public pages and first-run checklist. */
+  community: CommunityService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -92,7 +95,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const settings = new CommunitySettings(db)
   const sessions = new SessionStore(db, config.sessionDays, outbox)
   const notifications = new NotificationService(db, outbox)
-  const categories = new CategoryService(db)
+  const categories = new CategoryService(db, outbox)
   const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
@@ -134,6 +137,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
     jobs: new JobAdminService(queue, db),
+    community: new CommunityService(db, settings, categories, config),
     start: () => relay.start(),
     async close() {
       await relay.close()

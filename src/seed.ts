@@ -317,7 +317,7 @@ async function sessionUser(db: Db, id: number): Promise<SessionUser> {
  * A demo community that looks lived in (`npm run seed`): an admin with a random password,
  * categories with descriptions and colours, members who joined over eight months with
  * very different activity, threads with natural titles and varied nested replies, likes,
- * ideas in every status with votes and comments, a beta program with a waitlist, category
+ * ideas in every status with votes and comments (eight for under 50 members, else eighteen), a beta program with a waitlist, category
  * moderators and flags waiting in the review queue. Ideas, votes, the beta and flags go
  * through the services, so their counts and rules hold as in real use.
  */
@@ -389,11 +389,13 @@ export async function seedDemo(services: Services, options: DemoOptions): Promis
   // Ideas in every status, with votes and comments, through the idea service.
   const engaged = await db.selectFrom('users').select('id').where('id', 'in', members.length ? members : [0]).where('trust_level', '>=', 1).execute()
   const voters = engaged.map((u) => u.id)
-  const ideaBar = bars.task('ideas', IDEAS.length)
-  const statuses = ['open', 'open', 'open', 'under_review', 'under_review', 'planned', 'planned', 'in_progress', 'in_progress', 'done', 'done', 'declined'] as const
+  // A small community gets fewer ideas; the first six already cover every status.
+  const ideas = options.users < 50 ? IDEAS.slice(0, 8) : IDEAS
+  const ideaBar = bars.task('ideas', ideas.length)
+  const statuses = ['open', 'under_review', 'planned', 'in_progress', 'done', 'declined', 'open', 'planned', 'open', 'under_review', 'in_progress', 'done'] as const
   let ideaCount = 0
   let inProgressIdea: number | null = null
-  for (const [i, idea] of IDEAS.entries()) {
+  for (const [i, idea] of ideas.entries()) {
     if (voters.length === 0) break
     const author = await sessionUser(db, pick(voters))
     const created = await services.ideas.propose(author, idea)

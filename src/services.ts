@@ -18,6 +18,7 @@ import { DiscussionService } from './features/discussions/service.js'
 import { EmailService } from './features/email/service.js'
 import { CommunityService } from './features/community/service.js'
 import { IdeaService } from './features/ideas/service.js'
+import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationService } from './features/notifications/service.js'
 import { TrustService } from './features/trust/service.js'
@@ -63,6 +64,8 @@ export interface Services {
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
+  /** Who to suggest as a member types an @-mention. */
+  mentions: MentionService
   ideas: IdeaService
   beta: BetaService
   email: EmailService
@@ -131,6 +134,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     categories,
     discussions,
     search: new SearchService(db, categories),
+    mentions: new MentionService(db, categories),
     ideas,
     beta: new BetaService(db, outbox, notifications, ideas, settings),
     email,

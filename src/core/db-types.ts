@@ -213,6 +213,10 @@ export interface PostRevisionsTable {
   body_md: string
   editor_id: number | null
   created_at: CreatedAt
+  /** The thread's title before this edit, on an opening post's revisions (migration 0111); null before then. */
+  title: string | null
+  /** Why the editor changed it, as they said (migration 0111). */
+  reason: ColumnType<string, string | undefined, string>
 }
 
 export interface UserDailyStatsTable {

@@ -88,6 +88,8 @@ export interface Subjects {
   /** Owner pages and the admin API. */
   administer: undefined
   createToken: undefined
+  /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
+  lookUpMembers: undefined
 }
 
 export type Action = keyof Subjects
@@ -302,7 +304,7 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, propose, createToken: only the member's standing decides.
+  // vote, retract, subscribe, propose, createToken, lookUpMembers: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

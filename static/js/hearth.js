@@ -1,8 +1,9 @@
 // Progressive enhancement only: every page works without this file.
 document.addEventListener('submit', (event) => {
-  // Stop double submits of a form while its request is under way.
+  // Stop double submits of a form while its request is under way. A form sent by fetch
+  // (the composer, static/js/composer.js) stops the navigation and handles its own buttons.
   const form = event.target
-  if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== 'post') return
+  if (event.defaultPrevented || !(form instanceof HTMLFormElement) || form.method.toLowerCase() !== 'post') return
   for (const button of form.querySelectorAll('button[type="submit"]')) {
     setTimeout(() => { button.disabled = true }, 0)
   }
@@ -44,7 +45,14 @@ try {
   posted = sessionStorage.getItem(POSTING)
   sessionStorage.removeItem(POSTING)
 } catch {}
-for (const form of document.querySelectorAll('form[data-draft]')) {
+/**
+ * Keeps the draft of one composer form (marked data-draft="<key>"): restores it into empty
+ * fields with a note and a way to discard it, and saves as the member types. The composer
+ * (static/js/composer.js) calls it for the forms it opens, and `form.hearthClearDraft()` once it posted.
+ */
+function attachDraft(form) {
+  if (form.dataset.draftAttached) return
+  form.dataset.draftAttached = '1'
   const key = DRAFTS + form.getAttribute('data-draft')
   const fields = [...form.querySelectorAll('input[name="title"], textarea[name="body"]')]
   const failed = form.querySelector('[aria-invalid="true"], [role="alert"]')
@@ -90,11 +98,26 @@ for (const form of document.querySelectorAll('form[data-draft]')) {
   form.addEventListener('submit', () => {
     clearTimeout(timer)
     save()
-    try {
-      sessionStorage.setItem(POSTING, key)
-    } catch {}
   })
+  form.hearthClearDraft = () => {
+    clearTimeout(timer)
+    try {
+      localStorage.removeItem(key)
+    } catch {}
+    form.querySelector('.draft-note')?.remove()
+  }
 }
+// The page reached after a submit drops the draft that went through; a form sent by fetch
+// never navigates, so it is not marked (the composer clears its draft itself).
+document.addEventListener('submit', (event) => {
+  const form = event.target
+  if (event.defaultPrevented || !(form instanceof HTMLFormElement) || !form.hasAttribute('data-draft')) return
+  try {
+    sessionStorage.setItem(POSTING, DRAFTS + form.getAttribute('data-draft'))
+  } catch {}
+})
+for (const form of document.querySelectorAll('form[data-draft]')) attachDraft(form)
+window.Hearth = { ...(window.Hearth || {}), attachDraft }
 // A submitted draft whose form is not on the page reached afterwards (a new thread lands on
 // the thread itself) went through as well.
 if (posted && arrivedByNavigation && !document.querySelector(`form[data-draft="${CSS.escape(posted.slice(DRAFTS.length))}"]`)) {

@@ -71,6 +71,7 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
     ['edit own post', (x) => status(x, 'edit', { categoryId: 1, post: own, editWindowMinutes: 60 }), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
     ['delete own post', (x) => status(x, 'delete', { categoryId: 1, post: own }), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
     ['create an API token', (x) => status(x, 'createToken', undefined), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
+    ['look members up for a mention', (x) => status(x, 'lookUpMembers', undefined), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
     ['administer', (x) => status(x, 'administer', undefined), { guest: 401, member: 404, suspended: 404, silenced: 404, unverified: 404, expired: 404 }],
   ]
   const people = { guest, member, suspended, silenced, unverified, expired }

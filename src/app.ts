@@ -33,6 +33,7 @@ import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
 import { discussionRoutes } from './features/discussions/routes.js'
+import { communityRoutes } from './features/community/routes.js'
 import { emailRoutes } from './features/email/routes.js'
 import { healthRoutes } from './features/health/routes.js'
 import { ideaRoutes } from './features/ideas/routes.js'
@@ -42,7 +43,9 @@ import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { uploadRoutes } from './features/uploads/routes.js'
+import { startInProcessJobs } from './in-process-jobs.js'
 import { buildServices, type Services } from './services.js'
+import type { JobDefinition } from './worker-runtime.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
 export interface AppDeps {
@@ -57,6 +60,8 @@ export interface AppDeps {
   liveLimits?: LiveOptions
   /** Told of every route as it is registered (the route-walking test lists them this way). */
   onRoute?: (route: RouteOptions) => void
+  /** Without a queue: the scheduled jobs this process should run itself (src/in-process-jobs.ts). */
+  inProcessJobs?: JobDefinition[]
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -83,9 +88,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const services =
     deps.services ??
     (await buildServices({ config, db: deps.db, log, redis: deps.redis, queue: deps.queue, listenUrl: deps.listenUrl, live: deps.liveLimits }))
-  const hearth: Hearth = { ...services, live: createLiveHub({ fanout: services.fanout, log: log.child({ module: 'live' }), limits: deps.liveLimits }) }
+  const inProcessJobs =
+    deps.inProcessJobs && !services.queue
+      ? startInProcessJobs({ definitions: deps.inProcessJobs, services, config, log: log.child({ module: 'jobs' }), everyMs: config.jobsInProcess.everyMs })
+      : null
+  if (inProcessJobs) app.addHook('onClose', async () => inProcessJobs.close())
+  const hearth: Hearth = {
+    ...services,
+    live: createLiveHub({ fanout: services.fanout, log: log.child({ module: 'live' }), limits: deps.liveLimits }),
+    inProcessJobs,
+  }
   const { sessions, categories, secret } = hearth
   registerLiveChannels(hearth)
+  // The first page should not wait for the community's name and colours.
+  await hearth.community.identity()
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
@@ -228,8 +244,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.addHook('preHandler', async (req, reply) => {
     if (isApi(req) || req.method === 'HEAD' || req.ws) return
+    const community = await hearth.community.identity()
     reply.locals = {
       ...reply.locals,
+      community,
+      communityName: community.name,
       currentUser: req.user,
       isAdmin: isAdmin(viewerOf(req.user)),
       isStaff: isStaff(viewerOf(req.user)),
@@ -259,6 +278,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(mentionRoutes)
   await app.register(betaRoutes)
   await app.register(emailRoutes)
+  await app.register(communityRoutes)
   await app.register(adminJobRoutes)
   await app.register(activityRoutes)
   await app.register(referralRoutes)
@@ -288,13 +308,15 @@ function sameOrigin(req: FastifyRequest, config: Config): boolean {
 // Locals for pages rendered outside the preHandler (404s, errors before routing).
 async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Record<string, unknown>> {
   if (reply.locals?.csrfToken) return {}
+  // The community's name and look, unless the database is what failed.
+  const community = await req.server.hearth.community.identity().catch(() => null)
   let csrfToken = ''
   try {
     csrfToken = reply.generateCsrf()
   } catch {
     // A page still renders when the CSRF cookie cannot be set (no cookie plugin yet).
   }
-  return { currentUser: req.user, csrfToken }
+  return { currentUser: req.user, csrfToken, ...(community ? { community, communityName: community.name } : {}) }
 }
 
 // A path that is not valid percent-encoded UTF-8 (`/t/%E0%A4%A`) or whose parameter is too long

@@ -40,6 +40,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_POST: z.coerce.number().int().min(1).default(30),
   COMMUNITY_NAME: z.string().min(1).max(80).default('Hearth'),
   GUEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
+  JOBS_IN_PROCESS: bool.default(true),
+  JOBS_IN_PROCESS_EVERY_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(1).max(86_400).optional(),
   GUEST_CACHE_MAX_MB: z.coerce.number({ error: 'must be a number of megabytes' }).int().min(1).max(4096).default(16),
 })
 
@@ -79,6 +81,12 @@ export interface Config {
   guestCacheSeconds: number
   /** The guest cache's total size bound, in bytes. */
   guestCacheMaxBytes: number
+  /**
+   * Without Redis, the web process runs the scheduled jobs that need no queue (trust,
+   * promotion, session purge, outbox prune) itself; `everyMs` runs each that often instead
+   * of on its schedule (tests and demos).
+   */
+  jobsInProcess: { enabled: boolean; everyMs: number | null }
 }
 
 /** Thrown when the environment is invalid; `problems` holds one line per bad variable. */
@@ -132,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     communityName: e.COMMUNITY_NAME,
     guestCacheSeconds: e.GUEST_CACHE_SECONDS,
     guestCacheMaxBytes: e.GUEST_CACHE_MAX_MB * 1024 * 1024,
+    jobsInProcess: { enabled: e.JOBS_IN_PROCESS, everyMs: e.JOBS_IN_PROCESS_EVERY_SECONDS ? e.JOBS_IN_PROCESS_EVERY_SECONDS * 1_000 : null },
   }
 }
 

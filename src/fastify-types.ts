@@ -1,10 +1,13 @@
 import type { Session, SessionUser } from './core/auth/sessions.js'
 import type { LiveHub } from './core/realtime/index.js'
+import type { InProcessJobs } from './in-process-jobs.js'
 import type { Services } from './services.js'
 
 /** What every feature's routes reach through `app.hearth`: the service graph and this instance's live hub. */
 export interface Hearth extends Services {
   live: LiveHub
+  /** Scheduled jobs this process runs itself when there is no Redis; null otherwise. */
+  inProcessJobs: InProcessJobs | null
 }
 
 declare module 'fastify' {

@@ -16,6 +16,7 @@ registerIdeaDigest()
 const pruneOutboxJob: JobDefinition<'outbox.prune'> = {
   name: 'outbox.prune',
   schedule: { pattern: '23 * * * *' },
+  withoutRedis: true,
   async handle(_payload, { db, log }) {
     const pruned = await pruneOutbox(db)
     log.info({ pruned }, 'delivered outbox events pruned')

@@ -20,6 +20,7 @@ import { CategoryService } from './features/discussions/categories.js'
 import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
 import { EmailService } from './features/email/service.js'
+import { CommunityService } from './features/community/service.js'
 import { IdeaService } from './features/ideas/service.js'
 import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
@@ -91,6 +92,8 @@ export interface Services {
   /** Invite links and the sign-ups they brought. */
   referrals: ReferralService
   uploads: UploadService
+  /** The community's identity, public pages and first-run checklist. */
+  community: CommunityService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -114,7 +117,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
 
   const settings = new CommunitySettings(db)
   const sessions = new SessionStore(db, config.sessionDays, outbox)
-  const categories = new CategoryService(db)
+  const categories = new CategoryService(db, outbox)
   const notifications = new NotificationService(db, outbox, categories)
   const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
@@ -166,6 +169,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     referrals: new ReferralService(db),
     segments: new SegmentService(db, notifications),
     uploads: new UploadService(db, deps.uploadStorage ?? new LocalFolderStorage(config.uploadsDir), settings),
+    community: new CommunityService(db, settings, categories, config),
     start: () => relay.start(),
     async close() {
       await relay.close()

@@ -157,6 +157,23 @@ export interface CategoriesTable {
   min_trust_to_start: ColumnType<number, number | undefined, number>
   position: ColumnType<number, number | undefined, number>
   created_at: CreatedAt
+  /** `#rrggbb`, or null for the default colour. */
+  color: string | null
+}
+
+/** A slug a category had before (renamed, or merged into it when another was deleted). */
+export interface CategorySlugRedirectsTable {
+  slug: string
+  category_id: number
+  created_at: CreatedAt
+}
+
+/** When each scheduled job last ran in-process (no Redis). */
+export interface ScheduledJobRunsTable {
+  name: string
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>
+  finished_at: Timestamp | null
+  error: string | null
 }
 
 export interface CategoryModeratorsTable {
@@ -509,6 +526,8 @@ export interface Database {
   referrals: ReferralsTable
   segments: SegmentsTable
   uploads: UploadsTable
+  category_slug_redirects: CategorySlugRedirectsTable
+  scheduled_job_runs: ScheduledJobRunsTable
 }
 
 export type User = Selectable<UsersTable>

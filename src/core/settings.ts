@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { z } from 'zod'
-import type { Db } from './db.js'
+import type { Db, Trx } from './db.js'
 import { parse } from './errors.js'
 
 /**
@@ -40,7 +40,24 @@ const SettingsSchema = z.object({
   ...moderationSettings(),
   ...activitySettings(),
   ...uploadSettings(),
+  ...identitySettings(),
 })
+
+// The community's identity and its public pages, edited in /admin (features/community).
+// Empty means "not set": the name falls back to COMMUNITY_NAME, the rest to Hearth's own.
+function identitySettings() {
+  return {
+    community_name: z.string().max(80).default(''),
+    tagline: z.string().max(160).default(''),
+    logo_url: z.string().max(500).default(''),
+    favicon_url: z.string().max(500).default(''),
+    accent_color: z.string().regex(/^(#[0-9a-f]{6})?$/).default(''),
+    about: z.string().max(20_000).default(''),
+    contact: z.string().max(300).default(''),
+    /** The first-run checklist on /admin was put away by an admin. */
+    checklist_dismissed: z.boolean().default(false),
+  }
+}
 
 function count(max: number, fallback: number) {
   return z.number().int().min(0).max(max).default(fallback)
@@ -177,10 +194,13 @@ export class CommunitySettings {
     await this.update({ [key]: value } as Partial<CommunitySettingsValues>)
   }
 
-  /** Changes some settings after validating them; throws Invalid naming the bad key. */
-  async update(changes: Partial<CommunitySettingsValues>): Promise<CommunitySettingsValues> {
+  /**
+   * Changes some settings after validating them; throws Invalid naming the bad key. In the
+   * caller's transaction when given one (so a staff-log entry commits with the change).
+   */
+  async update(changes: Partial<CommunitySettingsValues>, inTrx?: Trx): Promise<CommunitySettingsValues> {
     const next = parse(SettingsSchema, { ...(await this.all()), ...changes })
-    await this.db.transaction().execute(async (trx) => {
+    const write = async (trx: Trx) => {
       for (const [key, value] of Object.entries(changes)) {
         await trx
           .insertInto('community_settings')
@@ -188,7 +208,9 @@ export class CommunitySettings {
           .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value'), updated_at: new Date() }))
           .execute()
       }
-    })
+    }
+    if (inTrx) await write(inTrx)
+    else await this.db.transaction().execute(write)
     this.cached = null
     return next
   }

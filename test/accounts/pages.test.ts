@@ -4,7 +4,8 @@ import { Client } from '../helpers/client.js'
 import { PASSWORD, persona } from '../helpers/personas.js'
 
 t.test('sign up, see the profile, log out and log in through the forms', async (t) => {
-  const { app } = await build(t)
+  const { app, db } = await build(t)
+  await persona(app, db, { stem: 'owner', role: 'admin' }) // the first account is the admin, who lands on /admin
   const browser = new Client(app)
 
   const page = await browser.get('/signup')

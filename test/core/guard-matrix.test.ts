@@ -130,6 +130,11 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: '/admin/jobs', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get('/admin/jobs') },
     { what: 'admin API: suspensions', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('GET', '/api/v1/admin/restrictions') },
     { what: 'admin API: create a category', expected: row(401, 404, 404, 404, 404, 404, 404, 201), act: (p) => p.client.api('POST', '/api/v1/categories', { name: `Cat ${Math.random().toString(36).slice(2, 8)}` }) },
+    { what: 'category editor', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get(`/admin/categories/${f.cats.open.id}`) },
+    { what: 'admin API: edit a category', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('PATCH', `/api/v1/categories/${f.cats.open.id}`, { description: `Edited ${Math.random()}` }) },
+    { what: 'admin API: delete a category', expected: row(401, 404, 404, 404, 404, 404, 404, 400), act: (p) => p.client.api('DELETE', `/api/v1/categories/${f.cats.open.id}`, { moveTo: f.cats.open.id }) },
+    { what: 'admin API: community identity', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('PATCH', '/api/v1/community', { tagline: `Tag ${Math.random()}` }) },
+    { what: '/about', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.get('/about') },
   ]
   for (const r of reads) {
     for (const who of WHO) t.equal((await r.act(people[who])).statusCode, r.expected[who], `${who}: ${r.what}`)

@@ -65,6 +65,7 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['mod-log', '/mod/log', 'admin'],
     ['admin', '/admin', 'admin'],
     ['admin-jobs', '/admin/jobs', 'admin'],
+    ['about', '/about', 'guest'],
     ['login', '/login', 'guest'],
     ['signup', '/signup', 'guest'],
   ]

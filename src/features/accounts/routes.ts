@@ -79,6 +79,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       const user = await accounts.signUp(form, referral(req))
       reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
       await startSession(req, reply, user)
+      // The first member is the admin: their next step is setting the community up, not their profile.
+      if (user.role === 'admin' && next === '/') return reply.redirect('/admin?welcome=1#checklist', 303)
       return reply.redirect(next === '/' ? `/u/${user.username}?welcome=1` : next, 303)
     }, { title: 'Sign up', next, invitedBy: await invitedBy(req) })
   })

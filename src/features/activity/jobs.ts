@@ -11,6 +11,7 @@ import { weeklyReport } from './weekly.js'
 export const activityNightly: JobDefinition<'activity.nightly'> = {
   name: 'activity.nightly',
   schedule: { pattern: '55 3 * * *' },
+  withoutRedis: true,
   async handle(_payload, ctx) {
     const result = await ctx.services.activity.nightly()
     ctx.log.info(result, 'activity: days rolled and stages recomputed')

@@ -21,6 +21,7 @@ import {
   TOP_PERIODS,
 } from './schemas.js'
 import { imageFromForm } from '../uploads/routes.js'
+import type { Category } from './categories.js'
 import type { PostView } from './service.js'
 import { NOTIFICATION_LEVELS } from '../notifications/schemas.js'
 
@@ -33,6 +34,22 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
+
+  // A category's old address (renamed, or deleted with its threads moved) answers 301 to
+  // where it leads now, when the viewer may see that; otherwise the 404 stands.
+  async function categoryOrMoved(req: FastifyRequest, reply: FastifyReply, slug: string, to: (slug: string) => string) {
+    const viewer = await viewerOf(req)
+    try {
+      return await categories.bySlug(viewer, slug)
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err
+      const moved = await categories.movedTo(viewer, slug)
+      if (!moved) throw err
+      const query = req.url.indexOf('?')
+      await reply.redirect(to(moved) + (query >= 0 ? req.url.slice(query) : ''), 301)
+      return null
+    }
+  }
 
   // ── pages ───────────────────────────────────────────────────────────────────
   const guestCache = { config: { guestCache: true } }
@@ -59,7 +76,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.get('/c/:slug', { ...guestCache, schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const category = await categories.bySlug(viewer, req.params.slug)
+    const category = await categoryOrMoved(req, reply, req.params.slug, (slug) => `/c/${slug}`)
+    if (!category) return reply
     const { cursor } = req.query
     const page = await discussions.listThreads(category, cursor)
     const subcategories = (await categories.visible(viewer)).filter((c) => c.parent_id === category.id)
@@ -86,6 +104,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   }
 
   r.get('/c/:slug/new', { schema: { params: SlugParams } }, async (req, reply) => {
+    if (!(await categoryOrMoved(req, reply, req.params.slug, (slug) => `/c/${slug}/new`))) return reply
     const { page } = await newThreadPage(req, req.params.slug)
     return reply.view('discussions/new-thread', { ...page, values: {} })
   })
@@ -265,7 +284,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('application/atom+xml; charset=utf-8').send(
       atomFeed({
         id: `${config.baseUrl}${path}`,
-        title: `${config.communityName}: ${title}`,
+        title: `${await app.hearth.community.name()}: ${title}`,
         url: `${config.baseUrl}${path}`,
         selfUrl: `${config.baseUrl}${selfPath}`,
         entries: threads.map((t) => ({
@@ -288,7 +307,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.get('/feeds/c/:file', { ...guestCache, schema: { params: FeedParams } }, async (req, reply) => {
     const { file } = req.params
     if (!file.endsWith('.atom')) throw new NotFound()
-    const category = await categories.bySlug(guest, file.slice(0, -'.atom'.length))
+    const found = await categoryOrMoved(req, reply, file.slice(0, -'.atom'.length), (slug) => `/feeds/c/${slug}.atom`)
+    if (!found) return reply
+    const category = await categories.bySlug(guest, found.slug)
     return sendFeed(reply, [category.id], category.name, `/c/${category.slug}`, `/feeds/c/${category.slug}.atom`)
   })
 
@@ -303,9 +324,23 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(201).send({ category: categoryJson(await categories.create(user.id, req.body)) })
   })
 
-  r.get('/api/v1/categories/:slug/threads', { schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req) => {
-    const viewer = await viewerOf(req)
-    const category = await categories.bySlug(viewer, req.params.slug)
+  r.patch('/api/v1/categories/:id', { schema: { params: IdParams } }, async (req) => {
+    const user = await requireAdmin(req)
+    const category = await categories.update(user.id, req.params.id, req.body)
+    app.guestCacheClear?.()
+    return { category: categoryJson(category) }
+  })
+
+  r.delete('/api/v1/categories/:id', { schema: { params: IdParams } }, async (req) => {
+    const user = await requireAdmin(req)
+    const { moved, into } = await categories.remove(user.id, req.params.id, req.body)
+    app.guestCacheClear?.()
+    return { moved, into: categoryJson(into) }
+  })
+
+  r.get('/api/v1/categories/:slug/threads', { schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req, reply) => {
+    const category = await categoryOrMoved(req, reply, req.params.slug, (slug) => `/api/v1/categories/${slug}/threads`)
+    if (!category) return reply
     const page = await discussions.listThreads(category, req.query.cursor)
     return { category: categoryJson(category), threads: page.threads.map(threadJson), nextCursor: page.nextCursor }
   })
@@ -398,8 +433,11 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   })
 }
 
-function categoryJson(c: { id: number; name: string; slug: string; description: string; parent_id: number | null; visibility: string; min_trust_level: number; who_can_start: string }) {
-  return { id: c.id, name: c.name, slug: c.slug, description: c.description, parentId: c.parent_id, visibility: c.visibility, minTrustLevel: c.min_trust_level, whoCanStart: c.who_can_start }
+function categoryJson(c: Category) {
+  return {
+    id: c.id, name: c.name, slug: c.slug, description: c.description, parentId: c.parent_id, visibility: c.visibility,
+    minTrustLevel: c.min_trust_level, whoCanStart: c.who_can_start, minTrustToStart: c.min_trust_to_start, color: c.color, position: c.position,
+  }
 }
 
 function threadJson(t: { id: number; title: string; url: string; pinned: boolean; locked: boolean; reply_count: number; last_post_at: Date; author_username: string; last_poster_username: string | null }) {

@@ -240,7 +240,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     const entries = await ideas.changelog()
     return reply
       .type('application/atom+xml; charset=utf-8')
-      .send(changelogFeed(config.baseUrl, config.communityName, entries))
+      .send(changelogFeed(config.baseUrl, await app.hearth.community.name(), entries))
   })
 
   // ── JSON API ──────────────────────────────────────────────────────────────────

@@ -31,6 +31,8 @@ export const STAFF_ACTIONS = {
   'flag.defer': { label: 'set aside the flags on a post in', target: 'post', after: 'in' },
   // categories and their moderators
   'category.create': { label: 'created the category', target: 'category', after: '' },
+  'category.update': { label: 'changed the category', target: 'category', after: '' },
+  'category.delete': { label: 'deleted a category and moved its threads to', target: 'category', after: '' },
   'moderator.appoint': { label: 'appointed', target: 'user', after: 'as a moderator of' },
   'moderator.remove': { label: 'removed', target: 'user', after: 'as a moderator of' },
   'moderator.promote': { label: 'made', target: 'user', after: 'a moderator of' },
@@ -60,6 +62,7 @@ export const STAFF_ACTIONS = {
   // community health: reaching out to a segment of members
   'segment.message': { label: 'sent a message to a segment of members', target: 'settings', after: '' },
   'segment.beta_invite': { label: 'invited a segment of members to a beta program', target: 'settings', after: '' },
+  'settings.community': { label: 'changed the community’s identity and pages', target: 'settings', after: 'in' },
 } as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */

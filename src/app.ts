@@ -29,6 +29,7 @@ import { accountRoutes } from './features/accounts/routes.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
+import { spamRoutes } from './features/spam/routes.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { emailRoutes } from './features/email/routes.js'
 import { healthRoutes } from './features/health/routes.js'
@@ -243,6 +244,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(adminRoutes)
   await app.register(ideaRoutes)
   await app.register(betaRoutes)
+  await app.register(spamRoutes)
   await app.register(emailRoutes)
   await app.register(adminJobRoutes)
   await app.register(liveRoutes)

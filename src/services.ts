@@ -19,6 +19,8 @@ import { EmailService } from './features/email/service.js'
 import { IdeaService } from './features/ideas/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationService } from './features/notifications/service.js'
+import { AkismetChecker } from './features/spam/checker.js'
+import { SpamService } from './features/spam/service.js'
 import { TrustService } from './features/trust/service.js'
 
 /** What the service graph is built from: the resources an entrypoint (or a test) owns. */
@@ -67,6 +69,7 @@ export interface Services {
   email: EmailService
   moderation: ModerationService
   trust: TrustService
+  spam: SpamService
   jobs: JobAdminService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
@@ -93,7 +96,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const sessions = new SessionStore(db, config.sessionDays, outbox)
   const notifications = new NotificationService(db, outbox)
   const categories = new CategoryService(db)
-  const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
+  const checker = config.akismet ? new AkismetChecker({ ...config.akismet, blog: config.baseUrl }) : null
+  const spam = new SpamService(db, settings, categories, notifications, outbox, sessions, secret, { baseUrl: config.baseUrl, checker })
+  // New posts pass the spam gate; approving a held one publishes it through the discussions.
+  const discussions = new DiscussionService(db, categories, settings, notifications, outbox, spam)
+  spam.attach(discussions)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
 
@@ -123,7 +130,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     fanout,
     settings,
     sessions,
-    accounts: new AccountService(db, sessions, outbox),
+    accounts: new AccountService(db, sessions, outbox, spam),
     notifications,
     categories,
     discussions,
@@ -133,6 +140,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     email,
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
+    spam,
     jobs: new JobAdminService(queue, db),
     start: () => relay.start(),
     async close() {

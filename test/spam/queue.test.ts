@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { AnyDomainEvent } from '../../src/core/events.js'
+import type { DomainEvent } from '../../src/core/events.js'
 import { build } from '../helpers/app.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
 import { persona } from '../helpers/personas.js'
@@ -7,7 +7,7 @@ import { persona } from '../helpers/personas.js'
 t.test('a held reply: the author sees it awaiting review, nobody else does; on approval it appears and its notifications and events fire then', async (t) => {
   const { app, db } = await build(t)
   const f = await forum(app, db)
-  const events: AnyDomainEvent[] = []
+  const events: DomainEvent[] = []
   app.hearth.events.on('*', (e) => void events.push(e))
   const thread = await startThread(f.member, f.cats.members.id, 'Keyboards we love', 'Tell us about yours.')
   // Every member's first post waits for approval.
@@ -64,8 +64,8 @@ t.test('a held reply: the author sees it awaiting review, nobody else does; on a
   await app.hearth.relay.drain()
   const created = events.find((e) => e.type === 'post.created')
   t.ok(created, 'post.created fires on approval')
-  t.ok(events.some((e) => e.type === 'notification.created' && e.data.userId === f.member.id && e.data.kind === 'reply'), 'the thread’s author is told on approval')
-  t.ok(events.some((e) => e.type === 'notification.created' && e.data.userId === f.newbie.id && e.data.kind === 'post.approved'), 'so is the author')
+  t.ok(events.some((e) => e.type === 'notification.created' && (e.data as { userId: number }).userId === f.member.id && (e.data as { kind: string }).kind === 'reply'), 'the thread’s author is told on approval')
+  t.ok(events.some((e) => e.type === 'notification.created' && (e.data as { userId: number }).userId === f.newbie.id && (e.data as { kind: string }).kind === 'post.approved'), 'so is the author')
   const page = await f.regular.client.get(thread.url)
   t.match(page.body, /Glorbs/, 'everyone sees it now, as edited')
   t.equal((await f.regular.client.api('GET', `/api/v1/threads/${thread.id}`)).data.thread.replyCount, 1)

@@ -22,6 +22,7 @@ export const jobPayloads = {
   'trust.recompute': z.object({}),
   'moderators.promote': z.object({}),
   'outbox.prune': z.object({}),
+  'spam.prune': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

@@ -32,9 +32,9 @@ t.test('in the browser: a new member’s reply waits “awaiting review”; a mo
   await author.goto(`${base}${thread.url}`)
   await author.getByLabel('Your reply').fill('My first post: a **split keyboard** with brown switches, tented a little.')
   await author.getByRole('button', { name: 'Post reply' }).click()
-  await author.waitForURL(/\/pending\/\d+$/)
+  await author.waitForURL(/\/pending\/\d+(#.*)?$/)
   t.match(await author.locator('.held-post').first().textContent(), /Awaiting review/)
-  const heldUrl = author.url()
+  const heldUrl = author.url().replace(/#.*$/, '')
   await author.goto(`${base}${thread.url}`)
   t.match(await author.locator('.held-post').textContent(), /Your reply is waiting for a moderator’s approval/, 'the author sees it on the thread, marked')
   // Still editable while it waits.

@@ -67,8 +67,8 @@ t.test('near-duplicate text: simhash and its signal', async (t) => {
 t.test('posting speed', async (t) => {
   t.equal(speedSignal(0, null).points, 0)
   t.equal(speedSignal(1, 600).points, 0)
-  t.equal(speedSignal(1, 5).points, 15)
-  t.equal(speedSignal(5, 5).points, 25)
+  t.equal(speedSignal(1, 5).points, 10)
+  t.equal(speedSignal(5, 5).points, 20)
 })
 
 t.test('earlier flags and rejections', async (t) => {

@@ -70,8 +70,8 @@ export function duplicatesSignal(d: DuplicateFacts): Signal {
 
 /** Posting faster than people write: many posts in ten minutes, or one right after another. */
 export function speedSignal(postsLast10Minutes: number, secondsSinceLastPost: number | null): Signal {
-  if (postsLast10Minutes >= 5) return { name: 'speed', points: 25, reason: `${postsLast10Minutes} posts in the last ten minutes` }
-  if (secondsSinceLastPost !== null && secondsSinceLastPost < 20) return { name: 'speed', points: 15, reason: 'posted seconds after their previous post' }
+  if (postsLast10Minutes >= 5) return { name: 'speed', points: 20, reason: `${postsLast10Minutes} posts in the last ten minutes` }
+  if (secondsSinceLastPost !== null && secondsSinceLastPost < 20) return { name: 'speed', points: 10, reason: 'posted seconds after their previous post' }
   return none('speed')
 }
 

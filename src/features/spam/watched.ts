@@ -51,11 +51,20 @@ export function compileWord(pattern: string, isRegex: boolean): RegExp {
     throw Invalid.field('pattern', `That is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`)
   }
   // Back-references defeat safe-regex2's analysis; lookarounds are allowed (bounded by the scan length).
-  if (/\\[1-9]|\\k</.test(p) || !safeRegex(re)) {
+  if (/\\[1-9]|\\k</.test(p) || !isSafe(re)) {
     throw Invalid.field('pattern', 'That pattern could take very long on some texts (nested repetition or back-references); simplify it')
   }
   if (re.test('')) throw Invalid.field('pattern', 'That pattern matches empty text; it would match every post')
   return re
+}
+
+/** safe-regex2's verdict; a pattern it cannot analyse counts as unsafe. */
+function isSafe(re: RegExp): boolean {
+  try {
+    return safeRegex(re)
+  } catch {
+    return false
+  }
 }
 
 /** Compiles the stored list, skipping any entry that no longer compiles (the rules may have tightened). */

@@ -28,3 +28,18 @@ export function normaliseIp(ip: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
   return (mapped ? mapped[1]! : ip).toLowerCase()
 }
+
+/**
+ * Is the address loopback, private or link-local? Such an address is usually the server's
+ * own network (a reverse proxy's address when TRUST_PROXY is off), so blocking it would
+ * block everyone: the spammer action never blocks these.
+ */
+export function isLocalIp(ip: string): boolean {
+  const a = normaliseIp(ip)
+  if (isIP(a) === 4) {
+    const [x, y] = a.split('.').map(Number) as [number, number]
+    return x === 127 || x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 169 && y === 254) || x === 0
+  }
+  if (isIP(a) === 6) return a === '::1' || a === '::' || /^f[cd]/.test(a) || /^fe[89ab]/.test(a)
+  return true
+}

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { subnetOf } from '../../src/core/net.js'
+import { isLocalIp, subnetOf } from '../../src/core/net.js'
 import { AkismetChecker } from '../../src/features/spam/checker.js'
 import { hammingDistance, NEAR_DUPLICATE_BITS, simhash } from '../../src/features/spam/fingerprint.js'
 import { linkDomains } from '../../src/features/spam/links.js'
@@ -154,6 +154,8 @@ t.test('sign-up defences: subnets, the timing token, disposable domains', async 
   t.equal(subnetOf('2001:db8:abcd:12:1::5'), '2001:db8:abcd:12::/64')
   t.equal(subnetOf('2001:db8:abcd:0012:ffff::1'), subnetOf('2001:db8:abcd:12::9'), 'the same /64 however written')
   t.not(subnetOf('2001:db8:abcd:13::1'), subnetOf('2001:db8:abcd:12::1'))
+  for (const local of ['127.0.0.1', '10.1.2.3', '172.18.0.4', '192.168.1.1', '::1', '::ffff:127.0.0.1', 'fd00::1', 'fe80::1']) t.ok(isLocalIp(local), `${local} is never blocked`)
+  for (const open of ['203.0.113.5', '172.32.0.1', '2001:db8::1']) t.notOk(isLocalIp(open), `${open} can be`)
 
   const timer = new SignupTimer('a'.repeat(32))
   const now = Date.now()

@@ -16,7 +16,7 @@ import type { NotificationService } from '../notifications/service.js'
 import type { SpamChecker } from './checker.js'
 import { NEAR_DUPLICATE_BITS, simhash } from './fingerprint.js'
 import { linkDomains } from './links.js'
-import { normaliseIp } from '../../core/net.js'
+import { isLocalIp, normaliseIp } from '../../core/net.js'
 import { ApplicationDecisionInput, DecisionInput, HeldEditInput, InviteInput, SpammerInput, WatchedWordInput } from './schemas.js'
 import { decide, type Outcome, type PostFacts, riskScore, signals, stricter } from './signals.js'
 import { SignupTimer } from './signup-token.js'
@@ -541,10 +541,11 @@ export class SpamService implements PostGate {
       until.setUTCFullYear(until.getUTCFullYear() + SPAMMER_SUSPENSION_YEARS)
       await trx.updateTable('users').set({ suspended_until: until }).where('id', '=', userId).execute()
 
-      // The blocked list: their address, and every address they came from.
+      // The blocked list: their address, and every public address they came from (never the
+      // server's own network: behind a proxy that would block everyone).
       const ips = new Set<string>()
-      if (target.signup_ip) ips.add(normaliseIp(target.signup_ip))
-      for (const s of await trx.selectFrom('sessions').select('ip').where('user_id', '=', userId).execute()) if (s.ip) ips.add(normaliseIp(s.ip))
+      const seen = [target.signup_ip, ...(await trx.selectFrom('sessions').select('ip').where('user_id', '=', userId).execute()).map((s) => s.ip)]
+      for (const ip of seen) if (ip && !isLocalIp(ip)) ips.add(normaliseIp(ip))
       const blocks = [{ kind: 'email' as const, value: target.email.toLowerCase() }, ...[...ips].map((ip) => ({ kind: 'ip' as const, value: ip }))]
       await trx
         .insertInto('blocked_identities')

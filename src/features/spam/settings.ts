@@ -28,7 +28,7 @@ export const spamSettingsSection: SettingsSection = {
       label: 'Who can sign up',
       options: [
         { value: 'open', label: 'Anyone' },
-        { value: 'approval', label: 'Anyone, approved by the staff (with application questions)' },
+        { value: 'approval', label: 'Anyone the staff approve (application)' },
         { value: 'invite', label: 'Only people with an invitation link' },
       ],
     },

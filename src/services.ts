@@ -10,6 +10,10 @@ import { createFanout, type Fanout, liveConsumer, type LiveOptions } from './cor
 import { CommunitySettings, instanceSecret } from './core/settings.js'
 import { LinkSigner } from './core/signed-tokens.js'
 import { AccountService } from './features/accounts/service.js'
+import { ActivityService } from './features/activity/service.js'
+import { HealthReport } from './features/activity/report.js'
+import { SegmentService } from './features/activity/segments.js'
+import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
 import { CategoryService } from './features/discussions/categories.js'
@@ -17,7 +21,9 @@ import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
 import { EmailService } from './features/email/service.js'
 import { IdeaService } from './features/ideas/service.js'
+import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
+import { NotificationLevelService } from './features/notifications/levels.js'
 import { NotificationService } from './features/notifications/service.js'
 import { AkismetChecker } from './features/spam/checker.js'
 import { SpamService } from './features/spam/service.js'
@@ -61,9 +67,13 @@ export interface Services {
   sessions: SessionStore
   accounts: AccountService
   notifications: NotificationService
+  /** Levels per thread and category, muted members, like notifications on or off. */
+  notificationLevels: NotificationLevelService
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
+  /** Who to suggest as a member types an @-mention. */
+  mentions: MentionService
   ideas: IdeaService
   beta: BetaService
   email: EmailService
@@ -71,6 +81,14 @@ export interface Services {
   trust: TrustService
   spam: SpamService
   jobs: JobAdminService
+  /** The activity log and lifecycle stages (community health). */
+  activity: ActivityService
+  /** The health dashboard's figures. */
+  health: HealthReport
+  /** Member segments and the owners' actions on them. */
+  segments: SegmentService
+  /** Invite links and the sign-ups they brought. */
+  referrals: ReferralService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -94,8 +112,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
 
   const settings = new CommunitySettings(db)
   const sessions = new SessionStore(db, config.sessionDays, outbox)
-  const notifications = new NotificationService(db, outbox)
   const categories = new CategoryService(db)
+  const notifications = new NotificationService(db, outbox, categories)
   const checker = config.akismet ? new AkismetChecker({ ...config.akismet, blog: config.baseUrl }) : null
   const spam = new SpamService(db, settings, categories, notifications, outbox, sessions, secret, { baseUrl: config.baseUrl, checker })
   // New posts pass the spam gate; approving a held one publishes it through the discussions.
@@ -103,9 +121,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   spam.attach(discussions)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
+  const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
 
-  const consumers: EventConsumer[] = [liveConsumer(fanout)]
+  const consumers: EventConsumer[] = [liveConsumer(fanout), notifications.consumer()]
   if (queue) consumers.push(email.consumer())
+  consumers.push(activity.consumer())
   consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
   const relay = new OutboxRelay({
     db,
@@ -132,9 +152,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     sessions,
     accounts: new AccountService(db, sessions, outbox, spam),
     notifications,
+    notificationLevels: new NotificationLevelService(db, discussions, categories),
     categories,
     discussions,
     search: new SearchService(db, categories),
+    mentions: new MentionService(db, categories),
     ideas,
     beta: new BetaService(db, outbox, notifications, ideas, settings),
     email,
@@ -142,6 +164,10 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     trust: new TrustService(db, settings, notifications),
     spam,
     jobs: new JobAdminService(queue, db),
+    activity,
+    health: new HealthReport(db),
+    referrals: new ReferralService(db),
+    segments: new SegmentService(db, notifications),
     start: () => relay.start(),
     async close() {
       await relay.close()

@@ -25,6 +25,7 @@ export interface UsersTable {
   created_at: CreatedAt
   last_seen_at: Timestamp | null
   mail_off_kinds: ColumnType<string[], string[] | undefined, string[]>
+  like_notifications: ColumnType<boolean, boolean | undefined, boolean>
   email_suppressed_at: Timestamp | null
   email_suppressed_reason: string | null
   tl3_short_since: Timestamp | null
@@ -102,6 +103,10 @@ export interface NotificationsTable {
   read_at: Timestamp | null
   created_at: CreatedAt
   emailed_at: Timestamp | null
+  /** Set on notifications that absorb later ones while unread (likes on a post, replies in a thread). */
+  group_key: string | null
+  count: ColumnType<number, number | undefined, number>
+  updated_at: Timestamp | null
 }
 
 export type EmailStatus = 'sent' | 'empty' | 'rejected'
@@ -194,6 +199,8 @@ export interface PostLikesTable {
   post_id: number
   user_id: number
   created_at: CreatedAt
+  /** The notification that counted this like (an unlike takes it back out of that one). */
+  notification_id: number | null
 }
 
 export interface PostRevisionsTable {
@@ -203,6 +210,10 @@ export interface PostRevisionsTable {
   body_md: string
   editor_id: number | null
   created_at: CreatedAt
+  /** The thread's title before this edit, on an opening post's revisions (migration 0111); null before then. */
+  title: string | null
+  /** Why the editor changed it, as they said (migration 0111). */
+  reason: ColumnType<string, string | undefined, string>
 }
 
 export interface UserDailyStatsTable {
@@ -245,6 +256,19 @@ export interface IdeasTable {
   created_at: CreatedAt
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
   search: ColumnType<string, never, never>
+  revision_count: ColumnType<number, number | undefined, number>
+  edited_at: Timestamp | null
+}
+
+export interface IdeaRevisionsTable {
+  id: Generated<number>
+  idea_id: number
+  number: number
+  title: string
+  body_md: string
+  tags: ColumnType<string[], string[] | undefined, string[]>
+  editor_id: number | null
+  created_at: CreatedAt
 }
 
 export interface IdeaVotesTable {
@@ -264,9 +288,35 @@ export interface IdeaStatusChangesTable {
   created_at: CreatedAt
 }
 
-export interface IdeaSubscriptionsTable {
-  idea_id: number
+/** How much a member hears about a thread or category (Discourse's levels). */
+export type NotificationLevel = 'muted' | 'normal' | 'tracking' | 'watching'
+
+export interface ThreadNotificationLevelsTable {
   user_id: number
+  thread_id: number
+  level: NotificationLevel
+  reason: ColumnType<'manual' | 'created' | 'replied' | 'idea', 'manual' | 'created' | 'replied' | 'idea' | undefined, 'manual' | 'created' | 'replied' | 'idea'>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface CategoryNotificationLevelsTable {
+  user_id: number
+  category_id: number
+  level: NotificationLevel
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface UserMutesTable {
+  user_id: number
+  muted_user_id: number
+  created_at: CreatedAt
+}
+
+export interface NotificationFanoutsTable {
+  event_id: number
+  recipients: ColumnType<number, number | undefined, number>
   created_at: CreatedAt
 }
 
@@ -290,6 +340,7 @@ export interface BetaProgramsTable {
   waitlist_length: ColumnType<number, number | undefined, number>
   created_by: number | null
   created_at: CreatedAt
+  closed_at: Timestamp | null
 }
 
 export interface BetaSignupsTable {
@@ -330,6 +381,83 @@ export interface ModeratorOffersTable {
 }
 
 /** Every table Hearth owns; migrations and this interface change together. */
+export type StageName = 'newcomer' | 'explorer' | 'participant' | 'contributor' | 'champion' | 'inactive'
+
+export interface ActivityLogTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  subject_id: ColumnType<number, number | undefined, number>
+  other_user_id: number | null
+  category_id: number | null
+  at: Timestamp
+}
+
+export interface MemberDaysTable {
+  day: ColumnType<Date, string, string>
+  user_id: number
+}
+
+export interface MemberMonthsTable {
+  user_id: number
+  month: ColumnType<Date, string, string>
+}
+
+export interface HealthDailyTable {
+  day: ColumnType<Date, string, string>
+  dau: number
+  wau: number
+  mau: number
+  new_members: number
+  posts: number
+  computed_at: CreatedAt
+}
+
+export interface MemberStagesTable {
+  user_id: number
+  stage: StageName
+  drifting: ColumnType<boolean, boolean | undefined, boolean>
+  score: ColumnType<number, number | undefined, number>
+  recent_score: ColumnType<number, number | undefined, number>
+  helped: ColumnType<number, number | undefined, number>
+  since: ColumnType<Date, string, string>
+  computed_at: CreatedAt
+}
+
+export interface MemberStageChangesTable {
+  id: Generated<number>
+  user_id: number
+  from_stage: StageName | null
+  to_stage: StageName
+  day: ColumnType<Date, string, string>
+}
+
+export interface ReferralLinksTable {
+  id: Generated<number>
+  code: string
+  owner_id: number | null
+  name: string | null
+  created_by: number | null
+  visits: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  disabled_at: Date | null
+}
+
+export interface ReferralsTable {
+  user_id: number
+  link_id: number
+  referrer_id: number | null
+  created_at: CreatedAt
+}
+
+export interface SegmentsTable {
+  id: Generated<number>
+  name: string
+  filter: ColumnType<Record<string, unknown>, string, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -347,8 +475,12 @@ export interface Database {
   thread_reads: ThreadReadsTable
   ideas: IdeasTable
   idea_votes: IdeaVotesTable
+  idea_revisions: IdeaRevisionsTable
   idea_status_changes: IdeaStatusChangesTable
-  idea_subscriptions: IdeaSubscriptionsTable
+  thread_notification_levels: ThreadNotificationLevelsTable
+  category_notification_levels: CategoryNotificationLevelsTable
+  user_mutes: UserMutesTable
+  notification_fanouts: NotificationFanoutsTable
   beta_programs: BetaProgramsTable
   beta_signups: BetaSignupsTable
   email_log: EmailLogTable
@@ -356,6 +488,15 @@ export interface Database {
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
   password_resets: PasswordResetsTable
+  activity_log: ActivityLogTable
+  member_days: MemberDaysTable
+  member_months: MemberMonthsTable
+  health_daily: HealthDailyTable
+  member_stages: MemberStagesTable
+  member_stage_changes: MemberStageChangesTable
+  referral_links: ReferralLinksTable
+  referrals: ReferralsTable
+  segments: SegmentsTable
   held_posts: HeldPostsTable
   post_fingerprints: PostFingerprintsTable
   link_domains: LinkDomainsTable

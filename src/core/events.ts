@@ -20,6 +20,13 @@ export interface EventMap {
   /** What a member (or, without one, everyone) may see changed: their live sockets recheck now. */
   'access.changed': { userId?: number }
   'notification.created': { id: number; userId: number; kind: string; url: string; text: string }
+  /** An unread notification absorbed another (a like or reply joined its group): the badge count stays. */
+  'notification.updated': { id: number; userId: number; kind: string; url: string; text: string }
+  /**
+   * A post (or a thread's opening post) to tell its watchers about; no live channels. The
+   * notifications consumer fans it out, skipping `notified` (told in the post's own transaction).
+   */
+  'post.notify': { threadId: number; postId: number; categoryId: number; authorId: number; title: string; url: string; text: string; notified: number[] }
   'thread.created': { threadId: number; title: string; url: string; author: string; categoryId: number }
   'post.created': {
     threadId: number

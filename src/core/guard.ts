@@ -73,7 +73,16 @@ export interface Subjects {
   /** Take back one's own vote, follow, like or sign-up. */
   retract: undefined
   subscribe: undefined
+  /** Choose how much to hear about a thread or category (seeing it is checked by the caller, with a 404). */
+  setNotificationLevel: undefined
+  /** Mute a member: their posts collapse and they cause no notifications for the viewer. Staff cannot be muted. */
+  mute: { target: MemberRank }
   propose: undefined
+  /**
+   * Edit an idea's title, description and tags: staff always; its author while it is still
+   * open or under review (once planned, voters have backed that text) and not merged.
+   */
+  editIdea: { idea: { author_id: number | null; status: string; merged_into_id: number | null } }
   /** See a beta program. */
   readBeta: { members_only: boolean }
   betaSignUp: { members_only: boolean; min_trust_level: number }
@@ -102,7 +111,11 @@ export interface Subjects {
   invite: undefined
   /** Owner pages and the admin API. */
   administer: undefined
+  /** The community health dashboard (staff: admins and moderators, not category moderators). */
+  viewHealth: undefined
   createToken: undefined
+  /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
+  lookUpMembers: undefined
 }
 
 export type Action = keyof Subjects
@@ -113,7 +126,7 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 /** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
@@ -123,6 +136,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   reply: ['post', 'posting'],
   edit: ['edit posts', 'editing'],
   propose: ['propose ideas', 'proposing ideas'],
+  editIdea: ['edit ideas', 'editing ideas'],
   like: ['like posts', 'liking posts'],
   vote: ['vote', 'voting'],
   betaSignUp: ['sign up for betas', 'signing up for betas'],
@@ -247,6 +261,8 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
   switch (action) {
     case 'administer':
       return isAdmin(viewer, now) ? null : notFound()
+    case 'viewHealth':
+      return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
       return isModerator(viewer, now) ? null : notFound()
     case 'moderate': {
@@ -298,6 +314,16 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       if (rank >= 1 && !isAdmin(viewer, now)) return forbidden('Only admins can suspend, silence or change the role of a moderator')
       return null
     }
+  }
+
+  if (action === 'mute') {
+    const { target } = s as Subjects['mute']
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    if (target.id === user.id) return forbidden('You cannot mute yourself')
+    // As in Discourse: what staff write (warnings, decisions, announcements) must reach everyone.
+    if (rankOf(target) >= 2) return forbidden('Moderators and admins cannot be muted')
+    return null
   }
 
   if (action === 'post' || action === 'reply' || action === 'edit' || action === 'delete' || action === 'like' || action === 'flag') {
@@ -361,7 +387,20 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, propose, createToken: only the member's standing decides.
+  if (action === 'editIdea') {
+    const { idea } = s as Subjects['editIdea']
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    if (isStaff(viewer, now)) return null
+    if (idea.author_id !== user.id) return forbidden('Only the idea’s author and staff can edit it')
+    if (idea.merged_into_id) return forbidden('This idea was merged into another one, so it can no longer be edited')
+    if (idea.status !== 'open' && idea.status !== 'under_review') {
+      return forbidden('Once an idea is planned, in progress, done or declined, only staff can edit it: voters backed this text')
+    }
+    return null
+  }
+
+  // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

@@ -23,6 +23,8 @@ export const jobPayloads = {
   'moderators.promote': z.object({}),
   'outbox.prune': z.object({}),
   'spam.prune': z.object({}),
+  'activity.nightly': z.object({}),
+  'health.weekly_report': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

@@ -1,4 +1,5 @@
 import type { SettingsSection } from '../core/settings-section.js'
+import { activitySettingsSection } from './activity/settings.js'
 import { liveChannels as betaChannels } from './beta/live.js'
 import { liveChannels as discussionChannels } from './discussions/live.js'
 import { liveChannels as ideaChannels } from './ideas/live.js'
@@ -13,7 +14,7 @@ import { trustSettingsSection } from './trust/settings.js'
  */
 
 /** Community settings sections, in the order /admin shows them. */
-export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, spamSettingsSection]
+export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, activitySettingsSection, spamSettingsSection]
 
 /** Each feature's live channel registrar. */
 export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const

@@ -15,7 +15,7 @@ type Who = (typeof WHO)[number]
 type Row = Record<Who, number | string>
 const row = (...values: (number | string)[]): Row => Object.fromEntries(WHO.map((w, i) => [w, values[i]!])) as Row
 
-async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'idea_subscriptions' | 'beta_signups' | 'api_tokens', column: string, userId: number) {
+async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens', column: string, userId: number) {
   const r = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where(column as never, '=', userId as never).executeTakeFirstOrThrow()
   return Number(r.n)
 }
@@ -32,6 +32,8 @@ t.test('every feature × every persona: status codes and state', async (t) => {
 
   const open = await startThread(f.admin, f.cats.open.id, 'Open thread')
   const lounge = await startThread(f.admin, f.cats.members.id, 'Lounge thread')
+  // Started outside the matrix, so nobody in it has a level on it yet.
+  const watchable = await startThread(f.regular, f.cats.open.id, 'A thread to watch')
   // Written by a member outside the matrix, so nobody in it already follows or votes for it.
   const idea = (await f.regular.client.api('POST', '/api/v1/ideas', { title: 'Dark mode for the app', body: 'Please make this happen, it would help a lot.' })).data.id as number
   const program = (await f.admin.client.api('POST', '/api/v1/beta', { title: 'Open beta', description: 'Try it.', capacity: 50 })).data.id as number
@@ -64,7 +66,9 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'propose an idea', expected: row(401, 201, 201, 403, 403, 403, 201, 201), table: 'ideas', column: 'author_id', act: (p, who) => p.client.api('POST', '/api/v1/ideas', { title: `Offline mode, asked by ${who}`, body: 'Please make this happen, it would help a lot.' }) },
     { what: 'propose an idea through the form', expected: row(403, 303, 303, 403, 403, 403, 303, 303), table: 'ideas', column: 'author_id', act: async (p, who) => p.client.postForm('/ideas', { _csrf: await csrf(p, '/ideas/new'), title: `Calendar sync, asked by ${who}`, body: 'Please make this happen, it would help a lot.', confirm: '1' }) },
     { what: 'vote', expected: row(401, 200, 200, 403, 403, 403, 200, 200), table: 'idea_votes', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/ideas/${idea}/vote`) },
-    { what: 'follow an idea', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'idea_subscriptions', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/ideas/${idea}/subscription`) },
+    { what: 'follow an idea', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'thread_notification_levels', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/ideas/${idea}/subscription`) },
+    { what: 'watch a thread', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'thread_notification_levels', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/threads/${watchable.id}/notification-level`, { level: 'watching' }) },
+    { what: 'mute a member', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'user_mutes', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/me/mutes/${f.regular.username}`) },
     { what: 'sign up for a beta', expected: row(401, 201, 201, 403, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${program}/signups`, { answers: {} }) },
     { what: 'sign up for a members-only beta', expected: row(401, 201, 201, 404, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${hidden}/signups`, { answers: {} }) },
     { what: 'create an API token', expected: row(403, 200, 200, 403, 403, 200, 200, 200), table: 'api_tokens', column: 'user_id', act: async (p) => p.client.postForm('/settings/tokens', { _csrf: await csrf(p, '/settings'), name: 'script' }) },
@@ -91,6 +95,18 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     t.equal(post.revision_count, res.statusCode === 200 ? 1 : 0, `${who}: the post changed only when allowed`)
   }
 
+  // Editing an idea: the regular's idea (only staff), and each persona's own idea (proposed above, open).
+  const ideaEdits = { others: row(401, 403, 403, 403, 403, 403, 403, 200), own: row(401, 200, 200, 403, 403, 200, 200, 200) }
+  for (const who of WHO) {
+    const res = await people[who].client.api('PATCH', `/api/v1/ideas/${idea}`, { title: `Dark mode for the app, said ${who}`, body: 'Please make this happen, it would help a lot.' })
+    t.equal(res.statusCode, ideaEdits.others[who], `${who}: edit someone else's idea`)
+    const mine = who === 'guest' ? undefined : await db.selectFrom('ideas').select('id').where('author_id', '=', people[who].id).orderBy('id').executeTakeFirst()
+    const own = await people[who].client.api('PATCH', `/api/v1/ideas/${mine?.id ?? idea}`, { title: `My own idea, edited by ${who}`, body: 'Please make this happen, it would help a lot.' })
+    t.equal(own.statusCode, mine || who === 'guest' ? ideaEdits.own[who] : 403, `${who}: edit own idea`)
+  }
+  const staffEdits = await db.selectFrom('moderation_log').select('actor_id').where('action', '=', 'idea.edit').execute()
+  t.same(staffEdits.map((e) => e.actor_id), [f.admin.id], 'only the admin’s edit of another’s idea is a logged staff action')
+
   // The category moderator inside and outside their categories.
   const inside = await replyTo(f.regular, lounge.id, 'A lounge post')
   const outside = await replyTo(f.regular, open.id, 'A general post')
@@ -104,6 +120,9 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'members-only category page', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/c/${f.cats.members.slug}`) },
     { what: 'members-only beta (API)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.api('GET', `/api/v1/beta/${hidden}`) },
     { what: 'members-only beta page', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/beta/${hidden}`) },
+    { what: 'edit history of a members-only post (page)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/p/${lounge.postId}/revisions`) },
+    { what: 'edit history of a members-only post (API)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.api('GET', `/api/v1/posts/${lounge.postId}/revisions`) },
+    { what: 'member lookup for @-mentions', expected: row(401, 200, 200, 403, 200, 200, 200, 200), act: (p) => p.client.api('GET', '/api/v1/users/search?q=adm') },
     { what: '/mod', expected: row(302, 404, 404, 404, 404, 404, 200, 200), act: (p) => p.client.get('/mod') },
     { what: '/admin', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get('/admin') },
     { what: '/admin/jobs', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get('/admin/jobs') },

@@ -29,7 +29,7 @@ t.test('proposing: bad input keeps what was typed; similar ideas shown before sa
   const stored = await db.selectFrom('ideas').selectAll().where('id', '=', firstId).executeTakeFirstOrThrow()
   t.same(stored.tags, ['export', 'data'], 'tags normalised')
   t.match(stored.body_html, /<strong>export<\/strong>/, 'markdown rendered and stored')
-  t.ok(await db.selectFrom('idea_subscriptions').select('user_id').where('idea_id', '=', firstId).where('user_id', '=', regular.id).executeTakeFirst(), 'the author follows their idea')
+  t.ok(await db.selectFrom('thread_notification_levels as l').innerJoin('ideas as i', 'i.thread_id', 'l.thread_id').select('l.user_id').where('i.id', '=', firstId).where('l.user_id', '=', regular.id).where('l.level', '=', 'watching').executeTakeFirst(), 'the author follows their idea')
 
   const similar = await regular.client.api('GET', `/api/v1/ideas/similar?q=${encodeURIComponent('data export to spreadsheet')}`)
   t.equal(similar.data.items.length, 1)
@@ -66,6 +66,8 @@ t.test('the board: top, trending, new; status and tag filters; keyset pages with
     const res = await regular.client.api('POST', '/api/v1/ideas', { title: `Board idea number ${i}`, body: 'Something to vote on.', tags: i % 10 === 0 ? ['mobile'] : [] })
     ids.push(res.data.id)
   }
+  // The author's own votes, cast with each idea, are taken back: the crowd alone sets the order.
+  for (const id of ids) t.equal((await regular.client.api('DELETE', `/api/v1/ideas/${id}/vote`)).data.votes, 0)
   const crowd = await members(app, db, 5)
   // Idea ids[5] gets 5 votes, ids[6] 4, …: a clear top order.
   for (let k = 0; k < 5; k++) await Promise.all(crowd.slice(0, 5 - k).map((m) => m.client.api('PUT', `/api/v1/ideas/${ids[5 + k]}/vote`)))

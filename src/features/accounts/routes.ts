@@ -2,7 +2,9 @@ import { renderMarkdown } from '../../core/markdown.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
+import type { Trx } from '../../core/db.js'
 import type { User } from '../../core/db-types.js'
+import { REFERRAL_COOKIE } from '../referrals/routes.js'
 import { NotFound, parse } from '../../core/errors.js'
 import { can } from '../../core/guard.js'
 import { dualRateLimit, passwordCheckLimit, rateLimit, signupRateLimit } from '../../core/rate-limits.js'
@@ -61,6 +63,15 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
+  // A referral link (/r/<code>) leaves its code in a cookie; the sign-up credits it in its own transaction.
+  const referral = (req: FastifyRequest) => ({
+    onCreated: (trx: Trx, user: { id: number }) => app.hearth.referrals.credit(trx, user.id, req.cookies[REFERRAL_COOKIE]),
+  })
+  const invitedBy = async (req: FastifyRequest) => {
+    const code = req.cookies[REFERRAL_COOKIE]
+    return code ? await app.hearth.referrals.describe(code) : null
+  }
+
   // What the sign-up form shows besides its fields: the timing token (a fresh one on every
   // render), the mode, the application questions and the invitation (features/spam).
   async function signupPage(invite: string | undefined) {
@@ -76,18 +87,19 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   r.get('/signup', { schema: { querystring: SignupQuery } }, async (req, reply) => {
     if (req.user) return reply.redirect('/')
-    return reply.view('accounts/signup', { ...(await signupPage(req.query.invite)), values: {}, next: safeNext(req.query.next) })
+    return reply.view('accounts/signup', { ...(await signupPage(req.query.invite)), values: {}, next: safeNext(req.query.next), invitedBy: await invitedBy(req) })
   })
 
   r.post('/signup', { ...signupLimit, schema: { body: FormBody } }, async (req, reply) => {
     const form = req.body
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/signup', form, async () => {
-      const user = await accounts.signUp(form, { ip: req.ip, via: 'form' })
+      const user = await accounts.signUp(form, { ...referral(req), ip: req.ip, via: 'form' })
+      reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
       await startSession(req, reply, user)
       if (user.approval_status === 'pending') return reply.redirect('/pending?applied=1', 303)
       return reply.redirect(next === '/' ? `/u/${user.username}?welcome=1` : next, 303)
-    }, { ...(await signupPage(typeof form.invite === 'string' ? form.invite : undefined)), next })
+    }, { ...(await signupPage(typeof form.invite === 'string' ? form.invite : undefined)), next, invitedBy: await invitedBy(req) })
   })
 
   r.get('/login', { schema: { querystring: NextQuery } }, async (req, reply) => {
@@ -191,13 +203,16 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   r.get('/u/:username', { schema: { params: ProfileParams, querystring: ProfileQuery } }, async (req, reply) => {
     const profile = await accounts.profile(req.params.username)
     const viewer = await app.hearth.categories.viewer(req.user)
+    const isSelf = req.user?.id === profile.id
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
       // A bio is markdown like a post: shown rendered and sanitised, never as raw source.
       bioHtml: profile.bio ? renderMarkdown(profile.bio).html : '',
       recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
-      isSelf: req.user?.id === profile.id,
+      isSelf,
+      // Members see their own lifecycle stage and what would move them on (owners may switch it off).
+      stage: isSelf ? await app.hearth.activity.stageOf(profile.id) : null,
       // Staff see the one-click spammer action on others' profiles (the guard decides ranks when it is used).
       canMarkSpammer: req.user !== null && req.user.id !== profile.id && can(viewer, 'markSpammer', { target: { id: profile.id, role: profile.role, moderatesAny: false } }),
       spammerDone: req.query.spammer !== undefined && req.user?.id !== profile.id,
@@ -207,7 +222,8 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   // ── JSON API ──────────────────────────────────────────────────────────────────
   app.post('/api/v1/auth/signup', signupLimit, async (req, reply) => {
-    const user = await accounts.signUp(req.body, { ip: req.ip, via: 'api' })
+    const user = await accounts.signUp(req.body, { ...referral(req), ip: req.ip, via: 'api' })
+    reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
     await startSession(req, reply, user)
     return reply.code(201).send({ user: { ...publicUser(user), email: user.email, approvalStatus: user.approval_status } })
   })

@@ -64,7 +64,7 @@ export class AccountService {
    * serialised by a transaction-scoped lock so two first sign-ups cannot both win.
    * Writes `user.signed_up` to the outbox with the account (the welcome mail follows it).
    */
-  async signUp(raw: unknown, options: { role?: Role } & AccountMeta = {}): Promise<User> {
+  async signUp(raw: unknown, options: { role?: Role; onCreated?: (trx: Trx, user: User) => Promise<unknown> } & AccountMeta = {}): Promise<User> {
     const input = parse(SignupInput, raw)
     const admission = this.gate && options.via ? await this.gate.screenSignup(raw, { ip: options.ip, via: options.via }) : null
     await this.assertAvailable(input.username, input.email)
@@ -91,6 +91,8 @@ export class AccountService {
           Object.assign(created, await this.gate!.admit(trx, created, admission as never))
         }
         await this.outbox.emit(trx, 'user.signed_up', { userId: created.id })
+        // What else belongs to the sign-up (the referral credit) commits with it or not at all.
+        await options.onCreated?.(trx, created)
         return created
       })
     } catch (err) {

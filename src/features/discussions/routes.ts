@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
 import { FormBody, handleForm, IdParams, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
+import { IDEA_COMMENTS_CATEGORY } from './categories.js'
 import { atomFeed } from './feeds.js'
 import {
   CategoryPageQuery,
@@ -20,13 +21,14 @@ import {
   TOP_PERIODS,
 } from './schemas.js'
 import type { PostView } from './service.js'
+import { NOTIFICATION_LEVELS } from '../notifications/schemas.js'
 
 const LIST_LABELS = { latest: 'Latest', top: 'Top', new: 'New', unread: 'Unread' } as const
 const PERIOD_LABELS = { day: 'Today', week: 'This week', month: 'This month', year: 'This year', all: 'All time' } as const
 
 /** Front page, categories, threads, replies, likes, edits, search and feeds — pages and API. */
 export async function discussionRoutes(app: FastifyInstance): Promise<void> {
-  const { categories, discussions, search, config } = app.hearth
+  const { categories, discussions, search, config, notificationLevels } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
@@ -36,7 +38,10 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.get('/', { ...guestCache, schema: { querystring: ReadingListQuery } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const [visible, page] = await Promise.all([categories.visible(viewer), discussions.readingList(viewer, req.query)])
+    const [all, page] = await Promise.all([categories.visible(viewer), discussions.readingList(viewer, req.query)])
+    // Idea comment threads live on their ideas' pages (the reading lists leave them out too):
+    // listed here they would look like a forum category nobody can start a thread in.
+    const visible = all.filter((c) => c.slug !== IDEA_COMMENTS_CATEGORY)
     const stats = await discussions.categoryStats(visible.map((c) => c.id))
     const withStats = visible.map((c) => ({ ...c, threads: stats.get(c.id)?.threads ?? 0, last_post_at: stats.get(c.id)?.last_post_at ?? null }))
     return reply.view('discussions/home', {
@@ -65,6 +70,10 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       notFirstPage: !!cursor,
       canStart: categories.canStart(viewer, category),
       signedOut: !req.user,
+      notificationLevel: req.user ? { level: await notificationLevels.forCategory(viewer, category.id), from: 'own' } : null,
+      levelOptions: NOTIFICATION_LEVELS,
+      levelAction: `/c/${category.slug}/notification-level`,
+      levelSaved: req.query.level === 'saved',
     })
   })
 
@@ -104,6 +113,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       flagged: query.flagged,
       // The viewer's own replies here that wait for approval: shown to them alone, marked as such.
       pendingMine: req.user ? await app.hearth.spam.mine(viewer, id) : [],
+      levelOptions: NOTIFICATION_LEVELS,
+      levelAction: `/t/${page.thread.id}/notification-level`,
+      levelSaved: query.level === 'saved',
       ...extra,
     })
   }
@@ -210,6 +222,14 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const { id } = req.params
     await discussions.setLike(viewer, id, req.body.like !== '0')
     return reply.redirect(await discussions.postUrl(viewer, id), 303)
+  })
+
+  // One post's HTML as the thread page shows it, without the page around it: the composer
+  // inserts a reply it just posted (static/js/composer.js).
+  r.get('/p/:id/fragment', { schema: { params: IdParams } }, async (req, reply) => {
+    const found = await discussions.postView(await viewerOf(req), req.params.id)
+    reply.header('cache-control', 'private, no-store')
+    return reply.view('discussions/post-fragment', { fragment: true, ...found })
   })
 
   r.get('/p/:id/revisions', { schema: { params: IdParams } }, async (req, reply) => {
@@ -325,7 +345,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     requireUser(req)
     const post = await discussions.reply(await viewerOf(req), req.params.id, req.body, requestMeta(req))
     if (post.held) return reply.code(202).send({ status: 'held', heldId: post.held.id, url: post.held.url })
-    return reply.code(201).send({ id: post.id, threadId: post.threadId, url: post.url })
+    return reply.code(201).send({ id: post.id, threadId: post.threadId, parentId: post.parentId, url: post.url })
   })
 
   r.post('/api/v1/threads/:id/reading', { schema: { params: IdParams, body: ReadingInput } }, async (req, reply) => {
@@ -355,11 +375,19 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return discussions.setLike(await viewerOf(req), req.params.id, false)
   })
 
+  // The Markdown that quotes a post (`> @name wrote:` and the post, line by line), for the inline composer's Quote.
+  r.get('/api/v1/posts/:id/quote', { schema: { params: IdParams } }, async (req) => {
+    requireUser(req)
+    const target = await discussions.replyTarget(await viewerOf(req), undefined, req.params.id, true)
+    return { body: target.body }
+  })
+
   r.get('/api/v1/posts/:id/revisions', { schema: { params: IdParams } }, async (req) => {
     const history = await discussions.revisions(await viewerOf(req), req.params.id)
     return {
-      current: { body: history.post.body_md, editedAt: history.post.edited_at },
-      revisions: history.revisions.map((r) => ({ number: r.number, body: r.body_md, editor: r.editor, createdAt: r.created_at })),
+      current: { body: history.post.body_md, editedAt: history.post.edited_at, ...(history.post.depth === 0 ? { title: history.thread.title } : {}) },
+      // Each earlier version (newest first): its text and, on an opening post, its title; who replaced it, when and why.
+      revisions: history.revisions.map((r) => ({ number: r.number, body: r.body_md, title: r.title, editor: r.editor, reason: r.reason, createdAt: r.created_at })),
     }
   })
 

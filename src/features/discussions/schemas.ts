@@ -75,6 +75,8 @@ export const ThreadPageQuery = z.object({
   cont: optionalId,
   /** Set after flagging a post, to thank the member. */
   flagged: z.string().max(20).optional(),
+  /** Set after choosing a notification level, to confirm it. */
+  level: z.string().max(20).optional(),
 })
 
 /** The home page's reading lists (and `GET /api/v1/threads`): which list, Top's period, the page's cursor. */
@@ -96,7 +98,7 @@ export const ReadingListQuery = z
 export type ReadingListQuery = z.output<typeof ReadingListQuery>
 
 /** A category page: the keyset cursor of the page (absent or empty on the first). */
-export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional() })
+export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional(), level: z.string().max(20).optional() })
 
 /** The reply page: the thread, the post answered, and whether to quote it. */
 export const ReplyPageParams = z.object({ id, postId: id })

@@ -7,6 +7,7 @@ import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import { lf } from '../../core/newlines.js'
+import { textDiff } from './revision-diff.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
@@ -109,6 +110,8 @@ export interface PostView {
   children: PostView[]
   /** Set on a post at the indent limit whose replies continue on their own page. */
   continues: boolean
+  /** The viewer muted its author: the page collapses it behind a "show" control. */
+  mutedAuthor: boolean
 }
 
 /** A thread row with what pages show about it. */
@@ -131,7 +134,7 @@ export interface ThreadSummary {
 export interface ReadingListPage {
   list: ReadingListQuery['list']
   period: ReadingListQuery['period']
-  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number })[]
+  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number; unread_count: number | null })[]
   nextCursor: string | null
 }
 
@@ -264,12 +267,30 @@ export class DiscussionService {
     const since = list === 'new' ? sql<Date>`now() - interval '2 days'` : list === 'top' && period !== 'all' ? sql<Date>`now() - ${sql.raw(`interval '1 ${period}'`)}` : null
     const likes = sql<number>`(select coalesce(sum(lp.like_count), 0) from posts lp where lp.thread_id = t.id and lp.deleted_at is null)::int`
     const score = list === 'top' ? sql<number>`(t.reply_count + ${likes})` : sql<number>`0`
+    // Threads a member tracks or watches show how many posts they have not read yet (as in Discourse).
+    const unreadCount = userId
+      ? sql<number | null>`(
+          select count(*)::int from posts up
+          where up.thread_id = t.id and up.deleted_at is null and up.hidden_at is null and up.author_id <> ${userId}
+            and up.id > (select ur.last_read_post_id from thread_reads ur where ur.user_id = ${userId} and ur.thread_id = t.id)
+            and coalesce(
+              (select ul.level from thread_notification_levels ul where ul.user_id = ${userId} and ul.thread_id = t.id),
+              (select uc.level from category_notification_levels uc where uc.user_id = ${userId} and uc.category_id = t.category_id),
+              'normal') in ('tracking', 'watching'))`
+      : sql<number | null>`null::int`
     let q = this.threadSelect(this.db)
       .innerJoin('categories as c', 'c.id', 't.category_id')
-      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score')])
+      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score'), unreadCount.as('unread_count')])
       .where('t.category_id', 'in', ids)
       .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
       .$if(since !== null, (q) => q.where('t.created_at', '>', since!))
+      // Threads the member muted, or in categories they muted (unless the thread has a level of its own), stay out of their lists.
+      .$if(userId !== undefined, (q) =>
+        q.where(sql<boolean>`coalesce(
+          (select ml.level from thread_notification_levels ml where ml.user_id = ${userId} and ml.thread_id = t.id),
+          (select mc.level from category_notification_levels mc where mc.user_id = ${userId} and mc.category_id = t.category_id),
+          'normal') <> 'muted'`),
+      )
       .limit(THREADS_PER_LIST + 1)
     const cursor = input.cursor
     if (list === 'latest') {
@@ -369,9 +390,9 @@ export class DiscussionService {
   }
 
   /**
-   * Writes a new thread and its opening post, its mention notifications and its
-   * `thread.created` event, inside the caller's transaction: a new thread, and a held one
-   * on approval (features/spam), go out through here alike.
+   * Writes a new thread and its opening post, its mention notifications and its events,
+   * inside the caller's transaction: a new thread, and a held one on approval
+   * (features/spam), go out through here alike.
    */
   async publishThread(trx: Trx, user: SessionUser, category: Category, title: string, body: string, rendered = renderMarkdown(body)) {
     const thread = await trx
@@ -380,13 +401,24 @@ export class DiscussionService {
       .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
       .executeTakeFirstOrThrow()
     const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
-    await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
-    await this.outbox.emit(
-      trx,
-      'thread.created',
-      { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
-      { channels: ['home', `category:${category.id}`], categoryId: category.id },
-    )
+    // Whoever starts a thread watches it (as in Discourse).
+    await trx.insertInto('thread_notification_levels').values({ user_id: user.id, thread_id: thread.id, level: 'watching', reason: 'created' }).execute()
+    const mentions = await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set())
+    await this.notifications.create(trx, mentions, [
+      {
+        type: 'thread.created',
+        data: { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
+        channels: ['home', `category:${category.id}`],
+        categoryId: category.id,
+      },
+      {
+        type: 'post.notify',
+        data: {
+          threadId: thread.id, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+          text: `${user.username} started “${thread.title}”`, notified: mentions.map((m) => m.userId),
+        },
+      },
+    ])
     return { thread, postId }
   }
 
@@ -466,6 +498,8 @@ export class DiscussionService {
         url: threadUrl(thread, postId),
         text: `${author.username} mentioned you in “${thread.title}”`,
         payload: { threadId: thread.id, postId },
+        threadId: thread.id,
+        categoryId: category.id,
       }))
   }
 
@@ -512,24 +546,24 @@ export class DiscussionService {
     const screening = await this.gate.screen(viewer, { kind: 'reply', categoryId: category.id, threadId, parentId, title: null, body, html: rendered.html, meta })
     if (screening.outcome === 'hold') {
       const held = await this.gate.hold(user, { kind: 'reply', categoryId: category.id, threadId, parentId, title: null, body: screening.body }, screening)
-      return { id: null, threadId, url: held.url, parentAuthor: null, held }
+      return { id: null, threadId, parentId, url: held.url, parentAuthor: null, held }
     }
     if (screening.body !== body) {
       body = screening.body
       rendered = renderMarkdown(body)
     }
-    const { postId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
+    const { postId, parentId: publishedParent, parentAuthor } = await this.db.transaction().execute(async (trx) => {
       const published = await this.publishReply(trx, user, { thread, category, parentCategory }, parentId, body, rendered)
       await this.gate.published(trx, { postId: published.postId, threadId, authorId: user.id, categoryId: category.id }, screening)
       return published
     })
-    return { id: postId, threadId, url: threadUrl(thread, postId), parentAuthor, held: null }
+    return { id: postId, threadId, parentId: publishedParent, url: threadUrl(thread, postId), parentAuthor, held: null }
   }
 
   /**
-   * Writes a reply with both reply counters, its notifications and its `post.created`
-   * event, inside the caller's transaction: a new reply, and a held one on approval
-   * (features/spam), go out through here alike.
+   * Writes a reply with both reply counters, its notifications and its events, inside the
+   * caller's transaction: a new reply, and a held one on approval (features/spam), go out
+   * through here alike.
    */
   async publishReply(
     trx: Trx,
@@ -538,12 +572,10 @@ export class DiscussionService {
     parentId: number | null,
     body: string,
     rendered = renderMarkdown(body),
-  ): Promise<{ postId: number; parentAuthor: number }> {
+  ): Promise<{ postId: number; parentId: number; parentAuthor: number }> {
     const { thread, category, parentCategory } = where
     const threadId = thread.id
-    // The post, the thread's and the parent's reply counts: one statement. Its counter
-    // updates run after the insert, threads before posts, as every reply's do (no deadlock).
-    const rows = await prepared(trx, sql<{ id: number; parent_author: number; parent_deleted: boolean }>`
+    const rows = await prepared(trx, sql<{ id: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
       with parent as (
         select id, path, depth, branch_id, author_id, deleted_at from posts
         where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
@@ -560,10 +592,16 @@ export class DiscussionService {
         update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}
         where id = ${threadId} and exists (select 1 from post)
       ),
+      -- A member who replies tracks the thread, unless they chose a level for it (as in Discourse).
+      tracked as (
+        insert into thread_notification_levels (user_id, thread_id, level, reason)
+        select ${user.id}, ${threadId}, 'tracking', 'replied' where exists (select 1 from post)
+        on conflict (user_id, thread_id) do nothing
+      ),
       counted as (
         update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
       )
-      select post.id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
+      select post.id, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
     const created = rows[0]
     if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
     const postId = Number(created.id)
@@ -575,7 +613,11 @@ export class DiscussionService {
         actorId: user.id,
         url: threadUrl(thread, postId),
         text: `${user.username} replied to your post in “${thread.title}”`,
-        payload: { threadId, postId },
+        payload: { threadId, postId, title: thread.title },
+        // Replies in one thread collapse while unread ("3 new replies in …", linking to the first).
+        group: { key: `thread:${threadId}`, many: `new replies in “${thread.title}”` },
+        threadId,
+        categoryId: category.id,
       })
     }
     items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
@@ -587,8 +629,15 @@ export class DiscussionService {
         channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
         categoryId: category.id,
       },
+      {
+        type: 'post.notify',
+        data: {
+          threadId, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+          text: `${user.username} posted in “${thread.title}”`, notified: [...new Set(items.map((n) => n.userId))],
+        },
+      },
     ])
-    return { postId, parentAuthor: created.parent_author }
+    return { postId, parentId: Number(created.parent_id), parentAuthor: created.parent_author }
   }
 
   /**
@@ -604,9 +653,14 @@ export class DiscussionService {
       .innerJoin('users as a', 'a.id', 't.author_id')
       .innerJoin('categories as c', 'c.id', 't.category_id')
       .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
-      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId))
+      // The viewer (none for a guest) once, so their read marker, levels and mutes need no parameter of their own.
+      .leftJoin('users as me', (j) => j.on('me.id', '=', userId))
+      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').onRef('r.user_id', '=', 'me.id'))
+      .leftJoin('thread_notification_levels as tl', (j) => j.onRef('tl.thread_id', '=', 't.id').onRef('tl.user_id', '=', 'me.id'))
+      .leftJoin('category_notification_levels as cl', (j) => j.onRef('cl.category_id', '=', 't.category_id').onRef('cl.user_id', '=', 'me.id'))
       .leftJoin('ideas as i', 'i.thread_id', 't.id')
-      .select(['i.id as idea_id'])
+      .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
+      .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
       .select(categoryColumnsOf('c', 'c'))
@@ -623,6 +677,10 @@ export class DiscussionService {
     const moderator = canModerate(viewer, category.id)
     if (row.deleted_at && !moderator) throw new NotFound('No such thread')
     const s = await this.settings.all()
+    const mutedAuthors = new Set((found.muted_ids ?? []).map(Number))
+    const notificationLevel = found.thread_level
+      ? { level: found.thread_level, from: 'thread' as const, reason: found.level_reason }
+      : { level: found.category_level ?? 'normal', from: found.category_level ? ('category' as const) : ('default' as const), reason: null }
 
     let root: { id: number; path: string; depth: number } | null = null
     if (options.rootPostId) {
@@ -738,6 +796,7 @@ export class DiscussionService {
         canEdit: can(viewer, 'edit', { categoryId: category.id, post: p, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
         children: [],
         continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
+        mutedAuthor: mutedAuthors.has(Number(p.author_id)),
       }
       byId.set(p.id, view)
       const parent = p.parent_id ? byId.get(p.parent_id) : undefined
@@ -771,6 +830,8 @@ export class DiscussionService {
       replyBlock: viewer.user ? postingBlock(viewer, { settings: s }) : null,
       canModerate: moderator,
       canFlag: can(viewer, 'flag', {}),
+      /** The viewer's notification level here (members only) and where it comes from. */
+      notificationLevel: viewer.user ? notificationLevel : null,
     }
   }
 
@@ -832,11 +893,60 @@ export class DiscussionService {
    * The post a reply form answers, in the thread the URL names, with its author's name
    * and, when asked, the post quoted as Markdown to start the reply with.
    */
-  async replyTarget(viewer: Viewer, threadId: number, postId: number, quote: boolean) {
+  async replyTarget(viewer: Viewer, threadId: number | undefined, postId: number, quote: boolean) {
     const { post, thread } = await this.readablePost(viewer, postId, threadId)
     const { username } = await this.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
     const body = quote ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
     return { thread, parent: { ...post, author_username: username }, body }
+  }
+
+  /**
+   * One post as its thread page shows it to this viewer (likes, edit rights, its actions),
+   * for the composer to insert a reply it just posted without reloading the page.
+   */
+  async postView(viewer: Viewer, postId: number) {
+    const { post, thread, category, moderator } = await this.readablePost(viewer, postId)
+    const userId = viewer.user?.id ?? 0
+    const author = await this.db
+      .selectFrom('users as u')
+      .leftJoin('post_likes as l', (j) => j.on('l.post_id', '=', postId).on('l.user_id', '=', userId))
+      .select(['u.username', 'u.display_name', 'u.trust_level', 'l.user_id as liked_by'])
+      .where('u.id', '=', post.author_id)
+      .executeTakeFirstOrThrow()
+    const s = await this.settings.all()
+    const view: PostView = {
+      id: post.id,
+      parent_id: post.parent_id,
+      branch_id: post.branch_id,
+      depth: post.depth,
+      path: post.path,
+      author_id: post.author_id,
+      author_username: author.username,
+      author_display_name: author.display_name,
+      author_trust_level: author.trust_level,
+      body_html: post.body_html,
+      like_count: post.like_count,
+      reply_count: post.reply_count,
+      revision_count: post.revision_count,
+      created_at: post.created_at,
+      edited_at: post.edited_at,
+      deleted: false,
+      hidden: post.hidden_at !== null,
+      liked: author.liked_by !== null,
+      isNew: false,
+      canEdit: can(viewer, 'edit', { categoryId: category.id, post, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
+      children: [],
+      // The composer inserts the viewer's own new reply; nobody mutes themselves.
+      mutedAuthor: false,
+      continues: false,
+    }
+    return {
+      post: view,
+      thread: { ...thread, url: threadUrl(thread) },
+      canReply: can(viewer, 'reply', { categoryId: category.id, thread }, { settings: s }),
+      canModerate: moderator,
+      canFlag: can(viewer, 'flag', {}),
+    }
   }
 
   /** Where a post lives: its thread page (the right branch page, or its subtree for deep replies). */
@@ -891,7 +1001,15 @@ export class DiscussionService {
       if (!changed) return { post, thread, category, changed }
       await trx
         .insertInto('post_revisions')
-        .values({ post_id: postId, number: post.revision_count + 1, body_md: post.body_md, editor_id: viewer.user!.id })
+        .values({
+          post_id: postId,
+          number: post.revision_count + 1,
+          body_md: post.body_md,
+          editor_id: viewer.user!.id,
+          // The title belongs to the opening post's history: kept with each of its revisions.
+          title: post.depth === 0 ? thread.title : null,
+          reason: input.reason ?? '',
+        })
         .execute()
       await trx
         .updateTable('posts')
@@ -914,18 +1032,42 @@ export class DiscussionService {
     return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
   }
 
-  /** The revision history of a post: each earlier text, newest first, plus the current one. */
+  /**
+   * The edit history of a post, newest edit first: for each edit who made it, when and why,
+   * what it changed in the text (a word-level diff with a little context, see
+   * revision-diff.ts) and, on an opening post, the title it replaced. Visible to whoever
+   * may see the post (hidden posts: their author and moderators); never for a deleted post.
+   */
   async revisions(viewer: Viewer, postId: number) {
     const { post, thread } = await this.visiblePost(viewer, postId)
     if (post.deleted_at) throw new NotFound('No such post')
-    const revisions = await this.db
+    const rows = await this.db
       .selectFrom('post_revisions as r')
       .leftJoin('users as u', 'u.id', 'r.editor_id')
-      .select(['r.number', 'r.body_md', 'r.created_at', 'u.username as editor'])
+      .select(['r.number', 'r.body_md', 'r.title', 'r.reason', 'r.created_at', 'u.username as editor'])
       .where('r.post_id', '=', postId)
-      .orderBy('r.number', 'desc')
+      .orderBy('r.number', 'asc')
       .execute()
-    return { post, thread: { ...thread, url: threadUrl(thread, postId) }, revisions }
+    const currentTitle = post.depth === 0 ? thread.title : null
+    // Revision n holds version n (the text before edit n); the version after it is the next revision, or the post now.
+    const edits = rows.map((r, i) => {
+      const next = rows[i + 1]
+      const after = { body: next ? next.body_md : post.body_md, title: next ? next.title : currentTitle }
+      return {
+        number: r.number,
+        created_at: r.created_at,
+        editor: r.editor,
+        reason: r.reason,
+        titleChange: r.title !== null && after.title !== null && r.title !== after.title ? { from: r.title, to: after.title } : null,
+        diff: r.body_md === after.body ? null : textDiff(r.body_md, after.body),
+      }
+    })
+    return {
+      post,
+      thread: { ...thread, url: threadUrl(thread, postId) },
+      revisions: rows.slice().reverse(),
+      edits: edits.reverse(),
+    }
   }
 
   /**
@@ -970,8 +1112,8 @@ export class DiscussionService {
       if (like) ensure(viewer, 'like', { post }, { settings: s })
       else ensure(viewer, 'retract', undefined)
       const changed = like
-        ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning('post_id').executeTakeFirst()
-        : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning('post_id').executeTakeFirst()
+        ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning(['post_id', 'notification_id']).executeTakeFirst()
+        : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning(['post_id', 'notification_id']).executeTakeFirst()
       const counted = changed
         ? await trx
             .updateTable('posts')
@@ -981,6 +1123,15 @@ export class DiscussionService {
             .executeTakeFirstOrThrow()
         : await trx.selectFrom('posts').select('like_count').where('id', '=', postId).executeTakeFirstOrThrow()
       if (changed) {
+        // After the post's row lock: likes and unlikes of one post are told in turn.
+        if (like) {
+          await this.notifications.liked(trx, {
+            postId, liker: { id: userId, username: (viewer.user as SessionUser).username }, authorId: post.author_id, threadId: thread.id, categoryId: category.id,
+            title: thread.title, url: threadUrl(thread, postId),
+          })
+        } else {
+          await this.notifications.unliked(trx, changed.notification_id)
+        }
         await this.outbox.emit(trx, 'like.changed', { threadId: thread.id, postId, likeCount: counted.like_count }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       }
       return { likeCount: counted.like_count }

@@ -32,6 +32,7 @@ import { referralRoutes } from './features/referrals/routes.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
+import { spamRoutes } from './features/spam/routes.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { communityRoutes } from './features/community/routes.js'
 import { emailRoutes } from './features/email/routes.js'
@@ -277,6 +278,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(ideaRoutes)
   await app.register(mentionRoutes)
   await app.register(betaRoutes)
+  await app.register(spamRoutes)
   await app.register(emailRoutes)
   await app.register(communityRoutes)
   await app.register(adminJobRoutes)

@@ -38,6 +38,11 @@ const EnvSchema = z.object({
   RATE_LIMIT_SIGNUP: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_LOGIN: z.coerce.number().int().min(1).default(20),
   RATE_LIMIT_POST: z.coerce.number().int().min(1).default(30),
+  /** Sign-ups per day from one IP address, and per hour from one subnet (/24 IPv4, /64 IPv6). */
+  RATE_LIMIT_SIGNUP_DAY: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_SIGNUP_SUBNET: z.coerce.number().int().min(1).default(30),
+  AKISMET_KEY: z.string().min(1).max(200).optional(),
+  AKISMET_URL: url(['http:', 'https:']).optional(),
   COMMUNITY_NAME: z.string().min(1).max(80).default('Hearth'),
   GUEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
   JOBS_IN_PROCESS: bool.default(true),
@@ -76,7 +81,9 @@ export interface Config {
   cookieSecure: boolean
   sessionDays: number
   trustProxy: boolean
-  rateLimits: { signup: number; login: number; post: number }
+  rateLimits: { signup: number; login: number; post: number; signupPerDay: number; signupPerSubnet: number }
+  /** An Akismet-compatible spam checker; null (the default) asks none. */
+  akismet: { key: string; url: string } | null
   communityName: string
   guestCacheSeconds: number
   /** The guest cache's total size bound, in bytes. */
@@ -136,7 +143,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cookieSecure: e.COOKIE_SECURE === 'auto' ? baseUrl.startsWith('https:') : e.COOKIE_SECURE === 'true',
     sessionDays: e.SESSION_DAYS,
     trustProxy: e.TRUST_PROXY,
-    rateLimits: { signup: e.RATE_LIMIT_SIGNUP, login: e.RATE_LIMIT_LOGIN, post: e.RATE_LIMIT_POST },
+    rateLimits: { signup: e.RATE_LIMIT_SIGNUP, login: e.RATE_LIMIT_LOGIN, post: e.RATE_LIMIT_POST, signupPerDay: e.RATE_LIMIT_SIGNUP_DAY, signupPerSubnet: e.RATE_LIMIT_SIGNUP_SUBNET },
+    akismet: e.AKISMET_KEY ? { key: e.AKISMET_KEY, url: e.AKISMET_URL ?? 'https://rest.akismet.com' } : null,
     communityName: e.COMMUNITY_NAME,
     guestCacheSeconds: e.GUEST_CACHE_SECONDS,
     guestCacheMaxBytes: e.GUEST_CACHE_MAX_MB * 1024 * 1024,

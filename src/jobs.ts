@@ -5,6 +5,7 @@ import { registerDiscussionDigest } from './features/discussions/digest.js'
 import { digestJobs } from './features/digests/jobs.js'
 import { emailJobs } from './features/email/jobs.js'
 import { registerIdeaDigest } from './features/ideas/digest.js'
+import { spamJobs } from './features/spam/jobs.js'
 import { trustJobs } from './features/trust/jobs.js'
 import type { JobDefinition } from './worker-runtime.js'
 
@@ -25,4 +26,4 @@ const pruneOutboxJob: JobDefinition<'outbox.prune'> = {
 }
 
 /** Every feature's jobs; the worker checks this covers every job name exactly once. */
-export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, pruneOutboxJob as JobDefinition]
+export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, ...spamJobs, pruneOutboxJob as JobDefinition]

@@ -26,6 +26,8 @@ import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationLevelService } from './features/notifications/levels.js'
 import { NotificationService } from './features/notifications/service.js'
+import { AkismetChecker } from './features/spam/checker.js'
+import { SpamService } from './features/spam/service.js'
 import { TrustService } from './features/trust/service.js'
 import { UploadService } from './features/uploads/service.js'
 import { LocalFolderStorage, type UploadStorage } from './features/uploads/storage.js'
@@ -82,6 +84,7 @@ export interface Services {
   email: EmailService
   moderation: ModerationService
   trust: TrustService
+  spam: SpamService
   jobs: JobAdminService
   /** The activity log and lifecycle stages (community health). */
   activity: ActivityService
@@ -119,7 +122,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const sessions = new SessionStore(db, config.sessionDays, outbox)
   const categories = new CategoryService(db, outbox)
   const notifications = new NotificationService(db, outbox, categories)
-  const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
+  const checker = config.akismet ? new AkismetChecker({ ...config.akismet, blog: config.baseUrl }) : null
+  const spam = new SpamService(db, settings, categories, notifications, outbox, sessions, secret, { baseUrl: config.baseUrl, checker })
+  // New posts pass the spam gate; approving a held one publishes it through the discussions.
+  const discussions = new DiscussionService(db, categories, settings, notifications, outbox, spam)
+  spam.attach(discussions)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
   const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
@@ -151,7 +158,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     fanout,
     settings,
     sessions,
-    accounts: new AccountService(db, sessions, outbox),
+    accounts: new AccountService(db, sessions, outbox, spam),
     notifications,
     notificationLevels: new NotificationLevelService(db, discussions, categories),
     categories,
@@ -163,6 +170,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     email,
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
+    spam,
     jobs: new JobAdminService(queue, db),
     activity,
     health: new HealthReport(db),

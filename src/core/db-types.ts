@@ -31,7 +31,14 @@ export interface UsersTable {
   tl3_short_since: Timestamp | null
   role_locked: ColumnType<boolean, boolean | undefined, boolean>
   avatar_key: string | null
+  approval_status: ColumnType<ApprovalStatus, ApprovalStatus | undefined, ApprovalStatus>
+  application_answers: ColumnType<Record<string, string>, string | undefined, string>
+  signup_ip: string | null
+  invited_by: number | null
 }
+
+/** A sign-up's standing when the community approves sign-ups by hand. */
+export type ApprovalStatus = 'approved' | 'pending' | 'rejected'
 
 export interface SessionsTable {
   id: string
@@ -528,6 +535,81 @@ export interface Database {
   uploads: UploadsTable
   category_slug_redirects: CategorySlugRedirectsTable
   scheduled_job_runs: ScheduledJobRunsTable
+  held_posts: HeldPostsTable
+  post_fingerprints: PostFingerprintsTable
+  link_domains: LinkDomainsTable
+  watched_words: WatchedWordsTable
+  blocked_identities: BlockedIdentitiesTable
+  invites: InvitesTable
+}
+
+export type HeldPostStatus = 'pending' | 'approved' | 'rejected' | 'flagged' | 'dismissed'
+
+export interface HeldPostsTable {
+  id: Generated<number>
+  author_id: number
+  category_id: number
+  thread_id: number | null
+  parent_id: number | null
+  title: string | null
+  body_md: string
+  reasons: ColumnType<string[], string[] | undefined, string[]>
+  score: ColumnType<number, number | undefined, number>
+  status: ColumnType<HeldPostStatus, HeldPostStatus | undefined, HeldPostStatus>
+  post_id: number | null
+  decided_by: number | null
+  decided_at: Timestamp | null
+  decision_reason: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface PostFingerprintsTable {
+  id: Generated<number>
+  post_id: number | null
+  author_id: number | null
+  /** A 64-bit simhash, as PostgreSQL bigint (read back as a string). */
+  simhash: ColumnType<string, string | bigint, string | bigint>
+  known_spam: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: CreatedAt
+}
+
+export interface LinkDomainsTable {
+  domain: string
+  posts: ColumnType<number, number | undefined, number>
+  first_seen_at: ColumnType<Date, Date | string | undefined, Date | string>
+  created_at: CreatedAt
+}
+
+export type WatchedWordAction = 'block' | 'hold' | 'flag' | 'replace'
+
+export interface WatchedWordsTable {
+  id: Generated<number>
+  pattern: string
+  is_regex: ColumnType<boolean, boolean | undefined, boolean>
+  action: WatchedWordAction
+  replacement: ColumnType<string, string | undefined, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
+export interface BlockedIdentitiesTable {
+  id: Generated<number>
+  kind: 'email' | 'ip'
+  value: string
+  reason: ColumnType<string, string | undefined, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
+export interface InvitesTable {
+  id: Generated<number>
+  code: string
+  created_by: number
+  max_uses: ColumnType<number, number | undefined, number>
+  uses: ColumnType<number, number | undefined, number>
+  expires_at: Timestamp
+  created_at: CreatedAt
 }
 
 export type User = Selectable<UsersTable>

@@ -42,6 +42,8 @@ export interface EventMap {
   'post.deleted': { threadId: number; postId: number }
   'post.hidden': { threadId: number; postId: number }
   'like.changed': { threadId: number; postId: number; likeCount: number }
+  /** A post is waiting for approval, or was published and flagged by the spam check (only to moderators of its category). */
+  'post.held': { heldId: number; categoryId: number; status: 'pending' | 'flagged' }
   'flag.created': { postId: number; categoryId: number; score: number; hidden: boolean }
   'flag.resolved': { postId: number; categoryId: number; action: string; moderatorId: number }
   'idea.created': { ideaId: number; title: string; url: string; author: string }

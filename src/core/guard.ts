@@ -27,7 +27,8 @@ export interface CategoryAccess {
 }
 
 /** The user fields the guard reads. */
-export type GuardUser = Pick<SessionUser, 'id' | 'role' | 'trust_level' | 'suspended_until' | 'silenced_until' | 'email_verified_at'>
+export type GuardUser = Pick<SessionUser, 'id' | 'role' | 'trust_level' | 'suspended_until' | 'silenced_until' | 'email_verified_at'> &
+  Partial<Pick<SessionUser, 'approval_status'>>
 
 /** Who is asking: the user (or a guest) and the categories they moderate. */
 export interface Viewer {
@@ -38,6 +39,10 @@ export interface Viewer {
 /** The community settings the guard needs (see core/settings.ts). */
 export interface GuardSettings {
   require_verified_email_to_post: boolean
+  /** Trust level 3 members may approve held posts (features/spam). */
+  spam_tl3_approves?: boolean
+  /** Who may create invitation links (features/spam). */
+  spam_invites_by?: 'staff' | 'members'
 }
 
 /** What the answer depends on besides viewer and subject. */
@@ -94,6 +99,16 @@ export interface Subjects {
    * moderator acts), or change their role and trust level (`role`, owners only).
    */
   penalise: { target: MemberRank; categoryId?: number; kind?: 'penalty' | 'role' }
+  /** Reach the queue of posts awaiting approval (moderators, staff, and trust level 3 when the owner allows). */
+  approvalQueue: undefined
+  /** Approve or reject one held post: an approver of its category who did not write it. */
+  approvePost: { categoryId: number; authorId: number }
+  /** Approve or reject sign-up applications (staff). */
+  reviewSignups: undefined
+  /** Mark a member as a spammer: delete their posts, suspend them, block their email and IP (staff, by rank). */
+  markSpammer: { target: MemberRank }
+  /** Create invitation links (staff; members of trust level 2 and above when the owner allows). */
+  invite: undefined
   /** Owner pages and the admin API. */
   administer: undefined
   /** The community health dashboard (staff: admins and moderators, not category moderators). */
@@ -116,6 +131,8 @@ export interface Refusal {
 const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
+/** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
+const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
   post: ['post', 'posting'],
   reply: ['post', 'posting'],
@@ -162,6 +179,16 @@ export function isAdmin(viewer: Viewer, now = new Date()): boolean {
   return viewer.user?.role === 'admin' && !isSuspended(viewer.user, now)
 }
 
+/**
+ * May this viewer work the approval queue at all: moderators and staff, and members of
+ * trust level 3 when the owner lets them approve (features/spam).
+ */
+export function isApprover(viewer: Viewer, ctx: GuardContext = {}, now = ctx.now ?? new Date()): boolean {
+  if (isModerator(viewer, now)) return true
+  const user = viewer.user
+  return !!user && !!ctx.settings?.spam_tl3_approves && user.trust_level >= 3 && !isSuspended(user, now) && !isSilenced(user, now)
+}
+
 /** May this viewer moderate the category (its queue, pins, locks, edits, deletes)? */
 export function canModerate(viewer: Viewer, categoryId: number, now = new Date()): boolean {
   return isStaff(viewer, now) || (viewer.moderates.has(categoryId) && !isSuspended(viewer.user, now))
@@ -196,6 +223,11 @@ function standingBlock(user: GuardUser, action: Action, ctx: GuardContext): stri
   const now = ctx.now ?? new Date()
   if (isSuspended(user, now)) return `Your account is suspended until ${user.suspended_until!.toUTCString()}`
   const [verb, gerund] = VERBS[action] ?? ['do that', 'doing that']
+  if (user.approval_status && user.approval_status !== 'approved' && WRITES_BLOCKED_BY_APPLICATION.has(action)) {
+    return user.approval_status === 'pending'
+      ? `Your application to join is waiting for the staff to approve it; until then you can read but not ${verb}.`
+      : `Your application to join was not approved, so you cannot ${verb}.`
+  }
   if (isSilenced(user, now) && WRITES_BLOCKED_BY_SILENCE.has(action)) {
     return `You are silenced until ${user.silenced_until!.toUTCString()} and cannot ${verb}`
   }
@@ -246,6 +278,33 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       const { categoryId, authorId } = s as Subjects['reviewFlags']
       if (!canModerate(viewer, categoryId, now)) return forbidden('You can only resolve flags in the categories you moderate')
       return authorId === user.id ? forbidden('Flags on your own post go to another moderator or an admin') : null
+    }
+    case 'approvalQueue':
+      return isApprover(viewer, ctx, now) ? null : notFound()
+    case 'approvePost': {
+      if (!isApprover(viewer, ctx, now)) return notFound()
+      const { categoryId, authorId } = s as Subjects['approvePost']
+      const mayHere = canModerate(viewer, categoryId, now) || (!!ctx.settings?.spam_tl3_approves && user.trust_level >= 3 && !isSilenced(user, now))
+      if (!mayHere) return forbidden('Only moderators of this category can approve its posts')
+      return authorId === user.id ? forbidden('Your own posts go to another moderator') : null
+    }
+    case 'reviewSignups':
+      return isStaff(viewer, now) ? null : notFound()
+    case 'markSpammer': {
+      if (!isStaff(viewer, now)) return notFound()
+      const { target } = s as Subjects['markSpammer']
+      if (target.id === user.id) return forbidden('You cannot act on your own account')
+      const rank = rankOf(target)
+      if (rank >= 3) return forbidden('Admins cannot be marked as spammers')
+      if (rank >= 1 && !isAdmin(viewer, now)) return forbidden('Only admins can act on a moderator')
+      return null
+    }
+    case 'invite': {
+      const block = standingBlock(user, action, ctx)
+      if (block) return forbidden(block)
+      if (isStaff(viewer, now)) return null
+      if (ctx.settings?.spam_invites_by === 'members' && user.trust_level >= 2) return null
+      return forbidden(ctx.settings?.spam_invites_by === 'members' ? 'Members of trust level 2 and above can invite people' : 'Only staff can invite people')
     }
     case 'penalise': {
       const { target, categoryId, kind = 'penalty' } = s as Subjects['penalise']

@@ -22,6 +22,7 @@ export const jobPayloads = {
   'trust.recompute': z.object({}),
   'moderators.promote': z.object({}),
   'outbox.prune': z.object({}),
+  'spam.prune': z.object({}),
   'activity.nightly': z.object({}),
   'health.weekly_report': z.object({}),
 } as const

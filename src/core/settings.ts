@@ -38,6 +38,7 @@ const SettingsSchema = z.object({
     ),
   ...trustSettings(),
   ...moderationSettings(),
+  ...spamSettings(),
   ...activitySettings(),
   ...uploadSettings(),
   ...identitySettings(),
@@ -102,6 +103,32 @@ function moderationSettings() {
     promotion_min_activity: count(1_000_000, 20),
     promotion_min_accuracy_percent: count(100, 60),
     moderator_grace_days: count(365, 14),
+  }
+}
+
+// Spam and abuse defence (features/spam): sign-up defences, the post risk policy, the approval queue.
+function spamSettings() {
+  const score = (fallback: number) => z.number().int().min(0).max(101).default(fallback)
+  return {
+    /** Seconds a person needs at least to fill the sign-up form (faster is a bot). */
+    spam_signup_min_seconds: count(600, 3),
+    spam_block_disposable_email: z.boolean().default(true),
+    /** open: anyone signs up; approval: staff approve each application; invite: only with an invitation link. */
+    spam_signup_mode: z.enum(['open', 'approval', 'invite']).default('open'),
+    /** One question per line, asked on the sign-up form when sign-ups are approved by hand. */
+    spam_application_questions: z.string().max(2_000).default(''),
+    /** Who may create invitation links: staff only, or members of trust level 2 and above too. */
+    spam_invites_by: z.enum(['staff', 'members']).default('staff'),
+    /** A member's first N posts wait for approval (0: none). */
+    spam_hold_first_posts: count(50, 0),
+    /** Category slugs (comma-separated) whose new posts all wait for approval. */
+    spam_hold_category_slugs: z.string().max(1_000).default(''),
+    /** Trust level 3 members may approve held posts in categories they can see. */
+    spam_tl3_approves: z.boolean().default(false),
+    /** Risk score (0–100) from which a post is published and flagged for a look, held, or refused; 101 turns a step off. */
+    spam_flag_score: score(40),
+    spam_hold_score: score(60),
+    spam_reject_score: score(90),
   }
 }
 

@@ -5,6 +5,7 @@ import { liveChannels as discussionChannels } from './discussions/live.js'
 import { liveChannels as ideaChannels } from './ideas/live.js'
 import { liveChannels as moderationChannels } from './moderation/live.js'
 import { moderationSettingsSection } from './moderation/settings.js'
+import { spamSettingsSection } from './spam/settings.js'
 import { trustSettingsSection } from './trust/settings.js'
 import { uploadSettingsSection } from './uploads/settings.js'
 
@@ -14,7 +15,7 @@ import { uploadSettingsSection } from './uploads/settings.js'
  */
 
 /** Community settings sections, in the order /admin shows them. */
-export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection]
+export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection, spamSettingsSection]
 
 /** Each feature's live channel registrar. */
 export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const

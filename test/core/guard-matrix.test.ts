@@ -278,3 +278,51 @@ t.test('owners see active suspensions and silences in /admin and lift them; lift
   ])
   t.match((await f.admin.client.get('/admin')).body, /Nobody is suspended or silenced/)
 })
+
+t.test('spam defence × every persona: the approval queue, applications, invitations, the spammer action, watched words', async (t) => {
+  const { app, db } = await build(t)
+  const f = await forum(app, db)
+  const suspended = await persona(app, db, { stem: 'suspended', trustLevel: 2 })
+  const silenced = await persona(app, db, { stem: 'silenced', trustLevel: 2 })
+  const unverified = await persona(app, db, { stem: 'unverified', trustLevel: 2 })
+  for (const [p, standing] of [[suspended, 'suspended'], [silenced, 'silenced'], [unverified, 'unverified']] as const) await restrict(db, p.id, standing)
+  await app.hearth.settings.set('require_verified_email_to_post', true)
+  const guest = { id: 0, username: 'guest', email: '', client: new Client(app) } satisfies Persona
+  const people: Record<Who, Persona> = { guest, tl0: f.newbie, member: f.member, suspended, silenced, unverified, categoryMod: f.categoryMod, admin: f.admin }
+
+  const expect: Record<string, Row> = {
+    'GET /api/v1/mod/queue': row(401, 404, 404, 404, 404, 404, 200, 200),
+    'GET /mod/approvals': row(302, 404, 404, 404, 404, 404, 200, 200),
+    'GET /api/v1/mod/applications': row(401, 404, 404, 404, 404, 404, 404, 200),
+    'POST /api/v1/invites': row(401, 403, 403, 403, 403, 403, 403, 201),
+    'GET /admin/spam': row(302, 404, 404, 404, 404, 404, 404, 200),
+    'POST /api/v1/admin/watched-words': row(401, 404, 404, 404, 404, 404, 404, 201),
+    'POST spammer': row(401, 404, 404, 404, 404, 404, 404, 200),
+  }
+  for (const who of WHO) {
+    const c = people[who].client
+    const target = await persona(app, db, { stem: 'target', trustLevel: 0 })
+    const got: Record<string, number> = {
+      'GET /api/v1/mod/queue': (await c.api('GET', '/api/v1/mod/queue')).statusCode,
+      'GET /mod/approvals': (await c.get('/mod/approvals')).statusCode,
+      'GET /api/v1/mod/applications': (await c.api('GET', '/api/v1/mod/applications')).statusCode,
+      'POST /api/v1/invites': (await c.api('POST', '/api/v1/invites', {})).statusCode,
+      'GET /admin/spam': (await c.get('/admin/spam')).statusCode,
+      'POST /api/v1/admin/watched-words': (await c.api('POST', '/api/v1/admin/watched-words', { pattern: `word${who}`, action: 'flag' })).statusCode,
+      'POST spammer': (await c.api('POST', `/api/v1/admin/members/${target.id}/spammer`, { reason: 'spam' })).statusCode,
+    }
+    for (const [route, statuses] of Object.entries(expect)) t.equal(got[route], statuses[who], `${route} as ${who}`)
+    const marked = await db.selectFrom('users').select('suspended_until').where('id', '=', target.id).executeTakeFirstOrThrow()
+    t.equal(marked.suspended_until !== null, who === 'admin', `the spammer action changed something only for the admin (${who})`)
+  }
+  t.equal((await db.selectFrom('watched_words').select('id').execute()).length, 1, 'only the admin added a watched word')
+
+  // Rank rules: a global moderator marks members, never an admin or a fellow moderator.
+  const globalMod = await persona(app, db, { stem: 'globalmod', role: 'moderator', trustLevel: 3 })
+  const otherMod = await persona(app, db, { stem: 'othermod', role: 'moderator', trustLevel: 3 })
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${f.admin.id}/spammer`, {})).statusCode, 403)
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${otherMod.id}/spammer`, {})).statusCode, 403)
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${f.categoryMod.id}/spammer`, {})).statusCode, 403, 'category moderators are only for admins to mark')
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${globalMod.id}/spammer`, {})).statusCode, 403, 'never oneself')
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${f.newbie.id}/spammer`, {})).statusCode, 200)
+})

@@ -52,6 +52,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     RATE_LIMIT_SIGNUP: '1000',
     RATE_LIMIT_LOGIN: '1000',
     RATE_LIMIT_POST: '1000',
+    RATE_LIMIT_SIGNUP_DAY: '100000',
+    RATE_LIMIT_SIGNUP_SUBNET: '100000',
     GUEST_CACHE_SECONDS: '0',
     DATABASE_URL: 'postgres://unused.invalid/db',
     // Each app keeps its uploads in a folder of its own (removed on teardown by build).

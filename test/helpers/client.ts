@@ -36,8 +36,12 @@ export class Client {
 
   /** Submits a form the way a browser does; `from` is the page holding the form. */
   async submit(url: string, fields: Record<string, string>, from = url): Promise<LightMyRequestResponse> {
-    const token = await this.csrfFrom(from)
-    return this.postForm(url, { _csrf: token, ...fields })
+    const page = await this.get(from)
+    const match = /name="_csrf" value="([^"]+)"/.exec(page.body)
+    if (!match) throw new Error(`no CSRF token on ${from} (status ${page.statusCode})`)
+    // Hidden fields a browser sends along (the sign-up form's timing token).
+    const started = /name="started" value="([^"]*)"/.exec(page.body)?.[1]
+    return this.postForm(url, { _csrf: match[1]!, ...(started !== undefined ? { started } : {}), ...fields })
   }
 
   /** Posts url-encoded fields exactly as given (no CSRF token added). */

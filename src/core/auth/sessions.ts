@@ -62,6 +62,10 @@ const userColumns = [
   'users.mail_off_kinds',
   'users.email_suppressed_at',
   'users.email_suppressed_reason',
+  'users.approval_status',
+  'users.application_answers',
+  'users.signup_ip',
+  'users.invited_by',
 ] as const
 
 /** Session storage after Lucia's design: sliding expiry, hashed secrets, revoke-all. */

@@ -44,6 +44,8 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
         fields: section.fields.map((f) => ({
           ...f,
           value: values[f.name],
+          inputType: f.input ?? 'number',
+          textarea: f.input === 'textarea',
           options: f.options?.map((o) => ({ ...o, selected: o.value === String(values[f.name]) })),
         })),
       })),

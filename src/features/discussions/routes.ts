@@ -119,8 +119,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     if (errors) return reply.code(status ?? 400).view('discussions/new-thread', { ...page, values: form, errors })
     if (form.preview) return reply.view('discussions/new-thread', { ...page, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/new-thread', form, async () => {
-      const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id })
-      return reply.redirect(thread.url, 303)
+      const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id }, requestMeta(req))
+      // A held thread waits for approval; its author sees it there, marked as awaiting review.
+      return reply.redirect(thread.held ? thread.held.url : thread.url, 303)
     }, page)
   })
 
@@ -135,6 +136,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       moveTargets: page.canModerate ? (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)) : [],
       values: {},
       flagged: query.flagged,
+      // The viewer's own replies here that wait for approval: shown to them alone, marked as such.
+      pendingMine: req.user ? await app.hearth.spam.mine(viewer, id) : [],
       levelOptions: NOTIFICATION_LEVELS,
       levelAction: `/t/${page.thread.id}/notification-level`,
       levelSaved: query.level === 'saved',
@@ -162,10 +165,11 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     }
     try {
       if (imageErrors) throw new Invalid(imageErrors)
-      const post = await discussions.reply(viewer, id, form)
+      const post = await discussions.reply(viewer, id, form, requestMeta(req))
+      if (post.held) return reply.redirect(post.held.url, 303)
       // A comment form elsewhere (an idea's page) returns there.
       const back = safeNext(form.returnTo, '')
-      return reply.redirect(back ? `${back}#p${post.id}` : await discussions.postUrl(viewer, post.id), 303)
+      return reply.redirect(back ? `${back}#p${post.id}` : await discussions.postUrl(viewer, post.id!), 303)
     } catch (err) {
       const fields = fieldErrors(err)
       if (!fields) throw err
@@ -357,7 +361,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/api/v1/threads', postLimit, async (req, reply) => {
     requireUser(req)
-    const thread = await discussions.createThread(await viewerOf(req), req.body)
+    const thread = await discussions.createThread(await viewerOf(req), req.body, requestMeta(req))
+    // Held for approval: accepted, not yet published (202), with where the author can see it.
+    if (thread.held) return reply.code(202).send({ status: 'held', heldId: thread.held.id, url: thread.held.url })
     return reply.code(201).send({ id: thread.id, title: thread.title, url: thread.url, postId: thread.postId, categoryId: thread.category_id })
   })
 
@@ -380,7 +386,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.post('/api/v1/threads/:id/posts', { ...postLimit, schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
-    const post = await discussions.reply(await viewerOf(req), req.params.id, req.body)
+    const post = await discussions.reply(await viewerOf(req), req.params.id, req.body, requestMeta(req))
+    if (post.held) return reply.code(202).send({ status: 'held', heldId: post.held.id, url: post.held.url })
     return reply.code(201).send({ id: post.id, threadId: post.threadId, parentId: post.parentId, url: post.url })
   })
 
@@ -460,4 +467,9 @@ function postJson(p: PostView): Record<string, unknown> {
     replies: p.children.map(postJson),
     continues: p.continues,
   }
+}
+
+/** Where a request came from, for the spam checker. */
+function requestMeta(req: FastifyRequest) {
+  return { ip: req.ip, userAgent: req.headers['user-agent'] ?? null }
 }

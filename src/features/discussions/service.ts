@@ -15,6 +15,62 @@ import { type Category, categoryColumnsOf, categoryFromRow, type CategoryService
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
 import { EditInput, LatestCursor, ReadingListQuery, ReplyInput, ScoreCursor, ThreadCursor, ThreadInput, ThreadPatchInput, TimeCursor } from './schemas.js'
 
+/** Where a request came from, for the spam checker (features/spam). */
+export interface RequestMeta {
+  ip?: string | null
+  userAgent?: string | null
+}
+
+/** A new post as the post gate sees it, before anything is written. */
+export interface PostDraft {
+  kind: 'thread' | 'reply'
+  categoryId: number
+  threadId: number | null
+  parentId: number | null
+  title: string | null
+  body: string
+  html: string
+  meta: RequestMeta
+}
+
+/** What the gate decided: the outcome, the score and its reasons, and the text to publish (watched words may replace parts). */
+export interface Screening {
+  outcome: 'publish' | 'flag' | 'hold'
+  score: number
+  reasons: string[]
+  title: string | null
+  body: string
+  /** The text's simhash (null when too short), and the domains it links to. */
+  fingerprint: string | null
+  domains: string[]
+}
+
+/** A post held for approval: where its author finds it. */
+export interface HeldRef {
+  id: number
+  url: string
+}
+
+/**
+ * The one place new posts are screened (features/spam implements it): before anything is
+ * written (`screen`, which throws to refuse), instead of writing (`hold`), and in the
+ * transaction that publishes (`published`: fingerprints, link domains, a flag for a look).
+ */
+export interface PostGate {
+  screen(viewer: Viewer, draft: PostDraft): Promise<Screening>
+  hold(author: SessionUser, draft: Omit<PostDraft, 'html' | 'meta'>, screening: Screening): Promise<HeldRef>
+  published(trx: Trx, post: { postId: number; threadId: number; authorId: number; categoryId: number }, screening: Screening): Promise<void>
+}
+
+/** A gate that lets everything through (the CLI's seed, tests of the service alone). */
+export const OPEN_GATE: PostGate = {
+  screen: async (_viewer, draft) => ({ outcome: 'publish', score: 0, reasons: [], title: draft.title, body: draft.body, fingerprint: null, domains: [] }),
+  hold: async () => {
+    throw new Error('the open gate holds nothing')
+  },
+  published: async () => {},
+}
+
 /** Replies are indented this deep; deeper ones continue on their own page. */
 export const MAX_INDENT = 6
 /** Top-level replies (with their whole branches) per thread page. */
@@ -110,6 +166,7 @@ export class DiscussionService {
     private readonly settings: CommunitySettings,
     private readonly notifications: NotificationService,
     private readonly outbox: Outbox,
+    private readonly gate: PostGate = OPEN_GATE,
   ) {}
 
   private checkBody(body: string, s: CommunitySettingsValues): string {
@@ -303,48 +360,70 @@ export class DiscussionService {
     return new Map(rows.map((r) => [r.category_id, { threads: Number(r.threads), last_post_at: r.last_post_at as Date | null }]))
   }
 
-  /** Starts a thread with its opening post. */
-  async createThread(viewer: Viewer, raw: unknown) {
+  /**
+   * Starts a thread with its opening post. The post gate (features/spam) screens it first:
+   * it may be published, published and flagged, held for approval (nothing is written to
+   * threads or posts then: `held` says where the author finds it) or refused.
+   */
+  async createThread(viewer: Viewer, raw: unknown, meta: RequestMeta = {}) {
     const input = parse(ThreadInput, raw)
     const s = await this.settings.all()
     const category = await this.categories.byId(viewer, input.categoryId).catch(() => {
       throw Invalid.field('categoryId', 'Choose a category you can post in')
     })
     ensure(viewer, 'post', { category }, { settings: s })
-    const title = this.checkTitle(input.title, s)
-    const body = this.checkBody(input.body, s)
+    let title = this.checkTitle(input.title, s)
+    let body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
-    const rendered = renderMarkdown(body)
+    let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
+    const screening = await this.gate.screen(viewer, { kind: 'thread', categoryId: category.id, threadId: null, parentId: null, title, body, html: rendered.html, meta })
+    if (screening.outcome === 'hold') return { held: await this.gate.hold(user, { kind: 'thread', categoryId: category.id, threadId: null, parentId: null, title: screening.title ?? title, body: screening.body }, screening) }
+    if (screening.body !== body || (screening.title !== null && screening.title !== title)) {
+      body = screening.body
+      title = screening.title ?? title
+      rendered = renderMarkdown(body)
+    }
 
     const { thread, postId } = await this.db.transaction().execute(async (trx) => {
-      const thread = await trx
-        .insertInto('threads')
-        .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id })
-        .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
-        .executeTakeFirstOrThrow()
-      const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
-      // Whoever starts a thread watches it (as in Discourse).
-      await trx.insertInto('thread_notification_levels').values({ user_id: user.id, thread_id: thread.id, level: 'watching', reason: 'created' }).execute()
-      const mentions = await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set())
-      await this.notifications.create(trx, mentions, [
-        {
-          type: 'thread.created',
-          data: { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
-          channels: ['home', `category:${category.id}`],
-          categoryId: category.id,
-        },
-        {
-          type: 'post.notify',
-          data: {
-            threadId: thread.id, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
-            text: `${user.username} started “${thread.title}”`, notified: mentions.map((m) => m.userId),
-          },
-        },
-      ])
-      return { thread, postId }
+      const published = await this.publishThread(trx, user, category, title, body, rendered)
+      await this.gate.published(trx, { postId: published.postId, threadId: published.thread.id, authorId: user.id, categoryId: category.id }, screening)
+      return published
     })
-    return { ...thread, url: threadUrl(thread), postId }
+    return { ...thread, url: threadUrl(thread), postId, held: null }
+  }
+
+  /**
+   * Writes a new thread and its opening post, its mention notifications and its events,
+   * inside the caller's transaction: a new thread, and a held one on approval
+   * (features/spam), go out through here alike.
+   */
+  async publishThread(trx: Trx, user: SessionUser, category: Category, title: string, body: string, rendered = renderMarkdown(body)) {
+    const thread = await trx
+      .insertInto('threads')
+      .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id })
+      .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
+      .executeTakeFirstOrThrow()
+    const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
+    // Whoever starts a thread watches it (as in Discourse).
+    await trx.insertInto('thread_notification_levels').values({ user_id: user.id, thread_id: thread.id, level: 'watching', reason: 'created' }).execute()
+    const mentions = await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set())
+    await this.notifications.create(trx, mentions, [
+      {
+        type: 'thread.created',
+        data: { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
+        channels: ['home', `category:${category.id}`],
+        categoryId: category.id,
+      },
+      {
+        type: 'post.notify',
+        data: {
+          threadId: thread.id, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+          text: `${user.username} started “${thread.title}”`, notified: mentions.map((m) => m.userId),
+        },
+      },
+    ])
+    return { thread, postId }
   }
 
   /**
@@ -449,86 +528,120 @@ export class DiscussionService {
     return { thread, category, parentCategory: parent }
   }
 
-  /** Replies to a thread, or to a post in it; notifies the parent's author and anyone mentioned. */
-  async reply(viewer: Viewer, threadId: number, raw: unknown) {
+  /**
+   * Replies to a thread, or to a post in it; notifies the parent's author and anyone
+   * mentioned. Screened by the post gate first, as a new thread is.
+   */
+  async reply(viewer: Viewer, threadId: number, raw: unknown, meta: RequestMeta = {}) {
     const input = parse(ReplyInput, raw)
     const s = await this.settings.all()
     const { thread, category, parentCategory } = await this.visibleThread(viewer, threadId)
     ensure(viewer, 'reply', { categoryId: category.id, thread }, { settings: s })
-    const body = this.checkBody(input.body, s)
+    let body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
-    const rendered = renderMarkdown(body)
+    let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
-
-    const { postId, parentId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
-      // The post, the thread's and the parent's reply counts: one statement. Its counter
-      // updates run after the insert, threads before posts, as every reply's do (no deadlock).
-      const parentId = input.parentId ?? null
-      const rows = await prepared(trx, sql<{ id: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
-        with parent as (
-          select id, path, depth, branch_id, author_id, deleted_at from posts
-          where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
-          limit 1
-        ),
-        post as (
-          insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path)
-          select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
-            ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0')
-          from parent, (select nextval(pg_get_serial_sequence('posts', 'id')) as id) n
-          returning id
-        ),
-        thread as (
-          update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}
-          where id = ${threadId} and exists (select 1 from post)
-        ),
-        -- A member who replies tracks the thread, unless they chose a level for it (as in Discourse).
-        tracked as (
-          insert into thread_notification_levels (user_id, thread_id, level, reason)
-          select ${user.id}, ${threadId}, 'tracking', 'replied' where exists (select 1 from post)
-          on conflict (user_id, thread_id) do nothing
-        ),
-        counted as (
-          update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
-        )
-        select post.id, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
-      const created = rows[0]
-      if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
-      const postId = Number(created.id)
-      const items: NewNotification[] = []
-      if (!created.parent_deleted && created.parent_author !== user.id) {
-        items.push({
-          userId: created.parent_author,
-          kind: 'reply',
-          actorId: user.id,
-          url: threadUrl(thread, postId),
-          text: `${user.username} replied to your post in “${thread.title}”`,
-          payload: { threadId, postId, title: thread.title },
-          // Replies in one thread collapse while unread ("3 new replies in …", linking to the first).
-          group: { key: `thread:${threadId}`, many: `new replies in “${thread.title}”` },
-          threadId,
-          categoryId: category.id,
-        })
-      }
-      items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
-      // The notifications and every event of this reply go out in one statement.
-      await this.notifications.create(trx, items, [
-        {
-          type: 'post.created',
-          data: { threadId, postId, parentId, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
-          channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
-          categoryId: category.id,
-        },
-        {
-          type: 'post.notify',
-          data: {
-            threadId, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
-            text: `${user.username} posted in “${thread.title}”`, notified: [...new Set(items.map((n) => n.userId))],
-          },
-        },
-      ])
-      return { postId, parentId: Number(created.parent_id), parentAuthor: created.parent_author }
+    const parentId = input.parentId ?? null
+    if (parentId !== null) {
+      // Checked before screening too, so a held reply always answers a post of this thread.
+      const parent = await this.db.selectFrom('posts').select('id').where('id', '=', parentId).where('thread_id', '=', threadId).executeTakeFirst()
+      if (!parent) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
+    }
+    const screening = await this.gate.screen(viewer, { kind: 'reply', categoryId: category.id, threadId, parentId, title: null, body, html: rendered.html, meta })
+    if (screening.outcome === 'hold') {
+      const held = await this.gate.hold(user, { kind: 'reply', categoryId: category.id, threadId, parentId, title: null, body: screening.body }, screening)
+      return { id: null, threadId, parentId, url: held.url, parentAuthor: null, held }
+    }
+    if (screening.body !== body) {
+      body = screening.body
+      rendered = renderMarkdown(body)
+    }
+    const { postId, parentId: publishedParent, parentAuthor } = await this.db.transaction().execute(async (trx) => {
+      const published = await this.publishReply(trx, user, { thread, category, parentCategory }, parentId, body, rendered)
+      await this.gate.published(trx, { postId: published.postId, threadId, authorId: user.id, categoryId: category.id }, screening)
+      return published
     })
-    return { id: postId, threadId, parentId, url: threadUrl(thread, postId), parentAuthor }
+    return { id: postId, threadId, parentId: publishedParent, url: threadUrl(thread, postId), parentAuthor, held: null }
+  }
+
+  /**
+   * Writes a reply with both reply counters, its notifications and its events, inside the
+   * caller's transaction: a new reply, and a held one on approval (features/spam), go out
+   * through here alike.
+   */
+  async publishReply(
+    trx: Trx,
+    user: SessionUser,
+    where: { thread: { id: number; slug: string; title: string }; category: Category; parentCategory?: Category | null },
+    parentId: number | null,
+    body: string,
+    rendered = renderMarkdown(body),
+  ): Promise<{ postId: number; parentId: number; parentAuthor: number }> {
+    const { thread, category, parentCategory } = where
+    const threadId = thread.id
+    const rows = await prepared(trx, sql<{ id: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
+      with parent as (
+        select id, path, depth, branch_id, author_id, deleted_at from posts
+        where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
+        limit 1
+      ),
+      post as (
+        insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path)
+        select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
+          ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0')
+        from parent, (select nextval(pg_get_serial_sequence('posts', 'id')) as id) n
+        returning id
+      ),
+      thread as (
+        update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}
+        where id = ${threadId} and exists (select 1 from post)
+      ),
+      -- A member who replies tracks the thread, unless they chose a level for it (as in Discourse).
+      tracked as (
+        insert into thread_notification_levels (user_id, thread_id, level, reason)
+        select ${user.id}, ${threadId}, 'tracking', 'replied' where exists (select 1 from post)
+        on conflict (user_id, thread_id) do nothing
+      ),
+      counted as (
+        update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
+      )
+      select post.id, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
+    const created = rows[0]
+    if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
+    const postId = Number(created.id)
+    const items: NewNotification[] = []
+    if (!created.parent_deleted && created.parent_author !== user.id) {
+      items.push({
+        userId: created.parent_author,
+        kind: 'reply',
+        actorId: user.id,
+        url: threadUrl(thread, postId),
+        text: `${user.username} replied to your post in “${thread.title}”`,
+        payload: { threadId, postId, title: thread.title },
+        // Replies in one thread collapse while unread ("3 new replies in …", linking to the first).
+        group: { key: `thread:${threadId}`, many: `new replies in “${thread.title}”` },
+        threadId,
+        categoryId: category.id,
+      })
+    }
+    items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
+    // The notifications and every event of this reply go out in one statement.
+    await this.notifications.create(trx, items, [
+      {
+        type: 'post.created',
+        data: { threadId, postId, parentId, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
+        channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
+        categoryId: category.id,
+      },
+      {
+        type: 'post.notify',
+        data: {
+          threadId, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+          text: `${user.username} posted in “${thread.title}”`, notified: [...new Set(items.map((n) => n.userId))],
+        },
+      },
+    ])
+    return { postId, parentId: Number(created.parent_id), parentAuthor: created.parent_author }
   }
 
   /**

@@ -10,7 +10,8 @@ export const MAIL_KIND_GROUPS = [
   { key: 'idea.status', label: 'Status changes of ideas I voted on or follow', kinds: ['idea.status'] },
   { key: 'beta', label: 'Beta programs: accepted, or off the waitlist', kinds: ['beta.accepted', 'beta.promoted'] },
   { key: 'community', label: 'Messages and invitations from the staff', kinds: ['community.message', 'beta.invited'] },
-  { key: 'moderation', label: 'Moderation: my posts hidden by flags, my flags decided, moderator roles', kinds: ['flag.hidden', 'flag.resolved', 'moderator.promoted', 'moderator.appointed', 'moderator.demoted', 'moderator.invited'] },
+  { key: 'moderation', label: 'Moderation: my posts hidden by flags, my flags decided, moderator roles', kinds: ['flag.hidden', 'flag.resolved', 'moderator.promoted', 'moderator.appointed', 'moderator.demoted', 'moderator.invited', 'post.approved', 'post.rejected'] },
+  { key: 'account', label: 'My application to join: approved or not', kinds: ['account.approved', 'account.rejected'] },
 ] as const
 
 /** Every notification kind that is ever mailed. */

@@ -107,6 +107,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
   app.decorateRequest('authMethod', null)
+  app.decorateRequest('heldPosts', null)
 
   // ── external plugins ───────────────────────────────────────────────────────────
   await app.register(fastifyHelmet, {
@@ -216,7 +217,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }
     req.user = found.user
     if (!longLived(req)) categories.remember(found.user, found.moderates)
-    if (page) unreadOf.set(req, found.unread)
+    if (page) {
+      unreadOf.set(req, found.unread)
+      req.heldPosts = found.held
+    }
     req.session = found.session
     req.authMethod = 'session'
     if (found.refreshed) setSessionCookie(reply, config, token, found.session.expiresAt)

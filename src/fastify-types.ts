@@ -18,6 +18,8 @@ declare module 'fastify' {
     user: SessionUser | null
     session: Session | null
     authMethod: 'session' | 'token' | null
+    /** On pages: whether the member has posts awaiting approval (read with the session; null when not asked). */
+    heldPosts: boolean | null
   }
   interface FastifyContextConfig {
     /** False on the few routes a signed token authorises instead of a session (one-click unsubscribe). */

@@ -9,6 +9,8 @@ t.test('a referral end to end: link → sign-up (through a form error) → credi
   const testApp = await build(t)
   const { app, db } = testApp
   const f = await forum(app, db)
+  // A person takes a few seconds over the form; this test types at once (test/spam/signup.test.ts covers the timing).
+  await app.hearth.settings.set('spam_signup_min_seconds', 0)
   const base = await serve(testApp)
   const browser = await launchBrowser(t)
 

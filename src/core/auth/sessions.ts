@@ -20,6 +20,8 @@ export interface ValidSession {
   refreshed: boolean
   moderates: number[]
   unread: number
+  /** Whether they have posts waiting for approval (asked with the unread count, for pages). */
+  held: boolean
 }
 
 type SessionRow = SessionUser & {
@@ -29,6 +31,7 @@ type SessionRow = SessionUser & {
   extended_to: Date | null
   moderates: number[]
   unread: number
+  held: boolean
 }
 
 export interface SessionMeta {
@@ -142,7 +145,8 @@ export class SessionStore {
       select s.id as session_id, s.secret_hash, s.expires_at, (select expires_at from touched) as extended_to,
         ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
-        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread
+        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread,
+        ${options.unread ? sql`exists (select 1 from held_posts h where h.author_id = users.id and h.status = 'pending')` : sql`false`} as held
       from s join users on users.id = s.user_id`)
     const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
@@ -151,13 +155,14 @@ export class SessionStore {
       return null
     }
     const expiresAt = row.extended_to ?? row.expires_at
-    const { session_id, secret_hash: _hash, expires_at: _exp, extended_to: _ext, moderates, unread, ...user } = row
+    const { session_id, secret_hash: _hash, expires_at: _exp, extended_to: _ext, moderates, unread, held, ...user } = row
     return {
       session: { id: session_id, userId: row.id, expiresAt },
       user,
       refreshed: expiresAt.getTime() !== row.expires_at.getTime(),
       moderates,
       unread,
+      held,
     }
   }
 

@@ -25,6 +25,7 @@ import type { JobQueue } from './core/queue.js'
 import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import type { Hearth } from './fastify-types.js'
+import { leavingRoutes } from './features/accounts/leaving-routes.js'
 import { accountRoutes } from './features/accounts/routes.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
@@ -237,6 +238,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // ── features ──────────────────────────────────────────────────────────────────
   await app.register(healthRoutes)
   await app.register(accountRoutes)
+  await app.register(leavingRoutes)
   await app.register(notificationRoutes)
   await app.register(discussionRoutes)
   await app.register(moderationRoutes)

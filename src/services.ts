@@ -9,7 +9,11 @@ import type { JobQueue } from './core/queue.js'
 import { createFanout, type Fanout, liveConsumer, type LiveOptions } from './core/realtime/index.js'
 import { CommunitySettings, instanceSecret } from './core/settings.js'
 import { LinkSigner } from './core/signed-tokens.js'
+import { MemberDirectory } from './features/accounts/directory.js'
+import { DataExportService } from './features/accounts/exports.js'
+import { LeavingService } from './features/accounts/leaving.js'
 import { AccountService } from './features/accounts/service.js'
+import { personalDataContributors } from './features/registry.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
 import { CategoryService } from './features/discussions/categories.js'
@@ -58,6 +62,12 @@ export interface Services {
   settings: CommunitySettings
   sessions: SessionStore
   accounts: AccountService
+  /** The member directory at /u. */
+  members: MemberDirectory
+  /** Account deletion with its cooling-off. */
+  leaving: LeavingService
+  /** Data exports. */
+  exports: DataExportService
   notifications: NotificationService
   categories: CategoryService
   discussions: DiscussionService
@@ -109,7 +119,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     pollMs: deps.outboxPollMs,
   })
 
-  return {
+  const personalData = { contributors: () => personalDataContributors, context: () => ({ services }) }
+  const services: Services = {
     config,
     db,
     log,
@@ -123,7 +134,10 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     fanout,
     settings,
     sessions,
-    accounts: new AccountService(db, sessions, outbox),
+    accounts: new AccountService(db, sessions, outbox, settings),
+    members: new MemberDirectory(db),
+    leaving: new LeavingService(db, settings, notifications, personalData.contributors, personalData.context),
+    exports: new DataExportService(db, config, settings, notifications, queue, personalData.contributors, personalData.context),
     notifications,
     categories,
     discussions,
@@ -140,4 +154,5 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
       await fanout.close()
     },
   }
+  return services
 }

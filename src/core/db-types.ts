@@ -29,6 +29,37 @@ export interface UsersTable {
   email_suppressed_reason: string | null
   tl3_short_since: Timestamp | null
   role_locked: ColumnType<boolean, boolean | undefined, boolean>
+  username_changed_at: Timestamp | null
+  deletion_requested_at: Timestamp | null
+  deletion_due_at: Timestamp | null
+  deletion_mode: DeletionMode | null
+  deleted_at: Timestamp | null
+}
+
+/** How a leaving member's account goes: anonymised (posts stay, credited to a deleted member) or erased with its content. */
+export type DeletionMode = 'anonymize' | 'erase'
+
+/** A name a member used before (migration 0126): old links and mentions resolve through it. */
+export interface UsernameHistoryTable {
+  id: Generated<number>
+  user_id: number
+  username: string
+  held_until: Timestamp
+  created_at: CreatedAt
+}
+
+export type DataExportStatus = 'pending' | 'ready' | 'failed' | 'expired'
+
+/** A member's data export (migration 0127); the archive is DATA_DIR/exports/<id>.zip. */
+export interface DataExportsTable {
+  id: string
+  user_id: number
+  status: ColumnType<DataExportStatus, DataExportStatus | undefined, DataExportStatus>
+  size_bytes: number | null
+  error: string | null
+  created_at: CreatedAt
+  ready_at: Timestamp | null
+  expires_at: Timestamp | null
 }
 
 export interface SessionsTable {
@@ -349,6 +380,8 @@ export interface Database {
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
   password_resets: PasswordResetsTable
+  username_history: UsernameHistoryTable
+  data_exports: DataExportsTable
 }
 
 export type User = Selectable<UsersTable>

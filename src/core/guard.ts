@@ -88,6 +88,15 @@ export interface Subjects {
   /** Owner pages and the admin API. */
   administer: undefined
   createToken: undefined
+  /**
+   * The member's own account: ask for a data export, delete the account or cancel that.
+   * A member's rights over their data do not depend on their standing: any logged-in member may.
+   */
+  manageAccount: undefined
+  /** Choose a new username (not while suspended or silenced: a new name must not shake off a penalty). */
+  changeUsername: undefined
+  /** See suspended members in the member directory (staff). */
+  seeHiddenMembers: undefined
 }
 
 export type Action = keyof Subjects
@@ -98,7 +107,7 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'changeUsername'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
@@ -111,6 +120,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   betaSignUp: ['sign up for betas', 'signing up for betas'],
   flag: ['flag posts', 'flagging posts'],
   createToken: ['create API tokens', 'creating API tokens'],
+  changeUsername: ['change your username', 'changing your username'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -215,6 +225,10 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
   switch (action) {
     case 'administer':
       return isAdmin(viewer, now) ? null : notFound()
+    case 'manageAccount':
+      return null
+    case 'seeHiddenMembers':
+      return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
       return isModerator(viewer, now) ? null : notFound()
     case 'moderate': {
@@ -302,7 +316,7 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, propose, createToken: only the member's standing decides.
+  // vote, retract, subscribe, propose, createToken, changeUsername: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

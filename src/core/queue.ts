@@ -22,6 +22,9 @@ export const jobPayloads = {
   'trust.recompute': z.object({}),
   'moderators.promote': z.object({}),
   'outbox.prune': z.object({}),
+  'account.export': z.object({ exportId: z.string().min(1).max(64) }),
+  'account.exports_purge': z.object({}),
+  'account.deletions': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

@@ -38,6 +38,7 @@ const SettingsSchema = z.object({
     ),
   ...trustSettings(),
   ...moderationSettings(),
+  ...accountSettings(),
 })
 
 function count(max: number, fallback: number) {
@@ -83,6 +84,17 @@ function moderationSettings() {
     promotion_min_activity: count(1_000_000, 20),
     promotion_min_accuracy_percent: count(100, 60),
     moderator_grace_days: count(365, 14),
+  }
+}
+
+// Leaving and renaming: the cooling-off before a deletion, how often a name may change and
+// how long an old name stays reserved for its member, how long an export link works.
+function accountSettings() {
+  return {
+    account_deletion_cooling_days: count(90, 7),
+    username_change_days: count(365, 30),
+    username_hold_days: count(3_650, 90),
+    data_export_days: z.number().int().min(1).max(90).default(7),
   }
 }
 

@@ -61,6 +61,11 @@ const userColumns = [
   'users.mail_off_kinds',
   'users.email_suppressed_at',
   'users.email_suppressed_reason',
+  'users.username_changed_at',
+  'users.deletion_requested_at',
+  'users.deletion_due_at',
+  'users.deletion_mode',
+  'users.deleted_at',
 ] as const
 
 /** Session storage after Lucia's design: sliding expiry, hashed secrets, revoke-all. */

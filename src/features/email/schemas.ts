@@ -7,6 +7,7 @@ export const MAIL_KIND_GROUPS = [
   { key: 'mention', label: 'Mentions of me', kinds: ['mention'] },
   { key: 'idea.status', label: 'Status changes of ideas I voted on or follow', kinds: ['idea.status'] },
   { key: 'beta', label: 'Beta programs: accepted, or off the waitlist', kinds: ['beta.accepted', 'beta.promoted'] },
+  { key: 'account', label: 'My account: a data export is ready, a deletion is scheduled', kinds: ['account.export_ready', 'account.deletion_scheduled'] },
   { key: 'moderation', label: 'Moderation: my posts hidden by flags, my flags decided, moderator roles', kinds: ['flag.hidden', 'flag.resolved', 'moderator.promoted', 'moderator.appointed', 'moderator.demoted', 'moderator.invited'] },
 ] as const
 

@@ -1,0 +1,64 @@
+import { sql } from 'kysely'
+import { markdownToText, renderMarkdown } from '../../core/markdown.js'
+import { leavingMember, plain, type PersonalDataContributor, selfReferences } from '../accounts/personal-data-registry.js'
+
+const ERASED_IDEA = '*The member who proposed this idea has deleted their account.*'
+
+/** Ideas proposed, votes and followed ideas. */
+export const ideaPersonalData: PersonalDataContributor = {
+  name: 'ideas',
+
+  async exportFor(userId, trx) {
+    const [ideas, votes, follows] = await Promise.all([
+      trx.selectFrom('ideas').select(['id', 'title', 'body_md', 'status', 'vote_count', 'created_at', 'updated_at']).where('author_id', '=', userId).orderBy('id').execute(),
+      trx
+        .selectFrom('idea_votes as v')
+        .innerJoin('ideas as i', 'i.id', 'v.idea_id')
+        .select(['v.idea_id', 'i.title', 'v.created_at'])
+        .where('v.user_id', '=', userId)
+        .orderBy('v.created_at')
+        .execute(),
+      trx
+        .selectFrom('idea_subscriptions as s')
+        .innerJoin('ideas as i', 'i.id', 's.idea_id')
+        .select(['s.idea_id', 'i.title', 's.created_at'])
+        .where('s.user_id', '=', userId)
+        .orderBy('s.created_at')
+        .execute(),
+    ])
+    return [
+      { key: 'ideas', title: 'Ideas you proposed', items: ideas.map(plain) },
+      { key: 'idea_votes', title: 'Ideas you voted for', items: votes.map(plain) },
+      { key: 'idea_follows', title: 'Ideas you follow', items: follows.map(plain) },
+    ]
+  },
+
+  async eraseFor(userId, mode, trx) {
+    await trx.deleteFrom('idea_subscriptions').where('user_id', '=', userId).execute()
+    // What stays of their ideas no longer names them.
+    const { names, email } = await leavingMember(trx, userId)
+    const self = selfReferences(userId, names, email)
+    const own = await trx
+      .selectFrom('ideas')
+      .select(['id', 'title', 'body_md'])
+      .where('author_id', '=', userId)
+      .where((eb) => eb.or([sql<boolean>`body_md ~* ${self.pattern}`, sql<boolean>`title ~* ${self.pattern}`]))
+      .execute()
+    for (const idea of own) {
+      const body = self.rewrite(idea.body_md)
+      await trx
+        .updateTable('ideas')
+        .set({ title: self.rewrite(idea.title), body_md: body, body_html: renderMarkdown(body).html, excerpt: markdownToText(body, 200) })
+        .where('id', '=', idea.id)
+        .execute()
+    }
+    if (mode === 'erase') {
+      // The idea stays for those who voted and commented; its text and author go.
+      const html = renderMarkdown(ERASED_IDEA).html
+      await trx.updateTable('ideas').set({ body_md: ERASED_IDEA, body_html: html, excerpt: 'The member who proposed this idea has deleted their account.' }).where('author_id', '=', userId).execute()
+      await sql`update ideas set vote_count = vote_count - 1 where id in (select idea_id from idea_votes where user_id = ${userId})`.execute(trx)
+      await trx.deleteFrom('idea_votes').where('user_id', '=', userId).execute()
+    }
+    await trx.updateTable('ideas').set({ author_id: null }).where('author_id', '=', userId).execute()
+  },
+}

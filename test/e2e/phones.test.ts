@@ -55,6 +55,8 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['mod-log', '/mod/log', 'admin'],
     ['admin', '/admin', 'admin'],
     ['admin-jobs', '/admin/jobs', 'admin'],
+    ['members', '/u', 'admin'],
+    ['members-guest', '/u?sort=name', 'guest'],
     ['login', '/login', 'guest'],
     ['signup', '/signup', 'guest'],
   ]

@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { build } from '../helpers/app.js'
 import { Client } from '../helpers/client.js'
-import { forum } from '../helpers/forum.js'
+import { forum, replyTo } from '../helpers/forum.js'
 import { PASSWORD, persona } from '../helpers/personas.js'
 import { startSmtp } from '../helpers/smtp.js'
 import { drained, startTestWorker } from '../helpers/worker.js'
@@ -90,6 +90,9 @@ t.test('anonymise: request, cancel, request again, the job deletes it, and no pe
   // Their beta seat went to the next on the waitlist.
   const seats = await db.selectFrom('beta_signups').select(['user_id', 'status']).where('program_id', '=', fp.program).execute()
   t.same(seats, [{ user_id: f.regular.id, status: 'accepted' }], 'the waitlisted regular got the seat')
+  // Replies to their old posts and mentions of the deleted account notify nobody.
+  await replyTo(f.regular, fp.sharedThread.id, `Still thinking of @deleted-${member.id}`, fp.sharedThread.postId)
+  t.equal((await db.selectFrom('notifications').select('id').where('user_id', '=', member.id).execute()).length, 0, 'a deleted account is told nothing')
   // Search no longer finds them by name.
   const search = await new Client(app).api('GET', `/api/v1/search?q=${fp.needles[1]}`)
   t.same(search.data.results ?? [], [], 'search finds nothing by their name')

@@ -13,7 +13,7 @@ import { drained, startTestWorker } from '../helpers/worker.js'
 t.test('a member renames, browses the directory, exports their data, and leaves (with a change of mind)', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-e2e-leaving-'))
   t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }))
-  const testApp = await build(t, { redis: true, env: { DATA_DIR: dataDir } })
+  const testApp = await build(t, { redis: true, env: { DATA_DIR: dataDir, NOTIFICATION_MAIL_DELAY: '0' } })
   const { app, db } = testApp
   const worker = await startTestWorker(t, db, testApp.config)
   const f = await forum(app, db)
@@ -52,7 +52,7 @@ t.test('a member renames, browses the directory, exports their data, and leaves 
 
   // ── the member directory: search and sort without JavaScript tricks ──
   await page.goto(`${base}/`)
-  await page.getByRole('link', { name: 'Members' }).click()
+  await page.locator('.site-header').getByRole('link', { name: 'Members', exact: true }).click()
   await page.waitForURL(/\/u$/)
   await page.getByRole('link', { name: 'Newest' }).click()
   await page.waitForURL(/sort=newest/)
@@ -140,10 +140,10 @@ t.test('screenshots: the directory and the account settings at phone and desktop
     await page.screenshot({ path: screenshotPath(`members-${width}`), fullPage: true })
     await page.goto(`${base}/settings`)
     t.equal(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'), 0, `${width}: settings do not scroll sideways`)
-    await page.locator('#username').scrollIntoViewIfNeeded()
+    await page.evaluate('scrollTo(0, document.getElementById("username").offsetTop - 160)')
     await page.screenshot({ path: screenshotPath(`settings-username-${width}`) })
-    await page.locator('#export').scrollIntoViewIfNeeded()
-    await page.screenshot({ path: screenshotPath(`settings-export-leave-${width}`), fullPage: false })
+    await page.evaluate('scrollTo(0, document.getElementById("export").offsetTop - 160)')
+    await page.screenshot({ path: screenshotPath(`settings-export-leave-${width}`) })
     await page.locator('.danger-zone').screenshot({ path: screenshotPath(`settings-leave-${width}`) })
     await context.close()
   }

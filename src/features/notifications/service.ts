@@ -55,7 +55,10 @@ export class NotificationService {
     )
     const { rows: created } = await sql<NotificationRow>`
       with n as (
-        insert into notifications (user_id, kind, url, actor_id, payload) values ${values}
+        -- A deleted account is told nothing (its votes and old posts may still draw notices).
+        insert into notifications (user_id, kind, url, actor_id, payload)
+        select * from (values ${values}) v (user_id, kind, url, actor_id, payload)
+        where not exists (select 1 from users u where u.id = v.user_id and u.deleted_at is not null)
         returning id, user_id, kind, url, payload, actor_id, read_at, created_at
       ),
       e as (

@@ -47,6 +47,7 @@ t.test('anonymise: request, cancel, request again, the job deletes it, and no pe
   t.equal(asked.data.mode, 'anonymize')
   const due = new Date(asked.data.dueAt).getTime()
   t.ok(Math.abs(due - (Date.now() + 7 * 86_400_000)) < 60_000, 'due after the default seven days')
+  t.same((await member.client.api('GET', '/api/v1/me')).data.user.deletion, { dueAt: asked.data.dueAt, mode: 'anonymize' }, 'the API shows the pending deletion')
   const page = await member.client.get('/')
   t.match(page.body, /data-deletion-pending/, 'every page shows the pending deletion')
   t.match(page.body, /action="\/settings\/delete\/cancel"/, 'with a way to cancel')

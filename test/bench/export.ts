@@ -15,6 +15,7 @@ import pino from 'pino'
 import { loadConfig } from '../../src/config.js'
 import { createDb } from '../../src/core/db.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
+import { personalDataContributors } from '../../src/features/registry.js'
 import { buildServices } from '../../src/services.js'
 import { freshDatabase } from '../helpers/db.js'
 
@@ -83,6 +84,12 @@ for (let run = 1; run <= 3; run++) {
 }
 clearInterval(sample)
 console.log(`  peak RSS ${(peak / 1024 / 1024).toFixed(0)} MB`)
+console.log('where the time goes (each contributor read on its own):')
+for (const contributor of personalDataContributors) {
+  const t0 = performance.now()
+  const sections = await contributor.exportFor(1, db, { services })
+  console.log(`  ${contributor.name.padEnd(16)} ${seconds(t0)}  ${sections.map((x) => `${x.key}: ${x.items.length}`).join(', ')}`)
+}
 await services.close()
 await db.destroy()
 fs.rmSync(dataDir, { recursive: true, force: true })

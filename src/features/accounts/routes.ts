@@ -219,7 +219,15 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/api/v1/me', async (req) => {
     const user = requireUser(req)
-    return { user: { ...publicUser(user), email: user.email, emailVerified: user.email_verified_at !== null } }
+    return {
+      user: {
+        ...publicUser(user),
+        email: user.email,
+        emailVerified: user.email_verified_at !== null,
+        // A pending deletion, which the member may still cancel (DELETE /api/v1/me/deletion).
+        deletion: user.deletion_due_at ? { dueAt: user.deletion_due_at.toISOString(), mode: user.deletion_mode } : null,
+      },
+    }
   })
 }
 

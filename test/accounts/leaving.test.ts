@@ -183,3 +183,21 @@ t.test('the deletion form re-renders with its own errors; a guest cannot reach a
   t.equal((await guest.api('DELETE', '/api/v1/me', { mode: 'anonymize', password: PASSWORD })).statusCode, 401)
   t.equal((await guest.api('DELETE', '/api/v1/me/deletion')).statusCode, 401)
 })
+
+t.test('a cancellation racing the deletion job: the account is either whole or deleted, never half', async (t) => {
+  const { app, db } = await build(t)
+  const members = await Promise.all([1, 2, 3, 4].map(() => persona(app, db, { stem: 'racer', trustLevel: 1 })))
+  for (const m of members) {
+    t.equal((await m.client.api('DELETE', '/api/v1/me', { mode: 'anonymize', password: PASSWORD })).statusCode, 202)
+  }
+  await db.updateTable('users').set({ deletion_due_at: new Date(Date.now() - 1000) }).where('id', 'in', members.map((m) => m.id)).execute()
+  const [deleted, ...cancels] = await Promise.all([app.hearth.leaving.runDue(), ...members.map((m) => m.client.api('DELETE', '/api/v1/me/deletion'))])
+  const rows = await db.selectFrom('users').select(['id', 'deleted_at', 'deletion_due_at', 'username']).where('id', 'in', members.map((m) => m.id)).execute()
+  for (const row of rows) {
+    const whole = row.deleted_at === null && row.deletion_due_at === null && !row.username.startsWith('deleted-')
+    const gone = row.deleted_at !== null && row.username === `deleted-${row.id}`
+    t.ok(whole || gone, `member ${row.id}: whole or deleted`)
+  }
+  t.equal(rows.filter((r) => r.deleted_at).length, deleted, 'the job counts what it deleted')
+  t.equal(cancels.filter((c) => c.statusCode === 200 && c.data.cancelled).length, rows.filter((r) => !r.deleted_at).length, 'every kept account was cancelled by its member')
+})

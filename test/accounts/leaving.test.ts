@@ -186,6 +186,7 @@ t.test('the deletion form re-renders with its own errors; a guest cannot reach a
 
 t.test('a cancellation racing the deletion job: the account is either whole or deleted, never half', async (t) => {
   const { app, db } = await build(t)
+  await persona(app, db, { stem: 'owner', role: 'admin' })
   const members = await Promise.all([1, 2, 3, 4].map(() => persona(app, db, { stem: 'racer', trustLevel: 1 })))
   for (const m of members) {
     t.equal((await m.client.api('DELETE', '/api/v1/me', { mode: 'anonymize', password: PASSWORD })).statusCode, 202)

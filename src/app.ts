@@ -27,6 +27,8 @@ import { createHandlebars, partialFiles } from './core/views.js'
 import type { Hearth } from './fastify-types.js'
 import { leavingRoutes } from './features/accounts/leaving-routes.js'
 import { accountRoutes } from './features/accounts/routes.js'
+import { activityRoutes } from './features/activity/routes.js'
+import { referralRoutes } from './features/referrals/routes.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
@@ -34,6 +36,7 @@ import { discussionRoutes } from './features/discussions/routes.js'
 import { emailRoutes } from './features/email/routes.js'
 import { healthRoutes } from './features/health/routes.js'
 import { ideaRoutes } from './features/ideas/routes.js'
+import { mentionRoutes } from './features/mentions/routes.js'
 import { registerLiveChannels } from './features/live/channels.js'
 import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
@@ -244,9 +247,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(moderationRoutes)
   await app.register(adminRoutes)
   await app.register(ideaRoutes)
+  await app.register(mentionRoutes)
   await app.register(betaRoutes)
   await app.register(emailRoutes)
   await app.register(adminJobRoutes)
+  await app.register(activityRoutes)
+  await app.register(referralRoutes)
   await app.register(liveRoutes)
 
   // The relay delivers events written before this process started, then each as it commits.

@@ -1,5 +1,6 @@
 import { pruneOutbox } from './core/outbox.js'
 import { accountJobs } from './features/accounts/jobs.js'
+import { activityJobs } from './features/activity/jobs.js'
 import { registerDiscussionDigest } from './features/discussions/digest.js'
 import { digestJobs } from './features/digests/jobs.js'
 import { emailJobs } from './features/email/jobs.js'
@@ -23,4 +24,4 @@ const pruneOutboxJob: JobDefinition<'outbox.prune'> = {
 }
 
 /** Every feature's jobs; the worker checks this covers every job name exactly once. */
-export const allJobs: JobDefinition[] = [...accountJobs, ...digestJobs, ...emailJobs, ...trustJobs, pruneOutboxJob as JobDefinition]
+export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, pruneOutboxJob as JobDefinition]

@@ -14,6 +14,10 @@ import { DataExportService } from './features/accounts/exports.js'
 import { LeavingService } from './features/accounts/leaving.js'
 import { AccountService } from './features/accounts/service.js'
 import { personalDataContributors } from './features/registry.js'
+import { ActivityService } from './features/activity/service.js'
+import { HealthReport } from './features/activity/report.js'
+import { SegmentService } from './features/activity/segments.js'
+import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
 import { CategoryService } from './features/discussions/categories.js'
@@ -21,6 +25,7 @@ import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
 import { EmailService } from './features/email/service.js'
 import { IdeaService } from './features/ideas/service.js'
+import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationService } from './features/notifications/service.js'
 import { TrustService } from './features/trust/service.js'
@@ -72,12 +77,22 @@ export interface Services {
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
+  /** Who to suggest as a member types an @-mention. */
+  mentions: MentionService
   ideas: IdeaService
   beta: BetaService
   email: EmailService
   moderation: ModerationService
   trust: TrustService
   jobs: JobAdminService
+  /** The activity log and lifecycle stages (community health). */
+  activity: ActivityService
+  /** The health dashboard's figures. */
+  health: HealthReport
+  /** Member segments and the owners' actions on them. */
+  segments: SegmentService
+  /** Invite links and the sign-ups they brought. */
+  referrals: ReferralService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -106,9 +121,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
+  const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
 
   const consumers: EventConsumer[] = [liveConsumer(fanout)]
   if (queue) consumers.push(email.consumer())
+  consumers.push(activity.consumer())
   consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
   const relay = new OutboxRelay({
     db,
@@ -142,12 +159,17 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     categories,
     discussions,
     search: new SearchService(db, categories),
+    mentions: new MentionService(db, categories),
     ideas,
     beta: new BetaService(db, outbox, notifications, ideas, settings),
     email,
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
     jobs: new JobAdminService(queue, db),
+    activity,
+    health: new HealthReport(db),
+    referrals: new ReferralService(db),
+    segments: new SegmentService(db, notifications),
     start: () => relay.start(),
     async close() {
       await relay.close()

@@ -227,6 +227,10 @@ export interface PostRevisionsTable {
   body_md: string
   editor_id: number | null
   created_at: CreatedAt
+  /** The thread's title before this edit, on an opening post's revisions (migration 0111); null before then. */
+  title: string | null
+  /** Why the editor changed it, as they said (migration 0111). */
+  reason: ColumnType<string, string | undefined, string>
 }
 
 export interface UserDailyStatsTable {
@@ -269,6 +273,19 @@ export interface IdeasTable {
   created_at: CreatedAt
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
   search: ColumnType<string, never, never>
+  revision_count: ColumnType<number, number | undefined, number>
+  edited_at: Timestamp | null
+}
+
+export interface IdeaRevisionsTable {
+  id: Generated<number>
+  idea_id: number
+  number: number
+  title: string
+  body_md: string
+  tags: ColumnType<string[], string[] | undefined, string[]>
+  editor_id: number | null
+  created_at: CreatedAt
 }
 
 export interface IdeaVotesTable {
@@ -314,6 +331,7 @@ export interface BetaProgramsTable {
   waitlist_length: ColumnType<number, number | undefined, number>
   created_by: number | null
   created_at: CreatedAt
+  closed_at: Timestamp | null
 }
 
 export interface BetaSignupsTable {
@@ -354,6 +372,83 @@ export interface ModeratorOffersTable {
 }
 
 /** Every table Hearth owns; migrations and this interface change together. */
+export type StageName = 'newcomer' | 'explorer' | 'participant' | 'contributor' | 'champion' | 'inactive'
+
+export interface ActivityLogTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  subject_id: ColumnType<number, number | undefined, number>
+  other_user_id: number | null
+  category_id: number | null
+  at: Timestamp
+}
+
+export interface MemberDaysTable {
+  day: ColumnType<Date, string, string>
+  user_id: number
+}
+
+export interface MemberMonthsTable {
+  user_id: number
+  month: ColumnType<Date, string, string>
+}
+
+export interface HealthDailyTable {
+  day: ColumnType<Date, string, string>
+  dau: number
+  wau: number
+  mau: number
+  new_members: number
+  posts: number
+  computed_at: CreatedAt
+}
+
+export interface MemberStagesTable {
+  user_id: number
+  stage: StageName
+  drifting: ColumnType<boolean, boolean | undefined, boolean>
+  score: ColumnType<number, number | undefined, number>
+  recent_score: ColumnType<number, number | undefined, number>
+  helped: ColumnType<number, number | undefined, number>
+  since: ColumnType<Date, string, string>
+  computed_at: CreatedAt
+}
+
+export interface MemberStageChangesTable {
+  id: Generated<number>
+  user_id: number
+  from_stage: StageName | null
+  to_stage: StageName
+  day: ColumnType<Date, string, string>
+}
+
+export interface ReferralLinksTable {
+  id: Generated<number>
+  code: string
+  owner_id: number | null
+  name: string | null
+  created_by: number | null
+  visits: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  disabled_at: Date | null
+}
+
+export interface ReferralsTable {
+  user_id: number
+  link_id: number
+  referrer_id: number | null
+  created_at: CreatedAt
+}
+
+export interface SegmentsTable {
+  id: Generated<number>
+  name: string
+  filter: ColumnType<Record<string, unknown>, string, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -371,6 +466,7 @@ export interface Database {
   thread_reads: ThreadReadsTable
   ideas: IdeasTable
   idea_votes: IdeaVotesTable
+  idea_revisions: IdeaRevisionsTable
   idea_status_changes: IdeaStatusChangesTable
   idea_subscriptions: IdeaSubscriptionsTable
   beta_programs: BetaProgramsTable
@@ -382,6 +478,15 @@ export interface Database {
   password_resets: PasswordResetsTable
   username_history: UsernameHistoryTable
   data_exports: DataExportsTable
+  activity_log: ActivityLogTable
+  member_days: MemberDaysTable
+  member_months: MemberMonthsTable
+  health_daily: HealthDailyTable
+  member_stages: MemberStagesTable
+  member_stage_changes: MemberStageChangesTable
+  referral_links: ReferralLinksTable
+  referrals: ReferralsTable
+  segments: SegmentsTable
 }
 
 export type User = Selectable<UsersTable>

@@ -69,6 +69,11 @@ export interface Subjects {
   retract: undefined
   subscribe: undefined
   propose: undefined
+  /**
+   * Edit an idea's title, description and tags: staff always; its author while it is still
+   * open or under review (once planned, voters have backed that text) and not merged.
+   */
+  editIdea: { idea: { author_id: number | null; status: string; merged_into_id: number | null } }
   /** See a beta program. */
   readBeta: { members_only: boolean }
   betaSignUp: { members_only: boolean; min_trust_level: number }
@@ -87,6 +92,8 @@ export interface Subjects {
   penalise: { target: MemberRank; categoryId?: number; kind?: 'penalty' | 'role' }
   /** Owner pages and the admin API. */
   administer: undefined
+  /** The community health dashboard (staff: admins and moderators, not category moderators). */
+  viewHealth: undefined
   createToken: undefined
   /**
    * The member's own account: ask for a data export, delete the account or cancel that.
@@ -97,6 +104,8 @@ export interface Subjects {
   changeUsername: undefined
   /** See suspended members in the member directory (staff). */
   seeHiddenMembers: undefined
+  /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
+  lookUpMembers: undefined
 }
 
 export type Action = keyof Subjects
@@ -107,7 +116,7 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'changeUsername'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'changeUsername'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
@@ -115,6 +124,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   reply: ['post', 'posting'],
   edit: ['edit posts', 'editing'],
   propose: ['propose ideas', 'proposing ideas'],
+  editIdea: ['edit ideas', 'editing ideas'],
   like: ['like posts', 'liking posts'],
   vote: ['vote', 'voting'],
   betaSignUp: ['sign up for betas', 'signing up for betas'],
@@ -228,6 +238,7 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     case 'manageAccount':
       return null
     case 'seeHiddenMembers':
+    case 'viewHealth':
       return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
       return isModerator(viewer, now) ? null : notFound()
@@ -316,7 +327,20 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, propose, createToken, changeUsername: only the member's standing decides.
+  if (action === 'editIdea') {
+    const { idea } = s as Subjects['editIdea']
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    if (isStaff(viewer, now)) return null
+    if (idea.author_id !== user.id) return forbidden('Only the idea’s author and staff can edit it')
+    if (idea.merged_into_id) return forbidden('This idea was merged into another one, so it can no longer be edited')
+    if (idea.status !== 'open' && idea.status !== 'under_review') {
+      return forbidden('Once an idea is planned, in progress, done or declined, only staff can edit it: voters backed this text')
+    }
+    return null
+  }
+
+  // vote, retract, subscribe, propose, createToken, lookUpMembers, changeUsername: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

@@ -25,6 +25,8 @@ export const jobPayloads = {
   'account.export': z.object({ exportId: z.string().min(1).max(64) }),
   'account.exports_purge': z.object({}),
   'account.deletions': z.object({}),
+  'activity.nightly': z.object({}),
+  'health.weekly_report': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

@@ -39,6 +39,7 @@ const SettingsSchema = z.object({
   ...trustSettings(),
   ...moderationSettings(),
   ...accountSettings(),
+  ...activitySettings(),
 })
 
 function count(max: number, fallback: number) {
@@ -97,6 +98,35 @@ function accountSettings() {
     data_export_days: z.number().int().min(1).max(90).default(7),
   }
 }
+
+// Community health (features/activity): what each kind of act weighs in a member's score,
+// and the thresholds of the lifecycle stages computed nightly from it.
+function activitySettings() {
+  return {
+    activity_weight_post: count(100, 5),
+    activity_weight_reply: count(100, 3),
+    activity_weight_like_given: count(100, 1),
+    activity_weight_like_received: count(100, 2),
+    activity_weight_helped: count(100, 3),
+    activity_weight_vote: count(100, 1),
+    activity_weight_idea: count(100, 4),
+    activity_weight_beta_signup: count(100, 2),
+    activity_weight_flag_agreed: count(100, 2),
+    activity_weight_visit: count(100, 1),
+    activity_weight_referral: count(100, 5),
+    stage_window_days: z.number().int().min(14).max(365).default(90),
+    stage_newcomer_days: count(365, 30),
+    stage_contributor_score: count(100_000, 30),
+    stage_champion_score: count(100_000, 100),
+    stage_champion_helped: count(10_000, 5),
+    stage_drift_percent: z.number().int().min(1).max(100).default(50),
+    lifecycle_on_profile: z.boolean().default(true),
+    health_report_mail: z.boolean().default(true),
+  }
+}
+
+/** Keys of the activity weights and stage thresholds, in the order /admin shows them (features/activity/settings.ts). */
+export const ACTIVITY_SETTING_KEYS = Object.keys(activitySettings()) as (keyof ReturnType<typeof activitySettings>)[]
 
 /** Keys of the trust thresholds and limits, in the order /admin shows them (features/trust/settings.ts). */
 export const TRUST_SETTING_KEYS = Object.keys(trustSettings()) as (keyof ReturnType<typeof trustSettings>)[]

@@ -9,6 +9,7 @@ import { ideaPersonalData } from './ideas/personal-data.js'
 import { moderationPersonalData } from './moderation/personal-data.js'
 import { notificationPersonalData } from './notifications/personal-data.js'
 import { trustPersonalData } from './trust/personal-data.js'
+import { activitySettingsSection } from './activity/settings.js'
 import { liveChannels as betaChannels } from './beta/live.js'
 import { liveChannels as discussionChannels } from './discussions/live.js'
 import { liveChannels as ideaChannels } from './ideas/live.js'
@@ -22,7 +23,6 @@ import { trustSettingsSection } from './trust/settings.js'
  */
 
 /** Community settings sections, in the order /admin shows them. */
-export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, accountSettingsSection]
 
 /**
  * What each feature holds about a member, for data exports and account deletion
@@ -41,6 +41,7 @@ export const personalDataContributors: readonly PersonalDataContributor[] = [
   outboxPersonalData,
   accountPersonalData,
 ]
+export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, activitySettingsSection, accountSettingsSection]
 
 /** Each feature's live channel registrar. */
 export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const

@@ -90,7 +90,8 @@ export class SessionStore {
         user_agent: (meta.userAgent ?? '').slice(0, 300),
         ip: meta.ip ?? '',
         expires_at: expiresAt,
-        last_seen_at: new Date(),
+        // Stamped as due, so the first request after logging in refreshes it and records the day's visit.
+        last_seen_at: new Date(Date.now() - SEEN_EVERY - 1_000),
       })
       .execute()
     return { token, session: { id, userId, expiresAt } }
@@ -123,6 +124,20 @@ export class SessionStore {
       ),
       seen as (
         update users set last_seen_at = now() from s where users.id = s.user_id and exists (select 1 from touched)
+      ),
+      -- A visit for the activity log (community health): at most one per member per UTC day,
+      -- written with the refresh above (every few minutes), never on an ordinary request.
+      visited as (
+        insert into activity_log (user_id, kind, subject_id, at)
+        select s.user_id, 'visit', to_char(now() at time zone 'UTC', 'YYYYMMDD')::bigint, now()
+        from s where exists (select 1 from touched)
+        on conflict do nothing
+        returning user_id
+      ),
+      visit_day as (
+        insert into member_days (day, user_id)
+        select (now() at time zone 'UTC')::date, user_id from visited
+        on conflict do nothing
       )
       select s.id as session_id, s.secret_hash, s.expires_at, (select expires_at from touched) as extended_to,
         ${sql.join(userColumns.map((c) => sql.ref(c)))},

@@ -2,7 +2,9 @@ import { renderMarkdown } from '../../core/markdown.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
+import type { Trx } from '../../core/db.js'
 import type { User } from '../../core/db-types.js'
+import { REFERRAL_COOKIE } from '../referrals/routes.js'
 import { NotFound, parse } from '../../core/errors.js'
 import { dualRateLimit, passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
 import { FormBody, handleForm, requireUser, safeNext } from '../../core/http.js'
@@ -56,19 +58,29 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
+  // A referral link (/r/<code>) leaves its code in a cookie; the sign-up credits it in its own transaction.
+  const referral = (req: FastifyRequest) => ({
+    onCreated: (trx: Trx, user: { id: number }) => app.hearth.referrals.credit(trx, user.id, req.cookies[REFERRAL_COOKIE]),
+  })
+  const invitedBy = async (req: FastifyRequest) => {
+    const code = req.cookies[REFERRAL_COOKIE]
+    return code ? await app.hearth.referrals.describe(code) : null
+  }
+
   r.get('/signup', { schema: { querystring: NextQuery } }, async (req, reply) => {
     if (req.user) return reply.redirect('/')
-    return reply.view('accounts/signup', { title: 'Sign up', values: {}, next: safeNext(req.query.next) })
+    return reply.view('accounts/signup', { title: 'Sign up', values: {}, next: safeNext(req.query.next), invitedBy: await invitedBy(req) })
   })
 
   r.post('/signup', { ...signupLimit, schema: { body: FormBody } }, async (req, reply) => {
     const form = req.body
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/signup', form, async () => {
-      const user = await accounts.signUp(form)
+      const user = await accounts.signUp(form, referral(req))
+      reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
       await startSession(req, reply, user)
       return reply.redirect(next === '/' ? `/u/${user.username}?welcome=1` : next, 303)
-    }, { title: 'Sign up', next })
+    }, { title: 'Sign up', next, invitedBy: await invitedBy(req) })
   })
 
   r.get('/login', { schema: { querystring: NextQuery } }, async (req, reply) => {
@@ -176,20 +188,24 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     if (found.kind === 'gone') return reply.code(410).view('accounts/profile-gone', { title: 'Deleted member' })
     const profile = found.user
     const viewer = await app.hearth.categories.viewer(req.user)
+    const isSelf = req.user?.id === profile.id
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
       // A bio is markdown like a post: shown rendered and sanitised, never as raw source.
       bioHtml: profile.bio ? renderMarkdown(profile.bio).html : '',
       recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
-      isSelf: req.user?.id === profile.id,
+      isSelf,
+      // Members see their own lifecycle stage and what would move them on (owners may switch it off).
+      stage: isSelf ? await app.hearth.activity.stageOf(profile.id) : null,
       welcome: req.query.welcome === '1' && req.user?.id === profile.id,
     })
   })
 
   // ── JSON API ──────────────────────────────────────────────────────────────────
   app.post('/api/v1/auth/signup', signupLimit, async (req, reply) => {
-    const user = await accounts.signUp(req.body)
+    const user = await accounts.signUp(req.body, referral(req))
+    reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
     await startSession(req, reply, user)
     return reply.code(201).send({ user: { ...publicUser(user), email: user.email } })
   })

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { hashPassword, verifyDecoy, verifyPassword } from '../../core/auth/passwords.js'
 import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
-import type { Db, DbOrTrx } from '../../core/db.js'
+import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { Role, User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import { ensure, viewerOf } from '../../core/guard.js'
@@ -48,7 +48,7 @@ export class AccountService {
    * serialised by a transaction-scoped lock so two first sign-ups cannot both win.
    * Writes `user.signed_up` to the outbox with the account (the welcome mail follows it).
    */
-  async signUp(raw: unknown, options: { role?: Role } = {}): Promise<User> {
+  async signUp(raw: unknown, options: { role?: Role; onCreated?: (trx: Trx, user: User) => Promise<unknown> } = {}): Promise<User> {
     const input = parse(SignupInput, raw)
     await this.assertAvailable(input.username, input.email)
     const passwordHash = await hashPassword(input.password)
@@ -71,6 +71,8 @@ export class AccountService {
           .returningAll()
           .executeTakeFirstOrThrow()
         await this.outbox.emit(trx, 'user.signed_up', { userId: created.id })
+        // What else belongs to the sign-up (the referral credit) commits with it or not at all.
+        await options.onCreated?.(trx, created)
         return created
       })
     } catch (err) {

@@ -40,7 +40,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
         fields: section.fields.map((f) => ({
           ...f,
           value: values[f.name],
-          options: f.options?.map((o) => ({ ...o, selected: o.value === values[f.name] })),
+          options: f.options?.map((o) => ({ ...o, selected: o.value === String(values[f.name]) })),
         })),
       })),
       jobsAvailable: app.hearth.queue !== null,

@@ -1,7 +1,7 @@
 import type { DbOrTrx } from '../../core/db.js'
 
 /** What a staff action was done to: a post, a member, a category, an idea, a beta sign-up. */
-export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_signup' | 'settings'
+export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_program' | 'beta_signup' | 'settings'
 
 /** What a staff action was done to, by id (settings are named by their key). */
 export interface StaffActionTarget {
@@ -51,10 +51,17 @@ export const STAFF_ACTIONS = {
   // the idea board and betas
   'idea.status': { label: 'moved the idea', target: 'idea', after: 'in' },
   'idea.merge': { label: 'merged the idea', target: 'idea', after: 'in' },
+  'idea.edit': { label: 'edited the idea', target: 'idea', after: 'in' },
+  'beta.edit': { label: 'edited the beta program', target: 'beta_program', after: 'in' },
+  'beta.close': { label: 'closed the sign-ups of the beta program', target: 'beta_program', after: 'in' },
+  'beta.reopen': { label: 'reopened the sign-ups of the beta program', target: 'beta_program', after: 'in' },
   'beta.accept': { label: 'accepted the beta sign-up of', target: 'beta_signup', after: 'in' },
   'beta.decline': { label: 'declined the beta sign-up of', target: 'beta_signup', after: 'in' },
   // community settings
   'settings.vote_limits': { label: 'changed the idea vote limits', target: 'settings', after: 'in' },
+  // community health: reaching out to a segment of members
+  'segment.message': { label: 'sent a message to a segment of members', target: 'settings', after: '' },
+  'segment.beta_invite': { label: 'invited a segment of members to a beta program', target: 'settings', after: '' },
 } as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */

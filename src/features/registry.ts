@@ -2,6 +2,7 @@ import type { SettingsSection } from '../core/settings-section.js'
 import { accountPersonalData, outboxPersonalData } from './accounts/personal-data.js'
 import { accountSettingsSection } from './accounts/settings.js'
 import type { PersonalDataContributor } from './accounts/personal-data-registry.js'
+import { activityPersonalData } from './activity/personal-data.js'
 import { betaPersonalData } from './beta/personal-data.js'
 import { discussionPersonalData } from './discussions/personal-data.js'
 import { emailPersonalData } from './email/personal-data.js'
@@ -38,6 +39,7 @@ export const personalDataContributors: readonly PersonalDataContributor[] = [
   notificationPersonalData,
   emailPersonalData,
   trustPersonalData,
+  activityPersonalData,
   outboxPersonalData,
   accountPersonalData,
 ]

@@ -52,6 +52,18 @@ export const ideaPersonalData: PersonalDataContributor = {
         .where('id', '=', idea.id)
         .execute()
     }
+    // Earlier versions of their ideas: gone with the text (erase), or rewritten like it.
+    const theirs = (eb: any) => eb.selectFrom('ideas').select('id').where('author_id', '=', userId)
+    if (mode === 'erase') await trx.deleteFrom('idea_revisions').where('idea_id', 'in', theirs).execute()
+    else {
+      const revisions = await trx
+        .selectFrom('idea_revisions')
+        .select(['id', 'title', 'body_md'])
+        .where('idea_id', 'in', theirs)
+        .where((eb) => eb.or([sql<boolean>`body_md ~* ${self.pattern}`, sql<boolean>`title ~* ${self.pattern}`]))
+        .execute()
+      for (const r of revisions) await trx.updateTable('idea_revisions').set({ title: self.rewrite(r.title), body_md: self.rewrite(r.body_md) }).where('id', '=', r.id).execute()
+    }
     if (mode === 'erase') {
       // The idea stays for those who voted and commented; its text and author go.
       const html = renderMarkdown(ERASED_IDEA).html

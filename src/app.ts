@@ -26,6 +26,7 @@ import type { JobQueue } from './core/queue.js'
 import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import type { Hearth } from './fastify-types.js'
+import { leavingRoutes } from './features/accounts/leaving-routes.js'
 import { accountRoutes } from './features/accounts/routes.js'
 import { activityRoutes } from './features/activity/routes.js'
 import { referralRoutes } from './features/referrals/routes.js'
@@ -275,6 +276,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // ── features ──────────────────────────────────────────────────────────────────
   await app.register(healthRoutes)
   await app.register(accountRoutes)
+  await app.register(leavingRoutes)
   await app.register(notificationRoutes)
   await app.register(discussionRoutes)
   await app.register(moderationRoutes)

@@ -9,7 +9,11 @@ import type { JobQueue } from './core/queue.js'
 import { createFanout, type Fanout, liveConsumer, type LiveOptions } from './core/realtime/index.js'
 import { CommunitySettings, instanceSecret } from './core/settings.js'
 import { LinkSigner } from './core/signed-tokens.js'
+import { MemberDirectory } from './features/accounts/directory.js'
+import { DataExportService } from './features/accounts/exports.js'
+import { LeavingService } from './features/accounts/leaving.js'
 import { AccountService } from './features/accounts/service.js'
+import { personalDataContributors } from './features/registry.js'
 import { ActivityService } from './features/activity/service.js'
 import { HealthReport } from './features/activity/report.js'
 import { SegmentService } from './features/activity/segments.js'
@@ -71,6 +75,12 @@ export interface Services {
   settings: CommunitySettings
   sessions: SessionStore
   accounts: AccountService
+  /** The member directory at /u. */
+  members: MemberDirectory
+  /** Account deletion with its cooling-off. */
+  leaving: LeavingService
+  /** Data exports. */
+  exports: DataExportService
   notifications: NotificationService
   /** Levels per thread and category, muted members, like notifications on or off. */
   notificationLevels: NotificationLevelService
@@ -144,7 +154,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     pollMs: deps.outboxPollMs,
   })
 
-  return {
+  const personalData = { contributors: () => personalDataContributors, context: () => ({ services }) }
+  const services: Services = {
     config,
     db,
     log,
@@ -158,7 +169,10 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     fanout,
     settings,
     sessions,
-    accounts: new AccountService(db, sessions, outbox, spam),
+    accounts: new AccountService(db, sessions, outbox, settings, spam),
+    members: new MemberDirectory(db),
+    leaving: new LeavingService(db, settings, notifications, personalData.contributors, personalData.context),
+    exports: new DataExportService(db, config, settings, notifications, queue, personalData.contributors, personalData.context),
     notifications,
     notificationLevels: new NotificationLevelService(db, discussions, categories),
     categories,
@@ -184,4 +198,5 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
       await fanout.close()
     },
   }
+  return services
 }

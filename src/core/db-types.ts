@@ -35,6 +35,37 @@ export interface UsersTable {
   application_answers: ColumnType<Record<string, string>, string | undefined, string>
   signup_ip: string | null
   invited_by: number | null
+  username_changed_at: Timestamp | null
+  deletion_requested_at: Timestamp | null
+  deletion_due_at: Timestamp | null
+  deletion_mode: DeletionMode | null
+  deleted_at: Timestamp | null
+}
+
+/** How a leaving member's account goes: anonymised (posts stay, credited to a deleted member) or erased with its content. */
+export type DeletionMode = 'anonymize' | 'erase'
+
+/** A name a member used before (migration 0126): old links and mentions resolve through it. */
+export interface UsernameHistoryTable {
+  id: Generated<number>
+  user_id: number
+  username: string
+  held_until: Timestamp
+  created_at: CreatedAt
+}
+
+export type DataExportStatus = 'pending' | 'ready' | 'failed' | 'expired'
+
+/** A member's data export (migration 0127); the archive is DATA_DIR/exports/<id>.zip. */
+export interface DataExportsTable {
+  id: string
+  user_id: number
+  status: ColumnType<DataExportStatus, DataExportStatus | undefined, DataExportStatus>
+  size_bytes: number | null
+  error: string | null
+  created_at: CreatedAt
+  ready_at: Timestamp | null
+  expires_at: Timestamp | null
 }
 
 /** A sign-up's standing when the community approves sign-ups by hand. */
@@ -523,6 +554,8 @@ export interface Database {
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
   password_resets: PasswordResetsTable
+  username_history: UsernameHistoryTable
+  data_exports: DataExportsTable
   activity_log: ActivityLogTable
   member_days: MemberDaysTable
   member_months: MemberMonthsTable

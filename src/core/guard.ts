@@ -114,6 +114,15 @@ export interface Subjects {
   /** The community health dashboard (staff: admins and moderators, not category moderators). */
   viewHealth: undefined
   createToken: undefined
+  /**
+   * The member's own account: ask for a data export, delete the account or cancel that.
+   * A member's rights over their data do not depend on their standing: any logged-in member may.
+   */
+  manageAccount: undefined
+  /** Choose a new username (not while suspended or silenced: a new name must not shake off a penalty). */
+  changeUsername: undefined
+  /** See suspended members in the member directory (staff). */
+  seeHiddenMembers: undefined
   /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
   lookUpMembers: undefined
   /** Upload an image (to a post, or as one's avatar); the community sets the lowest trust level. */
@@ -128,7 +137,7 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload', 'changeUsername'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 /** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
@@ -145,6 +154,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   flag: ['flag posts', 'flagging posts'],
   createToken: ['create API tokens', 'creating API tokens'],
   upload: ['upload images', 'uploading images'],
+  changeUsername: ['change your username', 'changing your username'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -264,6 +274,9 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
   switch (action) {
     case 'administer':
       return isAdmin(viewer, now) ? null : notFound()
+    case 'manageAccount':
+      return null
+    case 'seeHiddenMembers':
     case 'viewHealth':
       return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
@@ -413,7 +426,7 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers: only the member's standing decides.
+  // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers, changeUsername: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

@@ -23,6 +23,9 @@ export const jobPayloads = {
   'moderators.promote': z.object({}),
   'outbox.prune': z.object({}),
   'spam.prune': z.object({}),
+  'account.export': z.object({ exportId: z.string().min(1).max(64) }),
+  'account.exports_purge': z.object({}),
+  'account.deletions': z.object({}),
   'activity.nightly': z.object({}),
   'health.weekly_report': z.object({}),
 } as const

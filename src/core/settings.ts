@@ -39,6 +39,7 @@ const SettingsSchema = z.object({
   ...trustSettings(),
   ...moderationSettings(),
   ...spamSettings(),
+  ...accountSettings(),
   ...activitySettings(),
   ...uploadSettings(),
   ...identitySettings(),
@@ -129,6 +130,17 @@ function spamSettings() {
     spam_flag_score: score(40),
     spam_hold_score: score(60),
     spam_reject_score: score(90),
+  }
+}
+
+// Leaving and renaming: the cooling-off before a deletion, how often a name may change and
+// how long an old name stays reserved for its member, how long an export link works.
+function accountSettings() {
+  return {
+    account_deletion_cooling_days: count(90, 7),
+    username_change_days: count(365, 30),
+    username_hold_days: count(3_650, 90),
+    data_export_days: z.number().int().min(1).max(90).default(7),
   }
 }
 

@@ -1,4 +1,17 @@
 import type { SettingsSection } from '../core/settings-section.js'
+import { spamPersonalData } from './spam/personal-data.js'
+import { uploadPersonalData } from './uploads/personal-data.js'
+import { accountPersonalData, outboxPersonalData } from './accounts/personal-data.js'
+import { accountSettingsSection } from './accounts/settings.js'
+import type { PersonalDataContributor } from './accounts/personal-data-registry.js'
+import { activityPersonalData } from './activity/personal-data.js'
+import { betaPersonalData } from './beta/personal-data.js'
+import { discussionPersonalData } from './discussions/personal-data.js'
+import { emailPersonalData } from './email/personal-data.js'
+import { ideaPersonalData } from './ideas/personal-data.js'
+import { moderationPersonalData } from './moderation/personal-data.js'
+import { notificationPersonalData } from './notifications/personal-data.js'
+import { trustPersonalData } from './trust/personal-data.js'
 import { activitySettingsSection } from './activity/settings.js'
 import { liveChannels as betaChannels } from './beta/live.js'
 import { liveChannels as discussionChannels } from './discussions/live.js'
@@ -15,7 +28,28 @@ import { uploadSettingsSection } from './uploads/settings.js'
  */
 
 /** Community settings sections, in the order /admin shows them. */
-export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection, spamSettingsSection]
+
+/**
+ * What each feature holds about a member, for data exports and account deletion
+ * (src/features/accounts/personal-data-registry.ts). Erasure runs in this order inside one
+ * transaction; the account itself comes last, so every contributor can still read the
+ * member's old name and address.
+ */
+export const personalDataContributors: readonly PersonalDataContributor[] = [
+  discussionPersonalData,
+  ideaPersonalData,
+  betaPersonalData,
+  moderationPersonalData,
+  notificationPersonalData,
+  emailPersonalData,
+  trustPersonalData,
+  activityPersonalData,
+  spamPersonalData,
+  uploadPersonalData,
+  outboxPersonalData,
+  accountPersonalData,
+]
+export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection, spamSettingsSection, accountSettingsSection]
 
 /** Each feature's live channel registrar. */
 export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const

@@ -28,6 +28,7 @@ t.test('every feature × every persona: status codes and state', async (t) => {
   const suspended = await persona(app, db, { stem: 'suspended', trustLevel: 2 })
   const silenced = await persona(app, db, { stem: 'silenced', trustLevel: 2 })
   const unverified = await persona(app, db, { stem: 'unverified', trustLevel: 2 })
+  const leaver = await persona(app, db, { stem: 'leaver', trustLevel: 1 })
   const guest = { id: 0, username: 'guest', email: '', client: new Client(app) } satisfies Persona
   const people: Record<Who, Persona> = { guest, tl0: f.newbie, member: f.member, suspended, silenced, unverified, categoryMod: f.categoryMod, admin: f.admin }
 
@@ -135,6 +136,12 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'admin API: delete a category', expected: row(401, 404, 404, 404, 404, 404, 404, 400), act: (p) => p.client.api('DELETE', `/api/v1/categories/${f.cats.open.id}`, { moveTo: f.cats.open.id }) },
     { what: 'admin API: community identity', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('PATCH', '/api/v1/community', { tagline: `Tag ${Math.random()}` }) },
     { what: '/about', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.get('/about') },
+    { what: 'admin API: schedule a member\'s deletion', expected: row(401, 404, 404, 404, 404, 404, 404, 202), act: (p) => p.client.api('POST', `/api/v1/admin/members/${leaver.id}/delete`, { mode: 'anonymize', when: 'cooling-off' }) },
+    { what: 'member directory (API)', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.api('GET', '/api/v1/members') },
+    { what: 'member directory page', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.get('/u') },
+    { what: 'own data export status (API)', expected: row(401, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.api('GET', '/api/v1/me/export') },
+    // The guard answers before the input is read: a bad name is a 400 only for those who may rename.
+    { what: 'change username (API)', expected: row(401, 400, 400, 403, 403, 400, 400, 400), act: (p) => p.client.api('PUT', '/api/v1/me/username', { username: 'x', password: 'whatever' }) },
   ]
   for (const r of reads) {
     for (const who of WHO) t.equal((await r.act(people[who])).statusCode, r.expected[who], `${who}: ${r.what}`)

@@ -74,6 +74,9 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
     ['look members up for a mention', (x) => status(x, 'lookUpMembers', undefined), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
     ['upload an image', (x) => status(x, 'upload', { minTrustLevel: 0 }), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
     ['administer', (x) => status(x, 'administer', undefined), { guest: 401, member: 404, suspended: 404, silenced: 404, unverified: 404, expired: 404 }],
+    ['export or delete one\'s account', (x) => status(x, 'manageAccount', undefined), { guest: 401, member: 200, suspended: 200, silenced: 200, unverified: 200, expired: 200 }],
+    ['change one\'s username', (x) => status(x, 'changeUsername', undefined), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
+    ['see hidden members in the directory', (x) => status(x, 'seeHiddenMembers', undefined), { guest: 401, member: 404, suspended: 404, silenced: 404, unverified: 404, expired: 404 }],
   ]
   const people = { guest, member, suspended, silenced, unverified, expired }
   for (const [what, ask, expected] of cases) {

@@ -69,6 +69,8 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['admin', '/admin', 'admin'],
     ['admin-jobs', '/admin/jobs', 'admin'],
     ['about', '/about', 'guest'],
+    ['members', '/u', 'admin'],
+    ['members-guest', '/u?sort=name', 'guest'],
     ['login', '/login', 'guest'],
     ['signup', '/signup', 'guest'],
   ]

@@ -69,6 +69,11 @@ const userColumns = [
   'users.application_answers',
   'users.signup_ip',
   'users.invited_by',
+  'users.username_changed_at',
+  'users.deletion_requested_at',
+  'users.deletion_due_at',
+  'users.deletion_mode',
+  'users.deleted_at',
 ] as const
 
 /** Session storage after Lucia's design: sliding expiry, hashed secrets, revoke-all. */

@@ -203,7 +203,11 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   })
 
   r.get('/u/:username', { schema: { params: ProfileParams, querystring: ProfileQuery } }, async (req, reply) => {
-    const profile = await accounts.profile(req.params.username)
+    const found = await accounts.profile(req.params.username)
+    // An old name leads to the member's current one, for links and @mentions made before the change.
+    if (found.kind === 'renamed') return reply.redirect(`/u/${encodeURIComponent(found.username)}`, 301)
+    if (found.kind === 'gone') return reply.code(410).view('accounts/profile-gone', { title: 'Deleted member' })
+    const profile = found.user
     const viewer = await app.hearth.categories.viewer(req.user)
     const isSelf = req.user?.id === profile.id
     return reply.view('accounts/profile', {
@@ -255,7 +259,15 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/api/v1/me', async (req) => {
     const user = requireUser(req)
-    return { user: { ...publicUser(user), email: user.email, emailVerified: user.email_verified_at !== null } }
+    return {
+      user: {
+        ...publicUser(user),
+        email: user.email,
+        emailVerified: user.email_verified_at !== null,
+        // A pending deletion, which the member may still cancel (DELETE /api/v1/me/deletion).
+        deletion: user.deletion_due_at ? { dueAt: user.deletion_due_at.toISOString(), mode: user.deletion_mode } : null,
+      },
+    }
   })
 }
 
@@ -263,13 +275,27 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 export async function settingsView(app: FastifyInstance, req: FastifyRequest, extra: Record<string, unknown> = {}) {
   const { sessions } = app.hearth
   const user = requireUser(req)
-  const [tokens, activeSessions] = await Promise.all([sessions.listApiTokens(user.id), sessions.listFor(user.id)])
+  const [tokens, activeSessions, latestExport, nextUsernameChange, s] = await Promise.all([
+    sessions.listApiTokens(user.id),
+    sessions.listFor(user.id),
+    app.hearth.exports.latest(user.id),
+    app.hearth.accounts.nextUsernameChange(user),
+    app.hearth.settings.all(),
+  ])
   return {
     title: 'Settings',
     user,
     tokens,
     sessions: activeSessions.map((s) => ({ ...s, current: s.id === req.session?.id })),
-    values: { displayName: user.display_name ?? '', bio: user.bio, digestFrequency: user.digest_frequency, newEmail: '' },
+    values: { displayName: user.display_name ?? '', bio: user.bio, digestFrequency: user.digest_frequency, newEmail: '', newUsername: '', deletionMode: '' },
+    account: {
+      nextUsernameChange,
+      usernameChangeDays: s.username_change_days,
+      coolingDays: s.account_deletion_cooling_days,
+      exportDays: s.data_export_days,
+      export: latestExport && latestExport.status !== 'expired' ? { ...latestExport, pending: latestExport.status === 'pending', ready: latestExport.status === 'ready', failed: latestExport.status === 'failed' } : null,
+      deletion: user.deletion_due_at ? { dueAt: user.deletion_due_at, erase: user.deletion_mode === 'erase' } : null,
+    },
     mail: mailSettings(user),
     // Pages re-rendered after a POST carry whatever query the form was posted with: a bad flag is just not shown.
     saved: SettingsQuery.safeParse(req.query).data?.saved,

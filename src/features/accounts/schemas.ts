@@ -22,6 +22,8 @@ export const username = z
   .regex(/^[A-Za-z0-9_-]+$/, 'Use only letters, digits, _ and -')
   .regex(/^[A-Za-z0-9]/, 'Start with a letter or digit')
   .refine((v) => !RESERVED.has(v.toLowerCase()), 'That username is reserved')
+  // The names anonymised accounts get (deleted-<id>).
+  .refine((v) => !/^deleted-\d+$/i.test(v), 'That username is reserved')
 
 export const email = z
   .string({ error: 'Enter your email address' })
@@ -124,3 +126,25 @@ export const ResetConfirmInput = z
 export type ResetConfirmInput = z.output<typeof ResetConfirmInput>
 
 export const ResetTokenParams = z.object({ token: pathText(200) })
+
+/** How a member leaves: their posts stay credited to a deleted member, or go with the account. */
+export const deletionMode = z.enum(['anonymize', 'erase'], { error: 'Choose what happens to your posts' })
+
+/** A member asks for their account to be deleted, confirming with their password. */
+export const DeletionRequestInput = z.object({
+  mode: deletionMode,
+  password: z.string({ error: 'Enter your password' }).min(1, 'Enter your password').max(200, 'Your password is not right'),
+})
+
+/** An admin deletes a member's account on their behalf: at once, or after the cooling-off. */
+export const AdminDeletionInput = z.object({
+  mode: deletionMode,
+  when: z.enum(['now', 'cooling-off'], { error: 'Choose when the account goes' }).default('cooling-off'),
+  reason: z.string().trim().max(500, 'Keep the reason under 500 characters').default(''),
+})
+
+/** A new username, confirmed with the password. */
+export const UsernameChangeInput = z.object({
+  username,
+  password: z.string({ error: 'Enter your password' }).min(1, 'Enter your password').max(200, 'Your password is not right'),
+})

@@ -8,7 +8,8 @@ import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors
 import { ensure, viewerOf } from '../../core/guard.js'
 import type { Outbox } from '../../core/outbox.js'
 import { logStaffAction } from '../moderation/log.js'
-import { ChangePasswordInput, LoginInput, ProfileInput, ResetConfirmInput, ResetRequestInput, SignupInput, TokenInput } from './schemas.js'
+import type { CommunitySettings } from '../../core/settings.js'
+import { ChangePasswordInput, LoginInput, ProfileInput, ResetConfirmInput, ResetRequestInput, SignupInput, TokenInput, UsernameChangeInput } from './schemas.js'
 
 const WRONG_LOGIN = 'Wrong username/email or password'
 
@@ -49,6 +50,7 @@ export class AccountService {
     private readonly db: Db,
     private readonly sessions: SessionStore,
     private readonly outbox: Outbox,
+    private readonly settings: CommunitySettings,
     private readonly gate: SignupGate | null = null,
   ) {}
 
@@ -127,7 +129,7 @@ export class AccountService {
           : eb(eb.fn('lower', ['username']), '=', input.login.toLowerCase()),
       )
       .executeTakeFirst()
-    if (!user) {
+    if (!user || user.deleted_at) {
       await verifyDecoy(input.password)
       throw Invalid.field('login', WRONG_LOGIN)
     }
@@ -271,15 +273,103 @@ export class AccountService {
       .execute()
   }
 
-  /** A member's public profile by username (case-insensitive), or NotFound. */
-  async profile(username: string) {
-    const user = await this.db
+  /**
+   * A member's public profile by username (case-insensitive). A name nobody holds now but a
+   * member used before answers with where they are now (`/u/<old>` redirects there, and old
+   * @mention links with it); a deleted account answers `gone`.
+   */
+  async profile(username: string): Promise<
+    | { kind: 'member'; user: Awaited<ReturnType<AccountService['profileRow']>> & {} }
+    | { kind: 'renamed'; username: string }
+    | { kind: 'gone' }
+  > {
+    const user = await this.profileRow(username)
+    if (user) return user.deleted_at ? { kind: 'gone' } : { kind: 'member', user }
+    const renamed = await this.db
+      .selectFrom('username_history as h')
+      .innerJoin('users as u', 'u.id', 'h.user_id')
+      .select(['u.username', 'u.deleted_at'])
+      .where(sql`lower(h.username)`, '=', username.toLowerCase())
+      .orderBy('h.created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    if (renamed && !renamed.deleted_at) return { kind: 'renamed', username: renamed.username }
+    throw new NotFound('No member by that name')
+  }
+
+  private profileRow(username: string) {
+    return this.db
       .selectFrom('users')
-      .select(['id', 'username', 'display_name', 'bio', 'role', 'trust_level', 'created_at', 'last_seen_at', 'suspended_until', 'avatar_key'])
+      .select(['id', 'username', 'display_name', 'bio', 'role', 'trust_level', 'created_at', 'last_seen_at', 'suspended_until', 'avatar_key', 'deleted_at'])
       .where(sql`lower(username)`, '=', username.toLowerCase())
       .executeTakeFirst()
-    if (!user) throw new NotFound('No member by that name')
-    return user
+  }
+
+  /**
+   * Changes the member's username, confirmed with their password, at most once every
+   * `username_change_days`. The new name follows the sign-up rules and must be free: not
+   * anyone's current name, and not a name another member gave up within `username_hold_days`.
+   * The old name goes to the member's history: `/u/<old>` and old @mentions lead to them,
+   * and nobody else can take it while it is held (the member may take it back).
+   */
+  async changeUsername(user: SessionUser, raw: unknown): Promise<{ username: string; previous: string }> {
+    ensure(viewerOf(user), 'changeUsername', undefined)
+    const input = parse(UsernameChangeInput, raw)
+    const s = await this.settings.all()
+    const row = await this.db.selectFrom('users').select(['username', 'password_hash', 'username_changed_at']).where('id', '=', user.id).executeTakeFirstOrThrow()
+    if (!(await verifyPassword(row.password_hash, input.password))) throw Invalid.field('password', 'Your password is not right')
+    const caseOnly = row.username.toLowerCase() === input.username.toLowerCase()
+    if (row.username === input.username) throw Invalid.field('username', 'That is already your username')
+    const nextAllowed = row.username_changed_at ? new Date(row.username_changed_at.getTime() + s.username_change_days * 86_400_000) : null
+    if (!caseOnly && nextAllowed && nextAllowed > new Date()) {
+      throw Invalid.field('username', `You changed your username recently; you can change it again on ${nextAllowed.toUTCString().slice(0, 16)}`)
+    }
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        // The same lock as sign-up: a name is checked and taken by one of them at a time.
+        await sql`select pg_advisory_xact_lock(hashtext('hearth.signup'))`.execute(trx)
+        if (!caseOnly) await this.assertNameFree(trx, input.username, user.id)
+        if (!caseOnly) {
+          await trx
+            .insertInto('username_history')
+            .values({ user_id: user.id, username: row.username, held_until: new Date(Date.now() + s.username_hold_days * 86_400_000) })
+            .execute()
+          // Taking back one's own old name: it is current again, not history.
+          await trx.deleteFrom('username_history').where('user_id', '=', user.id).where(sql`lower(username)`, '=', input.username.toLowerCase()).execute()
+        }
+        await trx
+          .updateTable('users')
+          .set({ username: input.username, ...(caseOnly ? {} : { username_changed_at: new Date() }) })
+          .where('id', '=', user.id)
+          .execute()
+      })
+    } catch (err) {
+      throw duplicateToConflict(err)
+    }
+    return { username: input.username, previous: row.username }
+  }
+
+  /** When the member may next change their username (null: now). */
+  async nextUsernameChange(user: Pick<SessionUser, 'username_changed_at'>): Promise<Date | null> {
+    if (!user.username_changed_at) return null
+    const days = (await this.settings.all()).username_change_days
+    const next = new Date(user.username_changed_at.getTime() + days * 86_400_000)
+    return next > new Date() ? next : null
+  }
+
+  private async assertNameFree(trx: DbOrTrx, username: string, self: number | null): Promise<void> {
+    const lower = username.toLowerCase()
+    const current = await trx.selectFrom('users').select('id').where(sql`lower(username)`, '=', lower).executeTakeFirst()
+    if (current && current.id !== self) throw new Conflict('That username is taken', 'username')
+    const held = await trx
+      .selectFrom('username_history')
+      .select('user_id')
+      .where(sql`lower(username)`, '=', lower)
+      .where('held_until', '>', new Date())
+      .where('user_id', '<>', self ?? 0)
+      .limit(1)
+      .executeTakeFirst()
+    if (held) throw new Conflict('That username is taken', 'username')
   }
 
   /** Makes an existing member an admin (for `npm run admin:create` on an existing name). */
@@ -307,6 +397,7 @@ export class AccountService {
       throw new Conflict('That username is taken', 'username')
     }
     if (taken.length > 0) throw new Conflict('An account with that email already exists', 'email')
+    await this.assertNameFree(this.db, username, null)
   }
 }
 

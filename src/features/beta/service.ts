@@ -386,6 +386,22 @@ export class BetaService {
     return result
   }
 
+  /**
+   * Takes every sign-up of a member who is leaving out of its program, as withdrawals
+   * (freed seats go to the waitlist), then deletes the rows with their answers. Runs in
+   * the account deletion's transaction.
+   */
+  async releaseAllFor(userId: number, trx: Trx): Promise<void> {
+    const mine = await trx.selectFrom('beta_signups').select(['id', 'program_id', 'status', 'waitlist_position']).where('user_id', '=', userId).orderBy('program_id').execute()
+    for (const signup of mine) {
+      if (signup.status === 'withdrawn' || signup.status === 'declined') continue
+      const program = await this.lock(trx, signup.program_id)
+      await this.leave(trx, program, signup, 'withdrawn')
+      await this.seatsChanged(trx, program.id, await this.seatsLeft(trx, program.id))
+    }
+    await trx.deleteFrom('beta_signups').where('user_id', '=', userId).execute()
+  }
+
   /** Accepts a pending sign-up or declines any active one (admins); logged, and the member is told. */
   async review(actor: NonNullable<Viewer>, id: number, userId: number, raw: unknown): Promise<SignupState> {
     ensure(viewerOf(actor), 'administer', undefined)

@@ -48,6 +48,8 @@ export const STAFF_ACTIONS = {
   'member.role': { label: 'changed the role of', target: 'user', after: 'in' },
   'member.trust': { label: 'changed the trust level of', target: 'user', after: 'in' },
   'member.password_reset': { label: 'sent a password-reset link to', target: 'user', after: 'in' },
+  'member.delete': { label: 'deleted the account of', target: 'user', after: 'in' },
+  'member.delete_scheduled': { label: 'scheduled the deletion of the account of', target: 'user', after: 'in' },
   // the idea board and betas
   'idea.status': { label: 'moved the idea', target: 'idea', after: 'in' },
   'idea.merge': { label: 'merged the idea', target: 'idea', after: 'in' },

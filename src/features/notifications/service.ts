@@ -132,7 +132,9 @@ export class NotificationService {
             ${n.group?.key ?? null}::text, ${n.group?.many ?? null}::text, ${n.threadId ?? null}::bigint, ${n.categoryId ?? null}::bigint)`,
       ),
     )
-    const source = sql`select * from (values ${values}) v (ord, user_id, kind, url, actor_id, payload, group_key, many, thread_id, category_id)`
+    // A deleted account is told nothing (its votes and old posts may still draw notices).
+    const source = sql`select * from (values ${values}) v (ord, user_id, kind, url, actor_id, payload, group_key, many, thread_id, category_id)
+      where not exists (select 1 from users u where u.id = v.user_id and u.deleted_at is not null)`
     const { rows: created } = await upsertStatement(this.outbox, source, alongside).execute(trx)
     this.outbox.written()
     return created.map(({ inserted: _, ...row }) => {
@@ -162,7 +164,7 @@ export class NotificationService {
       select u.id, u.role, u.trust_level, u.suspended_until, u.silenced_until, u.email_verified_at,
         array(select m.category_id from category_moderators m where m.user_id = u.id) as moderates
       from w join users u on u.id = w.user_id
-      where u.id <> ${p.authorId} and u.id <> all(${p.notified}::bigint[])`.execute(trx)
+      where u.deleted_at is null and u.id <> ${p.authorId} and u.id <> all(${p.notified}::bigint[])`.execute(trx)
     // Watching a thread one can no longer see (moved, category closed) tells nothing.
     const ids = watchers.rows
       .filter((u) => canSeeCategory({ user: u, moderates: new Set(u.moderates.map(Number)) }, category, parent))

@@ -35,7 +35,7 @@ const KINDS: Record<string, (items: Record<string, any>[]) => boolean> = {
   idea_follows: (items) => items.length >= 1,
   beta_signups: (items) => items.length === 1 && /reach me at/.test(items[0]!.answers.why),
   flags: (items) => items.length === 1 && /Flagged by/.test(items[0]!.note),
-  notifications: (items) => items.some((n) => n.kind === 'reply' && /replied to your post/.test(n.payload.text)),
+  notifications: (items) => items.some((n) => n.kind === 'reply' && /repl/.test(n.payload.text)),
   email_log: (items) => items.some((m) => m.kind === 'welcome'),
   moderation_about_you: (items) => items.length >= 1,
   data_exports: (items) => items.length === 1,

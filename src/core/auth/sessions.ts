@@ -98,10 +98,20 @@ export class SessionStore {
         user_agent: (meta.userAgent ?? '').slice(0, 300),
         ip: meta.ip ?? '',
         expires_at: expiresAt,
-        // Stamped as due, so the first request after logging in refreshes it and records the day's visit.
-        last_seen_at: new Date(Date.now() - SEEN_EVERY - 1_000),
+        last_seen_at: new Date(),
       })
       .execute()
+    // Logging in is a visit (community health); later ones are recorded with the session refresh.
+    await sql`
+      with visited as (
+        insert into activity_log (user_id, kind, subject_id, at)
+        values (${userId}, 'visit', to_char(now() at time zone 'UTC', 'YYYYMMDD')::bigint, now())
+        on conflict do nothing
+        returning user_id
+      )
+      insert into member_days (day, user_id)
+      select (now() at time zone 'UTC')::date, user_id from visited
+      on conflict do nothing`.execute(trx ?? this.db)
     return { token, session: { id, userId, expiresAt } }
   }
 

@@ -130,7 +130,7 @@ export async function seed(db: Db, options: SeedOptions): Promise<SeedResult> {
       const opId = Number(ids[next++]!.id)
       const body = pick(bodies)
       const tree: { id: number; path: string; depth: number; branch: number }[] = [{ id: opId, path: String(opId).padStart(12, '0'), depth: 0, branch: opId }]
-      posts.push({ id: opId, thread_id: thread.id, parent_id: null, branch_id: opId, author_id: thread.author_id, body_md: body.md, body_html: body.html, depth: 0, path: tree[0]!.path, created_at: thread.created_at })
+      posts.push({ id: opId, thread_id: thread.id, parent_id: null, branch_id: opId, author_id: thread.author_id, body_md: body.md, body_html: body.html, depth: 0, path: tree[0]!.path, created_at: thread.created_at, post_number: 1 })
       for (let r = 0; r < repliesPerThread; r++) {
         const id = Number(ids[next++]!.id)
         // Half the replies answer the opening post, the rest a random earlier reply.
@@ -141,7 +141,7 @@ export async function seed(db: Db, options: SeedOptions): Promise<SeedResult> {
         const reply = pick(bodies)
         posts.push({
           id, thread_id: thread.id, parent_id: parent.id, branch_id: node.branch, author_id: pick(authors), body_md: reply.md, body_html: reply.html,
-          depth, path: node.path, created_at: new Date(thread.created_at.getTime() + (r + 1) * 60_000),
+          depth, path: node.path, created_at: new Date(thread.created_at.getTime() + (r + 1) * 60_000), post_number: r + 2,
         })
       }
     }
@@ -152,7 +152,7 @@ export async function seed(db: Db, options: SeedOptions): Promise<SeedResult> {
     }
     const threadIds = threads.map((t) => t.id)
     await sql`
-      update threads t set reply_count = s.replies, last_post_at = s.last_at, last_poster_id = s.last_author
+      update threads t set reply_count = s.replies, last_post_at = s.last_at, last_poster_id = s.last_author, last_post_number = s.replies + 1
       from (
         select distinct on (thread_id) thread_id, count(*) over (partition by thread_id) - 1 as replies, created_at as last_at, author_id as last_author
         from posts where thread_id = any(${threadIds}) order by thread_id, created_at desc, id desc

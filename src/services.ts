@@ -20,6 +20,7 @@ import { IdeaService } from './features/ideas/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationService } from './features/notifications/service.js'
 import { TrustService } from './features/trust/service.js'
+import { ThreadViews } from './features/discussions/thread-views.js'
 
 /** What the service graph is built from: the resources an entrypoint (or a test) owns. */
 export interface ServiceDeps {
@@ -62,6 +63,8 @@ export interface Services {
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
+  /** Thread view counts, buffered in this process and saved in batches. */
+  threadViews: ThreadViews
   ideas: IdeaService
   beta: BetaService
   email: EmailService
@@ -100,6 +103,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const consumers: EventConsumer[] = [liveConsumer(fanout)]
   if (queue) consumers.push(email.consumer())
   consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
+  const threadViews = new ThreadViews(db, redis, config.redisPrefix, log.child({ module: 'views' }))
   const relay = new OutboxRelay({
     db,
     outbox,
@@ -128,6 +132,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     categories,
     discussions,
     search: new SearchService(db, categories),
+    threadViews,
     ideas,
     beta: new BetaService(db, outbox, notifications, ideas, settings),
     email,
@@ -136,6 +141,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     jobs: new JobAdminService(queue, db),
     start: () => relay.start(),
     async close() {
+      await threadViews.close()
       await relay.close()
       await fanout.close()
     },

@@ -20,13 +20,17 @@ import {
   TOP_PERIODS,
 } from './schemas.js'
 import type { PostView } from './service.js'
+import { viewerKey } from './thread-views.js'
+
+/** User agents of crawlers and link previews, whose visits are not views. */
+const ROBOT = /bot|crawl|spider|slurp|facebookexternalhit|preview/i
 
 const LIST_LABELS = { latest: 'Latest', top: 'Top', new: 'New', unread: 'Unread' } as const
 const PERIOD_LABELS = { day: 'Today', week: 'This week', month: 'This month', year: 'This year', all: 'All time' } as const
 
 /** Front page, categories, threads, replies, likes, edits, search and feeds — pages and API. */
 export async function discussionRoutes(app: FastifyInstance): Promise<void> {
-  const { categories, discussions, search, config } = app.hearth
+  const { categories, discussions, search, config, threadViews } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
@@ -55,7 +59,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const viewer = await viewerOf(req)
     const category = await categories.bySlug(viewer, req.params.slug)
     const { cursor } = req.query
-    const page = await discussions.listThreads(category, cursor)
+    const page = await discussions.listThreads(category, cursor, req.user?.id)
     const subcategories = (await categories.visible(viewer)).filter((c) => c.parent_id === category.id)
     return reply.view('discussions/category', {
       title: category.name,
@@ -94,6 +98,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const { id } = parse(IdParams, req.params)
     const query = parse(ThreadPageQuery, req.query)
     const viewer = await viewerOf(req)
+    // A post by number (`?n=`: a "#12" link, "where you left off"): its page, at its anchor.
+    if (query.n !== undefined && status === 200) return reply.redirect(await discussions.postUrl(viewer, await discussions.postIdByNumber(viewer, id, query.n)))
     const page = await discussions.threadPage(viewer, id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return reply.code(status).view('discussions/thread', {
       title: page.thread.title,
@@ -105,7 +111,13 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     })
   }
 
-  const threadPage = { ...guestCache, schema: { params: IdParams.extend({ slug: z.string().optional() }), querystring: ThreadPageQuery } }
+  // A view is counted after the page is sent, also when the guest cache sent it; robots are not counted.
+  const countView = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (reply.statusCode !== 200 || ROBOT.test(req.headers['user-agent'] ?? '')) return
+    const id = Number((req.params as { id?: string }).id)
+    if (Number.isSafeInteger(id) && id > 0) threadViews.record(id, viewerKey(req.user?.id, req.ip))
+  }
+  const threadPage = { ...guestCache, onResponse: countView, schema: { params: IdParams.extend({ slug: z.string().optional() }), querystring: ThreadPageQuery } }
   r.get('/t/:id', threadPage, async (req, reply) => renderThread(req, reply))
   r.get('/t/:id/:slug', threadPage, async (req, reply) => renderThread(req, reply))
 
@@ -302,7 +314,13 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const query = req.query
     const page = await discussions.threadPage(await viewerOf(req), req.params.id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return {
-      thread: { id: page.thread.id, title: page.thread.title, url: page.thread.url, categoryId: page.category.id, pinned: page.thread.pinned, locked: page.thread.locked, replyCount: page.thread.reply_count },
+      thread: {
+        id: page.thread.id, title: page.thread.title, url: page.thread.url, categoryId: page.category.id, pinned: page.thread.pinned, locked: page.thread.locked,
+        replyCount: page.thread.reply_count, viewCount: page.thread.view_count, postCount: page.thread.last_post_number,
+        participantCount: page.thread.participant_count,
+        participants: page.thread.participants.map((p) => ({ username: p.username, displayName: p.display_name, posts: p.post_count })),
+      },
+      resume: page.resume ? { url: page.resume.url, unread: page.resume.unread } : null,
       posts: page.posts.map(postJson),
       nextAfter: page.nextAfter,
       nextCont: page.nextCont,
@@ -366,13 +384,19 @@ function categoryJson(c: { id: number; name: string; slug: string; description: 
   return { id: c.id, name: c.name, slug: c.slug, description: c.description, parentId: c.parent_id, visibility: c.visibility, minTrustLevel: c.min_trust_level, whoCanStart: c.who_can_start }
 }
 
-function threadJson(t: { id: number; title: string; url: string; pinned: boolean; locked: boolean; reply_count: number; last_post_at: Date; author_username: string; last_poster_username: string | null }) {
-  return { id: t.id, title: t.title, url: t.url, pinned: t.pinned, locked: t.locked, replyCount: t.reply_count, lastPostAt: t.last_post_at.toISOString(), author: t.author_username, lastPoster: t.last_poster_username }
+function threadJson(t: { id: number; title: string; url: string; pinned: boolean; locked: boolean; reply_count: number; view_count: number; last_post_at: Date; author_username: string; last_poster_username: string | null; unread: number | null; resumeUrl: string }) {
+  return {
+    id: t.id, title: t.title, url: t.url, pinned: t.pinned, locked: t.locked, replyCount: t.reply_count, viewCount: t.view_count,
+    lastPostAt: t.last_post_at.toISOString(), author: t.author_username, lastPoster: t.last_poster_username,
+    // For a member who has read the thread: how many posts are new, and the link to the first of them.
+    ...(t.unread !== null ? { unread: t.unread, resumeUrl: t.resumeUrl } : {}),
+  }
 }
 
 function postJson(p: PostView): Record<string, unknown> {
   return {
     id: p.id,
+    number: p.post_number,
     parentId: p.parent_id,
     author: p.author_username,
     html: p.body_html,

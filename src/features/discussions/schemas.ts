@@ -73,6 +73,8 @@ export const ThreadPageQuery = z.object({
   post: optionalId,
   /** Continue a page that was cut short after this post. */
   cont: optionalId,
+  /** A post by its number in the thread (#1 is the opening post): answered with a redirect to its page. */
+  n: optionalId,
   /** Set after flagging a post, to thank the member. */
   flagged: z.string().max(20).optional(),
 })

@@ -14,6 +14,9 @@ import {
   ReplyInput,
   ReplyPageParams,
   ReplyPageQuery,
+  SEARCH_PERIODS,
+  SEARCH_SORTS,
+  SEARCH_TYPES,
   SlugParams,
   ThreadModerationInput,
   ThreadPageQuery,
@@ -24,6 +27,10 @@ import { viewerKey } from './thread-views.js'
 
 /** User agents of crawlers and link previews, whose visits are not views. */
 const ROBOT = /bot|crawl|spider|slurp|facebookexternalhit|preview/i
+
+const SEARCH_TYPE_LABELS = { all: 'All', posts: 'Posts', ideas: 'Ideas', members: 'Members' } as const
+const SEARCH_SORT_LABELS = { relevance: 'Relevance', newest: 'Newest', likes: 'Most liked' } as const
+const SEARCH_PERIOD_LABELS = { day: 'Last day', week: 'Last week', month: 'Last month', year: 'Last year' } as const
 
 const LIST_LABELS = { latest: 'Latest', top: 'Top', new: 'New', unread: 'Unread' } as const
 const PERIOD_LABELS = { day: 'Today', week: 'This week', month: 'This month', year: 'This year', all: 'All time' } as const
@@ -228,17 +235,47 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/search', guestCache, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const found = await handleSearch(() => search.search(viewer, req.query))
-    return reply.view('discussions/search', { title: 'Search', categories: await categories.visible(viewer), ...found })
+    const found = await handleSearch(() => search.search(viewer, req.query), req.query)
+    const q = found.query as Partial<Record<string, string | number>>
+    // Links keep every filter: the kind tabs, "more results".
+    const href = (changes: Record<string, string | number | undefined>) => {
+      const params = new URLSearchParams()
+      for (const key of ['q', 'type', 'author', 'category', 'after', 'before', 'period', 'sort', 'page']) {
+        const value = key in changes ? changes[key] : q[key]
+        if (value !== undefined && value !== '' && !(key === 'type' && value === 'all') && !(key === 'sort' && value === 'relevance') && !(key === 'page' && value === 1)) params.set(key, String(value))
+      }
+      return `/search?${params.toString()}`
+    }
+    const page = Number(q.page ?? 1)
+    const more = q.type === 'ideas' ? found.ideasMore : q.type === 'members' ? found.membersMore : found.hasMore
+    return reply.view('discussions/search', {
+      title: q.q ? `Search: ${q.q}` : 'Search',
+      categories: await categories.visible(viewer),
+      ...found,
+      types: SEARCH_TYPES.map((type) => ({ type, label: SEARCH_TYPE_LABELS[type], current: (q.type ?? 'all') === type, href: href({ type, page: undefined }) })),
+      sorts: SEARCH_SORTS.map((sort) => ({ sort, label: SEARCH_SORT_LABELS[sort], current: (q.sort ?? 'relevance') === sort })),
+      periods: SEARCH_PERIODS.map((period) => ({ period, label: SEARCH_PERIOD_LABELS[period], current: q.period === period })),
+      showPosts: (q.type ?? 'all') === 'all' || q.type === 'posts',
+      showIdeas: found.ideas.length > 0 || q.type === 'ideas',
+      showMembers: found.members.length > 0 || q.type === 'members',
+      allIdeasHref: href({ type: 'ideas', page: undefined }),
+      allMembersHref: href({ type: 'members', page: undefined }),
+      nextHref: more ? href({ page: page + 1 }) : null,
+      prevHref: page > 1 ? href({ page: page - 1 }) : null,
+      clearHref: q.q ? `/search?q=${encodeURIComponent(String(q.q))}` : '/search',
+      nothing: !!q.q && !('errors' in found) && found.results.length === 0 && found.ideas.length === 0 && found.members.length === 0,
+    })
   })
 
-  async function handleSearch(run: () => ReturnType<typeof search.search>) {
+  async function handleSearch(run: () => ReturnType<typeof search.search>, raw: unknown) {
     try {
       return await run()
     } catch (err) {
       const fields = fieldErrors(err)
       if (!fields) throw err
-      return { query: {}, results: [], hasMore: false, errors: fields }
+      // The form comes back as it was typed, with the field's message.
+      const typed = Object.fromEntries(Object.entries((raw ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>
+      return { query: typed, results: [], hasMore: false, ideas: [], ideasMore: false, members: [], membersMore: false, filtered: false, errors: fields }
     }
   }
 
@@ -376,7 +413,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/api/v1/search', async (req) => {
     const found = await search.search(await viewerOf(req), req.query)
-    return { results: found.results, hasMore: found.hasMore }
+    return { results: found.results, hasMore: found.hasMore, ideas: found.ideas, ideasMore: found.ideasMore, members: found.members.map(({ initials: _i, hue: _h, ...m }) => m), membersMore: found.membersMore }
   })
 }
 

@@ -21,9 +21,13 @@ for i, key in ipairs(KEYS) do
 end
 return fresh`
 
-/** Who is viewing, for counting: a member by id, a guest by a digest of their address. */
+/** Who is viewing, for counting: a member by id, a guest by address (only its digest leaves the process). */
 export function viewerKey(userId: number | null | undefined, ip: string): string {
-  return userId ? `u${userId}` : `a${createHash('sha256').update(ip).digest('base64url').slice(0, 16)}`
+  return userId ? `u${userId}` : `a${ip}`
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 16)
 }
 
 /**
@@ -82,7 +86,7 @@ export class ThreadViews {
     try {
       let counted = batch
       if (this.redis && this.redis.status === 'ready') {
-        const keys = batch.map((b) => `${this.redisPrefix}view:${b.key}`)
+        const keys = batch.map((b) => `${this.redisPrefix}view:${b.threadId}:${digest(b.key)}`)
         const fresh = (await this.redis.eval(CLAIM_SCRIPT, keys.length, ...keys, VIEW_WINDOW_SECONDS)) as number[]
         counted = fresh.map((i) => batch[i - 1]!)
       }

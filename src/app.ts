@@ -33,6 +33,7 @@ import { discussionRoutes } from './features/discussions/routes.js'
 import { emailRoutes } from './features/email/routes.js'
 import { healthRoutes } from './features/health/routes.js'
 import { ideaRoutes } from './features/ideas/routes.js'
+import { mentionRoutes } from './features/mentions/routes.js'
 import { registerLiveChannels } from './features/live/channels.js'
 import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
@@ -242,6 +243,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(moderationRoutes)
   await app.register(adminRoutes)
   await app.register(ideaRoutes)
+  await app.register(mentionRoutes)
   await app.register(betaRoutes)
   await app.register(emailRoutes)
   await app.register(adminJobRoutes)

@@ -17,6 +17,7 @@ import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
 import { EmailService } from './features/email/service.js'
 import { IdeaService } from './features/ideas/service.js'
+import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
 import { NotificationService } from './features/notifications/service.js'
 import { TrustService } from './features/trust/service.js'
@@ -65,6 +66,8 @@ export interface Services {
   search: SearchService
   /** Thread view counts, buffered in this process and saved in batches. */
   threadViews: ThreadViews
+  /** Who to suggest as a member types an @-mention. */
+  mentions: MentionService
   ideas: IdeaService
   beta: BetaService
   email: EmailService
@@ -133,6 +136,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     discussions,
     search: new SearchService(db, categories),
     threadViews,
+    mentions: new MentionService(db, categories),
     ideas,
     beta: new BetaService(db, outbox, notifications, ideas, settings),
     email,

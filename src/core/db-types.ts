@@ -211,6 +211,10 @@ export interface PostRevisionsTable {
   body_md: string
   editor_id: number | null
   created_at: CreatedAt
+  /** The thread's title before this edit, on an opening post's revisions (migration 0111); null before then. */
+  title: string | null
+  /** Why the editor changed it, as they said (migration 0111). */
+  reason: ColumnType<string, string | undefined, string>
 }
 
 export interface UserDailyStatsTable {
@@ -255,6 +259,19 @@ export interface IdeasTable {
   created_at: CreatedAt
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
   search: ColumnType<string, never, never>
+  revision_count: ColumnType<number, number | undefined, number>
+  edited_at: Timestamp | null
+}
+
+export interface IdeaRevisionsTable {
+  id: Generated<number>
+  idea_id: number
+  number: number
+  title: string
+  body_md: string
+  tags: ColumnType<string[], string[] | undefined, string[]>
+  editor_id: number | null
+  created_at: CreatedAt
 }
 
 export interface IdeaVotesTable {
@@ -300,6 +317,7 @@ export interface BetaProgramsTable {
   waitlist_length: ColumnType<number, number | undefined, number>
   created_by: number | null
   created_at: CreatedAt
+  closed_at: Timestamp | null
 }
 
 export interface BetaSignupsTable {
@@ -358,6 +376,7 @@ export interface Database {
   thread_participants: ThreadParticipantsTable
   ideas: IdeasTable
   idea_votes: IdeaVotesTable
+  idea_revisions: IdeaRevisionsTable
   idea_status_changes: IdeaStatusChangesTable
   idea_subscriptions: IdeaSubscriptionsTable
   beta_programs: BetaProgramsTable

@@ -69,6 +69,11 @@ export interface Subjects {
   retract: undefined
   subscribe: undefined
   propose: undefined
+  /**
+   * Edit an idea's title, description and tags: staff always; its author while it is still
+   * open or under review (once planned, voters have backed that text) and not merged.
+   */
+  editIdea: { idea: { author_id: number | null; status: string; merged_into_id: number | null } }
   /** See a beta program. */
   readBeta: { members_only: boolean }
   betaSignUp: { members_only: boolean; min_trust_level: number }
@@ -88,6 +93,8 @@ export interface Subjects {
   /** Owner pages and the admin API. */
   administer: undefined
   createToken: undefined
+  /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
+  lookUpMembers: undefined
 }
 
 export type Action = keyof Subjects
@@ -98,7 +105,7 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
@@ -106,6 +113,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   reply: ['post', 'posting'],
   edit: ['edit posts', 'editing'],
   propose: ['propose ideas', 'proposing ideas'],
+  editIdea: ['edit ideas', 'editing ideas'],
   like: ['like posts', 'liking posts'],
   vote: ['vote', 'voting'],
   betaSignUp: ['sign up for betas', 'signing up for betas'],
@@ -302,7 +310,20 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, propose, createToken: only the member's standing decides.
+  if (action === 'editIdea') {
+    const { idea } = s as Subjects['editIdea']
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    if (isStaff(viewer, now)) return null
+    if (idea.author_id !== user.id) return forbidden('Only the idea’s author and staff can edit it')
+    if (idea.merged_into_id) return forbidden('This idea was merged into another one, so it can no longer be edited')
+    if (idea.status !== 'open' && idea.status !== 'under_review') {
+      return forbidden('Once an idea is planned, in progress, done or declined, only staff can edit it: voters backed this text')
+    }
+    return null
+  }
+
+  // vote, retract, subscribe, propose, createToken, lookUpMembers: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

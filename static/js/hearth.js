@@ -1,8 +1,9 @@
 // Progressive enhancement only: every page works without this file.
 document.addEventListener('submit', (event) => {
-  // Stop double submits of a form while its request is under way.
+  // Stop double submits of a form while its request is under way. A form sent by fetch
+  // (the composer, static/js/composer.js) stops the navigation and handles its own buttons.
   const form = event.target
-  if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== 'post') return
+  if (event.defaultPrevented || !(form instanceof HTMLFormElement) || form.method.toLowerCase() !== 'post') return
   for (const button of form.querySelectorAll('button[type="submit"]')) {
     setTimeout(() => { button.disabled = true }, 0)
   }
@@ -44,7 +45,14 @@ try {
   posted = sessionStorage.getItem(POSTING)
   sessionStorage.removeItem(POSTING)
 } catch {}
-for (const form of document.querySelectorAll('form[data-draft]')) {
+/**
+ * Keeps the draft of one composer form (marked data-draft="<key>"): restores it into empty
+ * fields with a note and a way to discard it, and saves as the member types. The composer
+ * (static/js/composer.js) calls it for the forms it opens, and `form.hearthClearDraft()` once it posted.
+ */
+function attachDraft(form) {
+  if (form.dataset.draftAttached) return
+  form.dataset.draftAttached = '1'
   const key = DRAFTS + form.getAttribute('data-draft')
   const fields = [...form.querySelectorAll('input[name="title"], textarea[name="body"]')]
   const failed = form.querySelector('[aria-invalid="true"], [role="alert"]')
@@ -90,15 +98,87 @@ for (const form of document.querySelectorAll('form[data-draft]')) {
   form.addEventListener('submit', () => {
     clearTimeout(timer)
     save()
-    try {
-      sessionStorage.setItem(POSTING, key)
-    } catch {}
   })
+  form.hearthClearDraft = () => {
+    clearTimeout(timer)
+    try {
+      localStorage.removeItem(key)
+    } catch {}
+    form.querySelector('.draft-note')?.remove()
+  }
 }
+// The page reached after a submit drops the draft that went through; a form sent by fetch
+// never navigates, so it is not marked (the composer clears its draft itself).
+document.addEventListener('submit', (event) => {
+  const form = event.target
+  if (event.defaultPrevented || !(form instanceof HTMLFormElement) || !form.hasAttribute('data-draft')) return
+  try {
+    sessionStorage.setItem(POSTING, DRAFTS + form.getAttribute('data-draft'))
+  } catch {}
+})
+for (const form of document.querySelectorAll('form[data-draft]')) attachDraft(form)
+window.Hearth = { ...(window.Hearth || {}), attachDraft }
 // A submitted draft whose form is not on the page reached afterwards (a new thread lands on
 // the thread itself) went through as well.
 if (posted && arrivedByNavigation && !document.querySelector(`form[data-draft="${CSS.escape(posted.slice(DRAFTS.length))}"]`)) {
   try {
     localStorage.removeItem(posted)
   } catch {}
+}
+
+// Similar ideas while the title is typed: a debounced search of the idea board, so a member
+// can vote for an existing idea instead of posting a duplicate. Without this script the
+// server runs the same check when the form is sent.
+for (const form of document.querySelectorAll('form[data-similar-check]')) {
+  const title = form.querySelector('input[name="title"]')
+  const box = form.querySelector('[data-similar-live]')
+  if (!title || !box) continue
+  let timer = null
+  let pending = null
+  let last = ''
+  const show = (items) => {
+    box.replaceChildren()
+    if (items.length === 0) {
+      box.hidden = true
+      return
+    }
+    const intro = document.createElement('p')
+    const strong = document.createElement('strong')
+    strong.textContent = 'Similar ideas:'
+    intro.append(strong, ' is yours among them? A vote there counts more than a duplicate.')
+    const list = document.createElement('ul')
+    for (const item of items) {
+      const li = document.createElement('li')
+      const votes = document.createElement('span')
+      votes.className = 'votes'
+      votes.textContent = `${item.votes} ${item.votes === 1 ? 'vote' : 'votes'}`
+      const link = document.createElement('a')
+      link.href = item.url
+      link.textContent = item.title
+      const status = document.createElement('span')
+      status.className = `status status-${item.status}`
+      status.textContent = item.statusLabel
+      li.append(votes, link, status)
+      list.append(li)
+    }
+    box.append(intro, list)
+    box.hidden = false
+  }
+  const check = () => {
+    const q = title.value.trim()
+    if (q === last) return
+    last = q
+    if (pending) pending.abort()
+    if (q.length < 4) return show([])
+    pending = new AbortController()
+    fetch(`/api/v1/ideas/similar?typing=1&q=${encodeURIComponent(q)}`, { signal: pending.signal, headers: { accept: 'application/json' } })
+      .then((res) => (res.ok ? res.json() : { items: [] }))
+      .then((data) => show(data.items || []))
+      .catch(() => {})
+  }
+  title.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = setTimeout(check, 300)
+  })
+  if (title.value.trim()) check()
 }

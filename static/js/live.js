@@ -8,6 +8,8 @@
 //                                          a bar [data-live-new-bar] "N new replies — show" (created after
 //                                          the container when the template has none); clicking reloads
 //                                          the page at the first new post.
+//                                          A post the composer inserted itself (event hearth:post-inserted,
+//                                          detail {postId}) is never counted as new.
 //   #p<postId>                             thread page: on post.edited (ids only, never text) a button
 //                                          [data-live-edited] "Edited — reload to see" is added to the post.
 //   [data-like-count-for="<postId>"]       text set from like.changed {postId, likeCount}.
@@ -37,6 +39,7 @@
   let socket = null
   let attempt = 0
   let newPostIds = []
+  const insertedIds = new Set()
   let newFlags = 0
 
   function connect() {
@@ -124,10 +127,26 @@
     for (const el of document.querySelectorAll(selector)) el.textContent = String(value)
   }
 
+  // The composer (static/js/composer.js) inserted this member's own reply: whether its frame came
+  // first or comes later, it is not "new" to them.
+  document.addEventListener('hearth:post-inserted', (event) => {
+    const postId = event.detail && event.detail.postId
+    if (postId === undefined) return
+    insertedIds.add(String(postId))
+    const before = newPostIds.length
+    newPostIds = newPostIds.filter((p) => String(p) !== String(postId))
+    if (newPostIds.length === before) return
+    const bar = document.querySelector('[data-live-new-bar]')
+    if (!bar) return
+    const n = newPostIds.length
+    if (n === 0) bar.hidden = true
+    else bar.textContent = `${n} new ${n === 1 ? 'reply' : 'replies'} — show`
+  })
+
   function newReply(frame) {
     const posts = document.querySelector('[data-live-posts]')
     const postId = frame.postId
-    if (!posts || postId === undefined || document.getElementById(`p${postId}`) || newPostIds.includes(postId)) return
+    if (!posts || postId === undefined || insertedIds.has(String(postId)) || document.getElementById(`p${postId}`) || newPostIds.includes(postId)) return
     newPostIds.push(postId)
     const n = newPostIds.length
     showBar(posts, 'data-live-new-bar', `${n} new ${n === 1 ? 'reply' : 'replies'} — show`, () => {

@@ -91,6 +91,18 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     t.equal(post.revision_count, res.statusCode === 200 ? 1 : 0, `${who}: the post changed only when allowed`)
   }
 
+  // Editing an idea: the regular's idea (only staff), and each persona's own idea (proposed above, open).
+  const ideaEdits = { others: row(401, 403, 403, 403, 403, 403, 403, 200), own: row(401, 200, 200, 403, 403, 200, 200, 200) }
+  for (const who of WHO) {
+    const res = await people[who].client.api('PATCH', `/api/v1/ideas/${idea}`, { title: `Dark mode for the app, said ${who}`, body: 'Please make this happen, it would help a lot.' })
+    t.equal(res.statusCode, ideaEdits.others[who], `${who}: edit someone else's idea`)
+    const mine = who === 'guest' ? undefined : await db.selectFrom('ideas').select('id').where('author_id', '=', people[who].id).orderBy('id').executeTakeFirst()
+    const own = await people[who].client.api('PATCH', `/api/v1/ideas/${mine?.id ?? idea}`, { title: `My own idea, edited by ${who}`, body: 'Please make this happen, it would help a lot.' })
+    t.equal(own.statusCode, mine || who === 'guest' ? ideaEdits.own[who] : 403, `${who}: edit own idea`)
+  }
+  const staffEdits = await db.selectFrom('moderation_log').select('actor_id').where('action', '=', 'idea.edit').execute()
+  t.same(staffEdits.map((e) => e.actor_id), [f.admin.id], 'only the admin’s edit of another’s idea is a logged staff action')
+
   // The category moderator inside and outside their categories.
   const inside = await replyTo(f.regular, lounge.id, 'A lounge post')
   const outside = await replyTo(f.regular, open.id, 'A general post')
@@ -104,6 +116,9 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'members-only category page', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/c/${f.cats.members.slug}`) },
     { what: 'members-only beta (API)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.api('GET', `/api/v1/beta/${hidden}`) },
     { what: 'members-only beta page', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/beta/${hidden}`) },
+    { what: 'edit history of a members-only post (page)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/p/${lounge.postId}/revisions`) },
+    { what: 'edit history of a members-only post (API)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.api('GET', `/api/v1/posts/${lounge.postId}/revisions`) },
+    { what: 'member lookup for @-mentions', expected: row(401, 200, 200, 403, 200, 200, 200, 200), act: (p) => p.client.api('GET', '/api/v1/users/search?q=adm') },
     { what: '/mod', expected: row(302, 404, 404, 404, 404, 404, 200, 200), act: (p) => p.client.get('/mod') },
     { what: '/admin', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get('/admin') },
     { what: '/admin/jobs', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get('/admin/jobs') },

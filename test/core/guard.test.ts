@@ -71,6 +71,7 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
     ['edit own post', (x) => status(x, 'edit', { categoryId: 1, post: own, editWindowMinutes: 60 }), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
     ['delete own post', (x) => status(x, 'delete', { categoryId: 1, post: own }), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
     ['create an API token', (x) => status(x, 'createToken', undefined), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
+    ['look members up for a mention', (x) => status(x, 'lookUpMembers', undefined), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
     ['administer', (x) => status(x, 'administer', undefined), { guest: 401, member: 404, suspended: 404, silenced: 404, unverified: 404, expired: 404 }],
   ]
   const people = { guest, member, suspended, silenced, unverified, expired }
@@ -89,6 +90,24 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
   t.equal(status(catMod, 'edit', { categoryId: 1, post, editWindowMinutes: 60 }), 403, 'and not outside')
   t.equal(status(member, 'reply', { categoryId: 1, thread: { locked: true, deleted_at: null } }), 403, 'locked')
   t.equal(status(globalMod, 'reply', { categoryId: 1, thread: { locked: true, deleted_at: null } }), 200, 'staff reply in locked threads')
+})
+
+t.test('editing an idea: its author while open or under review, staff always, nobody else', async (t) => {
+  const idea = (status: string, over: Partial<{ author_id: number | null; merged_into_id: number | null }> = {}) => ({ idea: { author_id: 10, status, merged_into_id: null, ...over } })
+  t.equal(status(member, 'editIdea', idea('open')), 200, 'the author edits an open idea')
+  t.equal(status(member, 'editIdea', idea('under_review')), 200, 'and one under review')
+  for (const s of ['planned', 'in_progress', 'done', 'declined']) t.equal(status(member, 'editIdea', idea(s)), 403, `not once it is ${s}`)
+  t.equal(status(member, 'editIdea', idea('open', { merged_into_id: 5 })), 403, 'not once merged')
+  t.equal(status(member, 'editIdea', idea('open', { author_id: 99 })), 403, 'not someone else’s idea')
+  t.equal(status(catMod, 'editIdea', idea('open', { author_id: 99 })), 403, 'a category moderator is not idea staff')
+  t.equal(status(guest, 'editIdea', idea('open')), 401)
+  t.equal(status(suspended, 'editIdea', idea('open')), 403, 'suspended')
+  t.equal(status(silenced, 'editIdea', idea('open')), 403, 'silenced')
+  t.equal(status(unverified, 'editIdea', idea('open')), 200, 'an unverified address may still fix its own idea')
+  for (const s of ['open', 'planned', 'done', 'declined']) t.equal(status(globalMod, 'editIdea', idea(s, { author_id: 99 })), 200, `staff edit a ${s} idea`)
+  t.equal(status(admin, 'editIdea', idea('open', { author_id: 99, merged_into_id: 5 })), 200, 'staff may fix a merged idea’s text')
+  t.equal(status(suspendedAdmin, 'editIdea', idea('open', { author_id: 99 })), 403, 'a suspended admin edits nothing')
+  t.match(refusal(member, 'editIdea', idea('planned'), REQUIRED), { message: /only staff can edit it/ })
 })
 
 t.test('moderating: scope, suspension, and the review queue', async (t) => {

@@ -201,7 +201,9 @@ t.test('editing keeps revisions; the window and ownership are enforced', async (
   t.equal(history.statusCode, 200, 'anyone who can see the post sees its history')
   t.equal(history.data.current.body, 'third version')
   t.same(history.data.revisions.map((r: { body: string }) => r.body), ['second version', 'first version'])
-  t.match((await new Client(app).get(`/p/${thread.postId}/revisions`)).body, /first version/)
+  const page = (await new Client(app).get(`/p/${thread.postId}/revisions`)).body
+  t.match(page, /<del>first<\/del><ins>second<\/ins> version/, 'the history page shows what each edit changed')
+  t.match(page, /Title changed from <del>“Original title here”<\/del> to <ins>“Better title here”<\/ins>/, 'and the title change')
   t.equal((await db.selectFrom('threads').select('title').where('id', '=', thread.id).executeTakeFirstOrThrow()).title, 'Better title here')
 
   const other = await f.regular.client.api('PATCH', `/api/v1/posts/${thread.postId}`, { body: 'vandalism' })

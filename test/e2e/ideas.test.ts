@@ -37,7 +37,10 @@ t.test('a member proposes an idea, votes for it, and joins a full beta’s waitl
   t.match(await page.locator('.notice.success').textContent(), /Your idea is posted/)
   const ideaId = /\/ideas\/(\d+)/.exec(page.url())![1]!
   const count = page.locator(`.idea-head [data-vote-count-for="${ideaId}"]`)
-  t.equal(await count.textContent(), '0')
+  t.equal(await count.textContent(), '1', 'the author’s own vote came with the idea')
+  await page.getByRole('button', { name: 'Take back your vote for Offline sync for notes' }).click()
+  await page.waitForLoadState()
+  t.equal(await count.textContent(), '0', 'and can be taken back')
 
   await page.getByRole('button', { name: 'Vote for Offline sync for notes' }).click()
   await page.waitForLoadState()

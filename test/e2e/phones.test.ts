@@ -32,8 +32,11 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
   await f.member.client.api('POST', `/api/v1/posts/${reply}/flags`, { reason: 'off_topic', note: 'Not about keyboards' })
   await f.admin.client.api('POST', `/api/v1/threads/${thread.id}/posts`, { body: 'Staff answer' })
   await app.hearth.discussions.moderateThread(await app.hearth.categories.viewer({ ...(await db.selectFrom('users').selectAll().where('id', '=', f.admin.id).executeTakeFirstOrThrow()) }), thread.id, { pinned: true, reason: 'Useful for **everyone** who buys a keyboard' })
+  // An edited opening post (title and a long line) gives the edit history something to show.
+  await f.member.client.api('PATCH', `/api/v1/posts/${thread.postId}`, { body: 'Opening post, edited, with a long link https://example.com/' + 'b'.repeat(120) + ' and more words.', title: `${LONG_TITLE} (edited)`, reason: 'Clearer' })
   const idea = await f.member.client.api('POST', '/api/v1/ideas', { title: 'Offline sync for notes on the train and in the air', body: 'Keep **editing** notes offline.' })
   const program = await f.admin.client.api('POST', '/api/v1/beta', { title: 'Offline sync beta', description: 'Try **offline sync** first.', capacity: 5 })
+  await f.member.client.api('PATCH', `/api/v1/ideas/${idea.data.id}`, { title: 'Offline sync for notes on the train, the plane and in the air', body: 'Keep **editing** notes offline, and sync them later: ' + 'z'.repeat(120) })
 
   const base = await serve(testApp)
   const browser = await launchBrowser(t)
@@ -41,6 +44,7 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['home', '/', 'admin'],
     ['category', '/c/general', 'admin'],
     ['thread', thread.url, 'admin'],
+    ['revisions', `/p/${thread.postId}/revisions`, 'admin'],
     ['settings', '/settings', 'admin'],
     ['profile', `/u/${f.member.username}`, 'admin'],
     ['search', '/search?q=keyboards', 'admin'],
@@ -48,10 +52,15 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['search-members', '/search?q=member&type=members', 'admin'],
     ['ideas', '/ideas', 'admin'],
     ['idea', `/ideas/${idea.data.id}`, 'admin'],
+    ['idea-edit', `/ideas/${idea.data.id}/edit`, 'admin'],
+    ['idea-history', `/ideas/${idea.data.id}/history`, 'admin'],
+    ['idea-new', '/ideas/new', 'admin'],
     ['roadmap', '/roadmap', 'admin'],
     ['changelog', '/changelog', 'admin'],
     ['beta', '/beta', 'admin'],
     ['beta-program', `/beta/${program.data.id}`, 'admin'],
+    ['beta-manage', `/beta/${program.data.id}/manage`, 'admin'],
+    ['beta-edit', `/beta/${program.data.id}/edit`, 'admin'],
     ['notifications', '/notifications', 'admin'],
     ['mod-queue', '/mod', 'admin'],
     ['mod-log', '/mod/log', 'admin'],

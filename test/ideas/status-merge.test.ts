@@ -92,7 +92,7 @@ t.test('roadmap columns and a changelog feed that escapes hostile titles', async
   t.equal((feed.body.match(/<entry>/g) ?? []).length, 1, 'only done ideas are in the feed')
 })
 
-t.test('merging duplicates: voters unioned, redirects, followers told, bad merges refused', async (t) => {
+t.test('merging duplicates: voters unioned, the old page kept with a banner, followers told, bad merges refused', async (t) => {
   const { app, db } = await build(t)
   const { admin, regular, newMember } = await personas(app, db)
   const a = (await regular.client.api('POST', '/api/v1/ideas', { title: 'Dark theme please', body: 'My eyes hurt at night.' })).data.id as number
@@ -110,20 +110,30 @@ t.test('merging duplicates: voters unioned, redirects, followers told, bad merge
 
   const merged = await admin.client.api('POST', `/api/v1/ideas/${a}/merge`, { intoId: b, note: 'Same request' })
   t.equal(merged.statusCode, 200)
-  t.equal(merged.data.votes, 12, 'a member who voted for both counts once')
+  // The author's own votes, cast when proposing, are among them.
+  t.equal(merged.data.votes, 13, 'a member who voted for both counts once')
   const rows = await db.selectFrom('idea_votes').select('user_id').where('idea_id', '=', b).execute()
-  t.same(rows.map((r) => r.user_id).sort((x, y) => x - y), crowd.map((m) => m.id).sort((x, y) => x - y), 'exactly the union of voters')
-  t.equal((await db.selectFrom('ideas').select('vote_count').where('id', '=', b).executeTakeFirstOrThrow()).vote_count, 12)
+  t.same(rows.map((r) => r.user_id).sort((x, y) => x - y), [...crowd.map((m) => m.id), regular.id].sort((x, y) => x - y), 'exactly the union of voters')
+  t.equal((await db.selectFrom('ideas').select('vote_count').where('id', '=', b).executeTakeFirstOrThrow()).vote_count, 13)
 
   const notes = await db.selectFrom('notifications').select('user_id').where('kind', '=', 'idea.merged').execute()
   const told = [...crowd.slice(0, 8).map((m) => m.id), regular.id].sort((x, y) => x - y)
   t.same(notes.map((n) => n.user_id).sort((x, y) => x - y), told, "A's voters and followers (its author) are each notified once")
 
   const old = await regular.client.get(`/ideas/${a}`)
-  t.equal(old.statusCode, 301)
-  t.equal(old.headers.location, `/ideas/${b}?merged_from=${a}`)
-  const target = await regular.client.get(old.headers.location as string)
+  t.equal(old.statusCode, 200, 'the merged idea keeps its page')
+  t.match(old.body, /My eyes hurt at night/, 'with its own text')
+  t.match(old.body, new RegExp(`<strong>Merged into <a href="/ideas/${b}">Night mode</a></strong>`), 'and a banner linking to the target')
+  t.match(old.body, /13 votes · Open/, 'the banner says where the votes are')
+  t.notMatch(old.body, new RegExp(`action="/ideas/${a}/(vote|unvote)"`), 'no vote button of its own')
+  t.notMatch(old.body, /id="moderate"/, 'nor staff tools: it is settled')
+  const api = await regular.client.api('GET', `/api/v1/ideas/${a}`)
+  t.equal(api.statusCode, 200)
+  t.same([api.data.title, api.data.mergedInto.id, api.data.mergedInto.title, api.data.votes], ['Dark theme please', b, 'Night mode', 0], 'the API answers the same')
+  const target = await regular.client.get(`/ideas/${b}?merged_from=${a}`)
   t.match(target.body, new RegExp(`Idea #${a} was merged into this one`), 'the target says so')
+  const roadmapBefore = await regular.client.get('/roadmap')
+  t.notMatch(roadmapBefore.body, /Dark theme please/, 'nor on the roadmap')
   const board = await regular.client.api('GET', '/api/v1/ideas?sort=new')
   t.notOk(board.data.items.some((i: { id: number }) => i.id === a), 'merged ideas leave the board')
 
@@ -158,6 +168,6 @@ t.test('votes racing a merge all end up counted once on the target', async (t) =
   const onA = await db.selectFrom('idea_votes').select('user_id').where('idea_id', '=', a).execute()
   t.same(onA, [], 'no vote is left behind on the merged idea')
   const onB = await db.selectFrom('idea_votes').select('user_id').where('idea_id', '=', b).execute()
-  t.equal(onB.length, 120, 'all 120 members counted once')
-  t.equal((await db.selectFrom('ideas').select('vote_count').where('id', '=', b).executeTakeFirstOrThrow()).vote_count, 120, 'the counter agrees')
+  t.equal(onB.length, 121, 'all 120 members and the author counted once')
+  t.equal((await db.selectFrom('ideas').select('vote_count').where('id', '=', b).executeTakeFirstOrThrow()).vote_count, 121, 'the counter agrees')
 })

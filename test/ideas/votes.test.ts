@@ -9,11 +9,13 @@ async function storedVotes(db: import('../../src/core/db.js').Db, ideaId: number
   return { rows: Number(rows.n), counter: idea.vote_count }
 }
 
-t.test('200 members voting on one idea at the same moment: exactly 200, and every answer is a true count', async (t) => {
+t.test('200 members voting on one idea at the same moment: exactly 200 more than the author’s own vote, and every answer is a true count', async (t) => {
   const { app, db } = await build(t)
   const author = await persona(app, db, { stem: 'author' })
   const idea = await author.client.api('POST', '/api/v1/ideas', { title: 'Dark mode for the mobile app', body: 'Reading at night hurts the eyes.' })
   t.equal(idea.statusCode, 201)
+  t.equal(idea.data.votes, 1, 'the author’s own vote is cast with the idea')
+  t.equal(idea.data.voted, true)
   const crowd = await members(app, db, 200)
   const events: number[] = []
   app.hearth.events.on('idea.voted', (e) => void events.push(e.data.votes as number))
@@ -21,19 +23,20 @@ t.test('200 members voting on one idea at the same moment: exactly 200, and ever
   const answers = await Promise.all(crowd.map((m) => m.client.api('PUT', `/api/v1/ideas/${idea.data.id}/vote`)))
   t.same(new Set(answers.map((a) => a.statusCode)), new Set([200]), 'every vote accepted')
   const counts = answers.map((a) => a.data.votes as number).sort((a, b) => a - b)
-  t.same(counts, Array.from({ length: 200 }, (_, i) => i + 1), 'each voter saw a distinct, exact running total')
-  t.same(await storedVotes(db, idea.data.id), { rows: 200, counter: 200 })
+  t.same(counts, Array.from({ length: 200 }, (_, i) => i + 2), 'each voter saw a distinct, exact running total')
+  t.same(await storedVotes(db, idea.data.id), { rows: 201, counter: 201 })
   await app.hearth.relay.drain()
   t.equal(events.length, 200, 'one live event per counted vote')
 
   const again = await Promise.all(crowd.slice(0, 50).map((m) => m.client.api('PUT', `/api/v1/ideas/${idea.data.id}/vote`)))
-  t.same(new Set(again.map((a) => a.data.votes)), new Set([200]), 'voting again is idempotent and returns the total')
+  t.same(new Set(again.map((a) => a.data.votes)), new Set([201]), 'voting again is idempotent and returns the total')
   const shown = await author.client.api('GET', `/api/v1/ideas/${idea.data.id}`)
-  t.equal(shown.data.votes, 200, 'the API shows the exact count')
-  t.equal(shown.data.voters.length, 200, 'who voted is visible')
+  t.equal(shown.data.votes, 201, 'the API shows the exact count')
+  t.equal(shown.data.voters.length, 200, 'who voted is visible (the first 200)')
+  t.equal(shown.data.moreVoters, 1, 'and how many more')
 
   const page = await author.client.get(`/ideas/${idea.data.id}`)
-  t.match(page.body, new RegExp(`data-vote-count-for="${idea.data.id}">200<`), 'the page shows 200')
+  t.match(page.body, new RegExp(`data-vote-count-for="${idea.data.id}">201<`), 'the page shows 201')
   t.match(page.body, crowd[0]!.username, 'voters are listed on the idea page')
 })
 
@@ -67,7 +70,7 @@ t.test('voting needs a member; declined ideas refuse, merged ideas send the vote
   const guestForm = await guest.submit(`/ideas/${a.data.id}/vote`, {}, "/login")
   t.equal(guestForm.statusCode, 303)
   t.equal(guestForm.headers.location, `/login?next=${encodeURIComponent(`/ideas/${a.data.id}`)}`, 'the page sends a guest to log in')
-  t.equal((await storedVotes(db, a.data.id)).rows, 0)
+  t.equal((await storedVotes(db, a.data.id)).rows, 1, 'only the author’s own vote')
 
   t.equal((await admin.client.api('POST', `/api/v1/ideas/${a.data.id}/merge`, { intoId: b.data.id })).statusCode, 200)
   const toMerged = await regular.client.api('PUT', `/api/v1/ideas/${a.data.id}/vote`)

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
 import { fieldErrors, NotFound } from '../../core/errors.js'
-import { handleForm, MultiFormBody, requireAdmin, requireUser } from '../../core/http.js'
+import { FormBody, handleForm, MultiFormBody, queryText, requireAdmin, requireUser } from '../../core/http.js'
 import {
   answersFromForm,
   FORM_QUESTION_SLOTS,
@@ -13,6 +14,8 @@ import {
 } from './schemas.js'
 
 type Form = Record<string, string | string[] | undefined>
+
+const ManageQuery = z.object({ saved: queryText, promoted: queryText })
 
 const TYPE_LABELS: Record<(typeof QUESTION_TYPES)[number], string> = {
   short_text: 'Short text',
@@ -42,12 +45,14 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>()
   const program = { schema: { params: ProgramParams } }
 
-  // The question slots of the program form, keeping what the admin typed.
-  const slots = (form: Form = {}) =>
-    Array.from({ length: FORM_QUESTION_SLOTS }, (_, i) => {
+  // The question slots of the program form, keeping what the admin typed (an edit form
+  // has one slot per existing question, with its id, and two spare ones).
+  const slots = (form: Form = {}, count = FORM_QUESTION_SLOTS) =>
+    Array.from({ length: Math.max(FORM_QUESTION_SLOTS, count) }, (_, i) => {
       const get = (k: string) => String(form[`q${i + 1}_${k}`] ?? '')
       return {
         n: i + 1,
+        id: get('id'),
         label: get('label'),
         choices: get('choices'),
         required: get('required') === 'on',
@@ -71,6 +76,60 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
       return reply.redirect(program.url, 303)
     }, { title: 'New beta program', slots: slots(form) })
   })
+
+  // ── editing, closing and reopening (admins) ──────────────────────────────────
+  const utcField = (d: Date | null) => (d ? d.toISOString().slice(0, 16) : '')
+  function editValues(program: Awaited<ReturnType<typeof beta.get>>): Form {
+    const form: Form = {
+      title: program.title,
+      description: program.descriptionMd,
+      ideaId: program.ideaId ? String(program.ideaId) : '',
+      opensAt: utcField(program.opensAt),
+      closesAt: utcField(program.closesAt),
+      capacity: String(program.capacity),
+      minTrustLevel: String(program.minTrustLevel),
+      membersOnly: program.membersOnly ? 'on' : '',
+      reviewMode: program.reviewMode,
+    }
+    program.questions.forEach((q, i) => {
+      const n = i + 1
+      Object.assign(form, { [`q${n}_id`]: q.id, [`q${n}_label`]: q.label, [`q${n}_type`]: q.type, [`q${n}_choices`]: q.choices.join('\n'), [`q${n}_required`]: q.required ? 'on' : '' })
+    })
+    return form
+  }
+  const editPage = (program: Awaited<ReturnType<typeof beta.get>>, form: Form) => ({
+    title: `Edit: ${program.title}`,
+    program,
+    editing: true,
+    slots: slots(form, program.questions.length + 2),
+  })
+
+  r.get('/beta/:id/edit', program, async (req, reply) => {
+    const admin = await requireAdmin(req)
+    const found = await beta.get(req.params.id, admin)
+    const values = editValues(found)
+    return reply.view('beta/new', { ...editPage(found, values), values })
+  })
+
+  r.post('/beta/:id/edit', { schema: { params: ProgramParams, body: MultiFormBody } }, async (req, reply) => {
+    const admin = await requireAdmin(req)
+    const { id } = req.params
+    const form = req.body
+    const found = await beta.get(id, admin)
+    return handleForm(reply, 'beta/new', form, async () => {
+      const result = await beta.update(admin, id, programFromForm(form))
+      return reply.redirect(`/beta/${id}/manage?saved=1${result.promoted ? `&promoted=${result.promoted}` : ''}`, 303)
+    }, editPage(found, form))
+  })
+
+  for (const [path, closed] of [['close', true], ['reopen', false]] as const) {
+    r.post(`/beta/:id/${path}`, { schema: { params: ProgramParams, body: FormBody } }, async (req, reply) => {
+      const admin = await requireAdmin(req)
+      await beta.setClosed(admin, req.params.id, closed, req.body)
+      return reply.redirect(`/beta/${req.params.id}/manage`, 303)
+    })
+    r.post(`/api/v1/beta/:id/${path}`, program, async (req) => beta.setClosed(requireUser(req), req.params.id, closed, req.body ?? {}))
+  }
 
   async function programPage(req: FastifyRequest, id: number, answers: Record<string, unknown> = {}, errors: Record<string, string> = {}) {
     const program = await beta.get(id, req.user)
@@ -108,11 +167,17 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(`/beta/${id}#my-signup`, 303)
   })
 
-  r.get('/beta/:id/manage', program, async (req, reply) => {
+  r.get('/beta/:id/manage', { schema: { params: ProgramParams, querystring: ManageQuery } }, async (req, reply) => {
     const admin = await requireAdmin(req)
     const { id } = req.params
     const data = await beta.signups(admin, id)
-    return reply.view('beta/manage', { title: `Manage: ${data.program.title}`, ...data })
+    const promoted = Number(req.query.promoted)
+    return reply.view('beta/manage', {
+      title: `Manage: ${data.program.title}`,
+      ...data,
+      saved: req.query.saved === '1',
+      promoted: Number.isInteger(promoted) && promoted > 0 ? promoted : 0,
+    })
   })
 
   r.post('/beta/:id/signups/:userId/review', { schema: { params: ReviewParams } }, async (req, reply) => {
@@ -139,6 +204,8 @@ export async function betaRoutes(app: FastifyInstance): Promise<void> {
   app.post('/api/v1/beta', async (req, reply) => reply.code(201).send(await beta.create(requireUser(req), req.body)))
 
   r.get('/api/v1/beta/:id', program, async (req) => beta.get(req.params.id, req.user))
+
+  r.patch('/api/v1/beta/:id', program, async (req) => beta.update(requireUser(req), req.params.id, req.body))
 
   r.post('/api/v1/beta/:id/signups', program, async (req, reply) => {
     const { created, ...result } = await beta.signUp(requireUser(req), req.params.id, req.body)

@@ -70,11 +70,18 @@ export function programFromForm(form: Record<string, string | string[] | undefin
     return Array.isArray(v) ? v[0] : v
   }
   const questions = []
-  for (let i = 1; i <= FORM_QUESTION_SLOTS; i++) {
+  // The edit form may hold more slots than a new program's (one per existing question, plus spares).
+  const slots = Math.max(FORM_QUESTION_SLOTS, ...Object.keys(form).map((k) => Number(/^q(\d{1,2})_/.exec(k)?.[1] ?? 0)))
+  const kept = new Set(Array.from({ length: slots }, (_, i) => one(`q${i + 1}_id`)).filter(Boolean))
+  for (let i = 1; i <= slots; i++) {
     const label = one(`q${i}_label`)?.trim()
     if (!label) continue
+    // An existing question keeps its id (its answers are stored under it); a new one takes a free `qN`.
+    let id = one(`q${i}_id`) || `q${i}`
+    for (let n = i; !one(`q${i}_id`) && kept.has(id); n++) id = `q${n + 1}`
+    kept.add(id)
     questions.push({
-      id: `q${i}`,
+      id,
       label,
       type: one(`q${i}_type`),
       required: one(`q${i}_required`) === 'on',
@@ -144,6 +151,9 @@ export const ReviewInput = z.object({
   decision: z.enum(['accept', 'decline'], { error: 'Accept or decline' }),
   note: z.string().trim().max(1_000, 'Keep the note under 1,000 characters').default(''),
 })
+
+/** Closing or reopening sign-ups, with an optional reason for the moderation log. */
+export const ClosingInput = z.object({ reason: z.string().trim().max(500, 'Keep the reason under 500 characters').default('') })
 
 export const ProgramParams = IdParams
 export const ReviewParams = IdParams.extend({ userId: idField() })

@@ -5,14 +5,14 @@ import { can, ensure, type GuardUser, isAdmin, viewerOf } from '../../core/guard
 import type { CommunitySettings } from '../../core/settings.js'
 import type { Db, Trx } from '../../core/db.js'
 import type { BetaSignupStatus } from '../../core/db-types.js'
-import { Conflict, Forbidden, NotFound, parse } from '../../core/errors.js'
+import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { renderMarkdown } from '../../core/markdown.js'
 import { logStaffAction } from '../moderation/log.js'
 import type { NewNotification, NotificationRow, NotificationService } from '../notifications/service.js'
 import type { IdeaService } from '../ideas/service.js'
 import { toCsv } from './csv.js'
-import { answersSchema, NewProgramInput, Question, ReviewInput, SIGNUP_LABELS, SignupBody } from './schemas.js'
+import { answersSchema, ClosingInput, NewProgramInput, Question, ReviewInput, SIGNUP_LABELS, SignupBody } from './schemas.js'
 
 type Viewer = (GuardUser & Pick<SessionUser, 'username'>) | null
 
@@ -54,11 +54,13 @@ const programColumns = [
   'beta_programs.seats_taken',
   'beta_programs.waitlist_length',
   'beta_programs.created_at',
+  'beta_programs.closed_at',
 ] as const
 
 type ProgramRow = {
   id: number
   title: string
+  description_md: string
   description_html: string
   idea_id: number | null
   opens_at: Date
@@ -71,6 +73,7 @@ type ProgramRow = {
   seats_taken: number
   waitlist_length: number
   created_at: Date
+  closed_at: Date | null
 }
 
 /**
@@ -111,6 +114,162 @@ export class BetaService {
       .returning(programColumns)
       .executeTakeFirstOrThrow()
     return this.view(row, null)
+  }
+
+  /**
+   * Edits a program (admins), logged. Questions change only where existing answers stay
+   * meaningful (see checkQuestionEdits). Capacity never drops below the seats already held,
+   * so no confirmed tester loses a seat; raising it gives the new seats to the waitlist in
+   * order, in the same transaction, and tells each promoted member.
+   */
+  async update(actor: NonNullable<Viewer>, id: number, raw: unknown) {
+    ensure(viewerOf(actor), 'administer', undefined)
+    const current = await this.load(id, actor)
+    // A partial update: what is not sent (or sent empty, like a cleared "opens" field) stays as it is.
+    const given = Object.fromEntries(Object.entries(raw && typeof raw === 'object' ? raw : {}).filter(([k, v]) => v !== undefined && !(k === 'opensAt' && v === '')))
+    const input = parse(NewProgramInput, {
+      title: current.title,
+      description: current.description_md,
+      ideaId: current.idea_id,
+      opensAt: current.opens_at,
+      closesAt: current.closes_at,
+      capacity: current.capacity,
+      minTrustLevel: current.min_trust_level,
+      membersOnly: current.members_only,
+      reviewMode: current.review_mode,
+      questions: current.questions,
+      ...given,
+    })
+    if (input.ideaId) await this.ideas.assertLinkable(input.ideaId)
+    const promoted = await this.db.transaction().execute(async (trx) => {
+      const program = await trx.selectFrom('beta_programs').select(programColumns).where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!program) throw new NotFound('No such beta program')
+      if (input.capacity < program.seats_taken) {
+        throw Invalid.field(
+          'capacity',
+          `${program.seats_taken} ${program.seats_taken === 1 ? 'tester already holds a seat' : 'testers already hold seats'}: capacity cannot go below that. Decline sign-ups first if you must.`,
+        )
+      }
+      const before = Questions.parse(program.questions)
+      checkQuestionEdits(before, input.questions, await this.answered(trx, id))
+      await trx
+        .updateTable('beta_programs')
+        .set({
+          title: input.title,
+          description_md: input.description,
+          description_html: renderMarkdown(input.description).html,
+          idea_id: input.ideaId ?? null,
+          opens_at: input.opensAt,
+          closes_at: input.closesAt ?? null,
+          capacity: input.capacity,
+          min_trust_level: input.minTrustLevel,
+          members_only: input.membersOnly,
+          review_mode: input.reviewMode,
+          questions: JSON.stringify(input.questions),
+        })
+        .where('id', '=', id)
+        .execute()
+      const free = input.capacity - program.seats_taken
+      const rows = free > 0 && program.waitlist_length > 0 ? await this.promote(trx, { ...program, review_mode: input.reviewMode, title: input.title }, free) : []
+      const time = (d: Date | null | undefined) => d?.getTime() ?? null
+      const changed = Object.entries({
+        title: program.title !== input.title,
+        description: program.description_md !== input.description,
+        idea: program.idea_id !== (input.ideaId ?? null),
+        dates: time(program.opens_at) !== time(input.opensAt) || time(program.closes_at) !== time(input.closesAt),
+        capacity: program.capacity !== input.capacity,
+        trust: program.min_trust_level !== input.minTrustLevel,
+        visibility: program.members_only !== input.membersOnly,
+        review: program.review_mode !== input.reviewMode,
+        questions: JSON.stringify(before) !== JSON.stringify(input.questions),
+      })
+        .filter(([, differs]) => differs)
+        .map(([field]) => field)
+      await logStaffAction(trx, {
+        actorId: actor.id,
+        action: 'beta.edit',
+        target: { type: 'beta_program', id },
+        details: { changed, ...(program.capacity !== input.capacity ? { capacity: { from: program.capacity, to: input.capacity } } : {}), promoted: rows.length },
+      })
+      await this.seatsChanged(trx, id, await this.seatsLeft(trx, id))
+      return rows.length
+    })
+    return { ...(await this.get(id, actor)), promoted }
+  }
+
+  /**
+   * Closes a program's sign-ups by hand (admins), or reopens them; logged. Sign-ups already
+   * made stay as they are, and a freed seat still goes to the waitlist. Reopening also
+   * clears a scheduled close that has passed, so the program really takes sign-ups again.
+   */
+  async setClosed(actor: NonNullable<Viewer>, id: number, closed: boolean, raw: unknown = {}) {
+    ensure(viewerOf(actor), 'administer', undefined)
+    const input = parse(ClosingInput, raw ?? {})
+    await this.db.transaction().execute(async (trx) => {
+      const program = await trx.selectFrom('beta_programs').select(['id', 'closed_at', 'closes_at']).where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!program) throw new NotFound('No such beta program')
+      const now = new Date()
+      const isClosed = program.closed_at !== null || (program.closes_at !== null && program.closes_at <= now)
+      if (isClosed === closed) return
+      await trx
+        .updateTable('beta_programs')
+        .set(closed ? { closed_at: sql<Date>`now()` as unknown as Date } : { closed_at: null, ...(program.closes_at && program.closes_at <= now ? { closes_at: null } : {}) })
+        .where('id', '=', id)
+        .execute()
+      await logStaffAction(trx, { actorId: actor.id, action: closed ? 'beta.close' : 'beta.reopen', target: { type: 'beta_program', id }, reason: input.reason })
+    })
+    return this.get(id, actor)
+  }
+
+  /** Which questions (and which choices of them) existing sign-ups have answered. */
+  private async answered(trx: Trx, id: number): Promise<Map<string, Set<string>>> {
+    const { rows } = await sql<{ key: string; value: string | null }>`
+      select distinct e.key, v.value
+      from beta_signups s
+      cross join jsonb_each(s.answers) e
+      left join lateral jsonb_array_elements_text(case jsonb_typeof(e.value) when 'array' then e.value else jsonb_build_array(e.value) end) v(value) on true
+      where s.program_id = ${id}`.execute(trx)
+    const used = new Map<string, Set<string>>()
+    for (const r of rows) {
+      const set = used.get(r.key) ?? new Set<string>()
+      if (r.value !== null) set.add(r.value)
+      used.set(r.key, set)
+    }
+    return used
+  }
+
+  /**
+   * Gives up to `seats` seats to the first members on the waitlist, in order, and moves
+   * everyone behind them up (under the program lock; positions are checked at commit).
+   */
+  private async promote(trx: Trx, program: { id: number; title: string; review_mode: 'auto' | 'manual' }, seats: number): Promise<NotificationRow[]> {
+    const next = await trx
+      .selectFrom('beta_signups')
+      .select(['id', 'user_id'])
+      .where('program_id', '=', program.id)
+      .where('status', '=', 'waitlisted')
+      .orderBy('waitlist_position')
+      .limit(seats)
+      .execute()
+    if (next.length === 0) return []
+    const promotedTo = program.review_mode === 'manual' ? 'pending' : 'accepted'
+    await trx
+      .updateTable('beta_signups')
+      .set({ status: promotedTo, waitlist_position: null, updated_at: sql<Date>`now()` as unknown as Date })
+      .where('id', 'in', next.map((n) => n.id))
+      .execute()
+    await trx
+      .updateTable('beta_signups')
+      .set({ waitlist_position: sql<number>`waitlist_position - ${next.length}` })
+      .where('program_id', '=', program.id)
+      .where('status', '=', 'waitlisted')
+      .execute()
+    await trx
+      .updateTable('beta_programs')
+      .set({ seats_taken: sql<number>`seats_taken + ${next.length}`, waitlist_length: sql<number>`waitlist_length - ${next.length}` })
+      .where('id', '=', program.id)
+      .execute()
+    return this.notifications.create(trx, next.map((n) => promotionNotice(program, n.user_id, promotedTo)))
   }
 
   /** Programs the viewer may see, newest first, each with the viewer's own state. */
@@ -388,17 +547,7 @@ export class BetaService {
       .execute()
     await this.closeUp(trx, program.id, 1)
     await trx.updateTable('beta_programs').set({ waitlist_length: sql<number>`waitlist_length - 1` }).where('id', '=', program.id).execute()
-    const notice: NewNotification = {
-      userId: next.user_id,
-      kind: 'beta.promoted',
-      url: `/beta/${program.id}`,
-      text:
-        promotedTo === 'accepted'
-          ? `A seat opened up: you are in the "${program.title}" beta.`
-          : `A seat opened up in the "${program.title}" beta: your sign-up now awaits review.`,
-      payload: { programId: program.id, status: promotedTo },
-    }
-    return this.notifications.create(trx, [notice])
+    return this.notifications.create(trx, [promotionNotice(program, next.user_id, promotedTo)])
   }
 
   // Everyone behind a freed place moves up one (the unique position is checked at commit).
@@ -414,18 +563,20 @@ export class BetaService {
 
   private assertOpen(program: ProgramRow): void {
     const now = new Date()
+    if (program.closed_at) throw new Conflict('Sign-ups for this beta are closed')
     if (program.opens_at > now) throw new Conflict(`Sign-ups for this beta open on ${when(program.opens_at)}`)
     if (program.closes_at && program.closes_at <= now) throw new Conflict(`Sign-ups for this beta closed on ${when(program.closes_at)}`)
   }
 
   private view(row: ProgramRow, mine: { status: BetaSignupStatus; waitlist_position: number | null } | null) {
     const now = new Date()
-    const phase = row.opens_at > now ? 'upcoming' : row.closes_at && row.closes_at <= now ? 'closed' : 'open'
+    const phase = row.closed_at || (row.closes_at && row.closes_at <= now) ? 'closed' : row.opens_at > now ? 'upcoming' : 'open'
     const seatsLeft = row.capacity - row.seats_taken
     return {
       id: row.id,
       title: row.title,
       descriptionHtml: row.description_html,
+      descriptionMd: row.description_md,
       ideaId: row.idea_id,
       opensAt: row.opens_at,
       closesAt: row.closes_at,
@@ -436,10 +587,50 @@ export class BetaService {
       membersOnly: row.members_only,
       reviewMode: row.review_mode,
       questions: Questions.parse(row.questions),
+      closedByHand: row.closed_at !== null,
+      closedAt: row.closed_at,
       phase,
       phaseLabel: phase === 'upcoming' ? 'Opens soon' : phase === 'closed' ? 'Closed' : seatsLeft > 0 ? 'Open' : 'Full: waitlist open',
       url: `/beta/${row.id}`,
       mine: mine ? state(mine) : null,
+    }
+  }
+}
+
+/** The notice a member gets when a seat opens for them. */
+function promotionNotice(program: { id: number; title: string }, userId: number, promotedTo: 'accepted' | 'pending'): NewNotification {
+  return {
+    userId,
+    kind: 'beta.promoted',
+    url: `/beta/${program.id}`,
+    text:
+      promotedTo === 'accepted'
+        ? `A seat opened up: you are in the "${program.title}" beta.`
+        : `A seat opened up in the "${program.title}" beta: your sign-up now awaits review.`,
+    payload: { programId: program.id, status: promotedTo },
+  }
+}
+
+/**
+ * Refuses question edits that would break answers already given: a question someone
+ * answered keeps its id and kind of answer, and a choice someone picked stays offered.
+ * Labels, "required" and new questions or choices are always fine.
+ */
+export function checkQuestionEdits(before: Question[], after: Question[], answered: Map<string, Set<string>>): void {
+  for (const old of before) {
+    const used = answered.get(old.id)
+    if (!used) continue
+    const next = after.find((q) => q.id === old.id)
+    if (!next) throw Invalid.field('questions', `"${old.label}" already has answers, so it cannot be removed`)
+    const kind = (q: Question) => (q.type.endsWith('_choice') ? 'choice' : 'text')
+    if (kind(next) !== kind(old) || (old.type === 'multiple_choice') !== (next.type === 'multiple_choice')) {
+      throw Invalid.field('questions', `"${old.label}" already has answers, so its kind of answer cannot change`)
+    }
+    if (kind(old) === 'choice') {
+      const dropped = [...used].filter((c) => old.choices.includes(c) && !next.choices.includes(c))
+      if (dropped.length > 0) {
+        throw Invalid.field('questions', `Members already picked "${dropped[0]}" for "${old.label}": keep that choice (you can add others)`)
+      }
     }
   }
 }

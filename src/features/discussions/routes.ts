@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { fieldErrors, NotFound, parse } from '../../core/errors.js'
 import { FormBody, handleForm, IdParams, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
+import { IDEA_COMMENTS_CATEGORY } from './categories.js'
 import { atomFeed } from './feeds.js'
 import {
   CategoryPageQuery,
@@ -47,7 +48,10 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.get('/', { ...guestCache, schema: { querystring: ReadingListQuery } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const [visible, page] = await Promise.all([categories.visible(viewer), discussions.readingList(viewer, req.query)])
+    const [all, page] = await Promise.all([categories.visible(viewer), discussions.readingList(viewer, req.query)])
+    // Idea comment threads live on their ideas' pages (the reading lists leave them out too):
+    // listed here they would look like a forum category nobody can start a thread in.
+    const visible = all.filter((c) => c.slug !== IDEA_COMMENTS_CATEGORY)
     const stats = await discussions.categoryStats(visible.map((c) => c.id))
     const withStats = visible.map((c) => ({ ...c, threads: stats.get(c.id)?.threads ?? 0, last_post_at: stats.get(c.id)?.last_post_at ?? null }))
     return reply.view('discussions/home', {
@@ -227,6 +231,14 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.redirect(await discussions.postUrl(viewer, id), 303)
   })
 
+  // One post's HTML as the thread page shows it, without the page around it: the composer
+  // inserts a reply it just posted (static/js/composer.js).
+  r.get('/p/:id/fragment', { schema: { params: IdParams } }, async (req, reply) => {
+    const found = await discussions.postView(await viewerOf(req), req.params.id)
+    reply.header('cache-control', 'private, no-store')
+    return reply.view('discussions/post-fragment', { fragment: true, ...found })
+  })
+
   r.get('/p/:id/revisions', { schema: { params: IdParams } }, async (req, reply) => {
     const viewer = await viewerOf(req)
     const history = await discussions.revisions(viewer, req.params.id)
@@ -373,7 +385,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.post('/api/v1/threads/:id/posts', { ...postLimit, schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
     const post = await discussions.reply(await viewerOf(req), req.params.id, req.body)
-    return reply.code(201).send({ id: post.id, threadId: post.threadId, url: post.url })
+    return reply.code(201).send({ id: post.id, threadId: post.threadId, parentId: post.parentId, url: post.url })
   })
 
   r.post('/api/v1/threads/:id/reading', { schema: { params: IdParams, body: ReadingInput } }, async (req, reply) => {
@@ -403,11 +415,19 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return discussions.setLike(await viewerOf(req), req.params.id, false)
   })
 
+  // The Markdown that quotes a post (`> @name wrote:` and the post, line by line), for the inline composer's Quote.
+  r.get('/api/v1/posts/:id/quote', { schema: { params: IdParams } }, async (req) => {
+    requireUser(req)
+    const target = await discussions.replyTarget(await viewerOf(req), undefined, req.params.id, true)
+    return { body: target.body }
+  })
+
   r.get('/api/v1/posts/:id/revisions', { schema: { params: IdParams } }, async (req) => {
     const history = await discussions.revisions(await viewerOf(req), req.params.id)
     return {
-      current: { body: history.post.body_md, editedAt: history.post.edited_at },
-      revisions: history.revisions.map((r) => ({ number: r.number, body: r.body_md, editor: r.editor, createdAt: r.created_at })),
+      current: { body: history.post.body_md, editedAt: history.post.edited_at, ...(history.post.depth === 0 ? { title: history.thread.title } : {}) },
+      // Each earlier version (newest first): its text and, on an opening post, its title; who replaced it, when and why.
+      revisions: history.revisions.map((r) => ({ number: r.number, body: r.body_md, title: r.title, editor: r.editor, reason: r.reason, createdAt: r.created_at })),
     }
   })
 

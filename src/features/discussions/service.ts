@@ -7,6 +7,7 @@ import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import { lf } from '../../core/newlines.js'
+import { textDiff } from './revision-diff.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
@@ -462,13 +463,13 @@ export class DiscussionService {
     const rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
 
-    const { postId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
+    const { postId, parentId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
       // The post, its number, the thread's and the parent's reply counts: one statement. The
       // thread row is updated first (threads before posts, as every reply does: no deadlock);
       // its lock orders concurrent replies, so each takes the next post number, and the post's
       // id is drawn under that lock too, so numbers and ids rise together within a thread.
       const parentId = input.parentId ?? null
-      const rows = await prepared(trx, sql<{ id: number; post_number: number; parent_author: number; parent_deleted: boolean }>`
+      const rows = await prepared(trx, sql<{ id: number; post_number: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
         with parent as (
           select id, path, depth, branch_id, author_id, deleted_at from posts
           where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
@@ -490,7 +491,7 @@ export class DiscussionService {
         counted as (
           update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
         )
-        select post.id, post.post_number, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
+        select post.id, post.post_number, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
       const created = rows[0]
       if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
       const postId = Number(created.id)
@@ -515,9 +516,9 @@ export class DiscussionService {
           categoryId: category.id,
         },
       ])
-      return { postId, parentAuthor: created.parent_author }
+      return { postId, parentId: Number(created.parent_id), parentAuthor: created.parent_author }
     })
-    return { id: postId, threadId, url: threadUrl(thread, postId), parentAuthor }
+    return { id: postId, threadId, parentId, url: threadUrl(thread, postId), parentAuthor }
   }
 
   /**
@@ -803,11 +804,60 @@ export class DiscussionService {
    * The post a reply form answers, in the thread the URL names, with its author's name
    * and, when asked, the post quoted as Markdown to start the reply with.
    */
-  async replyTarget(viewer: Viewer, threadId: number, postId: number, quote: boolean) {
+  async replyTarget(viewer: Viewer, threadId: number | undefined, postId: number, quote: boolean) {
     const { post, thread } = await this.readablePost(viewer, postId, threadId)
     const { username } = await this.db.selectFrom('users').select('username').where('id', '=', post.author_id).executeTakeFirstOrThrow()
     const body = quote ? `> @${username} wrote:\n${post.body_md.split('\n').map((l) => `> ${l}`).join('\n')}\n\n` : ''
     return { thread, parent: { ...post, author_username: username }, body }
+  }
+
+  /**
+   * One post as its thread page shows it to this viewer (likes, edit rights, its actions),
+   * for the composer to insert a reply it just posted without reloading the page.
+   */
+  async postView(viewer: Viewer, postId: number) {
+    const { post, thread, category, moderator } = await this.readablePost(viewer, postId)
+    const userId = viewer.user?.id ?? 0
+    const author = await this.db
+      .selectFrom('users as u')
+      .leftJoin('post_likes as l', (j) => j.on('l.post_id', '=', postId).on('l.user_id', '=', userId))
+      .select(['u.username', 'u.display_name', 'u.trust_level', 'l.user_id as liked_by'])
+      .where('u.id', '=', post.author_id)
+      .executeTakeFirstOrThrow()
+    const s = await this.settings.all()
+    const view: PostView = {
+      id: post.id,
+      post_number: post.post_number,
+      replyTo: null,
+      parent_id: post.parent_id,
+      branch_id: post.branch_id,
+      depth: post.depth,
+      path: post.path,
+      author_id: post.author_id,
+      author_username: author.username,
+      author_display_name: author.display_name,
+      author_trust_level: author.trust_level,
+      body_html: post.body_html,
+      like_count: post.like_count,
+      reply_count: post.reply_count,
+      revision_count: post.revision_count,
+      created_at: post.created_at,
+      edited_at: post.edited_at,
+      deleted: false,
+      hidden: post.hidden_at !== null,
+      liked: author.liked_by !== null,
+      isNew: false,
+      canEdit: can(viewer, 'edit', { categoryId: category.id, post, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
+      children: [],
+      continues: false,
+    }
+    return {
+      post: view,
+      thread: { ...thread, url: threadUrl(thread) },
+      canReply: can(viewer, 'reply', { categoryId: category.id, thread }, { settings: s }),
+      canModerate: moderator,
+      canFlag: can(viewer, 'flag', {}),
+    }
   }
 
   /**
@@ -923,7 +973,15 @@ export class DiscussionService {
       if (!changed) return { post, thread, category, changed }
       await trx
         .insertInto('post_revisions')
-        .values({ post_id: postId, number: post.revision_count + 1, body_md: post.body_md, editor_id: viewer.user!.id })
+        .values({
+          post_id: postId,
+          number: post.revision_count + 1,
+          body_md: post.body_md,
+          editor_id: viewer.user!.id,
+          // The title belongs to the opening post's history: kept with each of its revisions.
+          title: post.depth === 0 ? thread.title : null,
+          reason: input.reason ?? '',
+        })
         .execute()
       await trx
         .updateTable('posts')
@@ -946,18 +1004,42 @@ export class DiscussionService {
     return { id: postId, threadId: result.thread.id, url: await this.postUrl(viewer, postId) }
   }
 
-  /** The revision history of a post: each earlier text, newest first, plus the current one. */
+  /**
+   * The edit history of a post, newest edit first: for each edit who made it, when and why,
+   * what it changed in the text (a word-level diff with a little context, see
+   * revision-diff.ts) and, on an opening post, the title it replaced. Visible to whoever
+   * may see the post (hidden posts: their author and moderators); never for a deleted post.
+   */
   async revisions(viewer: Viewer, postId: number) {
     const { post, thread } = await this.visiblePost(viewer, postId)
     if (post.deleted_at) throw new NotFound('No such post')
-    const revisions = await this.db
+    const rows = await this.db
       .selectFrom('post_revisions as r')
       .leftJoin('users as u', 'u.id', 'r.editor_id')
-      .select(['r.number', 'r.body_md', 'r.created_at', 'u.username as editor'])
+      .select(['r.number', 'r.body_md', 'r.title', 'r.reason', 'r.created_at', 'u.username as editor'])
       .where('r.post_id', '=', postId)
-      .orderBy('r.number', 'desc')
+      .orderBy('r.number', 'asc')
       .execute()
-    return { post, thread: { ...thread, url: threadUrl(thread, postId) }, revisions }
+    const currentTitle = post.depth === 0 ? thread.title : null
+    // Revision n holds version n (the text before edit n); the version after it is the next revision, or the post now.
+    const edits = rows.map((r, i) => {
+      const next = rows[i + 1]
+      const after = { body: next ? next.body_md : post.body_md, title: next ? next.title : currentTitle }
+      return {
+        number: r.number,
+        created_at: r.created_at,
+        editor: r.editor,
+        reason: r.reason,
+        titleChange: r.title !== null && after.title !== null && r.title !== after.title ? { from: r.title, to: after.title } : null,
+        diff: r.body_md === after.body ? null : textDiff(r.body_md, after.body),
+      }
+    })
+    return {
+      post,
+      thread: { ...thread, url: threadUrl(thread, postId) },
+      revisions: rows.slice().reverse(),
+      edits: edits.reverse(),
+    }
   }
 
   /**

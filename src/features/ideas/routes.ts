@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { Invalid, NotFound, parse } from '../../core/errors.js'
+import { Invalid, parse } from '../../core/errors.js'
+import { can, refusal, viewerOf } from '../../core/guard.js'
 import { type Form, FormBody, handleForm, IdParams, queryText, requireAdmin, requireMember, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
@@ -13,7 +14,7 @@ const SettingsQuery = z.object({ saved: queryText })
 
 /** The idea board, idea pages, roadmap, changelog (and its feed), and the ideas API. */
 export async function ideaRoutes(app: FastifyInstance): Promise<void> {
-  const { ideas, beta, config } = app.hearth
+  const { ideas, beta, config, settings } = app.hearth
   const proposeLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, MINUTE) }
   const r = app.withTypeProvider<ZodTypeProvider>()
 
@@ -36,6 +37,13 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }
   }
 
+  // Why this member may not vote right now (suspended, silenced, unconfirmed address), or
+  // null: the vote buttons give way to this reason (the guard refuses the vote anyway).
+  async function voteBlock(req: FastifyRequest): Promise<string | null> {
+    if (!req.user) return null
+    return refusal(viewerOf(req.user), 'vote', undefined, { settings: await settings.all() })?.message ?? null
+  }
+
   // Where a vote or follow form sends the member back to.
   function back(form: Form, id: number): string {
     return safeNext(form.next, `/ideas/${id}`)
@@ -50,6 +58,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     const page = await ideas.board(query, req.user?.id)
     const links = boardLinks(query)
     return reply.view('ideas/board', {
+      voteBlock: await voteBlock(req),
       title: 'Ideas',
       ...page,
       query,
@@ -84,11 +93,19 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   r.get('/ideas/:id', { ...guestCache, schema: { params: IdParams } }, async (req, reply) => {
     const { id } = req.params
     const found = await ideas.get(id, req.user?.id)
-    if (found.mergedIntoId) return reply.redirect(`/ideas/${found.mergedIntoId}?merged_from=${id}`, 301)
-    return reply.view('ideas/show', await ideaPage(req, found.idea!))
+    return reply.view('ideas/show', await ideaPage(req, found.idea))
   })
 
-  async function ideaPage(req: FastifyRequest, idea: NonNullable<Awaited<ReturnType<typeof ideas.get>>['idea']>, extra: Record<string, unknown> = {}) {
+  type IdeaView = Awaited<ReturnType<typeof ideas.get>>['idea']
+
+  // May this member edit the idea (its author while open or under review, staff always)?
+  async function mayEdit(req: FastifyRequest, idea: IdeaView): Promise<boolean> {
+    if (!req.user) return false
+    const subject = { idea: { author_id: idea.authorId, status: idea.status, merged_into_id: idea.mergedInto?.id ?? null } }
+    return can(viewerOf(req.user), 'editIdea', subject, { settings: await settings.all() })
+  }
+
+  async function ideaPage(req: FastifyRequest, idea: IdeaView, extra: Record<string, unknown> = {}) {
     // Also re-rendered after a staff form's POST, whose query is not checked: bad notices are just not shown.
     const q = IdeaPageQuery.safeParse(req.query).data ?? {}
     const mergedFrom = Number(q.merged_from)
@@ -108,6 +125,9 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
       statuses: IDEA_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], current: s === idea.status })),
       mergedNotice: Number.isInteger(mergedFrom) && mergedFrom > 0 && idea.mergedFrom.some((m) => m.id === mergedFrom) ? mergedFrom : null,
       proposed: q.proposed === '1',
+      saved: q.saved === '1',
+      voteBlock: await voteBlock(req),
+      canEdit: await mayEdit(req, idea),
       here: `/ideas/${idea.id}`,
       values: {},
       ...extra,
@@ -118,7 +138,6 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   async function staffForm(req: FastifyRequest, reply: FastifyReply, id: number, form: Form, action: (id: number) => Promise<string>) {
     const user = requireUser(req)
     const found = await ideas.get(id, user.id)
-    if (!found.idea) return reply.redirect(`/ideas/${found.mergedIntoId}`, 303)
     return handleForm(reply, 'ideas/show', form, async () => reply.redirect(await action(id), 303), await ideaPage(req, found.idea))
   }
 
@@ -136,6 +155,38 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
       return `/ideas/${result.intoId}?merged_from=${id}`
     }),
   )
+
+  // Editing: the form shows the idea's current text; a bad field comes back with its message.
+  const editPage = (idea: IdeaView) => ({ title: `Edit: ${idea.title}`, idea, staffEdit: false })
+  r.get('/ideas/:id/edit', { schema: { params: IdParams } }, async (req, reply) => {
+    const user = requireUser(req)
+    const { idea } = await ideas.get(req.params.id, user.id)
+    if (!(await mayEdit(req, idea))) {
+      // Ask the service's guard for the reason, so the page says exactly why not.
+      const why = refusal(viewerOf(user), 'editIdea', { idea: { author_id: idea.authorId, status: idea.status, merged_into_id: idea.mergedInto?.id ?? null } }, { settings: await settings.all() })
+      return reply.code(why?.status ?? 403).view('ideas/show', await ideaPage(req, idea, { error: why?.message ?? 'You cannot edit this idea' }))
+    }
+    return reply.view('ideas/edit', {
+      ...editPage(idea),
+      staffEdit: idea.authorId !== user.id,
+      values: { title: idea.title, body: idea.bodyMd, tags: idea.tags.join(', ') },
+    })
+  })
+
+  r.post('/ideas/:id/edit', { ...proposeLimit, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+    const user = requireUser(req)
+    const { id } = req.params
+    const { idea } = await ideas.get(id, user.id)
+    return handleForm(reply, 'ideas/edit', req.body, async () => {
+      const result = await ideas.edit(user, id, req.body)
+      return reply.redirect(result.changed ? `/ideas/${id}?saved=1` : `/ideas/${id}`, 303)
+    }, { ...editPage(idea), staffEdit: idea.authorId !== user.id })
+  })
+
+  r.get('/ideas/:id/history', { ...guestCache, schema: { params: IdParams } }, async (req, reply) => {
+    const history = await ideas.revisions(req.params.id)
+    return reply.view('ideas/history', { title: `Edit history: ${history.idea.title}`, ...history })
+  })
 
   for (const [path, act] of [
     ['vote', (u, id) => ideas.vote(u, id)],
@@ -179,7 +230,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     }, { ...page, levels: page.levels.map((l) => ({ ...l, value: form[`tl${l.level}`] ?? '' })) })
   })
 
-  app.get('/roadmap', guestCache, async (_req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()) }))
+  app.get('/roadmap', guestCache, async (req, reply) => reply.view('ideas/roadmap', { title: 'Roadmap', ...(await ideas.roadmap()), voteBlock: await voteBlock(req) }))
 
   app.get('/changelog', guestCache, async (_req, reply) => reply.view('ideas/changelog', { title: 'Changelog', entries: await ideas.changelog() }))
 
@@ -196,9 +247,10 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     return { items: page.items, nextCursor: page.nextCursor }
   })
 
+  // `typing=1` (the live check under the title field) also matches the last word as a prefix.
   r.get('/api/v1/ideas/similar', { schema: { querystring: SimilarQuery } }, async (req) => {
-    const { q } = req.query
-    return { items: await ideas.similar(q) }
+    const { q, typing } = req.query
+    return { items: await ideas.similar(q, undefined, { typing: typing === '1' }) }
   })
 
   app.post('/api/v1/ideas', proposeLimit, async (req, reply) => {
@@ -214,8 +266,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   r.get('/api/v1/ideas/:id', { schema: { params: IdParams } }, async (req, reply) => {
     const { id } = req.params
     const found = await ideas.get(id, req.user?.id)
-    if (found.mergedIntoId) return reply.redirect(`/api/v1/ideas/${found.mergedIntoId}`, 301)
-    const { bodyMd: _md, ...idea } = found.idea!
+    const { bodyMd: _md, authorId: _author, ...idea } = found.idea
     return {
       ...idea,
       history: idea.history.map((h) => ({
@@ -237,4 +288,12 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
   r.delete('/api/v1/ideas/:id/subscription', byId, async (req) => ideas.unsubscribe(requireUser(req), req.params.id))
   r.post('/api/v1/ideas/:id/status', byId, async (req) => ideas.changeStatus(requireUser(req), req.params.id, req.body))
   r.post('/api/v1/ideas/:id/merge', byId, async (req) => ideas.merge(requireUser(req), req.params.id, req.body))
+  r.patch('/api/v1/ideas/:id', byId, async (req) => ideas.edit(requireUser(req), req.params.id, req.body))
+  r.get('/api/v1/ideas/:id/revisions', byId, async (req) => {
+    const history = await ideas.revisions(req.params.id)
+    return {
+      idea: history.idea,
+      revisions: history.edits.map((e) => ({ number: e.number, editor: e.editor, at: e.at, before: e.before, changed: { title: !!e.title, body: !!e.body, tags: !!e.tags } })),
+    }
+  })
 }

@@ -51,6 +51,11 @@ export const NewIdeaInput = z.object({
 })
 export type NewIdeaInput = z.output<typeof NewIdeaInput>
 
+/** An edit of an idea: the same fields as proposing it, and an optional reason (logged when staff edit). */
+export const EditIdeaInput = NewIdeaInput.extend({
+  reason: z.string().trim().max(200, 'Keep the reason under 200 characters').default(''),
+})
+
 /** Keyset cursor of a board page: (sort key, id) of the last idea shown; the key of "top" is a vote count. */
 export const BoardCursor = z.tuple([cursorNumber, cursorId])
 const TopCursor = z.tuple([cursorCount, cursorId])
@@ -69,6 +74,7 @@ export type BoardQuery = z.output<typeof BoardQuery>
 
 export const SimilarQuery = z.object({
   q: z.string({ error: 'Say what to look for' }).trim().max(500, 'Keep the text under 500 characters').default(''),
+  typing: z.enum(['1', '0']).optional(),
 })
 
 export const StatusInput = z.object({
@@ -90,4 +96,4 @@ export const VoteLimits = z.record(z.string().regex(/^[0-4]$/), z.number().int()
 export type VoteLimits = z.output<typeof VoteLimits>
 
 /** Notices on an idea's page: after proposing it, or arriving from an idea merged into it. */
-export const IdeaPageQuery = z.object({ proposed: z.string().max(1).optional(), merged_from: z.string().max(20).optional() })
+export const IdeaPageQuery = z.object({ proposed: z.string().max(1).optional(), saved: z.string().max(1).optional(), merged_from: z.string().max(20).optional() })

@@ -1,7 +1,8 @@
 import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import { ensure, type GuardUser, isAdmin, isStaff, viewerOf } from '../../core/guard.js'
+import { diffWords, diffWordsWithSpace } from 'diff'
+import { can, ensure, type GuardUser, isAdmin, isStaff, viewerOf } from '../../core/guard.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { IdeaStatus } from '../../core/db-types.js'
@@ -9,6 +10,7 @@ import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors
 import type { EventType } from '../../core/events.js'
 import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
+import { slugify } from '../discussions/categories.js'
 import type { DiscussionService } from '../discussions/service.js'
 import { logStaffAction } from '../moderation/log.js'
 import type { NotificationService } from '../notifications/service.js'
@@ -16,6 +18,7 @@ import {
   boardCursor,
   type BoardQuery,
   CLOSED_STATUSES,
+  EditIdeaInput,
   MergeInput,
   NewIdeaInput,
   STATUS_LABELS,
@@ -92,6 +95,16 @@ function ideaUrl(id: number): string {
   return `/ideas/${id}`
 }
 
+/** One piece of a diff: text kept, added or removed. */
+export interface DiffPart {
+  text: string
+  kind: 'same' | 'added' | 'removed'
+}
+
+function diffParts(changes: { value: string; added?: boolean; removed?: boolean }[]): DiffPart[] {
+  return changes.map((c) => ({ text: c.value, kind: c.added ? 'added' : c.removed ? 'removed' : 'same' }))
+}
+
 /** The category (created by migration 0035) that holds every idea's comment thread. */
 export { IDEA_COMMENTS_CATEGORY } from '../discussions/categories.js'
 import { IDEA_COMMENTS_CATEGORY } from '../discussions/categories.js'
@@ -113,12 +126,21 @@ export class IdeaService {
     private readonly settings: Pick<CommunitySettings, 'all'>,
   ) {}
 
-  /** Creates an idea; its author follows it. Emits `idea.created` after commit. */
+  /**
+   * Creates an idea; its author follows it and, in the same transaction, votes for it (as
+   * on Fider: proposing is backing), so the new idea starts at one exact vote the author
+   * can take back like any other. The vote is left out when the author may not vote or
+   * already holds every open vote their trust level allows. Emits `idea.created` after commit.
+   */
   async propose(author: Actor, raw: unknown): Promise<IdeaSummary> {
-    ensure(viewerOf(author), 'propose', undefined, { settings: await this.settings.all() })
+    const settings = await this.settings.all()
+    ensure(viewerOf(author), 'propose', undefined, { settings })
     const input = parse(NewIdeaInput, raw)
     const body = renderMarkdown(input.body)
+    const mayVote = can(viewerOf(author), 'vote', undefined, { settings })
+    const limit = (await this.voteLimits())?.[String(author.trust_level)]
     const idea = await this.db.transaction().execute(async (trx) => {
+      const vote = mayVote && (limit === undefined || (await this.openVotes(trx, author.id)) < limit)
       const row = await trx
         .insertInto('ideas')
         .values({
@@ -128,9 +150,12 @@ export class IdeaService {
           body_html: body.html,
           excerpt: markdownToText(input.body, 200),
           tags: input.tags,
+          vote_count: vote ? 1 : 0,
         })
         .returning(['id', 'title', 'excerpt', 'tags', 'status', 'vote_count', 'created_at'])
         .executeTakeFirstOrThrow()
+      // The counter was written with the row it counts; nobody else can vote before this commits.
+      if (vote) await trx.insertInto('idea_votes').values({ idea_id: row.id, user_id: author.id }).execute()
       await trx.insertInto('idea_subscriptions').values({ idea_id: row.id, user_id: author.id }).execute()
       const threadId = await this.discussions.createLinkedThread(trx, {
         categorySlug: IDEA_COMMENTS_CATEGORY,
@@ -140,19 +165,27 @@ export class IdeaService {
       })
       await trx.updateTable('ideas').set({ thread_id: threadId }).where('id', '=', row.id).execute()
       await this.outbox.emit(trx, 'idea.created', { ideaId: row.id, title: row.title, url: ideaUrl(row.id), author: author.username }, { channels: ['ideas', 'home'] })
-      return row
+      return { ...row, voted: vote }
     })
-    return this.summary({ ...idea, author_username: author.username })
+    return { ...this.summary({ ...idea, author_username: author.username }), voted: idea.voted }
   }
 
   /**
    * Up to 5 existing ideas whose words overlap the text (any word, ranked by ts_rank),
    * so a member can vote instead of posting a duplicate. Merged ideas are left out.
    */
-  async similar(text: string, excludeId?: number): Promise<IdeaSummary[]> {
+  async similar(text: string, excludeId?: number, options: { typing?: boolean } = {}): Promise<IdeaSummary[]> {
     if (text.trim().length === 0) return []
     // plainto_tsquery normalises the words (stemming, stop words); OR-ing them finds partial overlaps.
-    const query = sql`replace(plainto_tsquery('english', ${text})::text, ' & ', ' | ')::tsquery`
+    let query = sql`replace(plainto_tsquery('english', ${text})::text, ' & ', ' | ')::tsquery`
+    if (options.typing) {
+      // While a title is being typed its last word may be unfinished: match it as a prefix.
+      // Only letters and digits reach to_tsquery, so its operators cannot be injected.
+      const words = text.match(/[\p{L}\p{N}]+/gu)?.slice(-12) ?? []
+      if (words.length === 0) return []
+      const last = words.pop()!
+      query = sql`(replace(plainto_tsquery('english', ${words.join(' ')})::text, ' & ', ' | ')::tsquery || to_tsquery('english', ${`${last}:*`}))`
+    }
     let q = this.listed()
       .where(sql<boolean>`ideas.search @@ ${query}`)
       .orderBy(sql`ts_rank(ideas.search, ${query})`, 'desc')
@@ -194,7 +227,8 @@ export class IdeaService {
 
   /**
    * One idea with everything its page shows: status history, voters, the viewer's vote
-   * and subscription. A merged idea answers with `mergedIntoId` so the page can redirect.
+   * and subscription. A merged idea keeps its text and history; `mergedInto` names the
+   * idea that now holds its votes (and `mergedIntoId` is set).
    */
   async get(id: number, viewerId?: number) {
     const idea = await this.db
@@ -205,8 +239,7 @@ export class IdeaService {
       .where('ideas.id', '=', id)
       .executeTakeFirst()
     if (!idea) throw new NotFound('No such idea')
-    if (idea.merged_into_id) return { mergedIntoId: idea.merged_into_id, idea: null }
-    const [history, voters, viewer, mergedFrom] = await Promise.all([
+    const [history, voters, viewer, mergedFrom, mergedInto] = await Promise.all([
       this.db
         .selectFrom('idea_status_changes')
         .leftJoin('users', 'users.id', 'idea_status_changes.actor_id')
@@ -241,9 +274,16 @@ export class IdeaService {
             .executeTakeFirstOrThrow()
         : Promise.resolve({ voted: false, subscribed: false }),
       this.db.selectFrom('ideas').select(['id', 'title']).where('merged_into_id', '=', id).orderBy('id').execute(),
+      idea.merged_into_id
+        ? this.db
+            .selectFrom('ideas')
+            .select(['id', 'title', 'vote_count', 'status'])
+            .where('id', '=', idea.merged_into_id)
+            .executeTakeFirst()
+        : Promise.resolve(undefined),
     ])
     return {
-      mergedIntoId: null,
+      mergedIntoId: idea.merged_into_id,
       idea: {
         ...this.summary(idea),
         bodyHtml: idea.body_html,
@@ -261,8 +301,103 @@ export class IdeaService {
         voted: viewer.voted,
         subscribed: viewer.subscribed,
         mergedFrom,
+        mergedInto: mergedInto
+          ? { id: mergedInto.id, title: mergedInto.title, votes: mergedInto.vote_count, statusLabel: STATUS_LABELS[mergedInto.status], url: ideaUrl(mergedInto.id), mergedAt: idea.merged_at }
+          : null,
+        // A merged idea takes no votes of its own: they go to its target.
+        closed: CLOSED_STATUSES.includes(idea.status) || idea.merged_into_id !== null,
+        authorId: idea.author_id,
+        editedAt: idea.edited_at,
+        revisionCount: idea.revision_count,
       },
     }
+  }
+
+  /**
+   * Edits an idea's title, description and tags: its author while it is open or under
+   * review, staff always (see the guard's `editIdea`). The replaced text is kept as a
+   * revision; the comment thread's title follows the idea's; staff editing someone else's
+   * idea is logged. Nothing is written when nothing changed.
+   */
+  async edit(actor: Actor, id: number, raw: unknown): Promise<{ ideaId: number; url: string; changed: boolean }> {
+    const settings = await this.settings.all()
+    const input = parse(EditIdeaInput, raw)
+    const body = renderMarkdown(input.body)
+    return this.db.transaction().execute(async (trx) => {
+      // FOR NO KEY UPDATE: voters (FOR KEY SHARE) carry on; a merge or status move waits.
+      const idea = await trx
+        .selectFrom('ideas')
+        .select(['id', 'author_id', 'title', 'body_md', 'tags', 'status', 'merged_into_id', 'revision_count', 'thread_id'])
+        .where('id', '=', id)
+        .forNoKeyUpdate()
+        .executeTakeFirst()
+      if (!idea) throw new NotFound('No such idea')
+      ensure(viewerOf(actor), 'editIdea', { idea }, { settings })
+      const changed = input.title !== idea.title || input.body !== idea.body_md || input.tags.join(',') !== idea.tags.join(',')
+      if (!changed) return { ideaId: id, url: ideaUrl(id), changed: false }
+      const number = idea.revision_count + 1
+      await trx
+        .insertInto('idea_revisions')
+        .values({ idea_id: id, number, title: idea.title, body_md: idea.body_md, tags: idea.tags, editor_id: actor.id })
+        .execute()
+      const now = sql<Date>`now()` as unknown as Date
+      await trx
+        .updateTable('ideas')
+        .set({
+          title: input.title,
+          body_md: input.body,
+          body_html: body.html,
+          excerpt: markdownToText(input.body, 200),
+          tags: input.tags,
+          revision_count: number,
+          edited_at: now,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute()
+      if (idea.thread_id && input.title !== idea.title) {
+        await trx.updateTable('threads').set({ title: input.title, slug: slugify(input.title) }).where('id', '=', idea.thread_id).execute()
+      }
+      if (idea.author_id !== actor.id) {
+        await logStaffAction(trx, { actorId: actor.id, action: 'idea.edit', target: { type: 'idea', id }, reason: input.reason, details: { revision: number } })
+      }
+      return { ideaId: id, url: ideaUrl(id), changed: true }
+    })
+  }
+
+  /**
+   * An idea's edit history, newest first: each edit with who made it, when, and what it
+   * changed (word diffs of the title, description and tags). Anyone who sees the idea sees it.
+   */
+  async revisions(id: number) {
+    const idea = await this.db
+      .selectFrom('ideas')
+      .select(['id', 'title', 'body_md', 'tags', 'author_id', 'created_at', 'edited_at', 'merged_into_id'])
+      .where('id', '=', id)
+      .executeTakeFirst()
+    if (!idea) throw new NotFound('No such idea')
+    const rows = await this.db
+      .selectFrom('idea_revisions as r')
+      .leftJoin('users as u', 'u.id', 'r.editor_id')
+      .select(['r.number', 'r.title', 'r.body_md', 'r.tags', 'r.created_at', 'u.username as editor'])
+      .where('r.idea_id', '=', id)
+      .orderBy('r.number', 'asc')
+      .execute()
+    const versions = [...rows.map((r) => ({ title: r.title, body_md: r.body_md, tags: r.tags })), { title: idea.title, body_md: idea.body_md, tags: idea.tags }]
+    const edits = rows.map((r, i) => {
+      const before = versions[i]!
+      const after = versions[i + 1]!
+      return {
+        number: r.number,
+        editor: r.editor,
+        at: r.created_at,
+        title: before.title === after.title ? null : diffParts(diffWords(before.title, after.title)),
+        body: before.body_md === after.body_md ? null : diffParts(diffWordsWithSpace(before.body_md, after.body_md)),
+        tags: before.tags.join(', ') === after.tags.join(', ') ? null : diffParts(diffWords(before.tags.join(', '), after.tags.join(', '))),
+        before: { title: before.title, body: before.body_md, tags: before.tags },
+      }
+    })
+    return { idea: { id: idea.id, title: idea.title, url: ideaUrl(idea.id), createdAt: idea.created_at, editedAt: idea.edited_at }, edits: edits.reverse() }
   }
 
   /**
@@ -353,7 +488,7 @@ export class IdeaService {
   /** With a per-trust-level limit set, a member may hold only so many votes on ideas still open. */
   private async checkOpenVotes(trx: Trx, userId: number, ideaId: number, limit: number): Promise<void> {
     // One member's votes are counted one at a time, so two parallel votes cannot both squeeze in.
-    await trx.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute()
+    await this.lockVoter(trx, userId)
     const row = await trx
       .selectFrom('idea_votes')
       .innerJoin('ideas', 'ideas.id', 'idea_votes.idea_id')
@@ -371,6 +506,24 @@ export class IdeaService {
           'Take one back, or wait: votes come back when an idea you voted for is done or declined.',
       )
     }
+  }
+
+  private async lockVoter(trx: Trx, userId: number): Promise<void> {
+    await trx.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute()
+  }
+
+  /** How many votes the member holds on ideas still open, counted under their lock (see checkOpenVotes). */
+  private async openVotes(trx: Trx, userId: number): Promise<number> {
+    await this.lockVoter(trx, userId)
+    const row = await trx
+      .selectFrom('idea_votes')
+      .innerJoin('ideas', 'ideas.id', 'idea_votes.idea_id')
+      .select((eb) => eb.fn.countAll<number>().as('open'))
+      .where('idea_votes.user_id', '=', userId)
+      .where('ideas.status', 'not in', [...CLOSED_STATUSES])
+      .where('ideas.merged_into_id', 'is', null)
+      .executeTakeFirstOrThrow()
+    return Number(row.open)
   }
 
   /** Follows an idea without voting (idempotent). */

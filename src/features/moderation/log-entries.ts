@@ -43,7 +43,7 @@ const day = (iso: unknown) => (typeof iso === 'string' && !Number.isNaN(Date.par
 
 /**
  * Turns a page of log rows into sentences with names and links. Every name the page needs
- * is loaded in at most six queries, whatever the page holds (no query per entry).
+ * is loaded in at most seven queries, whatever the page holds (no query per entry).
  * `visible` is the reader's visible category ids (null for staff, who see everything): a
  * post or thread that has since moved somewhere the reader cannot see keeps its title hidden.
  */
@@ -53,6 +53,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
   const threadIds = targetIds('thread')
   const userIds = targetIds('user')
   const signupIds = targetIds('beta_signup')
+  const programIds = targetIds('beta_program')
   const ideaIds = ids([...targetIds('idea'), ...rows.filter((r) => r.action === 'idea.merge').map((r) => num(r.details.into))])
   const categoryIds = ids([
     ...rows.map((r) => r.category_id),
@@ -60,7 +61,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
     ...targetIds('category'),
   ])
 
-  const [categories, posts, threads, users, ideas, signups] = await Promise.all([
+  const [categories, posts, threads, users, ideas, signups, programs] = await Promise.all([
     categoryIds.length ? db.selectFrom('categories').select(['id', 'name', 'slug']).where('id', 'in', categoryIds).execute() : [],
     postIds.length
       ? db
@@ -82,6 +83,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
           .where('s.id', 'in', signupIds)
           .execute()
       : [],
+    programIds.length ? db.selectFrom('beta_programs').select(['id', 'title']).where('id', 'in', programIds).execute() : [],
   ])
   const byId = <T extends { id: number }>(list: T[]) => new Map(list.map((x) => [x.id, x]))
   const categoryOf = byId(categories)
@@ -90,6 +92,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
   const userOf = byId(users)
   const ideaOf = byId(ideas)
   const signupOf = byId(signups)
+  const programOf = byId(programs)
 
   const categoryPart = (id: number | null): LogPart => {
     const c = id === null ? undefined : categoryOf.get(id)
@@ -142,6 +145,11 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
         const s = id === null ? undefined : signupOf.get(id)
         if (s) parts.push({ text: `@${s.username}`, url: `/u/${s.username}` }, { text: 'for' }, { text: quoted(s.title), url: `/beta/${s.program_id}` })
         else parts.push({ text: 'a sign-up that no longer exists' })
+        break
+      }
+      case 'beta_program': {
+        const b = id === null ? undefined : programOf.get(id)
+        parts.push(b ? { text: quoted(b.title), url: `/beta/${b.id}` } : { text: 'a beta program that no longer exists' })
         break
       }
     }

@@ -1,7 +1,7 @@
 import type { DbOrTrx } from '../../core/db.js'
 
 /** What a staff action was done to: a post, a member, a category, an idea, a beta sign-up. */
-export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_signup' | 'settings'
+export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_program' | 'beta_signup' | 'settings'
 
 /** What a staff action was done to, by id (settings are named by their key). */
 export interface StaffActionTarget {
@@ -49,6 +49,10 @@ export const STAFF_ACTIONS = {
   // the idea board and betas
   'idea.status': { label: 'moved the idea', target: 'idea', after: 'in' },
   'idea.merge': { label: 'merged the idea', target: 'idea', after: 'in' },
+  'idea.edit': { label: 'edited the idea', target: 'idea', after: 'in' },
+  'beta.edit': { label: 'edited the beta program', target: 'beta_program', after: 'in' },
+  'beta.close': { label: 'closed the sign-ups of the beta program', target: 'beta_program', after: 'in' },
+  'beta.reopen': { label: 'reopened the sign-ups of the beta program', target: 'beta_program', after: 'in' },
   'beta.accept': { label: 'accepted the beta sign-up of', target: 'beta_signup', after: 'in' },
   'beta.decline': { label: 'declined the beta sign-up of', target: 'beta_signup', after: 'in' },
   // community settings

@@ -19,6 +19,7 @@ import { registerGuestCache } from './core/guest-cache.js'
 import { isAdmin, isStaff, viewerOf } from './core/guard.js'
 import { isApi } from './core/http.js'
 import { isBadText, refuseBadText, safeLocation } from './core/input.js'
+import { registerMultipart } from './core/multipart.js'
 import { paths } from './core/paths.js'
 import { fallbackRateLimitStore } from './core/rate-limits.js'
 import type { JobQueue } from './core/queue.js'
@@ -26,10 +27,14 @@ import { createLiveHub, type LiveOptions } from './core/realtime/index.js'
 import { createHandlebars, partialFiles } from './core/views.js'
 import type { Hearth } from './fastify-types.js'
 import { accountRoutes } from './features/accounts/routes.js'
+import { activityRoutes } from './features/activity/routes.js'
+import { referralRoutes } from './features/referrals/routes.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
+import { spamRoutes } from './features/spam/routes.js'
 import { discussionRoutes } from './features/discussions/routes.js'
+import { communityRoutes } from './features/community/routes.js'
 import { emailRoutes } from './features/email/routes.js'
 import { healthRoutes } from './features/health/routes.js'
 import { ideaRoutes } from './features/ideas/routes.js'
@@ -38,7 +43,10 @@ import { registerLiveChannels } from './features/live/channels.js'
 import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
+import { uploadRoutes } from './features/uploads/routes.js'
+import { startInProcessJobs } from './in-process-jobs.js'
 import { buildServices, type Services } from './services.js'
+import type { JobDefinition } from './worker-runtime.js'
 
 /** What buildApp needs from outside: the resources the entrypoint (or a test) owns. */
 export interface AppDeps {
@@ -53,6 +61,8 @@ export interface AppDeps {
   liveLimits?: LiveOptions
   /** Told of every route as it is registered (the route-walking test lists them this way). */
   onRoute?: (route: RouteOptions) => void
+  /** Without a queue: the scheduled jobs this process should run itself (src/in-process-jobs.ts). */
+  inProcessJobs?: JobDefinition[]
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -79,13 +89,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const services =
     deps.services ??
     (await buildServices({ config, db: deps.db, log, redis: deps.redis, queue: deps.queue, listenUrl: deps.listenUrl, live: deps.liveLimits }))
-  const hearth: Hearth = { ...services, live: createLiveHub({ fanout: services.fanout, log: log.child({ module: 'live' }), limits: deps.liveLimits }) }
+  const inProcessJobs =
+    deps.inProcessJobs && !services.queue
+      ? startInProcessJobs({ definitions: deps.inProcessJobs, services, config, log: log.child({ module: 'jobs' }), everyMs: config.jobsInProcess.everyMs })
+      : null
+  if (inProcessJobs) app.addHook('onClose', async () => inProcessJobs.close())
+  const hearth: Hearth = {
+    ...services,
+    live: createLiveHub({ fanout: services.fanout, log: log.child({ module: 'live' }), limits: deps.liveLimits }),
+    inProcessJobs,
+  }
   const { sessions, categories, secret } = hearth
   registerLiveChannels(hearth)
+  // The first page should not wait for the community's name and colours.
+  await hearth.community.identity()
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
   app.decorateRequest('authMethod', null)
+  app.decorateRequest('heldPosts', null)
 
   // ── external plugins ───────────────────────────────────────────────────────────
   await app.register(fastifyHelmet, {
@@ -95,7 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'https:'],
+        // Images come from this site only: posts show uploads, never another site's pictures.
+        imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'", config.baseUrl.replace(/^http/, 'ws')],
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],
@@ -109,6 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   })
   await app.register(fastifyCookie, { secret })
   await app.register(fastifyFormbody)
+  await registerMultipart(app)
   await app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: 'hearth_csrf',
@@ -193,7 +217,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }
     req.user = found.user
     if (!longLived(req)) categories.remember(found.user, found.moderates)
-    if (page) unreadOf.set(req, found.unread)
+    if (page) {
+      unreadOf.set(req, found.unread)
+      req.heldPosts = found.held
+    }
     req.session = found.session
     req.authMethod = 'session'
     if (found.refreshed) setSessionCookie(reply, config, token, found.session.expiresAt)
@@ -203,6 +230,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     if (SAFE_METHODS.has(req.method) || req.routeOptions.config?.csrf === false) return done()
     if (!isApi(req)) return app.csrfProtection(req, reply, done)
     if (req.authMethod === 'token') return done()
+    // A file upload cannot be JSON, and a cross-site form can send multipart: it must come
+    // from this site and carry the page's CSRF token (in the X-CSRF-Token header).
+    if (req.routeOptions.config?.uploads && req.isMultipart()) {
+      if (!req.user) return done()
+      if (!sameOrigin(req, config)) return reply.code(403).send({ error: 'Cross-site request refused' })
+      return app.csrfProtection(req, reply, done)
+    }
     // Cookie-authenticated API writes must be same-origin JSON: a cross-site form
     // cannot send JSON, and a cross-site fetch of JSON is stopped by CORS preflight.
     const type = req.headers['content-type'] ?? ''
@@ -215,8 +249,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.addHook('preHandler', async (req, reply) => {
     if (isApi(req) || req.method === 'HEAD' || req.ws) return
+    const community = await hearth.community.identity()
     reply.locals = {
       ...reply.locals,
+      community,
+      communityName: community.name,
       currentUser: req.user,
       isAdmin: isAdmin(viewerOf(req.user)),
       isStaff: isStaff(viewerOf(req.user)),
@@ -245,9 +282,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(ideaRoutes)
   await app.register(mentionRoutes)
   await app.register(betaRoutes)
+  await app.register(spamRoutes)
   await app.register(emailRoutes)
+  await app.register(communityRoutes)
   await app.register(adminJobRoutes)
+  await app.register(activityRoutes)
+  await app.register(referralRoutes)
   await app.register(liveRoutes)
+  await app.register(uploadRoutes)
 
   // The relay delivers events written before this process started, then each as it commits.
   if (!deps.services) {
@@ -272,13 +314,15 @@ function sameOrigin(req: FastifyRequest, config: Config): boolean {
 // Locals for pages rendered outside the preHandler (404s, errors before routing).
 async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Record<string, unknown>> {
   if (reply.locals?.csrfToken) return {}
+  // The community's name and look, unless the database is what failed.
+  const community = await req.server.hearth.community.identity().catch(() => null)
   let csrfToken = ''
   try {
     csrfToken = reply.generateCsrf()
   } catch {
     // A page still renders when the CSRF cookie cannot be set (no cookie plugin yet).
   }
-  return { currentUser: req.user, csrfToken }
+  return { currentUser: req.user, csrfToken, ...(community ? { community, communityName: community.name } : {}) }
 }
 
 // A path that is not valid percent-encoded UTF-8 (`/t/%E0%A4%A`) or whose parameter is too long

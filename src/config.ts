@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(100).max(600_000).default(5_000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(3_600_000).default(30_000),
   DATA_DIR: z.string().min(1).default('./data'),
+  UPLOADS_DIR: z.string().min(1).optional(),
   MIGRATE_ON_START: bool.default(true),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/i, 'letters, digits, : _ - only').default('hearth'),
@@ -37,8 +38,15 @@ const EnvSchema = z.object({
   RATE_LIMIT_SIGNUP: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_LOGIN: z.coerce.number().int().min(1).default(20),
   RATE_LIMIT_POST: z.coerce.number().int().min(1).default(30),
+  /** Sign-ups per day from one IP address, and per hour from one subnet (/24 IPv4, /64 IPv6). */
+  RATE_LIMIT_SIGNUP_DAY: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_SIGNUP_SUBNET: z.coerce.number().int().min(1).default(30),
+  AKISMET_KEY: z.string().min(1).max(200).optional(),
+  AKISMET_URL: url(['http:', 'https:']).optional(),
   COMMUNITY_NAME: z.string().min(1).max(80).default('Hearth'),
   GUEST_CACHE_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
+  JOBS_IN_PROCESS: bool.default(true),
+  JOBS_IN_PROCESS_EVERY_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(1).max(86_400).optional(),
   GUEST_CACHE_MAX_MB: z.coerce.number({ error: 'must be a number of megabytes' }).int().min(1).max(4096).default(16),
 })
 
@@ -55,6 +63,8 @@ export interface Config {
   /** Waiting for a connection, and one statement's run time (0: unlimited); migrations are not limited. */
   databaseTimeouts: { connectMs: number; statementMs: number }
   dataDir: string
+  /** Where uploaded images are kept (the local-folder storage); outside `static/`, never executed. */
+  uploadsDir: string
   migrateOnStart: boolean
   redisUrl: string | null
   redisPrefix: string
@@ -71,11 +81,19 @@ export interface Config {
   cookieSecure: boolean
   sessionDays: number
   trustProxy: boolean
-  rateLimits: { signup: number; login: number; post: number }
+  rateLimits: { signup: number; login: number; post: number; signupPerDay: number; signupPerSubnet: number }
+  /** An Akismet-compatible spam checker; null (the default) asks none. */
+  akismet: { key: string; url: string } | null
   communityName: string
   guestCacheSeconds: number
   /** The guest cache's total size bound, in bytes. */
   guestCacheMaxBytes: number
+  /**
+   * Without Redis, the web process runs the scheduled jobs that need no queue (trust,
+   * promotion, session purge, outbox prune) itself; `everyMs` runs each that often instead
+   * of on its schedule (tests and demos).
+   */
+  jobsInProcess: { enabled: boolean; everyMs: number | null }
 }
 
 /** Thrown when the environment is invalid; `problems` holds one line per bad variable. */
@@ -111,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
     dataDir: path.resolve(e.DATA_DIR),
+    uploadsDir: path.resolve(e.UPLOADS_DIR ?? path.join(e.DATA_DIR, 'uploads')),
     migrateOnStart: e.MIGRATE_ON_START,
     redisUrl: e.REDIS_URL ?? null,
     redisPrefix: e.REDIS_PREFIX,
@@ -124,10 +143,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cookieSecure: e.COOKIE_SECURE === 'auto' ? baseUrl.startsWith('https:') : e.COOKIE_SECURE === 'true',
     sessionDays: e.SESSION_DAYS,
     trustProxy: e.TRUST_PROXY,
-    rateLimits: { signup: e.RATE_LIMIT_SIGNUP, login: e.RATE_LIMIT_LOGIN, post: e.RATE_LIMIT_POST },
+    rateLimits: { signup: e.RATE_LIMIT_SIGNUP, login: e.RATE_LIMIT_LOGIN, post: e.RATE_LIMIT_POST, signupPerDay: e.RATE_LIMIT_SIGNUP_DAY, signupPerSubnet: e.RATE_LIMIT_SIGNUP_SUBNET },
+    akismet: e.AKISMET_KEY ? { key: e.AKISMET_KEY, url: e.AKISMET_URL ?? 'https://rest.akismet.com' } : null,
     communityName: e.COMMUNITY_NAME,
     guestCacheSeconds: e.GUEST_CACHE_SECONDS,
     guestCacheMaxBytes: e.GUEST_CACHE_MAX_MB * 1024 * 1024,
+    jobsInProcess: { enabled: e.JOBS_IN_PROCESS, everyMs: e.JOBS_IN_PROCESS_EVERY_SECONDS ? e.JOBS_IN_PROCESS_EVERY_SECONDS * 1_000 : null },
   }
 }
 

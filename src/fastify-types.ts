@@ -1,10 +1,13 @@
 import type { Session, SessionUser } from './core/auth/sessions.js'
 import type { LiveHub } from './core/realtime/index.js'
+import type { InProcessJobs } from './in-process-jobs.js'
 import type { Services } from './services.js'
 
 /** What every feature's routes reach through `app.hearth`: the service graph and this instance's live hub. */
 export interface Hearth extends Services {
   live: LiveHub
+  /** Scheduled jobs this process runs itself when there is no Redis; null otherwise. */
+  inProcessJobs: InProcessJobs | null
 }
 
 declare module 'fastify' {
@@ -15,10 +18,14 @@ declare module 'fastify' {
     user: SessionUser | null
     session: Session | null
     authMethod: 'session' | 'token' | null
+    /** On pages: whether the member has posts awaiting approval (read with the session; null when not asked). */
+    heldPosts: boolean | null
   }
   interface FastifyContextConfig {
     /** False on the few routes a signed token authorises instead of a session (one-click unsubscribe). */
     csrf?: boolean
+    /** Reads files from multipart bodies on this route (src/core/multipart.ts). */
+    uploads?: boolean
   }
   interface FastifyReply {
     /** Values every page template sees (set by @fastify/view's reply decorator). */

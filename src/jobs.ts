@@ -1,9 +1,11 @@
 import { pruneOutbox } from './core/outbox.js'
 import { accountJobs } from './features/accounts/jobs.js'
+import { activityJobs } from './features/activity/jobs.js'
 import { registerDiscussionDigest } from './features/discussions/digest.js'
 import { digestJobs } from './features/digests/jobs.js'
 import { emailJobs } from './features/email/jobs.js'
 import { registerIdeaDigest } from './features/ideas/digest.js'
+import { spamJobs } from './features/spam/jobs.js'
 import { trustJobs } from './features/trust/jobs.js'
 import type { JobDefinition } from './worker-runtime.js'
 
@@ -15,6 +17,7 @@ registerIdeaDigest()
 const pruneOutboxJob: JobDefinition<'outbox.prune'> = {
   name: 'outbox.prune',
   schedule: { pattern: '23 * * * *' },
+  withoutRedis: true,
   async handle(_payload, { db, log }) {
     const pruned = await pruneOutbox(db)
     log.info({ pruned }, 'delivered outbox events pruned')
@@ -23,4 +26,4 @@ const pruneOutboxJob: JobDefinition<'outbox.prune'> = {
 }
 
 /** Every feature's jobs; the worker checks this covers every job name exactly once. */
-export const allJobs: JobDefinition[] = [...accountJobs, ...digestJobs, ...emailJobs, ...trustJobs, pruneOutboxJob as JobDefinition]
+export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, ...spamJobs, pruneOutboxJob as JobDefinition]

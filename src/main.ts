@@ -6,6 +6,7 @@ import { createLogger } from './core/logger.js'
 import { migrateToLatest } from './core/migrate.js'
 import { JobQueue } from './core/queue.js'
 import { createRedis } from './core/redis.js'
+import { allJobs } from './jobs.js'
 
 const SHUTDOWN_GRACE_MS = 10_000
 
@@ -21,13 +22,24 @@ async function main(): Promise<void> {
   }
   const redis = config.redisUrl ? createRedis(config.redisUrl) : null
   const queue = redis ? new JobQueue(redis, config.redisPrefix) : null
-  if (!redis) {
-    log.warn(
-      'no REDIS_URL: background jobs are off (session purge, digests, notification mail, trust levels, ' +
-        'moderator promotion); live events stay in this process; rate limits are per instance',
+  const inProcess = !redis && config.jobsInProcess.enabled
+  const app = await buildApp(config, {
+    db: database.db,
+    redis,
+    queue,
+    listenUrl: database.kind === 'postgres' ? config.databaseUrl : null,
+    inProcessJobs: inProcess ? allJobs : undefined,
+  })
+  if (redis) log.info('jobs run in the worker (npm run worker): Redis is configured')
+  else if (inProcess) {
+    log.info(
+      { jobs: app.hearth.inProcessJobs?.names, every: config.jobsInProcess.everyMs ? `${config.jobsInProcess.everyMs / 1000}s` : 'their schedules' },
+      'jobs run in-process: no Redis configured (trust levels, moderator promotion, session purge, outbox prune); ' +
+        'mail, digests and notification mail are off; live events stay in this process; rate limits are per instance',
     )
+  } else {
+    log.warn('no REDIS_URL and JOBS_IN_PROCESS=false: background jobs are off; live events stay in this process; rate limits are per instance')
   }
-  const app = await buildApp(config, { db: database.db, redis, queue, listenUrl: database.kind === 'postgres' ? config.databaseUrl : null })
   installShutdown(app, async () => {
     await queue?.close()
     redis?.disconnect()

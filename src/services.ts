@@ -10,18 +10,28 @@ import { createFanout, type Fanout, liveConsumer, type LiveOptions } from './cor
 import { CommunitySettings, instanceSecret } from './core/settings.js'
 import { LinkSigner } from './core/signed-tokens.js'
 import { AccountService } from './features/accounts/service.js'
+import { ActivityService } from './features/activity/service.js'
+import { HealthReport } from './features/activity/report.js'
+import { SegmentService } from './features/activity/segments.js'
+import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
 import { CategoryService } from './features/discussions/categories.js'
 import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
 import { EmailService } from './features/email/service.js'
+import { CommunityService } from './features/community/service.js'
 import { IdeaService } from './features/ideas/service.js'
 import { MentionService } from './features/mentions/service.js'
 import { ModerationService } from './features/moderation/service.js'
+import { NotificationLevelService } from './features/notifications/levels.js'
 import { NotificationService } from './features/notifications/service.js'
+import { AkismetChecker } from './features/spam/checker.js'
+import { SpamService } from './features/spam/service.js'
 import { TrustService } from './features/trust/service.js'
 import { ThreadViews } from './features/discussions/thread-views.js'
+import { UploadService } from './features/uploads/service.js'
+import { LocalFolderStorage, type UploadStorage } from './features/uploads/storage.js'
 
 /** What the service graph is built from: the resources an entrypoint (or a test) owns. */
 export interface ServiceDeps {
@@ -39,6 +49,8 @@ export interface ServiceDeps {
   live?: LiveOptions
   /** How often the relay looks for events nobody announced (default 1 s). */
   outboxPollMs?: number
+  /** Where uploaded images are kept; a folder (`config.uploadsDir`) when absent. */
+  uploadStorage?: UploadStorage
 }
 
 /** Every service, built once with its dependencies; the web process, the worker and the CLI share this graph. */
@@ -61,6 +73,8 @@ export interface Services {
   sessions: SessionStore
   accounts: AccountService
   notifications: NotificationService
+  /** Levels per thread and category, muted members, like notifications on or off. */
+  notificationLevels: NotificationLevelService
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
@@ -73,7 +87,19 @@ export interface Services {
   email: EmailService
   moderation: ModerationService
   trust: TrustService
+  spam: SpamService
   jobs: JobAdminService
+  /** The activity log and lifecycle stages (community health). */
+  activity: ActivityService
+  /** The health dashboard's figures. */
+  health: HealthReport
+  /** Member segments and the owners' actions on them. */
+  segments: SegmentService
+  /** Invite links and the sign-ups they brought. */
+  referrals: ReferralService
+  uploads: UploadService
+  /** The community's identity, public pages and first-run checklist. */
+  community: CommunityService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -97,14 +123,20 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
 
   const settings = new CommunitySettings(db)
   const sessions = new SessionStore(db, config.sessionDays, outbox)
-  const notifications = new NotificationService(db, outbox)
-  const categories = new CategoryService(db)
-  const discussions = new DiscussionService(db, categories, settings, notifications, outbox)
+  const categories = new CategoryService(db, outbox)
+  const notifications = new NotificationService(db, outbox, categories)
+  const checker = config.akismet ? new AkismetChecker({ ...config.akismet, blog: config.baseUrl }) : null
+  const spam = new SpamService(db, settings, categories, notifications, outbox, sessions, secret, { baseUrl: config.baseUrl, checker })
+  // New posts pass the spam gate; approving a held one publishes it through the discussions.
+  const discussions = new DiscussionService(db, categories, settings, notifications, outbox, spam)
+  spam.attach(discussions)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
+  const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
 
-  const consumers: EventConsumer[] = [liveConsumer(fanout)]
+  const consumers: EventConsumer[] = [liveConsumer(fanout), notifications.consumer()]
   if (queue) consumers.push(email.consumer())
+  consumers.push(activity.consumer())
   consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
   const threadViews = new ThreadViews(db, redis, config.redisPrefix, log.child({ module: 'views' }))
   const relay = new OutboxRelay({
@@ -130,8 +162,9 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     fanout,
     settings,
     sessions,
-    accounts: new AccountService(db, sessions, outbox),
+    accounts: new AccountService(db, sessions, outbox, spam),
     notifications,
+    notificationLevels: new NotificationLevelService(db, discussions, categories),
     categories,
     discussions,
     search: new SearchService(db, categories),
@@ -142,7 +175,14 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     email,
     moderation: new ModerationService(db, categories, discussions, settings, notifications, outbox),
     trust: new TrustService(db, settings, notifications),
+    spam,
     jobs: new JobAdminService(queue, db),
+    activity,
+    health: new HealthReport(db),
+    referrals: new ReferralService(db),
+    segments: new SegmentService(db, notifications),
+    uploads: new UploadService(db, deps.uploadStorage ?? new LocalFolderStorage(config.uploadsDir), settings),
+    community: new CommunityService(db, settings, categories, config),
     start: () => relay.start(),
     async close() {
       await threadViews.close()

@@ -103,7 +103,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (!def) throw new Error(`no handler for job ${job.name}`)
     const payload = jobPayloads[def.name].parse(job.data)
     const jobLog = log.child({ job: job.name, jobId: job.id })
-    return def.handle(payload as never, { ...context, log: jobLog })
+    // The community's name as an owner set it in /admin (subjects, mail layouts), else COMMUNITY_NAME.
+    const communityName = await services.community.name()
+    if (mailer) mailer.communityName = communityName
+    const jobConfig = communityName === config.communityName ? config : { ...config, communityName }
+    return def.handle(payload as never, { ...context, config: jobConfig, log: jobLog })
   }
   const worker = new Worker(QUEUE_NAME, processor, {
     connection: options.workerConnection,

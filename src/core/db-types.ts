@@ -25,11 +25,20 @@ export interface UsersTable {
   created_at: CreatedAt
   last_seen_at: Timestamp | null
   mail_off_kinds: ColumnType<string[], string[] | undefined, string[]>
+  like_notifications: ColumnType<boolean, boolean | undefined, boolean>
   email_suppressed_at: Timestamp | null
   email_suppressed_reason: string | null
   tl3_short_since: Timestamp | null
   role_locked: ColumnType<boolean, boolean | undefined, boolean>
+  avatar_key: string | null
+  approval_status: ColumnType<ApprovalStatus, ApprovalStatus | undefined, ApprovalStatus>
+  application_answers: ColumnType<Record<string, string>, string | undefined, string>
+  signup_ip: string | null
+  invited_by: number | null
 }
+
+/** A sign-up's standing when the community approves sign-ups by hand. */
+export type ApprovalStatus = 'approved' | 'pending' | 'rejected'
 
 export interface SessionsTable {
   id: string
@@ -95,6 +104,10 @@ export interface NotificationsTable {
   read_at: Timestamp | null
   created_at: CreatedAt
   emailed_at: Timestamp | null
+  /** Set on notifications that absorb later ones while unread (likes on a post, replies in a thread). */
+  group_key: string | null
+  count: ColumnType<number, number | undefined, number>
+  updated_at: Timestamp | null
 }
 
 export type EmailStatus = 'sent' | 'empty' | 'rejected'
@@ -120,6 +133,23 @@ export interface PasswordResetsTable {
   used_at: Date | null
 }
 
+export type UploadKind = 'image' | 'avatar'
+
+export interface UploadsTable {
+  id: Generated<number>
+  user_id: number
+  kind: UploadKind
+  hash: string
+  keys: string[]
+  content_type: string
+  byte_size: number
+  original_bytes: number
+  width: number
+  height: number
+  original_name: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
+}
+
 export type CategoryVisibility = 'public' | 'members' | 'trust'
 
 export interface CategoriesTable {
@@ -134,6 +164,23 @@ export interface CategoriesTable {
   min_trust_to_start: ColumnType<number, number | undefined, number>
   position: ColumnType<number, number | undefined, number>
   created_at: CreatedAt
+  /** `#rrggbb`, or null for the default colour. */
+  color: string | null
+}
+
+/** A slug a category had before (renamed, or merged into it when another was deleted). */
+export interface CategorySlugRedirectsTable {
+  slug: string
+  category_id: number
+  created_at: CreatedAt
+}
+
+/** When each scheduled job last ran in-process (no Redis). */
+export interface ScheduledJobRunsTable {
+  name: string
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>
+  finished_at: Timestamp | null
+  error: string | null
 }
 
 export interface CategoryModeratorsTable {
@@ -202,6 +249,8 @@ export interface PostLikesTable {
   post_id: number
   user_id: number
   created_at: CreatedAt
+  /** The notification that counted this like (an unlike takes it back out of that one). */
+  notification_id: number | null
 }
 
 export interface PostRevisionsTable {
@@ -291,9 +340,35 @@ export interface IdeaStatusChangesTable {
   created_at: CreatedAt
 }
 
-export interface IdeaSubscriptionsTable {
-  idea_id: number
+/** How much a member hears about a thread or category (Discourse's levels). */
+export type NotificationLevel = 'muted' | 'normal' | 'tracking' | 'watching'
+
+export interface ThreadNotificationLevelsTable {
   user_id: number
+  thread_id: number
+  level: NotificationLevel
+  reason: ColumnType<'manual' | 'created' | 'replied' | 'idea', 'manual' | 'created' | 'replied' | 'idea' | undefined, 'manual' | 'created' | 'replied' | 'idea'>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface CategoryNotificationLevelsTable {
+  user_id: number
+  category_id: number
+  level: NotificationLevel
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface UserMutesTable {
+  user_id: number
+  muted_user_id: number
+  created_at: CreatedAt
+}
+
+export interface NotificationFanoutsTable {
+  event_id: number
+  recipients: ColumnType<number, number | undefined, number>
   created_at: CreatedAt
 }
 
@@ -358,6 +433,83 @@ export interface ModeratorOffersTable {
 }
 
 /** Every table Hearth owns; migrations and this interface change together. */
+export type StageName = 'newcomer' | 'explorer' | 'participant' | 'contributor' | 'champion' | 'inactive'
+
+export interface ActivityLogTable {
+  id: Generated<number>
+  user_id: number
+  kind: string
+  subject_id: ColumnType<number, number | undefined, number>
+  other_user_id: number | null
+  category_id: number | null
+  at: Timestamp
+}
+
+export interface MemberDaysTable {
+  day: ColumnType<Date, string, string>
+  user_id: number
+}
+
+export interface MemberMonthsTable {
+  user_id: number
+  month: ColumnType<Date, string, string>
+}
+
+export interface HealthDailyTable {
+  day: ColumnType<Date, string, string>
+  dau: number
+  wau: number
+  mau: number
+  new_members: number
+  posts: number
+  computed_at: CreatedAt
+}
+
+export interface MemberStagesTable {
+  user_id: number
+  stage: StageName
+  drifting: ColumnType<boolean, boolean | undefined, boolean>
+  score: ColumnType<number, number | undefined, number>
+  recent_score: ColumnType<number, number | undefined, number>
+  helped: ColumnType<number, number | undefined, number>
+  since: ColumnType<Date, string, string>
+  computed_at: CreatedAt
+}
+
+export interface MemberStageChangesTable {
+  id: Generated<number>
+  user_id: number
+  from_stage: StageName | null
+  to_stage: StageName
+  day: ColumnType<Date, string, string>
+}
+
+export interface ReferralLinksTable {
+  id: Generated<number>
+  code: string
+  owner_id: number | null
+  name: string | null
+  created_by: number | null
+  visits: ColumnType<number, number | undefined, number>
+  created_at: CreatedAt
+  disabled_at: Date | null
+}
+
+export interface ReferralsTable {
+  user_id: number
+  link_id: number
+  referrer_id: number | null
+  created_at: CreatedAt
+}
+
+export interface SegmentsTable {
+  id: Generated<number>
+  name: string
+  filter: ColumnType<Record<string, unknown>, string, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -378,7 +530,10 @@ export interface Database {
   idea_votes: IdeaVotesTable
   idea_revisions: IdeaRevisionsTable
   idea_status_changes: IdeaStatusChangesTable
-  idea_subscriptions: IdeaSubscriptionsTable
+  thread_notification_levels: ThreadNotificationLevelsTable
+  category_notification_levels: CategoryNotificationLevelsTable
+  user_mutes: UserMutesTable
+  notification_fanouts: NotificationFanoutsTable
   beta_programs: BetaProgramsTable
   beta_signups: BetaSignupsTable
   email_log: EmailLogTable
@@ -386,6 +541,93 @@ export interface Database {
   moderator_offers: ModeratorOffersTable
   outbox: OutboxTable
   password_resets: PasswordResetsTable
+  activity_log: ActivityLogTable
+  member_days: MemberDaysTable
+  member_months: MemberMonthsTable
+  health_daily: HealthDailyTable
+  member_stages: MemberStagesTable
+  member_stage_changes: MemberStageChangesTable
+  referral_links: ReferralLinksTable
+  referrals: ReferralsTable
+  segments: SegmentsTable
+  uploads: UploadsTable
+  category_slug_redirects: CategorySlugRedirectsTable
+  scheduled_job_runs: ScheduledJobRunsTable
+  held_posts: HeldPostsTable
+  post_fingerprints: PostFingerprintsTable
+  link_domains: LinkDomainsTable
+  watched_words: WatchedWordsTable
+  blocked_identities: BlockedIdentitiesTable
+  invites: InvitesTable
+}
+
+export type HeldPostStatus = 'pending' | 'approved' | 'rejected' | 'flagged' | 'dismissed'
+
+export interface HeldPostsTable {
+  id: Generated<number>
+  author_id: number
+  category_id: number
+  thread_id: number | null
+  parent_id: number | null
+  title: string | null
+  body_md: string
+  reasons: ColumnType<string[], string[] | undefined, string[]>
+  score: ColumnType<number, number | undefined, number>
+  status: ColumnType<HeldPostStatus, HeldPostStatus | undefined, HeldPostStatus>
+  post_id: number | null
+  decided_by: number | null
+  decided_at: Timestamp | null
+  decision_reason: ColumnType<string, string | undefined, string>
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface PostFingerprintsTable {
+  id: Generated<number>
+  post_id: number | null
+  author_id: number | null
+  /** A 64-bit simhash, as PostgreSQL bigint (read back as a string). */
+  simhash: ColumnType<string, string | bigint, string | bigint>
+  known_spam: ColumnType<boolean, boolean | undefined, boolean>
+  created_at: CreatedAt
+}
+
+export interface LinkDomainsTable {
+  domain: string
+  posts: ColumnType<number, number | undefined, number>
+  first_seen_at: ColumnType<Date, Date | string | undefined, Date | string>
+  created_at: CreatedAt
+}
+
+export type WatchedWordAction = 'block' | 'hold' | 'flag' | 'replace'
+
+export interface WatchedWordsTable {
+  id: Generated<number>
+  pattern: string
+  is_regex: ColumnType<boolean, boolean | undefined, boolean>
+  action: WatchedWordAction
+  replacement: ColumnType<string, string | undefined, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
+export interface BlockedIdentitiesTable {
+  id: Generated<number>
+  kind: 'email' | 'ip'
+  value: string
+  reason: ColumnType<string, string | undefined, string>
+  created_by: number | null
+  created_at: CreatedAt
+}
+
+export interface InvitesTable {
+  id: Generated<number>
+  code: string
+  created_by: number
+  max_uses: ColumnType<number, number | undefined, number>
+  uses: ColumnType<number, number | undefined, number>
+  expires_at: Timestamp
+  created_at: CreatedAt
 }
 
 export type User = Selectable<UsersTable>

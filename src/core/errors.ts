@@ -55,7 +55,28 @@ export class Invalid extends DomainError {
   }
 }
 
-/** 429: too many requests. */
+/** 413: a file (or its picture) is larger than this community allows; `field` names the file field. */
+export class TooLarge extends DomainError {
+  readonly status = 413
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** 415: a file of a kind this community does not take; `field` names the file field. */
+export class UnsupportedType extends DomainError {
+  readonly status = 415
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message)
+  }
+}
+
 /** A service Hearth depends on (Redis for jobs) is unreachable right now; nothing was changed. */
 export class Unavailable extends DomainError {
   readonly status = 503
@@ -64,6 +85,7 @@ export class Unavailable extends DomainError {
   }
 }
 
+/** 429: too many requests. */
 export class TooManyRequests extends DomainError {
   readonly status = 429
   constructor(message = 'Too many requests, please slow down') {
@@ -86,7 +108,9 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<
 /** The per-field messages a form should show for an error, or null when it is not about fields. */
 export function fieldErrors(err: unknown): Record<string, string> | null {
   if (err instanceof Invalid) return err.fields
-  if (err instanceof Conflict && err.field) return { [err.field]: err.message }
+  // Any other refusal about one field (a conflict, a file too large or of the wrong kind, a spent quota).
+  const field = err instanceof DomainError ? (err as { field?: unknown }).field : undefined
+  if (typeof field === 'string' && field) return { [field]: (err as Error).message }
   return null
 }
 

@@ -20,6 +20,13 @@ export interface EventMap {
   /** What a member (or, without one, everyone) may see changed: their live sockets recheck now. */
   'access.changed': { userId?: number }
   'notification.created': { id: number; userId: number; kind: string; url: string; text: string }
+  /** An unread notification absorbed another (a like or reply joined its group): the badge count stays. */
+  'notification.updated': { id: number; userId: number; kind: string; url: string; text: string }
+  /**
+   * A post (or a thread's opening post) to tell its watchers about; no live channels. The
+   * notifications consumer fans it out, skipping `notified` (told in the post's own transaction).
+   */
+  'post.notify': { threadId: number; postId: number; categoryId: number; authorId: number; title: string; url: string; text: string; notified: number[] }
   'thread.created': { threadId: number; title: string; url: string; author: string; categoryId: number }
   'post.created': {
     threadId: number
@@ -35,6 +42,8 @@ export interface EventMap {
   'post.deleted': { threadId: number; postId: number }
   'post.hidden': { threadId: number; postId: number }
   'like.changed': { threadId: number; postId: number; likeCount: number }
+  /** A post is waiting for approval, or was published and flagged by the spam check (only to moderators of its category). */
+  'post.held': { heldId: number; categoryId: number; status: 'pending' | 'flagged' }
   'flag.created': { postId: number; categoryId: number; score: number; hidden: boolean }
   'flag.resolved': { postId: number; categoryId: number; action: string; moderatorId: number }
   'idea.created': { ideaId: number; title: string; url: string; author: string }

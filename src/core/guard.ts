@@ -27,7 +27,8 @@ export interface CategoryAccess {
 }
 
 /** The user fields the guard reads. */
-export type GuardUser = Pick<SessionUser, 'id' | 'role' | 'trust_level' | 'suspended_until' | 'silenced_until' | 'email_verified_at'>
+export type GuardUser = Pick<SessionUser, 'id' | 'role' | 'trust_level' | 'suspended_until' | 'silenced_until' | 'email_verified_at'> &
+  Partial<Pick<SessionUser, 'approval_status'>>
 
 /** Who is asking: the user (or a guest) and the categories they moderate. */
 export interface Viewer {
@@ -38,6 +39,10 @@ export interface Viewer {
 /** The community settings the guard needs (see core/settings.ts). */
 export interface GuardSettings {
   require_verified_email_to_post: boolean
+  /** Trust level 3 members may approve held posts (features/spam). */
+  spam_tl3_approves?: boolean
+  /** Who may create invitation links (features/spam). */
+  spam_invites_by?: 'staff' | 'members'
 }
 
 /** What the answer depends on besides viewer and subject. */
@@ -68,6 +73,10 @@ export interface Subjects {
   /** Take back one's own vote, follow, like or sign-up. */
   retract: undefined
   subscribe: undefined
+  /** Choose how much to hear about a thread or category (seeing it is checked by the caller, with a 404). */
+  setNotificationLevel: undefined
+  /** Mute a member: their posts collapse and they cause no notifications for the viewer. Staff cannot be muted. */
+  mute: { target: MemberRank }
   propose: undefined
   /**
    * Edit an idea's title, description and tags: staff always; its author while it is still
@@ -90,11 +99,25 @@ export interface Subjects {
    * moderator acts), or change their role and trust level (`role`, owners only).
    */
   penalise: { target: MemberRank; categoryId?: number; kind?: 'penalty' | 'role' }
+  /** Reach the queue of posts awaiting approval (moderators, staff, and trust level 3 when the owner allows). */
+  approvalQueue: undefined
+  /** Approve or reject one held post: an approver of its category who did not write it. */
+  approvePost: { categoryId: number; authorId: number }
+  /** Approve or reject sign-up applications (staff). */
+  reviewSignups: undefined
+  /** Mark a member as a spammer: delete their posts, suspend them, block their email and IP (staff, by rank). */
+  markSpammer: { target: MemberRank }
+  /** Create invitation links (staff; members of trust level 2 and above when the owner allows). */
+  invite: undefined
   /** Owner pages and the admin API. */
   administer: undefined
+  /** The community health dashboard (staff: admins and moderators, not category moderators). */
+  viewHealth: undefined
   createToken: undefined
   /** Look members up by the start of their name (the composer's @-mention suggestions): members in good standing. */
   lookUpMembers: undefined
+  /** Upload an image (to a post, or as one's avatar); the community sets the lowest trust level. */
+  upload: { minTrustLevel: number }
 }
 
 export type Action = keyof Subjects
@@ -105,9 +128,11 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload'])
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
 const READS = new Set<Action>(['read', 'readBeta'])
+/** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
+const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
   post: ['post', 'posting'],
   reply: ['post', 'posting'],
@@ -119,6 +144,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   betaSignUp: ['sign up for betas', 'signing up for betas'],
   flag: ['flag posts', 'flagging posts'],
   createToken: ['create API tokens', 'creating API tokens'],
+  upload: ['upload images', 'uploading images'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -151,6 +177,16 @@ export function isStaff(viewer: Viewer, now = new Date()): boolean {
 /** Is the viewer an admin who is not suspended? */
 export function isAdmin(viewer: Viewer, now = new Date()): boolean {
   return viewer.user?.role === 'admin' && !isSuspended(viewer.user, now)
+}
+
+/**
+ * May this viewer work the approval queue at all: moderators and staff, and members of
+ * trust level 3 when the owner lets them approve (features/spam).
+ */
+export function isApprover(viewer: Viewer, ctx: GuardContext = {}, now = ctx.now ?? new Date()): boolean {
+  if (isModerator(viewer, now)) return true
+  const user = viewer.user
+  return !!user && !!ctx.settings?.spam_tl3_approves && user.trust_level >= 3 && !isSuspended(user, now) && !isSilenced(user, now)
 }
 
 /** May this viewer moderate the category (its queue, pins, locks, edits, deletes)? */
@@ -187,6 +223,11 @@ function standingBlock(user: GuardUser, action: Action, ctx: GuardContext): stri
   const now = ctx.now ?? new Date()
   if (isSuspended(user, now)) return `Your account is suspended until ${user.suspended_until!.toUTCString()}`
   const [verb, gerund] = VERBS[action] ?? ['do that', 'doing that']
+  if (user.approval_status && user.approval_status !== 'approved' && WRITES_BLOCKED_BY_APPLICATION.has(action)) {
+    return user.approval_status === 'pending'
+      ? `Your application to join is waiting for the staff to approve it; until then you can read but not ${verb}.`
+      : `Your application to join was not approved, so you cannot ${verb}.`
+  }
   if (isSilenced(user, now) && WRITES_BLOCKED_BY_SILENCE.has(action)) {
     return `You are silenced until ${user.silenced_until!.toUTCString()} and cannot ${verb}`
   }
@@ -223,6 +264,8 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
   switch (action) {
     case 'administer':
       return isAdmin(viewer, now) ? null : notFound()
+    case 'viewHealth':
+      return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
       return isModerator(viewer, now) ? null : notFound()
     case 'moderate': {
@@ -236,6 +279,33 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       if (!canModerate(viewer, categoryId, now)) return forbidden('You can only resolve flags in the categories you moderate')
       return authorId === user.id ? forbidden('Flags on your own post go to another moderator or an admin') : null
     }
+    case 'approvalQueue':
+      return isApprover(viewer, ctx, now) ? null : notFound()
+    case 'approvePost': {
+      if (!isApprover(viewer, ctx, now)) return notFound()
+      const { categoryId, authorId } = s as Subjects['approvePost']
+      const mayHere = canModerate(viewer, categoryId, now) || (!!ctx.settings?.spam_tl3_approves && user.trust_level >= 3 && !isSilenced(user, now))
+      if (!mayHere) return forbidden('Only moderators of this category can approve its posts')
+      return authorId === user.id ? forbidden('Your own posts go to another moderator') : null
+    }
+    case 'reviewSignups':
+      return isStaff(viewer, now) ? null : notFound()
+    case 'markSpammer': {
+      if (!isStaff(viewer, now)) return notFound()
+      const { target } = s as Subjects['markSpammer']
+      if (target.id === user.id) return forbidden('You cannot act on your own account')
+      const rank = rankOf(target)
+      if (rank >= 3) return forbidden('Admins cannot be marked as spammers')
+      if (rank >= 1 && !isAdmin(viewer, now)) return forbidden('Only admins can act on a moderator')
+      return null
+    }
+    case 'invite': {
+      const block = standingBlock(user, action, ctx)
+      if (block) return forbidden(block)
+      if (isStaff(viewer, now)) return null
+      if (ctx.settings?.spam_invites_by === 'members' && user.trust_level >= 2) return null
+      return forbidden(ctx.settings?.spam_invites_by === 'members' ? 'Members of trust level 2 and above can invite people' : 'Only staff can invite people')
+    }
     case 'penalise': {
       const { target, categoryId, kind = 'penalty' } = s as Subjects['penalise']
       const mayModerate = kind === 'role' ? isAdmin(viewer, now) : categoryId === undefined ? isStaff(viewer, now) : canModerate(viewer, categoryId, now)
@@ -247,6 +317,16 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       if (rank >= 1 && !isAdmin(viewer, now)) return forbidden('Only admins can suspend, silence or change the role of a moderator')
       return null
     }
+  }
+
+  if (action === 'mute') {
+    const { target } = s as Subjects['mute']
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    if (target.id === user.id) return forbidden('You cannot mute yourself')
+    // As in Discourse: what staff write (warnings, decisions, announcements) must reach everyone.
+    if (rankOf(target) >= 2) return forbidden('Moderators and admins cannot be muted')
+    return null
   }
 
   if (action === 'post' || action === 'reply' || action === 'edit' || action === 'delete' || action === 'like' || action === 'flag') {
@@ -323,7 +403,17 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, propose, createToken, lookUpMembers: only the member's standing decides.
+  if (action === 'upload') {
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    const { minTrustLevel } = s as Subjects['upload']
+    if (!isStaff(viewer, now) && user.trust_level < minTrustLevel) {
+      return forbidden(`Members of trust level ${minTrustLevel} and above can upload images; you are at trust level ${user.trust_level}`)
+    }
+    return null
+  }
+
+  // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

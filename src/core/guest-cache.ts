@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** What the guest cache holds now (tests and health pages). */
     guestCacheStats?: () => { entries: number; bytes: number }
+    /** Drops every cached page now (an owner renamed a category or the community). */
+    guestCacheClear?: () => void
   }
   interface FastifyContextConfig {
     /** Guests get this page from a short-lived shared cache (an "anonymous cache"). */
@@ -48,6 +50,10 @@ export function registerGuestCache(app: FastifyInstance, ttlSeconds: number, max
   sweep.unref()
   app.addHook('onClose', async () => clearInterval(sweep))
   app.decorate('guestCacheStats', () => ({ entries: entries.size, bytes }))
+  app.decorate('guestCacheClear', () => {
+    entries.clear()
+    bytes = 0
+  })
   const isGuest = (cookie: string | undefined, authorization: string | undefined) =>
     !authorization && !(cookie ?? '').includes(`${SESSION_COOKIE}=`)
 

@@ -139,9 +139,12 @@ export class Mailer {
   private readonly templates = new Map<string, { html: Template; text: Template }>()
   private readonly layout: { html: Template; text: Template }
   private readonly envelopeFrom: string
+  /** The community's name in every mail: COMMUNITY_NAME until the worker reads the one set in /admin. */
+  communityName: string
 
   constructor(private readonly config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'baseUrl' | 'communityName' | 'mailConcurrency'>) {
     if (!config.smtpUrl) throw new Error('Mailer needs SMTP_URL')
+    this.communityName = config.communityName
     this.connections = new SmtpConnections(config.smtpUrl, Math.max(1, config.mailConcurrency))
     this.envelopeFrom = /<([^>]+)>/.exec(config.mailFrom)?.[1] ?? config.mailFrom.trim()
     const html = createHandlebars()
@@ -161,7 +164,7 @@ export class Mailer {
   render(template: string, data: Record<string, unknown>, unsubscribeUrl: string): RenderedMail {
     const t = this.templates.get(template)
     if (!t) throw new Error(`no mail template "${template}"`)
-    const context = { ...data, communityName: this.config.communityName, baseUrl: this.config.baseUrl, unsubscribeUrl }
+    const context = { ...data, communityName: this.communityName, baseUrl: this.config.baseUrl, unsubscribeUrl }
     return {
       html: this.layout.html({ ...context, body: t.html(context) }),
       text: this.layout.text({ ...context, body: t.text(context) }),

@@ -14,6 +14,9 @@ export const MAX_MENTION_LINKS = 30
 /** The most HTML one post may render to; a longer result is shortened, with a note. */
 export const MAX_RENDERED_BYTES = 128 * 1024
 
+/** An image this site stores (src/features/uploads): the only `<img src>` a post may show. */
+export const OWN_UPLOAD = /^\/uploads\/[a-f0-9]{32}(?:-[0-9]{2,4})?\.(?:jpg|png|webp|gif)$/
+
 const md = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false })
 
 // Every link a member writes is marked as theirs and not endorsed, and opens normally.
@@ -72,7 +75,7 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
   ],
   allowedAttributes: {
     a: ['href', 'rel', 'class', 'title'],
-    img: ['src', 'alt', 'title'],
+    img: ['src', 'alt', 'title', 'loading'],
     code: ['class'],
     ol: ['start'],
     th: ['align'],
@@ -82,8 +85,21 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesByTag: { img: ['http', 'https'] },
   allowProtocolRelative: false,
-  // Belt and braces: every link keeps rel even if markdown-it's rule is bypassed.
-  transformTags: { a: (tagName, attribs) => ({ tagName, attribs: { ...attribs, rel: 'nofollow ugc noopener' } }) },
+  transformTags: {
+    // Belt and braces: every link keeps rel even if markdown-it's rule is bypassed.
+    a: (tagName, attribs) => ({ tagName, attribs: { ...attribs, rel: 'nofollow ugc noopener' } }),
+    // Pictures come from this site's uploads only: another site's image would tell it who reads
+    // the post (and could change after moderation). It becomes a link to the picture instead.
+    img: (tagName, attribs): sanitizeHtml.Tag => {
+      const src = attribs.src ?? ''
+      if (OWN_UPLOAD.test(src)) {
+        const kept: sanitizeHtml.Attributes = { src, alt: attribs.alt ?? '', loading: 'lazy' }
+        if (attribs.title) kept.title = attribs.title
+        return { tagName, attribs: kept }
+      }
+      return { tagName: 'a', attribs: { href: src, rel: 'nofollow ugc noopener' }, text: attribs.alt || src || 'image' }
+    },
+  },
 }
 
 /**

@@ -22,6 +22,9 @@ export const jobPayloads = {
   'trust.recompute': z.object({}),
   'moderators.promote': z.object({}),
   'outbox.prune': z.object({}),
+  'spam.prune': z.object({}),
+  'activity.nightly': z.object({}),
+  'health.weekly_report': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads
@@ -61,6 +64,11 @@ export interface JobDefinition<N extends JobName = JobName, Ctx = BaseJobContext
   name: N
   handle(payload: JobPayload<N>, ctx: Ctx): Promise<unknown>
   schedule?: { pattern: string } | { every: number }
+  /**
+   * Needs neither the queue nor the mailer: without Redis (the quick start) the web process
+   * runs it on its schedule itself (src/in-process-jobs.ts).
+   */
+  withoutRedis?: boolean
 }
 
 /** Enqueues jobs by name with a typed, validated payload. */

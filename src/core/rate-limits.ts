@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { Redis } from 'ioredis'
 import { TooManyRequests } from './errors.js'
+import { subnetOf } from './net.js'
 
 /**
  * A named rate limit to put on several routes at once (a form and its API twin share
@@ -122,3 +123,28 @@ export function fallbackRateLimitStore(redis: Redis | null, prefix: string): new
   }
   return FallbackStore as new (params: unknown) => unknown
 }
+
+/**
+ * Sign-up budgets, all counted at once: per IP address per hour and per day, and per subnet
+ * (/24 IPv4, /64 IPv6: a household, or one server's block of addresses) per hour. Any one
+ * running out refuses the sign-up (429), so neither waiting an hour nor rotating addresses
+ * within a block buys a flood. Counted in the same store as every limit (Redis, or this
+ * process's memory while Redis is away).
+ */
+export function signupRateLimit(app: FastifyInstance, limits: { perHour: number; perDay: number; perSubnet: number }): preHandlerAsyncHookHandler {
+  const checks = [
+    { check: app.createRateLimit({ max: limits.perHour, timeWindow: HOUR_MS, keyGenerator: (req) => `signup:${req.ip}` }), what: 'from your address' },
+    { check: app.createRateLimit({ max: limits.perDay, timeWindow: 24 * HOUR_MS, keyGenerator: (req) => `signup-day:${req.ip}` }), what: 'from your address today' },
+    { check: app.createRateLimit({ max: limits.perSubnet, timeWindow: HOUR_MS, keyGenerator: (req) => `signup-net:${subnetOf(req.ip)}` }), what: 'from your network' },
+  ]
+  return async (req) => {
+    for (const { check, what } of checks) {
+      const result = await check(req)
+      if (!result.isAllowed && result.isExceeded) {
+        throw new TooManyRequests(`Too many sign-ups ${what}. Try again in ${Math.max(1, Math.ceil(result.ttl / 60_000))} minute(s).`)
+      }
+    }
+  }
+}
+
+const HOUR_MS = 60 * 60 * 1000

@@ -6,6 +6,9 @@ export interface SettingsField {
   name: keyof CommunitySettingsValues & string
   label: string
   options?: readonly { value: string; label: string }[]
+  /** How the input is shown when it has no options (default: a number). */
+  input?: 'number' | 'text' | 'textarea'
+  hint?: string
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { z } from 'zod'
-import type { Db } from './db.js'
+import type { Db, Trx } from './db.js'
 import { parse } from './errors.js'
 
 /**
@@ -38,7 +38,27 @@ const SettingsSchema = z.object({
     ),
   ...trustSettings(),
   ...moderationSettings(),
+  ...spamSettings(),
+  ...activitySettings(),
+  ...uploadSettings(),
+  ...identitySettings(),
 })
+
+// The community's identity and its public pages, edited in /admin (features/community).
+// Empty means "not set": the name falls back to COMMUNITY_NAME, the rest to Hearth's own.
+function identitySettings() {
+  return {
+    community_name: z.string().max(80).default(''),
+    tagline: z.string().max(160).default(''),
+    logo_url: z.string().max(500).default(''),
+    favicon_url: z.string().max(500).default(''),
+    accent_color: z.string().regex(/^(#[0-9a-f]{6})?$/).default(''),
+    about: z.string().max(20_000).default(''),
+    contact: z.string().max(300).default(''),
+    /** The first-run checklist on /admin was put away by an admin. */
+    checklist_dismissed: z.boolean().default(false),
+  }
+}
 
 function count(max: number, fallback: number) {
   return z.number().int().min(0).max(max).default(fallback)
@@ -86,6 +106,78 @@ function moderationSettings() {
   }
 }
 
+// Spam and abuse defence (features/spam): sign-up defences, the post risk policy, the approval queue.
+function spamSettings() {
+  const score = (fallback: number) => z.number().int().min(0).max(101).default(fallback)
+  return {
+    /** Seconds a person needs at least to fill the sign-up form (faster is a bot). */
+    spam_signup_min_seconds: count(600, 3),
+    spam_block_disposable_email: z.boolean().default(true),
+    /** open: anyone signs up; approval: staff approve each application; invite: only with an invitation link. */
+    spam_signup_mode: z.enum(['open', 'approval', 'invite']).default('open'),
+    /** One question per line, asked on the sign-up form when sign-ups are approved by hand. */
+    spam_application_questions: z.string().max(2_000).default(''),
+    /** Who may create invitation links: staff only, or members of trust level 2 and above too. */
+    spam_invites_by: z.enum(['staff', 'members']).default('staff'),
+    /** A member's first N posts wait for approval (0: none). */
+    spam_hold_first_posts: count(50, 0),
+    /** Category slugs (comma-separated) whose new posts all wait for approval. */
+    spam_hold_category_slugs: z.string().max(1_000).default(''),
+    /** Trust level 3 members may approve held posts in categories they can see. */
+    spam_tl3_approves: z.boolean().default(false),
+    /** Risk score (0–100) from which a post is published and flagged for a look, held, or refused; 101 turns a step off. */
+    spam_flag_score: score(40),
+    spam_hold_score: score(60),
+    spam_reject_score: score(90),
+  }
+}
+
+// Community health (features/activity): what each kind of act weighs in a member's score,
+// and the thresholds of the lifecycle stages computed nightly from it.
+function activitySettings() {
+  return {
+    activity_weight_post: count(100, 5),
+    activity_weight_reply: count(100, 3),
+    activity_weight_like_given: count(100, 1),
+    activity_weight_like_received: count(100, 2),
+    activity_weight_helped: count(100, 3),
+    activity_weight_vote: count(100, 1),
+    activity_weight_idea: count(100, 4),
+    activity_weight_beta_signup: count(100, 2),
+    activity_weight_flag_agreed: count(100, 2),
+    activity_weight_visit: count(100, 1),
+    activity_weight_referral: count(100, 5),
+    stage_window_days: z.number().int().min(14).max(365).default(90),
+    stage_newcomer_days: count(365, 30),
+    stage_contributor_score: count(100_000, 30),
+    stage_champion_score: count(100_000, 100),
+    stage_champion_helped: count(10_000, 5),
+    stage_drift_percent: z.number().int().min(1).max(100).default(50),
+    lifecycle_on_profile: z.boolean().default(true),
+    health_report_mail: z.boolean().default(true),
+  }
+}
+
+/** Keys of the activity weights and stage thresholds, in the order /admin shows them (features/activity/settings.ts). */
+export const ACTIVITY_SETTING_KEYS = Object.keys(activitySettings()) as (keyof ReturnType<typeof activitySettings>)[]
+// Images members upload: per-file and per-day limits (trust level 0 gets a smaller day), and
+// the size pictures are scaled down to. A photo from a phone (12 megapixels, 3–6 MB) fits.
+function uploadSettings() {
+  return {
+    upload_max_file_kb: z.number().int().min(16).max(20_480).default(8_192),
+    upload_max_megapixels: z.number().int().min(1).max(100).default(40),
+    upload_max_dimension: z.number().int().min(256).max(4_096).default(1_920),
+    upload_daily_mb: count(10_000, 100),
+    tl0_upload_daily_mb: count(10_000, 20),
+    upload_daily_count: count(10_000, 100),
+    tl0_upload_daily_count: count(10_000, 10),
+    upload_min_trust_level: count(4, 0),
+  }
+}
+
+/** Keys of the upload limits, in the order /admin shows them (features/uploads/settings.ts). */
+export const UPLOAD_SETTING_KEYS = Object.keys(uploadSettings()) as (keyof ReturnType<typeof uploadSettings>)[]
+
 /** Keys of the trust thresholds and limits, in the order /admin shows them (features/trust/settings.ts). */
 export const TRUST_SETTING_KEYS = Object.keys(trustSettings()) as (keyof ReturnType<typeof trustSettings>)[]
 
@@ -129,10 +221,13 @@ export class CommunitySettings {
     await this.update({ [key]: value } as Partial<CommunitySettingsValues>)
   }
 
-  /** Changes some settings after validating them; throws Invalid naming the bad key. */
-  async update(changes: Partial<CommunitySettingsValues>): Promise<CommunitySettingsValues> {
+  /**
+   * Changes some settings after validating them; throws Invalid naming the bad key. In the
+   * caller's transaction when given one (so a staff-log entry commits with the change).
+   */
+  async update(changes: Partial<CommunitySettingsValues>, inTrx?: Trx): Promise<CommunitySettingsValues> {
     const next = parse(SettingsSchema, { ...(await this.all()), ...changes })
-    await this.db.transaction().execute(async (trx) => {
+    const write = async (trx: Trx) => {
       for (const [key, value] of Object.entries(changes)) {
         await trx
           .insertInto('community_settings')
@@ -140,7 +235,9 @@ export class CommunitySettings {
           .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value'), updated_at: new Date() }))
           .execute()
       }
-    })
+    }
+    if (inTrx) await write(inTrx)
+    else await this.db.transaction().execute(write)
     this.cached = null
     return next
   }

@@ -1,10 +1,13 @@
 import type { SettingsSection } from '../core/settings-section.js'
+import { activitySettingsSection } from './activity/settings.js'
 import { liveChannels as betaChannels } from './beta/live.js'
 import { liveChannels as discussionChannels } from './discussions/live.js'
 import { liveChannels as ideaChannels } from './ideas/live.js'
 import { liveChannels as moderationChannels } from './moderation/live.js'
 import { moderationSettingsSection } from './moderation/settings.js'
+import { spamSettingsSection } from './spam/settings.js'
 import { trustSettingsSection } from './trust/settings.js'
+import { uploadSettingsSection } from './uploads/settings.js'
 
 /**
  * What each feature adds to the shared pages and sockets. A new feature appends its
@@ -12,7 +15,7 @@ import { trustSettingsSection } from './trust/settings.js'
  */
 
 /** Community settings sections, in the order /admin shows them. */
-export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection]
+export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection, spamSettingsSection]
 
 /** Each feature's live channel registrar. */
 export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const

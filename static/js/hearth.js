@@ -182,3 +182,91 @@ for (const form of document.querySelectorAll('form[data-similar-check]')) {
   })
   if (title.value.trim()) check()
 }
+
+// Images in the composer: dropped, pasted or chosen files upload at once (POST /api/v1/uploads)
+// and their markdown goes where the cursor is, with a placeholder while they travel. Without
+// this script the file field sends the image with the post instead.
+for (const form of document.querySelectorAll('form[data-uploads]')) {
+  const text = form.querySelector('textarea[data-upload-target]')
+  const input = form.querySelector('input[data-upload-input]')
+  const status = form.querySelector('[data-upload-status]')
+  const token = form.querySelector('input[name="_csrf"]')
+  if (!text || !token) continue
+  const say = (message, isError) => {
+    if (!status) return
+    status.textContent = message
+    status.hidden = !message
+    status.classList.toggle('error', !!isError)
+  }
+  const changed = () => text.dispatchEvent(new Event('input', { bubbles: true }))
+  const upload = async (file) => {
+    const label = (file.name || 'image').replace(/[[\]()]/g, '')
+    const placeholder = `![Uploading ${label}…]()`
+    const start = text.selectionStart ?? text.value.length
+    const end = text.selectionEnd ?? start
+    // The image gets a paragraph of its own: a blank line before and after it.
+    const before = text.value.slice(0, start)
+    const after = text.value.slice(end)
+    const gap = !before || before.endsWith('\n\n') ? '' : before.endsWith('\n') ? '\n' : '\n\n'
+    const tail = after.startsWith('\n\n') ? '' : after.startsWith('\n') ? '\n' : after ? '\n\n' : '\n'
+    const inserted = `${gap}${placeholder}${tail}`
+    text.setRangeText(inserted, start, end, 'end')
+    changed()
+    say(`Uploading ${label}…`)
+    const body = new FormData()
+    body.append('file', file, file.name || 'pasted-image.png')
+    let message = ''
+    let markdown = ''
+    try {
+      const res = await fetch('/api/v1/uploads', { method: 'POST', body, headers: { 'x-csrf-token': token.value } })
+      const json = await res.json().catch(() => ({}))
+      if (res.ok) markdown = json.markdown
+      else message = json.error || 'The image could not be uploaded'
+    } catch {
+      message = 'The image could not be uploaded: the connection failed'
+    }
+    if (markdown) {
+      const at = text.value.indexOf(placeholder)
+      if (at >= 0) text.setRangeText(markdown, at, at + placeholder.length, 'preserve')
+      else text.value += `\n${markdown}\n`
+    } else {
+      // Refused: the text goes back to what it was.
+      const at = text.value.indexOf(inserted)
+      if (at >= 0) text.setRangeText('', at, at + inserted.length, 'preserve')
+    }
+    changed()
+    say(message ? `${label}: ${message}` : '', !!message)
+  }
+  const uploadAll = async (files) => {
+    for (const file of files) await upload(file)
+  }
+  const images = (list) => [...(list || [])].filter((f) => f.type.startsWith('image/') || f.type === '')
+  text.addEventListener('paste', (event) => {
+    const files = images(event.clipboardData && event.clipboardData.files)
+    if (files.length === 0) return
+    event.preventDefault()
+    uploadAll(files)
+  })
+  text.addEventListener('dragover', (event) => {
+    if (![...(event.dataTransfer?.types || [])].includes('Files')) return
+    event.preventDefault()
+    text.classList.add('drop-target')
+  })
+  text.addEventListener('dragleave', () => text.classList.remove('drop-target'))
+  text.addEventListener('drop', (event) => {
+    text.classList.remove('drop-target')
+    const files = images(event.dataTransfer && event.dataTransfer.files)
+    if (files.length === 0) return
+    event.preventDefault()
+    text.focus()
+    uploadAll(files)
+  })
+  if (input) {
+    input.addEventListener('change', () => {
+      const files = [...input.files]
+      // Uploaded now, so the form does not send it again with the post.
+      input.value = ''
+      uploadAll(files)
+    })
+  }
+}

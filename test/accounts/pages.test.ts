@@ -4,7 +4,10 @@ import { Client } from '../helpers/client.js'
 import { PASSWORD, persona } from '../helpers/personas.js'
 
 t.test('sign up, see the profile, log out and log in through the forms', async (t) => {
-  const { app } = await build(t)
+  const { app, db } = await build(t)
+  await persona(app, db, { stem: 'owner', role: 'admin' }) // the first account is the admin, who lands on /admin
+  // A person takes a few seconds to fill in the form; this test submits at once (test/spam/signup.test.ts covers the timing).
+  await app.hearth.settings.set('spam_signup_min_seconds', 0)
   const browser = new Client(app)
 
   const page = await browser.get('/signup')

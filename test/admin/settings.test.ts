@@ -8,14 +8,14 @@ t.test('owners edit community settings in /admin; they take effect; others get 4
   t.equal((await f.member.client.get('/admin')).statusCode, 404)
   t.equal((await f.categoryMod.client.postForm('/admin/settings', { edit_window_minutes: '5' })).statusCode, 403, 'no CSRF token, no change')
 
-  const fields = { edit_window_minutes: '30', min_title_length: '8', max_title_length: '120', max_post_length: '5000', guidelines: 'Be **kind**.' }
+  const fields = { edit_window_minutes: '30', min_title_length: '8', max_title_length: '120', max_post_length: '5000' }
   const bad = await f.admin.client.submit('/admin/settings', { ...fields, max_post_length: '10' }, '/admin')
   t.equal(bad.statusCode, 400)
   t.match(bad.body, /At least 100/)
   const saved = await f.admin.client.submit('/admin/settings', { ...fields, require_verified_email_to_post: 'on' }, '/admin')
   t.equal(saved.statusCode, 303)
   const values = await app.hearth.settings.all()
-  t.match(values, { edit_window_minutes: 30, min_title_length: 8, max_post_length: 5000, require_verified_email_to_post: true, guidelines: 'Be **kind**.' })
+  t.match(values, { edit_window_minutes: 30, min_title_length: 8, max_post_length: 5000, require_verified_email_to_post: true })
 
   const short = await f.member.client.api('POST', '/api/v1/threads', { categoryId: f.cats.open.id, title: 'Too short', body: 'x' })
   t.equal(short.statusCode, 201, 'a nine-character title passes an eight-character minimum')

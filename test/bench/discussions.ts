@@ -37,13 +37,14 @@ const viewer = await app.hearth.categories.viewer({ ...staff, role: 'admin' })
 const general = seeded.categoryIds[0]!
 async function buildThread(title: string, branches: number, perBranch: number) {
   const thread = await app.hearth.discussions.createThread(viewer, { categoryId: general, title, body: 'A long discussion.' })
+  if (thread.held !== null) throw new Error('a staff thread was held')
   for (let b = 0; b < branches; b++) {
-    let parent = (await app.hearth.discussions.reply(viewer, thread.id, { body: `Branch ${b}: what do you think?` })).id
+    let parent = (await app.hearth.discussions.reply(viewer, thread.id, { body: `Branch ${b}: what do you think?` })).id!
     const branch = [parent]
     for (let i = 1; i < perBranch; i++) {
       // Alternate between going deeper and answering an earlier reply in the branch.
       const target = i % 3 === 0 ? branch[Math.floor(branch.length / 2)]! : parent
-      parent = (await app.hearth.discussions.reply(viewer, thread.id, { body: `Reply ${i} in branch ${b}, **nested**.`, parentId: target })).id
+      parent = (await app.hearth.discussions.reply(viewer, thread.id, { body: `Reply ${i} in branch ${b}, **nested**.`, parentId: target })).id!
       branch.push(parent)
     }
   }

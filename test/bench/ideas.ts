@@ -22,6 +22,7 @@ import { migrateToLatest } from '../../src/core/migrate.js'
 import { CommunitySettings } from '../../src/core/settings.js'
 import { IdeaService } from '../../src/features/ideas/service.js'
 import { NotificationService } from '../../src/features/notifications/service.js'
+import { CategoryService } from '../../src/features/discussions/categories.js'
 import { freePort, spawnEntry } from '../helpers/process.js'
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -160,7 +161,7 @@ try {
   // Warm up: template compilation, JIT; and time one trending refresh on its own.
   console.log(`machine load before measuring: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) on ${cpus().length} cores`)
   const refreshStarted = performance.now()
-  const scored = await new IdeaService(db, new Outbox(db), new NotificationService(db, new Outbox(db)), { createLinkedThread: async () => { throw new Error('the benchmark proposes no ideas') } }, new CommunitySettings(db)).refreshTrending()
+  const scored = await new IdeaService(db, new Outbox(db), new NotificationService(db, new Outbox(db), new CategoryService(db)), { createLinkedThread: async () => { throw new Error('the benchmark proposes no ideas') } }, new CommunitySettings(db)).refreshTrending()
   console.log(`trending refresh: ${scored.toLocaleString('en')} ideas scored in ${((performance.now() - refreshStarted) / 1000).toFixed(2)} s`)
   await run({ url: `${base}/ideas?sort=trending`, connections: 10, duration: 2 })
   await run({ url: `${base}/ideas?sort=top`, connections: 10, duration: 2 })

@@ -13,6 +13,7 @@ import { Outbox } from '../../src/core/outbox.js'
 import { migrateToLatest } from '../../src/core/migrate.js'
 import { CommunitySettings } from '../../src/core/settings.js'
 import { NotificationService } from '../../src/features/notifications/service.js'
+import { CategoryService } from '../../src/features/discussions/categories.js'
 import { TrustService } from '../../src/features/trust/service.js'
 import { freshDatabase } from '../helpers/db.js'
 
@@ -89,7 +90,7 @@ console.log(`seeded in ${seconds(seedStart)}`)
 const settings = new CommunitySettings(db)
 // A lower activity bar than the default, so this synthetic community does promote.
 await settings.update({ promotion_min_activity: 10, moderators_per_category: 5 })
-const trust = new TrustService(db, settings, new NotificationService(db, new Outbox(db)))
+const trust = new TrustService(db, settings, new NotificationService(db, new Outbox(db), new CategoryService(db)))
 
 const rss: number[] = []
 const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 100)

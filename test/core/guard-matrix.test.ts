@@ -1,3 +1,4 @@
+import sharp from 'sharp'
 import t from 'tap'
 import type { Db } from '../../src/core/db.js'
 import { build } from '../helpers/app.js'
@@ -15,7 +16,7 @@ type Who = (typeof WHO)[number]
 type Row = Record<Who, number | string>
 const row = (...values: (number | string)[]): Row => Object.fromEntries(WHO.map((w, i) => [w, values[i]!])) as Row
 
-async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'idea_subscriptions' | 'beta_signups' | 'api_tokens', column: string, userId: number) {
+async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens' | 'uploads', column: string, userId: number) {
   const r = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where(column as never, '=', userId as never).executeTakeFirstOrThrow()
   return Number(r.n)
 }
@@ -32,6 +33,8 @@ t.test('every feature × every persona: status codes and state', async (t) => {
 
   const open = await startThread(f.admin, f.cats.open.id, 'Open thread')
   const lounge = await startThread(f.admin, f.cats.members.id, 'Lounge thread')
+  // Started outside the matrix, so nobody in it has a level on it yet.
+  const watchable = await startThread(f.regular, f.cats.open.id, 'A thread to watch')
   // Written by a member outside the matrix, so nobody in it already follows or votes for it.
   const idea = (await f.regular.client.api('POST', '/api/v1/ideas', { title: 'Dark mode for the app', body: 'Please make this happen, it would help a lot.' })).data.id as number
   const program = (await f.admin.client.api('POST', '/api/v1/beta', { title: 'Open beta', description: 'Try it.', capacity: 50 })).data.id as number
@@ -64,9 +67,12 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'propose an idea', expected: row(401, 201, 201, 403, 403, 403, 201, 201), table: 'ideas', column: 'author_id', act: (p, who) => p.client.api('POST', '/api/v1/ideas', { title: `Offline mode, asked by ${who}`, body: 'Please make this happen, it would help a lot.' }) },
     { what: 'propose an idea through the form', expected: row(403, 303, 303, 403, 403, 403, 303, 303), table: 'ideas', column: 'author_id', act: async (p, who) => p.client.postForm('/ideas', { _csrf: await csrf(p, '/ideas/new'), title: `Calendar sync, asked by ${who}`, body: 'Please make this happen, it would help a lot.', confirm: '1' }) },
     { what: 'vote', expected: row(401, 200, 200, 403, 403, 403, 200, 200), table: 'idea_votes', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/ideas/${idea}/vote`) },
-    { what: 'follow an idea', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'idea_subscriptions', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/ideas/${idea}/subscription`) },
+    { what: 'follow an idea', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'thread_notification_levels', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/ideas/${idea}/subscription`) },
+    { what: 'watch a thread', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'thread_notification_levels', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/threads/${watchable.id}/notification-level`, { level: 'watching' }) },
+    { what: 'mute a member', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'user_mutes', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/me/mutes/${f.regular.username}`) },
     { what: 'sign up for a beta', expected: row(401, 201, 201, 403, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${program}/signups`, { answers: {} }) },
     { what: 'sign up for a members-only beta', expected: row(401, 201, 201, 404, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${hidden}/signups`, { answers: {} }) },
+    { what: 'upload an image', expected: row(401, 201, 201, 403, 403, 201, 201, 201), table: 'uploads', column: 'user_id', act: async (p, who) => p.client.postMultipart('/api/v1/uploads', {}, { field: 'file', filename: `${who}.png`, data: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toBuffer() }, { 'x-csrf-token': await csrf(p, '/') }) },
     { what: 'create an API token', expected: row(403, 200, 200, 403, 403, 200, 200, 200), table: 'api_tokens', column: 'user_id', act: async (p) => p.client.postForm('/settings/tokens', { _csrf: await csrf(p, '/settings'), name: 'script' }) },
   ]
   for (const w of writes) {
@@ -124,6 +130,11 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: '/admin/jobs', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get('/admin/jobs') },
     { what: 'admin API: suspensions', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('GET', '/api/v1/admin/restrictions') },
     { what: 'admin API: create a category', expected: row(401, 404, 404, 404, 404, 404, 404, 201), act: (p) => p.client.api('POST', '/api/v1/categories', { name: `Cat ${Math.random().toString(36).slice(2, 8)}` }) },
+    { what: 'category editor', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get(`/admin/categories/${f.cats.open.id}`) },
+    { what: 'admin API: edit a category', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('PATCH', `/api/v1/categories/${f.cats.open.id}`, { description: `Edited ${Math.random()}` }) },
+    { what: 'admin API: delete a category', expected: row(401, 404, 404, 404, 404, 404, 404, 400), act: (p) => p.client.api('DELETE', `/api/v1/categories/${f.cats.open.id}`, { moveTo: f.cats.open.id }) },
+    { what: 'admin API: community identity', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('PATCH', '/api/v1/community', { tagline: `Tag ${Math.random()}` }) },
+    { what: '/about', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.get('/about') },
   ]
   for (const r of reads) {
     for (const who of WHO) t.equal((await r.act(people[who])).statusCode, r.expected[who], `${who}: ${r.what}`)
@@ -266,4 +277,52 @@ t.test('owners see active suspensions and silences in /admin and lift them; lift
     { actor_id: f.admin.id, action: 'member.unsilence', target_id: String(f.regular.id), reason: '' },
   ])
   t.match((await f.admin.client.get('/admin')).body, /Nobody is suspended or silenced/)
+})
+
+t.test('spam defence × every persona: the approval queue, applications, invitations, the spammer action, watched words', async (t) => {
+  const { app, db } = await build(t)
+  const f = await forum(app, db)
+  const suspended = await persona(app, db, { stem: 'suspended', trustLevel: 2 })
+  const silenced = await persona(app, db, { stem: 'silenced', trustLevel: 2 })
+  const unverified = await persona(app, db, { stem: 'unverified', trustLevel: 2 })
+  for (const [p, standing] of [[suspended, 'suspended'], [silenced, 'silenced'], [unverified, 'unverified']] as const) await restrict(db, p.id, standing)
+  await app.hearth.settings.set('require_verified_email_to_post', true)
+  const guest = { id: 0, username: 'guest', email: '', client: new Client(app) } satisfies Persona
+  const people: Record<Who, Persona> = { guest, tl0: f.newbie, member: f.member, suspended, silenced, unverified, categoryMod: f.categoryMod, admin: f.admin }
+
+  const expect: Record<string, Row> = {
+    'GET /api/v1/mod/queue': row(401, 404, 404, 404, 404, 404, 200, 200),
+    'GET /mod/approvals': row(302, 404, 404, 404, 404, 404, 200, 200),
+    'GET /api/v1/mod/applications': row(401, 404, 404, 404, 404, 404, 404, 200),
+    'POST /api/v1/invites': row(401, 403, 403, 403, 403, 403, 403, 201),
+    'GET /admin/spam': row(302, 404, 404, 404, 404, 404, 404, 200),
+    'POST /api/v1/admin/watched-words': row(401, 404, 404, 404, 404, 404, 404, 201),
+    'POST spammer': row(401, 404, 404, 404, 404, 404, 404, 200),
+  }
+  for (const who of WHO) {
+    const c = people[who].client
+    const target = await persona(app, db, { stem: 'target', trustLevel: 0 })
+    const got: Record<string, number> = {
+      'GET /api/v1/mod/queue': (await c.api('GET', '/api/v1/mod/queue')).statusCode,
+      'GET /mod/approvals': (await c.get('/mod/approvals')).statusCode,
+      'GET /api/v1/mod/applications': (await c.api('GET', '/api/v1/mod/applications')).statusCode,
+      'POST /api/v1/invites': (await c.api('POST', '/api/v1/invites', {})).statusCode,
+      'GET /admin/spam': (await c.get('/admin/spam')).statusCode,
+      'POST /api/v1/admin/watched-words': (await c.api('POST', '/api/v1/admin/watched-words', { pattern: `word${who}`, action: 'flag' })).statusCode,
+      'POST spammer': (await c.api('POST', `/api/v1/admin/members/${target.id}/spammer`, { reason: 'spam' })).statusCode,
+    }
+    for (const [route, statuses] of Object.entries(expect)) t.equal(got[route], statuses[who], `${route} as ${who}`)
+    const marked = await db.selectFrom('users').select('suspended_until').where('id', '=', target.id).executeTakeFirstOrThrow()
+    t.equal(marked.suspended_until !== null, who === 'admin', `the spammer action changed something only for the admin (${who})`)
+  }
+  t.equal((await db.selectFrom('watched_words').select('id').execute()).length, 1, 'only the admin added a watched word')
+
+  // Rank rules: a global moderator marks members, never an admin or a fellow moderator.
+  const globalMod = await persona(app, db, { stem: 'globalmod', role: 'moderator', trustLevel: 3 })
+  const otherMod = await persona(app, db, { stem: 'othermod', role: 'moderator', trustLevel: 3 })
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${f.admin.id}/spammer`, {})).statusCode, 403)
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${otherMod.id}/spammer`, {})).statusCode, 403)
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${f.categoryMod.id}/spammer`, {})).statusCode, 403, 'category moderators are only for admins to mark')
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${globalMod.id}/spammer`, {})).statusCode, 403, 'never oneself')
+  t.equal((await globalMod.client.api('POST', `/api/v1/admin/members/${f.newbie.id}/spammer`, {})).statusCode, 200)
 })

@@ -72,6 +72,7 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
     ['delete own post', (x) => status(x, 'delete', { categoryId: 1, post: own }), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
     ['create an API token', (x) => status(x, 'createToken', undefined), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
     ['look members up for a mention', (x) => status(x, 'lookUpMembers', undefined), { guest: 401, member: 200, suspended: 403, silenced: 200, unverified: 200, expired: 200 }],
+    ['upload an image', (x) => status(x, 'upload', { minTrustLevel: 0 }), { guest: 401, member: 200, suspended: 403, silenced: 403, unverified: 200, expired: 200 }],
     ['administer', (x) => status(x, 'administer', undefined), { guest: 401, member: 404, suspended: 404, silenced: 404, unverified: 404, expired: 404 }],
   ]
   const people = { guest, member, suspended, silenced, unverified, expired }
@@ -83,6 +84,8 @@ t.test('writing: who may post, reply, propose, vote, like, sign up, flag, edit a
   t.match(refusal(silenced, 'like', { post }, REQUIRED), { message: /silenced until .* and cannot like posts/ })
   t.match(refusal(unverified, 'propose', undefined, REQUIRED), { message: /^Confirm your email address before proposing ideas/ })
   t.equal(status(v(user({ trust_level: 0 })), 'flag', { post }), 403, 'TL0 cannot flag')
+  t.equal(status(v(user({ trust_level: 0 })), 'upload', { minTrustLevel: 1 }), 403, 'uploads from the trust level the community sets')
+  t.equal(status(globalMod, 'upload', { minTrustLevel: 4 }), 200, 'staff upload whatever the setting')
   t.equal(status(v(user({ trust_level: 0 })), 'betaSignUp', { members_only: false, min_trust_level: 2 }), 403)
   t.equal(status(suspended, 'betaSignUp', { members_only: true, min_trust_level: 0 }), 404, 'a suspended member cannot learn of a members-only beta')
   t.equal(status(member, 'edit', { categoryId: 1, post: { ...own, created_at: EARLIER }, editWindowMinutes: 60 }), 403, 'edit window')
@@ -125,6 +128,11 @@ t.test('moderating: scope, suspension, and the review queue', async (t) => {
   t.equal(status(member, 'reviewFlags', { categoryId: 1, authorId: 999 }), 404)
   t.equal(status(admin, 'administer', undefined), 200)
   t.equal(status(suspendedAdmin, 'administer', undefined), 404, 'a suspended admin has no /admin')
+  t.equal(status(admin, 'viewHealth', undefined), 200, 'the health dashboard: admins')
+  t.equal(status(globalMod, 'viewHealth', undefined), 200, 'and moderators')
+  t.equal(status(catMod, 'viewHealth', undefined), 404, 'not category moderators')
+  t.equal(status(member, 'viewHealth', undefined), 404)
+  t.equal(status(suspendedAdmin, 'viewHealth', undefined), 404)
 })
 
 t.test('rank rules: who may suspend, silence or change the role of whom', async (t) => {
@@ -148,6 +156,21 @@ t.test('rank rules: who may suspend, silence or change the role of whom', async 
   t.equal(status(admin, 'penalise', { target: owner, kind: 'role' }), 200, 'owners change other admins\' roles')
   t.equal(status(admin, 'penalise', { target: target(1, 'admin'), kind: 'role' }), 403, 'but not their own')
   t.equal(status(globalMod, 'penalise', { target: plain, kind: 'role' }), 404, 'role changes are for admins')
+})
+
+t.test('muting: anyone in good standing mutes members, never themselves or staff', async (t) => {
+  const target = (id: number, role: 'member' | 'moderator' | 'admin', moderatesAny = false) => ({ id, role, moderatesAny })
+  const member = v(user({ id: 60 }))
+  t.equal(status(member, 'mute', { target: target(61, 'member') }), 200)
+  t.equal(status(member, 'mute', { target: target(62, 'member', true) }), 200, 'a volunteer category moderator is a member here')
+  t.equal(status(member, 'mute', { target: target(63, 'moderator') }), 403, 'moderators cannot be muted')
+  t.equal(status(member, 'mute', { target: target(64, 'admin') }), 403, 'nor admins')
+  t.equal(status(member, 'mute', { target: target(60, 'member') }), 403, 'nor oneself')
+  t.equal(status(v(null), 'mute', { target: target(61, 'member') }), 401)
+  t.equal(status(v(user({ id: 65, suspended_until: LATER })), 'mute', { target: target(61, 'member') }), 403, 'not while suspended')
+  t.equal(status(v(user({ id: 66, silenced_until: LATER })), 'mute', { target: target(61, 'member') }), 200, 'a silenced member may still mute')
+  t.equal(status(v(user({ id: 66, silenced_until: LATER })), 'setNotificationLevel', undefined), 200, 'and choose levels')
+  t.equal(status(v(user({ id: 65, suspended_until: LATER })), 'setNotificationLevel', undefined), 403)
 })
 
 t.test('ensure throws the DomainError of the answer', async (t) => {

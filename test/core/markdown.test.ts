@@ -48,3 +48,18 @@ t.test('markdown features members expect', async (t) => {
   t.match(renderMarkdown('<b>bold?</b>').html, /&lt;b&gt;bold\?&lt;\/b&gt;/, 'raw HTML shows as text')
   t.equal(markdownToText('**Hi** there\n\n- one\n- two', 11), 'Hi there o…')
 })
+
+t.test("posts show this site's uploaded images only; another site's picture becomes a link", async (t) => {
+  const own = '/uploads/0123456789abcdef0123456789abcdef.jpg'
+  t.equal(renderMarkdown(`![a cat](${own} "Tom")`).html, `<p><img src="${own}" alt="a cat" loading="lazy" title="Tom" /></p>\n`)
+  t.equal(
+    renderMarkdown('![a cat](https://tracker.example/cat.png)').html,
+    '<p><a href="https://tracker.example/cat.png" rel="nofollow ugc noopener">a cat</a></p>\n',
+    'a hot-linked image is a link to it, named by its alt text',
+  )
+  t.match(renderMarkdown('![](http://tracker.example/pixel.gif)').html, /<a href="http:\/\/tracker.example\/pixel.gif" rel="nofollow ugc noopener">http:\/\/tracker.example\/pixel.gif<\/a>/, 'or by its address')
+  for (const src of ['/uploads/../secret.png', '/uploads/0123456789abcdef0123456789abcdef.svg', '//evil.example/uploads/0123456789abcdef0123456789abcdef.jpg', 'data:image/png;base64,AAAA', '/static/logo.png']) {
+    t.notMatch(renderMarkdown(`![x](${src})`).html, /<img/, `no image from ${src}`)
+  }
+  t.notMatch(renderMarkdown('![x](javascript:alert(1))').html, /<img|href="javascript/)
+})

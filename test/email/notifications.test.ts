@@ -68,7 +68,7 @@ t.test('notifications for a member who is away are batched into one mail, of the
   const res = await app.inject({ method: 'POST', url: link.pathname + link.search, payload: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
   t.equal(res.statusCode, 200)
   const row = await db.selectFrom('users').select(['mail_off_kinds', 'digest_frequency']).where('id', '=', alice.id).executeTakeFirstOrThrow()
-    t.same([...row.mail_off_kinds].sort(), ['beta.accepted', 'beta.promoted', 'flag.hidden', 'flag.resolved', 'idea.status', 'mention', 'moderator.appointed', 'moderator.demoted', 'moderator.invited', 'moderator.promoted', 'reply'])
+    t.same([...row.mail_off_kinds].sort(), ['beta.accepted', 'beta.promoted', 'flag.hidden', 'flag.resolved', 'idea.status', 'like', 'mention', 'moderator.appointed', 'moderator.demoted', 'moderator.invited', 'moderator.promoted', 'posted', 'reply'])
   t.equal(row.digest_frequency, 'weekly', 'the digest is a separate choice')
   const multipart = await app.inject({
     method: 'POST',

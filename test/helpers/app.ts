@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { KyselyPlugin } from 'kysely'
@@ -49,8 +52,12 @@ export function testConfig(env: Record<string, string> = {}): Config {
     RATE_LIMIT_SIGNUP: '1000',
     RATE_LIMIT_LOGIN: '1000',
     RATE_LIMIT_POST: '1000',
+    RATE_LIMIT_SIGNUP_DAY: '100000',
+    RATE_LIMIT_SIGNUP_SUBNET: '100000',
     GUEST_CACHE_SECONDS: '0',
     DATABASE_URL: 'postgres://unused.invalid/db',
+    // Each app keeps its uploads in a folder of its own (removed on teardown by build).
+    UPLOADS_DIR: path.join(os.tmpdir(), `hearth-test-uploads-${randomBytes(6).toString('hex')}`),
     ...env,
   })
 }
@@ -72,6 +79,7 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
       redis.disconnect()
     }
     if (!options.database) await database.drop()
+    if (!options.env?.UPLOADS_DIR) await fs.rm(config.uploadsDir, { recursive: true, force: true })
   })
   return { app, db: database.db, database, config, redis, queue }
 }

@@ -36,8 +36,12 @@ export class Client {
 
   /** Submits a form the way a browser does; `from` is the page holding the form. */
   async submit(url: string, fields: Record<string, string>, from = url): Promise<LightMyRequestResponse> {
-    const token = await this.csrfFrom(from)
-    return this.postForm(url, { _csrf: token, ...fields })
+    const page = await this.get(from)
+    const match = /name="_csrf" value="([^"]+)"/.exec(page.body)
+    if (!match) throw new Error(`no CSRF token on ${from} (status ${page.statusCode})`)
+    // Hidden fields a browser sends along (the sign-up form's timing token).
+    const started = /name="started" value="([^"]*)"/.exec(page.body)?.[1]
+    return this.postForm(url, { _csrf: match[1]!, ...(started !== undefined ? { started } : {}), ...fields })
   }
 
   /** Posts url-encoded fields exactly as given (no CSRF token added). */
@@ -50,6 +54,18 @@ export class Client {
         payload: new URLSearchParams(fields).toString(),
       }),
     )
+  }
+
+  /**
+   * Posts a multipart form (a form with a file field, or the upload API) with this client's
+   * cookies; `fields` go first, then the file, as a browser sends them.
+   */
+  async postMultipart(url: string, fields: Record<string, string>, file?: MultipartFile, headers: Record<string, string> = {}) {
+    const { body, contentType } = multipartBody(fields, file)
+    const res = this.remember(
+      await this.app.inject({ method: 'POST', url, headers: { cookie: this.cookieHeader, 'content-type': contentType, ...headers }, payload: body }),
+    )
+    return Object.assign(res, { data: safeJson(res.body) })
   }
 
   /** A JSON API call with this client's cookies. */
@@ -68,6 +84,34 @@ export class Client {
     )
     return Object.assign(res, { data: safeJson(res.body) })
   }
+}
+
+/** A file part of a multipart body. */
+export interface MultipartFile {
+  field: string
+  filename: string
+  data: Buffer
+  type?: string
+}
+
+/** A multipart/form-data body, as a browser builds one. */
+export function multipartBody(fields: Record<string, string>, file?: MultipartFile): { body: Buffer; contentType: string } {
+  const boundary = `----hearth${Math.random().toString(16).slice(2)}`
+  const parts: Buffer[] = []
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`))
+  }
+  if (file) {
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${file.field}"; filename="${file.filename}"\r\nContent-Type: ${file.type ?? 'application/octet-stream'}\r\n\r\n`,
+      ),
+      file.data,
+      Buffer.from('\r\n'),
+    )
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`))
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` }
 }
 
 function safeJson(body: string): any {

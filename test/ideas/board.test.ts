@@ -29,7 +29,7 @@ t.test('proposing: bad input keeps what was typed; similar ideas shown before sa
   const stored = await db.selectFrom('ideas').selectAll().where('id', '=', firstId).executeTakeFirstOrThrow()
   t.same(stored.tags, ['export', 'data'], 'tags normalised')
   t.match(stored.body_html, /<strong>export<\/strong>/, 'markdown rendered and stored')
-  t.ok(await db.selectFrom('idea_subscriptions').select('user_id').where('idea_id', '=', firstId).where('user_id', '=', regular.id).executeTakeFirst(), 'the author follows their idea')
+  t.ok(await db.selectFrom('thread_notification_levels as l').innerJoin('ideas as i', 'i.thread_id', 'l.thread_id').select('l.user_id').where('i.id', '=', firstId).where('l.user_id', '=', regular.id).where('l.level', '=', 'watching').executeTakeFirst(), 'the author follows their idea')
 
   const similar = await regular.client.api('GET', `/api/v1/ideas/similar?q=${encodeURIComponent('data export to spreadsheet')}`)
   t.equal(similar.data.items.length, 1)

@@ -20,6 +20,8 @@ export interface ValidSession {
   refreshed: boolean
   moderates: number[]
   unread: number
+  /** Whether they have posts waiting for approval (asked with the unread count, for pages). */
+  held: boolean
 }
 
 type SessionRow = SessionUser & {
@@ -29,6 +31,7 @@ type SessionRow = SessionUser & {
   extended_to: Date | null
   moderates: number[]
   unread: number
+  held: boolean
 }
 
 export interface SessionMeta {
@@ -56,11 +59,16 @@ const userColumns = [
   'users.silenced_until',
   'users.tl3_short_since',
   'users.role_locked',
+  'users.avatar_key',
   'users.created_at',
   'users.last_seen_at',
   'users.mail_off_kinds',
   'users.email_suppressed_at',
   'users.email_suppressed_reason',
+  'users.approval_status',
+  'users.application_answers',
+  'users.signup_ip',
+  'users.invited_by',
 ] as const
 
 /** Session storage after Lucia's design: sliding expiry, hashed secrets, revoke-all. */
@@ -85,7 +93,8 @@ export class SessionStore {
         user_agent: (meta.userAgent ?? '').slice(0, 300),
         ip: meta.ip ?? '',
         expires_at: expiresAt,
-        last_seen_at: new Date(),
+        // Stamped as due, so the first request after logging in refreshes it and records the day's visit.
+        last_seen_at: new Date(Date.now() - SEEN_EVERY - 1_000),
       })
       .execute()
     return { token, session: { id, userId, expiresAt } }
@@ -118,11 +127,26 @@ export class SessionStore {
       ),
       seen as (
         update users set last_seen_at = now() from s where users.id = s.user_id and exists (select 1 from touched)
+      ),
+      -- A visit for the activity log (community health): at most one per member per UTC day,
+      -- written with the refresh above (every few minutes), never on an ordinary request.
+      visited as (
+        insert into activity_log (user_id, kind, subject_id, at)
+        select s.user_id, 'visit', to_char(now() at time zone 'UTC', 'YYYYMMDD')::bigint, now()
+        from s where exists (select 1 from touched)
+        on conflict do nothing
+        returning user_id
+      ),
+      visit_day as (
+        insert into member_days (day, user_id)
+        select (now() at time zone 'UTC')::date, user_id from visited
+        on conflict do nothing
       )
       select s.id as session_id, s.secret_hash, s.expires_at, (select expires_at from touched) as extended_to,
         ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
-        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread
+        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread,
+        ${options.unread ? sql`exists (select 1 from held_posts h where h.author_id = users.id and h.status = 'pending')` : sql`false`} as held
       from s join users on users.id = s.user_id`)
     const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
@@ -131,13 +155,14 @@ export class SessionStore {
       return null
     }
     const expiresAt = row.extended_to ?? row.expires_at
-    const { session_id, secret_hash: _hash, expires_at: _exp, extended_to: _ext, moderates, unread, ...user } = row
+    const { session_id, secret_hash: _hash, expires_at: _exp, extended_to: _ext, moderates, unread, held, ...user } = row
     return {
       session: { id: session_id, userId: row.id, expiresAt },
       user,
       refreshed: expiresAt.getTime() !== row.expires_at.getTime(),
       moderates,
       unread,
+      held,
     }
   }
 

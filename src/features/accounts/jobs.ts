@@ -4,6 +4,7 @@ import type { JobDefinition } from '../../worker-runtime.js'
 export const purgeSessions: JobDefinition<'sessions.purge'> = {
   name: 'sessions.purge',
   schedule: { pattern: '17 * * * *' },
+  withoutRedis: true,
   async handle(_payload, { services, log }) {
     const purged = await services.sessions.purgeExpired()
     log.info({ purged }, 'expired sessions purged')

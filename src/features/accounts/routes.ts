@@ -2,12 +2,16 @@ import { renderMarkdown } from '../../core/markdown.js'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { clearSessionCookie, setSessionCookie } from '../../core/auth/cookies.js'
+import type { Trx } from '../../core/db.js'
 import type { User } from '../../core/db-types.js'
+import { REFERRAL_COOKIE } from '../referrals/routes.js'
 import { NotFound, parse } from '../../core/errors.js'
-import { dualRateLimit, passwordCheckLimit, rateLimit } from '../../core/rate-limits.js'
+import { can } from '../../core/guard.js'
+import { dualRateLimit, passwordCheckLimit, rateLimit, signupRateLimit } from '../../core/rate-limits.js'
 import { FormBody, handleForm, requireUser, safeNext } from '../../core/http.js'
 import { mailSettings } from '../email/schemas.js'
-import { ApiLoginInput, NextQuery, ProfileParams, ProfileQuery, publicUser, ResetRequestInput, ResetTokenParams, SettingsQuery, TokenInput, TokenParams } from './schemas.js'
+import { applicationQuestions } from '../spam/service.js'
+import { ApiLoginInput, NextQuery, SignupQuery, ProfileParams, ProfileQuery, publicUser, ResetRequestInput, ResetTokenParams, SettingsQuery, TokenInput, TokenParams } from './schemas.js'
 
 const HOUR = 60 * 60 * 1000
 /** What a reset request answers when this server sends no mail (no background jobs), for every address alike. */
@@ -21,7 +25,10 @@ export const RESET_SENT = 'If an account has that address, we have mailed it a l
 export async function accountRoutes(app: FastifyInstance): Promise<void> {
   const { accounts, sessions, config } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
-  const signupLimit = { preHandler: rateLimit(app, 'signup', config.rateLimits.signup, HOUR) }
+  // Per IP per hour and per day, and per subnet (/24, /64): see signupRateLimit.
+  const signupLimit = {
+    preHandler: signupRateLimit(app, { perHour: config.rateLimits.signup, perDay: config.rateLimits.signupPerDay, perSubnet: config.rateLimits.signupPerSubnet }),
+  }
   // Counted per IP and per account named, never per cookie: a fresh cookie (or account) buys no more guesses.
   const loginLimit = {
     preHandler: dualRateLimit(app, 'login', config.rateLimits.login, 15 * 60 * 1000, async (req) => {
@@ -56,19 +63,45 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   }
 
   // ── pages ───────────────────────────────────────────────────────────────────
-  r.get('/signup', { schema: { querystring: NextQuery } }, async (req, reply) => {
+  // A referral link (/r/<code>) leaves its code in a cookie; the sign-up credits it in its own transaction.
+  const referral = (req: FastifyRequest) => ({
+    onCreated: (trx: Trx, user: { id: number }) => app.hearth.referrals.credit(trx, user.id, req.cookies[REFERRAL_COOKIE]),
+  })
+  const invitedBy = async (req: FastifyRequest) => {
+    const code = req.cookies[REFERRAL_COOKIE]
+    return code ? await app.hearth.referrals.describe(code) : null
+  }
+
+  // What the sign-up form shows besides its fields: the timing token (a fresh one on every
+  // render), the mode, the application questions and the invitation (features/spam).
+  async function signupPage(invite: string | undefined) {
+    const s = await app.hearth.settings.all()
+    return {
+      title: 'Sign up',
+      started: app.hearth.spam.timer.issue(),
+      mode: s.spam_signup_mode,
+      invite: invite ?? '',
+      questions: s.spam_signup_mode === 'approval' ? applicationQuestions(s).map((label, i) => ({ name: `answer_${i}`, label })) : [],
+    }
+  }
+
+  r.get('/signup', { schema: { querystring: SignupQuery } }, async (req, reply) => {
     if (req.user) return reply.redirect('/')
-    return reply.view('accounts/signup', { title: 'Sign up', values: {}, next: safeNext(req.query.next) })
+    return reply.view('accounts/signup', { ...(await signupPage(req.query.invite)), values: {}, next: safeNext(req.query.next), invitedBy: await invitedBy(req) })
   })
 
   r.post('/signup', { ...signupLimit, schema: { body: FormBody } }, async (req, reply) => {
     const form = req.body
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/signup', form, async () => {
-      const user = await accounts.signUp(form)
+      const user = await accounts.signUp(form, { ...referral(req), ip: req.ip, via: 'form' })
+      reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
       await startSession(req, reply, user)
+      if (user.approval_status === 'pending') return reply.redirect('/pending?applied=1', 303)
+      // The first member is the admin: their next step is setting the community up, not their profile.
+      if (user.role === 'admin' && next === '/') return reply.redirect('/admin?welcome=1#checklist', 303)
       return reply.redirect(next === '/' ? `/u/${user.username}?welcome=1` : next, 303)
-    }, { title: 'Sign up', next })
+    }, { ...(await signupPage(typeof form.invite === 'string' ? form.invite : undefined)), next, invitedBy: await invitedBy(req) })
   })
 
   r.get('/login', { schema: { querystring: NextQuery } }, async (req, reply) => {
@@ -81,7 +114,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const form = req.body
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/login', form, async () => {
-      const user = await accounts.logIn(form)
+      const user = await accounts.logIn(form, { ip: req.ip, via: 'form' })
       await startSession(req, reply, user)
       return reply.redirect(next, 303)
     }, { title: 'Log in', next })
@@ -172,26 +205,33 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   r.get('/u/:username', { schema: { params: ProfileParams, querystring: ProfileQuery } }, async (req, reply) => {
     const profile = await accounts.profile(req.params.username)
     const viewer = await app.hearth.categories.viewer(req.user)
+    const isSelf = req.user?.id === profile.id
     return reply.view('accounts/profile', {
       title: profile.display_name ?? profile.username,
       profile,
       // A bio is markdown like a post: shown rendered and sanitised, never as raw source.
       bioHtml: profile.bio ? renderMarkdown(profile.bio).html : '',
       recentPosts: await app.hearth.discussions.recentPostsBy(viewer, profile.id),
-      isSelf: req.user?.id === profile.id,
+      isSelf,
+      // Members see their own lifecycle stage and what would move them on (owners may switch it off).
+      stage: isSelf ? await app.hearth.activity.stageOf(profile.id) : null,
+      // Staff see the one-click spammer action on others' profiles (the guard decides ranks when it is used).
+      canMarkSpammer: req.user !== null && req.user.id !== profile.id && can(viewer, 'markSpammer', { target: { id: profile.id, role: profile.role, moderatesAny: false } }),
+      spammerDone: req.query.spammer !== undefined && req.user?.id !== profile.id,
       welcome: req.query.welcome === '1' && req.user?.id === profile.id,
     })
   })
 
   // ── JSON API ──────────────────────────────────────────────────────────────────
   app.post('/api/v1/auth/signup', signupLimit, async (req, reply) => {
-    const user = await accounts.signUp(req.body)
+    const user = await accounts.signUp(req.body, { ...referral(req), ip: req.ip, via: 'api' })
+    reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
     await startSession(req, reply, user)
-    return reply.code(201).send({ user: { ...publicUser(user), email: user.email } })
+    return reply.code(201).send({ user: { ...publicUser(user), email: user.email, approvalStatus: user.approval_status } })
   })
 
   app.post('/api/v1/auth/login', loginLimit, async (req, reply) => {
-    const user = await accounts.logIn(parse(ApiLoginInput, req.body))
+    const user = await accounts.logIn(parse(ApiLoginInput, req.body), { ip: req.ip, via: 'api' })
     await startSession(req, reply, user)
     return { user: { ...publicUser(user), email: user.email } }
   })

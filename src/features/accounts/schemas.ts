@@ -101,10 +101,12 @@ export function publicUser(u: {
 
 /** Where to go after signing up or logging in (checked by safeNext). */
 export const NextQuery = z.object({ next: z.string().max(2000).optional() })
+/** The sign-up page: where to go after, and the invitation it came with. */
+export const SignupQuery = NextQuery.extend({ invite: z.string().max(64).optional() })
 /** The /settings page's "saved" notice. */
 export const SettingsQuery = z.object({ saved: z.string().max(40).optional() })
 export const ProfileParams = z.object({ username: pathText(40) })
-export const ProfileQuery = z.object({ welcome: z.string().max(1).optional() })
+export const ProfileQuery = z.object({ welcome: z.string().max(1).optional(), spammer: z.string().max(10).optional() })
 export const TokenParams = z.object({ id: pathText(100) })
 
 /** "Forgot your password?": the address to send a reset link to. */

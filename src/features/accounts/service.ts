@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { hashPassword, verifyDecoy, verifyPassword } from '../../core/auth/passwords.js'
 import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
-import type { Db, DbOrTrx } from '../../core/db.js'
+import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { Role, User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import { ensure, viewerOf } from '../../core/guard.js'
@@ -24,6 +24,23 @@ function resetDigest(token: string): string {
   return createHash('sha256').update(token).digest('base64url')
 }
 
+/**
+ * What sign-up and log-in ask the spam defence (features/spam): screen a sign-up before the
+ * account is made, record its admission in the account's transaction, refuse blocked log-ins.
+ */
+export interface SignupGate {
+  screenSignup(raw: unknown, meta: { ip?: string | null; via: 'form' | 'api' }): Promise<unknown>
+  admit(trx: Trx, user: Pick<User, 'id' | 'role'>, admission: never): Promise<Partial<User>>
+  screenLogin(email: string, ip: string | null | undefined): Promise<void>
+}
+
+/** Where a sign-up or log-in comes from. */
+export interface AccountMeta {
+  ip?: string | null
+  /** The page's form (honeypot and timing apply) or the API; commands (admin:create) pass none and skip the gate. */
+  via?: 'form' | 'api'
+}
+
 export type ResetLinkCheck = { ok: true; userId: number } | { ok: false; message: string }
 
 /** Sign-up, log-in, passwords and profiles. */
@@ -32,6 +49,7 @@ export class AccountService {
     private readonly db: Db,
     private readonly sessions: SessionStore,
     private readonly outbox: Outbox,
+    private readonly gate: SignupGate | null = null,
   ) {}
 
   /** Issues a personal API token for the member (not while suspended or silenced); the plain token is shown once. */
@@ -46,8 +64,9 @@ export class AccountService {
    * serialised by a transaction-scoped lock so two first sign-ups cannot both win.
    * Writes `user.signed_up` to the outbox with the account (the welcome mail follows it).
    */
-  async signUp(raw: unknown, options: { role?: Role } = {}): Promise<User> {
+  async signUp(raw: unknown, options: { role?: Role; onCreated?: (trx: Trx, user: User) => Promise<unknown> } & AccountMeta = {}): Promise<User> {
     const input = parse(SignupInput, raw)
+    const admission = this.gate && options.via ? await this.gate.screenSignup(raw, { ip: options.ip, via: options.via }) : null
     await this.assertAvailable(input.username, input.email)
     const passwordHash = await hashPassword(input.password)
     let user: User
@@ -68,7 +87,12 @@ export class AccountService {
           })
           .returningAll()
           .executeTakeFirstOrThrow()
+        if (admission !== null) {
+          Object.assign(created, await this.gate!.admit(trx, created, admission as never))
+        }
         await this.outbox.emit(trx, 'user.signed_up', { userId: created.id })
+        // What else belongs to the sign-up (the referral credit) commits with it or not at all.
+        await options.onCreated?.(trx, created)
         return created
       })
     } catch (err) {
@@ -92,7 +116,7 @@ export class AccountService {
     return user ? `u${user.id}` : `n:${folded}`
   }
 
-  async logIn(raw: unknown): Promise<User> {
+  async logIn(raw: unknown, meta: AccountMeta = {}): Promise<User> {
     const input = parse(LoginInput, raw)
     const user = await this.db
       .selectFrom('users')
@@ -111,6 +135,8 @@ export class AccountService {
     if (user.suspended_until && user.suspended_until > new Date()) {
       throw new Forbidden(`Your account is suspended until ${user.suspended_until.toUTCString()}`)
     }
+    // The blocked list is asked only after the password is right: it tells a stranger nothing.
+    if (this.gate && meta.via) await this.gate.screenLogin(user.email, meta.ip)
     return user
   }
 
@@ -249,7 +275,7 @@ export class AccountService {
   async profile(username: string) {
     const user = await this.db
       .selectFrom('users')
-      .select(['id', 'username', 'display_name', 'bio', 'role', 'trust_level', 'created_at', 'last_seen_at', 'suspended_until'])
+      .select(['id', 'username', 'display_name', 'bio', 'role', 'trust_level', 'created_at', 'last_seen_at', 'suspended_until', 'avatar_key'])
       .where(sql`lower(username)`, '=', username.toLowerCase())
       .executeTakeFirst()
     if (!user) throw new NotFound('No member by that name')

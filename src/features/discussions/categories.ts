@@ -4,7 +4,8 @@ import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import { Conflict, Invalid, NotFound, parse } from '../../core/errors.js'
 import { type CategoryAccess, can, canModerate, canSeeCategory, type Viewer } from '../../core/guard.js'
 import { logStaffAction } from '../moderation/log.js'
-import { CategoryInput } from './schemas.js'
+import type { Outbox } from '../../core/outbox.js'
+import { CategoryDeleteInput, CategoryInput, CategoryUpdateInput } from './schemas.js'
 
 /** The category holding each idea's comment thread: those threads belong on the idea's page, not in reading lists. */
 export const IDEA_COMMENTS_CATEGORY = 'idea-discussions'
@@ -14,10 +15,12 @@ export interface Category extends CategoryAccess {
   slug: string
   description: string
   position: number
+  /** `#rrggbb`, or null for the default; pages show it through /theme.css (no inline styles). */
+  color: string | null
 }
 
 const columns = [
-  'id', 'name', 'slug', 'description', 'parent_id', 'visibility', 'min_trust_level', 'who_can_start', 'min_trust_to_start', 'position',
+  'id', 'name', 'slug', 'description', 'parent_id', 'visibility', 'min_trust_level', 'who_can_start', 'min_trust_to_start', 'position', 'color',
 ] as const
 
 /** Category columns under a table alias, each named `<prefix>_<column>` (for joins that bring a category along). */
@@ -50,7 +53,11 @@ export class CategoryService {
   // keyed by the request's own user object, so it lives exactly as long as the request does.
   private readonly known = new WeakMap<SessionUser, Viewer>()
 
-  constructor(private readonly db: Db) {}
+  /** Without an outbox (the digest's read-only use), edits announce nothing. */
+  constructor(
+    private readonly db: Db,
+    private readonly outbox: Outbox | null = null,
+  ) {}
 
   /** Records the categories a request's user moderates, as read with their session. */
   remember(user: SessionUser, moderates: Iterable<number>): Viewer {
@@ -103,7 +110,7 @@ export class CategoryService {
       .select([
         'p.id as p_id', 'p.name as p_name', 'p.slug as p_slug', 'p.description as p_description', 'p.parent_id as p_parent_id',
         'p.visibility as p_visibility', 'p.min_trust_level as p_min_trust_level', 'p.who_can_start as p_who_can_start',
-        'p.min_trust_to_start as p_min_trust_to_start', 'p.position as p_position',
+        'p.min_trust_to_start as p_min_trust_to_start', 'p.position as p_position', 'p.color as p_color',
       ])
       .where('c.slug', '=', slug.toLowerCase())
       .execute()
@@ -113,13 +120,13 @@ export class CategoryService {
       ? {
           id: row.p_id, name: row.p_name!, slug: row.p_slug!, description: row.p_description!, parent_id: row.p_parent_id,
           visibility: row.p_visibility!, min_trust_level: row.p_min_trust_level!, who_can_start: row.p_who_can_start!,
-          min_trust_to_start: row.p_min_trust_to_start!, position: row.p_position!,
+          min_trust_to_start: row.p_min_trust_to_start!, position: row.p_position!, color: row.p_color ?? null,
         }
       : null
     const category: Category = {
       id: row.id, name: row.name, slug: row.slug, description: row.description, parent_id: row.parent_id,
       visibility: row.visibility, min_trust_level: row.min_trust_level, who_can_start: row.who_can_start,
-      min_trust_to_start: row.min_trust_to_start, position: row.position,
+      min_trust_to_start: row.min_trust_to_start, position: row.position, color: row.color,
     }
     if (!canSeeCategory(viewer, category, parent)) throw new NotFound('No such category')
     return { ...category, parent }
@@ -171,6 +178,7 @@ export class CategoryService {
             who_can_start: input.whoCanStart,
             min_trust_to_start: input.minTrustToStart,
             position: (max ?? 0) + 1,
+            color: input.color ?? null,
           })
           .returning(columns)
           .executeTakeFirstOrThrow()
@@ -188,6 +196,168 @@ export class CategoryService {
         throw err
       }
     })
+  }
+
+  /**
+   * Edits a category (admins): every field of a new one, and its place among its siblings.
+   * Fields left out keep their values (the API's PATCH). A new slug keeps the old one as a
+   * redirect; a change of visibility or parent makes every live socket's access be checked
+   * again. Logged with what changed.
+   */
+  async update(actorId: number, id: number, raw: unknown): Promise<Category> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await trx.selectFrom('categories').select(columns).where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!current) throw new NotFound('No such category')
+      const given = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {}
+      const input = parse(CategoryUpdateInput, {
+        name: current.name, slug: current.slug, description: current.description, parentId: current.parent_id ?? undefined,
+        visibility: current.visibility, minTrustLevel: current.min_trust_level, whoCanStart: current.who_can_start,
+        minTrustToStart: current.min_trust_to_start, color: current.color ?? undefined,
+        ...given,
+      })
+      const slug = input.slug ?? slugify(input.name, 'category')
+      if (slug !== current.slug && current.slug === IDEA_COMMENTS_CATEGORY) {
+        throw Invalid.field('slug', 'The idea discussions category keeps its address: idea pages find their comments by it')
+      }
+      const parentId = input.parentId ?? null
+      if (parentId !== null) {
+        if (parentId === id) throw Invalid.field('parentId', 'A category cannot be its own parent')
+        const parent = await trx.selectFrom('categories').select(['id', 'parent_id']).where('id', '=', parentId).executeTakeFirst()
+        if (!parent) throw Invalid.field('parentId', 'That parent category does not exist')
+        if (parent.parent_id !== null) throw Invalid.field('parentId', 'Sub-categories cannot have sub-categories of their own')
+        const children = await trx.selectFrom('categories').select('id').where('parent_id', '=', id).limit(1).execute()
+        if (children.length > 0) throw Invalid.field('parentId', 'This category has sub-categories of its own, so it cannot become one')
+      }
+      const parentChanged = parentId !== current.parent_id
+      const changes = {
+        name: input.name,
+        slug,
+        description: input.description,
+        parent_id: parentId,
+        visibility: input.visibility,
+        min_trust_level: input.visibility === 'trust' ? input.minTrustLevel : 0,
+        who_can_start: input.whoCanStart,
+        min_trust_to_start: input.minTrustToStart,
+        color: input.color ?? null,
+        // A category moved under another parent goes to the end of its new siblings.
+        ...(parentChanged ? { position: await this.nextPosition(trx, parentId) } : {}),
+      }
+      let updated: Category
+      try {
+        updated = await trx.updateTable('categories').set(changes).where('id', '=', id).returning(columns).executeTakeFirstOrThrow()
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new Conflict('A category with that slug exists', 'slug')
+        throw err
+      }
+      if (slug !== current.slug) {
+        // The live slug wins over any redirect of that name; the old one now leads here.
+        await trx.deleteFrom('category_slug_redirects').where('slug', '=', slug).execute()
+        await trx
+          .insertInto('category_slug_redirects')
+          .values({ slug: current.slug, category_id: id })
+          .onConflict((oc) => oc.column('slug').doUpdateSet({ category_id: id, created_at: new Date() }))
+          .execute()
+      }
+      if (input.position !== undefined) updated = { ...updated, position: await this.place(trx, updated, input.position) }
+      const changed = Object.keys(changes).filter((k) => k !== 'position' && (current as Record<string, unknown>)[k] !== (changes as Record<string, unknown>)[k])
+      if (input.position !== undefined && input.position !== current.position) changed.push('position')
+      if (changed.length > 0) {
+        await logStaffAction(trx, {
+          actorId,
+          action: 'category.update',
+          target: { type: 'category', id },
+          categoryId: id,
+          details: Object.fromEntries(changed.map((k) => [k, { from: (current as Record<string, unknown>)[k] ?? null, to: (updated as unknown as Record<string, unknown>)[k] ?? null }])),
+        })
+      }
+      const accessChanged = ['parent_id', 'visibility', 'min_trust_level'].some((k) => changed.includes(k))
+      if (accessChanged) await this.outbox?.emit(trx, 'access.changed', {})
+      return updated
+    })
+  }
+
+  /**
+   * Deletes a category (admins), moving its threads to another in the same transaction: the
+   * threads, their posts and counts stay whole, and the old addresses (its slug and any it
+   * had before) redirect to the category they moved to. Sub-categories must go first; the
+   * idea discussions category cannot go. Logged, and live access is checked again.
+   */
+  async remove(actorId: number, id: number, raw: unknown): Promise<{ moved: number; into: Category }> {
+    const { moveTo } = parse(CategoryDeleteInput, raw)
+    return this.db.transaction().execute(async (trx) => {
+      const doomed = await trx.selectFrom('categories').select(columns).where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!doomed) throw new NotFound('No such category')
+      if (doomed.slug === IDEA_COMMENTS_CATEGORY) throw Invalid.field('moveTo', 'The idea discussions category holds every idea’s comments; it cannot be deleted')
+      if (moveTo === id) throw Invalid.field('moveTo', 'Choose another category for its threads')
+      const into = await trx.selectFrom('categories').select(columns).where('id', '=', moveTo).forUpdate().executeTakeFirst()
+      if (!into) throw Invalid.field('moveTo', 'That category does not exist')
+      const children = await trx.selectFrom('categories').select('name').where('parent_id', '=', id).execute()
+      if (children.length > 0) {
+        throw Invalid.field('moveTo', `Move or delete its sub-categories first: ${children.map((c) => c.name).join(', ')}`)
+      }
+      const moved = await trx.updateTable('threads').set({ category_id: moveTo }).where('category_id', '=', id).executeTakeFirst()
+      await trx.updateTable('category_slug_redirects').set({ category_id: moveTo }).where('category_id', '=', id).execute()
+      await trx
+        .insertInto('category_slug_redirects')
+        .values({ slug: doomed.slug, category_id: moveTo })
+        .onConflict((oc) => oc.column('slug').doUpdateSet({ category_id: moveTo, created_at: new Date() }))
+        .execute()
+      await trx.deleteFrom('categories').where('id', '=', id).execute()
+      const count = Number(moved.numUpdatedRows)
+      // The entry belongs to where the threads went, so it is seen by whoever may see them.
+      await logStaffAction(trx, {
+        actorId,
+        action: 'category.delete',
+        target: { type: 'category', id: moveTo },
+        categoryId: moveTo,
+        details: { name: doomed.name, slug: doomed.slug, threads: count, movedTo: moveTo },
+      })
+      await this.outbox?.emit(trx, 'access.changed', {})
+      return { moved: count, into }
+    })
+  }
+
+  /**
+   * Where a slug a category no longer has leads now, when the viewer may see it: the
+   * current slug of the category that had it (renamed) or took its threads (deleted).
+   */
+  async movedTo(viewer: Viewer, slug: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('category_slug_redirects as r')
+      .innerJoin('categories as c', 'c.id', 'r.category_id')
+      .select('c.id')
+      .where('r.slug', '=', slug.toLowerCase())
+      .executeTakeFirst()
+    if (!row) return null
+    const category = await this.byId(viewer, row.id).catch(() => null)
+    return category?.slug ?? null
+  }
+
+  private async nextPosition(trx: Trx, parentId: number | null): Promise<number> {
+    const { max } = await trx
+      .selectFrom('categories')
+      .select((eb) => eb.fn.max<number>('position').as('max'))
+      .where((eb) => (parentId === null ? eb('parent_id', 'is', null) : eb('parent_id', '=', parentId)))
+      .executeTakeFirstOrThrow()
+    return (max ?? 0) + 1
+  }
+
+  // Puts a category at a 1-based place among its siblings and renumbers them; returns its position.
+  private async place(trx: Trx, category: Category, wanted: number): Promise<number> {
+    const siblings = await trx
+      .selectFrom('categories')
+      .select(['id'])
+      .where((eb) => (category.parent_id === null ? eb('parent_id', 'is', null) : eb('parent_id', '=', category.parent_id)))
+      .orderBy('position')
+      .orderBy('id')
+      .forUpdate()
+      .execute()
+    const order = siblings.map((s) => s.id).filter((s) => s !== category.id)
+    order.splice(Math.min(wanted, order.length + 1) - 1, 0, category.id)
+    for (const [index, categoryId] of order.entries()) {
+      await trx.updateTable('categories').set({ position: index + 1 }).where('id', '=', categoryId).execute()
+    }
+    return order.indexOf(category.id) + 1
   }
 
   /** Moves a category one place up or down among its siblings. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { fieldErrors, NotFound, parse } from '../../core/errors.js'
+import { fieldErrors, Invalid, NotFound, parse } from '../../core/errors.js'
 import { FormBody, handleForm, IdParams, requireAdmin, requireUser, safeNext } from '../../core/http.js'
 import { rateLimit } from '../../core/rate-limits.js'
 import { IDEA_COMMENTS_CATEGORY } from './categories.js'
@@ -23,8 +23,11 @@ import {
   ThreadPageQuery,
   TOP_PERIODS,
 } from './schemas.js'
+import { imageFromForm } from '../uploads/routes.js'
+import type { Category } from './categories.js'
 import type { PostView } from './service.js'
 import { viewerKey } from './thread-views.js'
+import { NOTIFICATION_LEVELS } from '../notifications/schemas.js'
 
 /** User agents of crawlers and link previews, whose visits are not views. */
 const ROBOT = /bot|crawl|spider|slurp|facebookexternalhit|preview/i
@@ -38,10 +41,26 @@ const PERIOD_LABELS = { day: 'Today', week: 'This week', month: 'This month', ye
 
 /** Front page, categories, threads, replies, likes, edits, search and feeds — pages and API. */
 export async function discussionRoutes(app: FastifyInstance): Promise<void> {
-  const { categories, discussions, search, config, threadViews } = app.hearth
+  const { categories, discussions, search, config, threadViews, notificationLevels } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
+
+  // A category's old address (renamed, or deleted with its threads moved) answers 301 to
+  // where it leads now, when the viewer may see that; otherwise the 404 stands.
+  async function categoryOrMoved(req: FastifyRequest, reply: FastifyReply, slug: string, to: (slug: string) => string) {
+    const viewer = await viewerOf(req)
+    try {
+      return await categories.bySlug(viewer, slug)
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err
+      const moved = await categories.movedTo(viewer, slug)
+      if (!moved) throw err
+      const query = req.url.indexOf('?')
+      await reply.redirect(to(moved) + (query >= 0 ? req.url.slice(query) : ''), 301)
+      return null
+    }
+  }
 
   // ── pages ───────────────────────────────────────────────────────────────────
   const guestCache = { config: { guestCache: true } }
@@ -68,7 +87,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.get('/c/:slug', { ...guestCache, schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const category = await categories.bySlug(viewer, req.params.slug)
+    const category = await categoryOrMoved(req, reply, req.params.slug, (slug) => `/c/${slug}`)
+    if (!category) return reply
     const { cursor } = req.query
     const page = await discussions.listThreads(category, cursor, req.user?.id)
     const subcategories = (await categories.visible(viewer)).filter((c) => c.parent_id === category.id)
@@ -80,6 +100,10 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       notFirstPage: !!cursor,
       canStart: categories.canStart(viewer, category),
       signedOut: !req.user,
+      notificationLevel: req.user ? { level: await notificationLevels.forCategory(viewer, category.id), from: 'own' } : null,
+      levelOptions: NOTIFICATION_LEVELS,
+      levelAction: `/c/${category.slug}/notification-level`,
+      levelSaved: req.query.level === 'saved',
     })
   })
 
@@ -91,17 +115,24 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   }
 
   r.get('/c/:slug/new', { schema: { params: SlugParams } }, async (req, reply) => {
+    if (!(await categoryOrMoved(req, reply, req.params.slug, (slug) => `/c/${slug}/new`))) return reply
     const { page } = await newThreadPage(req, req.params.slug)
     return reply.view('discussions/new-thread', { ...page, values: {} })
   })
 
-  r.post('/c/:slug/new', { ...postLimit, schema: { params: SlugParams, body: FormBody } }, async (req, reply) => {
+  // Forms that carry a post may carry an image (the file field, without JavaScript): it is
+  // stored first and its markdown appended, so a preview or a refused post keeps it.
+  const withImage = { ...postLimit, config: { uploads: true } }
+
+  r.post('/c/:slug/new', { ...withImage, schema: { params: SlugParams, body: FormBody } }, async (req, reply) => {
     const { viewer, category, page } = await newThreadPage(req, req.params.slug)
-    const form = req.body
+    const { form, errors, status } = await imageFromForm(app, req, req.body)
+    if (errors) return reply.code(status ?? 400).view('discussions/new-thread', { ...page, values: form, errors })
     if (form.preview) return reply.view('discussions/new-thread', { ...page, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/new-thread', form, async () => {
-      const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id })
-      return reply.redirect(thread.url, 303)
+      const thread = await discussions.createThread(viewer, { ...form, categoryId: category.id }, requestMeta(req))
+      // A held thread waits for approval; its author sees it there, marked as awaiting review.
+      return reply.redirect(thread.held ? thread.held.url : thread.url, 303)
     }, page)
   })
 
@@ -118,6 +149,12 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       moveTargets: page.canModerate ? (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)) : [],
       values: {},
       flagged: query.flagged,
+      // The viewer's own replies here that wait for approval: shown to them alone, marked as such.
+      // Known with the session on pages: a member with nothing held costs no query here.
+      pendingMine: req.user && req.heldPosts !== false ? await app.hearth.spam.mine(viewer, id) : [],
+      levelOptions: NOTIFICATION_LEVELS,
+      levelAction: `/t/${page.thread.id}/notification-level`,
+      levelSaved: query.level === 'saved',
       ...extra,
     })
   }
@@ -132,12 +169,12 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.get('/t/:id', threadPage, async (req, reply) => renderThread(req, reply))
   r.get('/t/:id/:slug', threadPage, async (req, reply) => renderThread(req, reply))
 
-  r.post('/t/:id/replies', { ...postLimit, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+  r.post('/t/:id/replies', { ...withImage, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     const { id } = req.params
-    const form = req.body
     const viewer = await viewerOf(req)
     requireUser(req)
-    if (form.preview) {
+    const { form, errors: imageErrors } = await imageFromForm(app, req, req.body)
+    if (form.preview && !imageErrors) {
       // The same form again, with the rendered post above the text; nothing is saved.
       const previewHtml = discussions.preview(form.body)
       if (form.parentId) {
@@ -147,10 +184,12 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       return renderThread(req, reply, { values: form, previewHtml, previewed: true })
     }
     try {
-      const post = await discussions.reply(viewer, id, form)
+      if (imageErrors) throw new Invalid(imageErrors)
+      const post = await discussions.reply(viewer, id, form, requestMeta(req))
+      if (post.held) return reply.redirect(post.held.url, 303)
       // A comment form elsewhere (an idea's page) returns there.
       const back = safeNext(form.returnTo, '')
-      return reply.redirect(back ? `${back}#p${post.id}` : await discussions.postUrl(viewer, post.id), 303)
+      return reply.redirect(back ? `${back}#p${post.id}` : await discussions.postUrl(viewer, post.id!), 303)
     } catch (err) {
       const fields = fieldErrors(err)
       if (!fields) throw err
@@ -197,12 +236,13 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: { body: post.body_md, title: thread.title } })
   })
 
-  r.post('/p/:id/edit', { ...postLimit, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
+  r.post('/p/:id/edit', { ...withImage, schema: { params: IdParams, body: FormBody } }, async (req, reply) => {
     requireUser(req)
     const viewer = await viewerOf(req)
     const { id } = req.params
-    const form = req.body
     const { post, thread } = await discussions.readablePost(viewer, id)
+    const { form, errors, status } = await imageFromForm(app, req, req.body)
+    if (errors) return reply.code(status ?? 400).view('discussions/edit', { title: 'Edit post', post, thread, values: form, errors })
     if (form.preview) return reply.view('discussions/edit', { title: 'Edit post', post, thread, values: form, previewHtml: discussions.preview(form.body), previewed: true })
     return handleForm(reply, 'discussions/edit', form, async () => {
       const edited = await discussions.edit(viewer, id, form)
@@ -298,7 +338,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('application/atom+xml; charset=utf-8').send(
       atomFeed({
         id: `${config.baseUrl}${path}`,
-        title: `${config.communityName}: ${title}`,
+        title: `${await app.hearth.community.name()}: ${title}`,
         url: `${config.baseUrl}${path}`,
         selfUrl: `${config.baseUrl}${selfPath}`,
         entries: threads.map((t) => ({
@@ -321,7 +361,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   r.get('/feeds/c/:file', { ...guestCache, schema: { params: FeedParams } }, async (req, reply) => {
     const { file } = req.params
     if (!file.endsWith('.atom')) throw new NotFound()
-    const category = await categories.bySlug(guest, file.slice(0, -'.atom'.length))
+    const found = await categoryOrMoved(req, reply, file.slice(0, -'.atom'.length), (slug) => `/feeds/c/${slug}.atom`)
+    if (!found) return reply
+    const category = await categories.bySlug(guest, found.slug)
     return sendFeed(reply, [category.id], category.name, `/c/${category.slug}`, `/feeds/c/${category.slug}.atom`)
   })
 
@@ -336,9 +378,23 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(201).send({ category: categoryJson(await categories.create(user.id, req.body)) })
   })
 
-  r.get('/api/v1/categories/:slug/threads', { schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req) => {
-    const viewer = await viewerOf(req)
-    const category = await categories.bySlug(viewer, req.params.slug)
+  r.patch('/api/v1/categories/:id', { schema: { params: IdParams } }, async (req) => {
+    const user = await requireAdmin(req)
+    const category = await categories.update(user.id, req.params.id, req.body)
+    app.guestCacheClear?.()
+    return { category: categoryJson(category) }
+  })
+
+  r.delete('/api/v1/categories/:id', { schema: { params: IdParams } }, async (req) => {
+    const user = await requireAdmin(req)
+    const { moved, into } = await categories.remove(user.id, req.params.id, req.body)
+    app.guestCacheClear?.()
+    return { moved, into: categoryJson(into) }
+  })
+
+  r.get('/api/v1/categories/:slug/threads', { schema: { params: SlugParams, querystring: CategoryPageQuery } }, async (req, reply) => {
+    const category = await categoryOrMoved(req, reply, req.params.slug, (slug) => `/api/v1/categories/${slug}/threads`)
+    if (!category) return reply
     const page = await discussions.listThreads(category, req.query.cursor)
     return { category: categoryJson(category), threads: page.threads.map(threadJson), nextCursor: page.nextCursor }
   })
@@ -355,7 +411,9 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   app.post('/api/v1/threads', postLimit, async (req, reply) => {
     requireUser(req)
-    const thread = await discussions.createThread(await viewerOf(req), req.body)
+    const thread = await discussions.createThread(await viewerOf(req), req.body, requestMeta(req))
+    // Held for approval: accepted, not yet published (202), with where the author can see it.
+    if (thread.held) return reply.code(202).send({ status: 'held', heldId: thread.held.id, url: thread.held.url })
     return reply.code(201).send({ id: thread.id, title: thread.title, url: thread.url, postId: thread.postId, categoryId: thread.category_id })
   })
 
@@ -384,7 +442,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   r.post('/api/v1/threads/:id/posts', { ...postLimit, schema: { params: IdParams } }, async (req, reply) => {
     requireUser(req)
-    const post = await discussions.reply(await viewerOf(req), req.params.id, req.body)
+    const post = await discussions.reply(await viewerOf(req), req.params.id, req.body, requestMeta(req))
+    if (post.held) return reply.code(202).send({ status: 'held', heldId: post.held.id, url: post.held.url })
     return reply.code(201).send({ id: post.id, threadId: post.threadId, parentId: post.parentId, url: post.url })
   })
 
@@ -437,8 +496,11 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   })
 }
 
-function categoryJson(c: { id: number; name: string; slug: string; description: string; parent_id: number | null; visibility: string; min_trust_level: number; who_can_start: string }) {
-  return { id: c.id, name: c.name, slug: c.slug, description: c.description, parentId: c.parent_id, visibility: c.visibility, minTrustLevel: c.min_trust_level, whoCanStart: c.who_can_start }
+function categoryJson(c: Category) {
+  return {
+    id: c.id, name: c.name, slug: c.slug, description: c.description, parentId: c.parent_id, visibility: c.visibility,
+    minTrustLevel: c.min_trust_level, whoCanStart: c.who_can_start, minTrustToStart: c.min_trust_to_start, color: c.color, position: c.position,
+  }
 }
 
 function threadJson(t: { id: number; title: string; url: string; pinned: boolean; locked: boolean; reply_count: number; view_count: number; last_post_at: Date; author_username: string; last_poster_username: string | null; unread: number | null; resumeUrl: string }) {
@@ -467,4 +529,9 @@ function postJson(p: PostView): Record<string, unknown> {
     replies: p.children.map(postJson),
     continues: p.continues,
   }
+}
+
+/** Where a request came from, for the spam checker. */
+function requestMeta(req: FastifyRequest) {
+  return { ip: req.ip, userAgent: req.headers['user-agent'] ?? null }
 }

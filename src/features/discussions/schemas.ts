@@ -6,6 +6,20 @@ import { lf } from '../../core/newlines.js'
 const id = idField()
 const optionalId = optionalIdField()
 
+/** A `#rrggbb` colour (also `#rgb`, widened), stored lowercase; empty means none. */
+export function hexColor(message: string) {
+  return z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/, message)
+      .transform((c) => (c.length === 4 ? `#${c[1]}${c[1]}${c[2]}${c[2]}${c[3]}${c[3]}` : c))
+      .optional(),
+  )
+}
+
 export const SlugParams = z.object({ slug: pathText(60) })
 
 export const CategoryInput = z
@@ -27,12 +41,26 @@ export const CategoryInput = z
     minTrustLevel: z.coerce.number().int().min(0, 'Trust levels are 0–4').max(4, 'Trust levels are 0–4').default(0),
     whoCanStart: z.enum(['members', 'staff'], { error: 'Choose members or staff' }).default('members'),
     minTrustToStart: z.coerce.number().int().min(0, 'Trust levels are 0–4').max(4, 'Trust levels are 0–4').default(0),
+    color: hexColor('Use a colour like #2563eb').optional(),
   })
   .refine((v) => v.visibility !== 'trust' || v.minTrustLevel > 0, {
     path: ['minTrustLevel'],
     message: 'A trust-gated category needs a minimum trust level above 0',
   })
 export type CategoryInput = z.output<typeof CategoryInput>
+
+/** An edit of a category in /admin: every field of a new one, plus its place among its siblings. */
+export const CategoryUpdateInput = z.intersection(
+  CategoryInput,
+  z.object({
+    position: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number({ error: 'Enter a position' }).int('Enter a whole number').min(1, 'Positions start at 1').max(10_000).optional()),
+  }),
+)
+
+/** A category deletion: where its threads go. */
+export const CategoryDeleteInput = z.object({
+  moveTo: idField('Choose the category its threads move to'),
+})
 
 /** Titles and bodies: lengths come from community settings, so they are checked in the service. */
 export const ThreadInput = z.object({
@@ -77,6 +105,8 @@ export const ThreadPageQuery = z.object({
   n: optionalId,
   /** Set after flagging a post, to thank the member. */
   flagged: z.string().max(20).optional(),
+  /** Set after choosing a notification level, to confirm it. */
+  level: z.string().max(20).optional(),
 })
 
 /** The home page's reading lists (and `GET /api/v1/threads`): which list, Top's period, the page's cursor. */
@@ -98,7 +128,7 @@ export const ReadingListQuery = z
 export type ReadingListQuery = z.output<typeof ReadingListQuery>
 
 /** A category page: the keyset cursor of the page (absent or empty on the first). */
-export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional() })
+export const CategoryPageQuery = z.object({ cursor: cursorParam(ThreadCursor).optional(), level: z.string().max(20).optional() })
 
 /** The reply page: the thread, the post answered, and whether to quote it. */
 export const ReplyPageParams = z.object({ id, postId: id })

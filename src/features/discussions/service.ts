@@ -15,6 +15,62 @@ import { type Category, categoryColumnsOf, categoryFromRow, type CategoryService
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
 import { EditInput, LatestCursor, ReadingListQuery, ReplyInput, ScoreCursor, ThreadCursor, ThreadInput, ThreadPatchInput, TimeCursor } from './schemas.js'
 
+/** Where a request came from, for the spam checker (features/spam). */
+export interface RequestMeta {
+  ip?: string | null
+  userAgent?: string | null
+}
+
+/** A new post as the post gate sees it, before anything is written. */
+export interface PostDraft {
+  kind: 'thread' | 'reply'
+  categoryId: number
+  threadId: number | null
+  parentId: number | null
+  title: string | null
+  body: string
+  html: string
+  meta: RequestMeta
+}
+
+/** What the gate decided: the outcome, the score and its reasons, and the text to publish (watched words may replace parts). */
+export interface Screening {
+  outcome: 'publish' | 'flag' | 'hold'
+  score: number
+  reasons: string[]
+  title: string | null
+  body: string
+  /** The text's simhash (null when too short), and the domains it links to. */
+  fingerprint: string | null
+  domains: string[]
+}
+
+/** A post held for approval: where its author finds it. */
+export interface HeldRef {
+  id: number
+  url: string
+}
+
+/**
+ * The one place new posts are screened (features/spam implements it): before anything is
+ * written (`screen`, which throws to refuse), instead of writing (`hold`), and in the
+ * transaction that publishes (`published`: fingerprints, link domains, a flag for a look).
+ */
+export interface PostGate {
+  screen(viewer: Viewer, draft: PostDraft): Promise<Screening>
+  hold(author: SessionUser, draft: Omit<PostDraft, 'html' | 'meta'>, screening: Screening): Promise<HeldRef>
+  published(trx: Trx, post: { postId: number; threadId: number; authorId: number; categoryId: number }, screening: Screening): Promise<void>
+}
+
+/** A gate that lets everything through (the CLI's seed, tests of the service alone). */
+export const OPEN_GATE: PostGate = {
+  screen: async (_viewer, draft) => ({ outcome: 'publish', score: 0, reasons: [], title: draft.title, body: draft.body, fingerprint: null, domains: [] }),
+  hold: async () => {
+    throw new Error('the open gate holds nothing')
+  },
+  published: async () => {},
+}
+
 /** Replies are indented this deep; deeper ones continue on their own page. */
 export const MAX_INDENT = 6
 /** Top-level replies (with their whole branches) per thread page. */
@@ -67,6 +123,8 @@ export interface PostView {
   author_id: number
   author_username: string
   author_display_name: string | null
+  /** The author's uploaded avatar, null for the generated one. */
+  author_avatar: string | null
   author_trust_level: number
   body_html: string
   like_count: number
@@ -82,6 +140,8 @@ export interface PostView {
   children: PostView[]
   /** Set on a post at the indent limit whose replies continue on their own page. */
   continues: boolean
+  /** The viewer muted its author: the page collapses it behind a "show" control. */
+  mutedAuthor: boolean
 }
 
 /** A thread row with what pages show about it. */
@@ -96,7 +156,9 @@ export interface ThreadSummary {
   view_count: number
   created_at: Date
   last_post_at: Date
+  author_id: number
   author_username: string
+  author_avatar: string | null
   last_poster_username: string | null
   url: string
   /** For a member who has read the thread before: posts after their marker (0 when caught up); null otherwise. */
@@ -109,7 +171,7 @@ export interface ThreadSummary {
 export interface ReadingListPage {
   list: ReadingListQuery['list']
   period: ReadingListQuery['period']
-  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number })[]
+  threads: (ThreadSummary & { category_name: string; category_slug: string; score: number; unread_count: number | null })[]
   nextCursor: string | null
 }
 
@@ -137,6 +199,7 @@ export class DiscussionService {
     private readonly settings: CommunitySettings,
     private readonly notifications: NotificationService,
     private readonly outbox: Outbox,
+    private readonly gate: PostGate = OPEN_GATE,
   ) {}
 
   private checkBody(body: string, s: CommunitySettingsValues): string {
@@ -197,7 +260,7 @@ export class DiscussionService {
       .leftJoin('thread_reads as rd', (j) => j.onRef('rd.thread_id', '=', 't.id').on('rd.user_id', '=', userId))
       .select([
         't.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.view_count', 't.last_post_number', 't.created_at', 't.last_post_at',
-        'a.username as author_username', 'lp.username as last_poster_username', 'rd.last_read_post_number',
+        't.author_id', 'a.username as author_username', 'a.avatar_key as author_avatar', 'lp.username as last_poster_username', 'rd.last_read_post_number',
       ])
       .where('t.deleted_at', 'is', null)
   }
@@ -246,12 +309,30 @@ export class DiscussionService {
     const since = list === 'new' ? sql<Date>`now() - interval '2 days'` : list === 'top' && period !== 'all' ? sql<Date>`now() - ${sql.raw(`interval '1 ${period}'`)}` : null
     const likes = sql<number>`(select coalesce(sum(lp.like_count), 0) from posts lp where lp.thread_id = t.id and lp.deleted_at is null)::int`
     const score = list === 'top' ? sql<number>`(t.reply_count + ${likes})` : sql<number>`0`
+    // Threads a member tracks or watches show how many posts they have not read yet (as in Discourse).
+    const unreadCount = userId
+      ? sql<number | null>`(
+          select count(*)::int from posts up
+          where up.thread_id = t.id and up.deleted_at is null and up.hidden_at is null and up.author_id <> ${userId}
+            and up.id > (select ur.last_read_post_id from thread_reads ur where ur.user_id = ${userId} and ur.thread_id = t.id)
+            and coalesce(
+              (select ul.level from thread_notification_levels ul where ul.user_id = ${userId} and ul.thread_id = t.id),
+              (select uc.level from category_notification_levels uc where uc.user_id = ${userId} and uc.category_id = t.category_id),
+              'normal') in ('tracking', 'watching'))`
+      : sql<number | null>`null::int`
     let q = this.threadSelect(this.db, userId ?? 0)
       .innerJoin('categories as c', 'c.id', 't.category_id')
-      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score')])
+      .select(['c.name as category_name', 'c.slug as category_slug', score.as('score'), unreadCount.as('unread_count')])
       .where('t.category_id', 'in', ids)
       .where('c.slug', '<>', IDEA_COMMENTS_CATEGORY)
       .$if(since !== null, (q) => q.where('t.created_at', '>', since!))
+      // Threads the member muted, or in categories they muted (unless the thread has a level of its own), stay out of their lists.
+      .$if(userId !== undefined, (q) =>
+        q.where(sql<boolean>`coalesce(
+          (select ml.level from thread_notification_levels ml where ml.user_id = ${userId} and ml.thread_id = t.id),
+          (select mc.level from category_notification_levels mc where mc.user_id = ${userId} and mc.category_id = t.category_id),
+          'normal') <> 'muted'`),
+      )
       .limit(THREADS_PER_LIST + 1)
     const cursor = input.cursor
     if (list === 'latest') {
@@ -317,37 +398,70 @@ export class DiscussionService {
     return new Map(rows.map((r) => [r.category_id, { threads: Number(r.threads), last_post_at: r.last_post_at as Date | null }]))
   }
 
-  /** Starts a thread with its opening post. */
-  async createThread(viewer: Viewer, raw: unknown) {
+  /**
+   * Starts a thread with its opening post. The post gate (features/spam) screens it first:
+   * it may be published, published and flagged, held for approval (nothing is written to
+   * threads or posts then: `held` says where the author finds it) or refused.
+   */
+  async createThread(viewer: Viewer, raw: unknown, meta: RequestMeta = {}) {
     const input = parse(ThreadInput, raw)
     const s = await this.settings.all()
     const category = await this.categories.byId(viewer, input.categoryId).catch(() => {
       throw Invalid.field('categoryId', 'Choose a category you can post in')
     })
     ensure(viewer, 'post', { category }, { settings: s })
-    const title = this.checkTitle(input.title, s)
-    const body = this.checkBody(input.body, s)
+    let title = this.checkTitle(input.title, s)
+    let body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
-    const rendered = renderMarkdown(body)
+    let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
+    const screening = await this.gate.screen(viewer, { kind: 'thread', categoryId: category.id, threadId: null, parentId: null, title, body, html: rendered.html, meta })
+    if (screening.outcome === 'hold') return { held: await this.gate.hold(user, { kind: 'thread', categoryId: category.id, threadId: null, parentId: null, title: screening.title ?? title, body: screening.body }, screening) }
+    if (screening.body !== body || (screening.title !== null && screening.title !== title)) {
+      body = screening.body
+      title = screening.title ?? title
+      rendered = renderMarkdown(body)
+    }
 
     const { thread, postId } = await this.db.transaction().execute(async (trx) => {
-      const thread = await trx
-        .insertInto('threads')
-        .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id, last_post_number: 1 })
-        .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
-        .executeTakeFirstOrThrow()
-      const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
-      await this.notifications.create(trx, await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set()))
-      await this.outbox.emit(
-        trx,
-        'thread.created',
-        { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
-        { channels: ['home', `category:${category.id}`], categoryId: category.id },
-      )
-      return { thread, postId }
+      const published = await this.publishThread(trx, user, category, title, body, rendered)
+      await this.gate.published(trx, { postId: published.postId, threadId: published.thread.id, authorId: user.id, categoryId: category.id }, screening)
+      return published
     })
-    return { ...thread, url: threadUrl(thread), postId }
+    return { ...thread, url: threadUrl(thread), postId, held: null }
+  }
+
+  /**
+   * Writes a new thread and its opening post, its mention notifications and its events,
+   * inside the caller's transaction: a new thread, and a held one on approval
+   * (features/spam), go out through here alike.
+   */
+  async publishThread(trx: Trx, user: SessionUser, category: Category, title: string, body: string, rendered = renderMarkdown(body)) {
+    const thread = await trx
+      .insertInto('threads')
+      .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id, last_post_number: 1 })
+      .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
+      .executeTakeFirstOrThrow()
+    const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
+    // Whoever starts a thread watches it (as in Discourse).
+    await trx.insertInto('thread_notification_levels').values({ user_id: user.id, thread_id: thread.id, level: 'watching', reason: 'created' }).execute()
+    const mentions = await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set())
+    await this.notifications.create(trx, mentions, [
+      {
+        type: 'thread.created',
+        data: { threadId: thread.id, title: thread.title, url: threadUrl(thread), author: user.username, categoryId: category.id },
+        channels: ['home', `category:${category.id}`],
+        categoryId: category.id,
+      },
+      {
+        type: 'post.notify',
+        data: {
+          threadId: thread.id, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+          text: `${user.username} started “${thread.title}”`, notified: mentions.map((m) => m.userId),
+        },
+      },
+    ])
+    return { thread, postId }
   }
 
   /**
@@ -428,6 +542,8 @@ export class DiscussionService {
         url: threadUrl(thread, postId),
         text: `${author.username} mentioned you in “${thread.title}”`,
         payload: { threadId: thread.id, postId },
+        threadId: thread.id,
+        categoryId: category.id,
       }))
   }
 
@@ -452,73 +568,126 @@ export class DiscussionService {
     return { thread, category, parentCategory: parent }
   }
 
-  /** Replies to a thread, or to a post in it; notifies the parent's author and anyone mentioned. */
-  async reply(viewer: Viewer, threadId: number, raw: unknown) {
+  /**
+   * Replies to a thread, or to a post in it; notifies the parent's author and anyone
+   * mentioned. Screened by the post gate first, as a new thread is.
+   */
+  async reply(viewer: Viewer, threadId: number, raw: unknown, meta: RequestMeta = {}) {
     const input = parse(ReplyInput, raw)
     const s = await this.settings.all()
     const { thread, category, parentCategory } = await this.visibleThread(viewer, threadId)
     ensure(viewer, 'reply', { categoryId: category.id, thread }, { settings: s })
-    const body = this.checkBody(input.body, s)
+    let body = this.checkBody(input.body, s)
     const user = viewer.user as SessionUser
-    const rendered = renderMarkdown(body)
+    let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
-
-    const { postId, parentId, parentAuthor } = await this.db.transaction().execute(async (trx) => {
-      // The post, its number, the thread's and the parent's reply counts: one statement. The
-      // thread row is updated first (threads before posts, as every reply does: no deadlock);
-      // its lock orders concurrent replies, so each takes the next post number, and the post's
-      // id is drawn under that lock too, so numbers and ids rise together within a thread.
-      const parentId = input.parentId ?? null
-      const rows = await prepared(trx, sql<{ id: number; post_number: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
-        with parent as (
-          select id, path, depth, branch_id, author_id, deleted_at from posts
-          where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
-          limit 1
-        ),
-        thread as (
-          update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}, last_post_number = last_post_number + 1
-          where id = ${threadId} and exists (select 1 from parent)
-          returning last_post_number
-        ),
-        n as (select nextval(pg_get_serial_sequence('posts', 'id')) as id, thread.last_post_number from thread),
-        post as (
-          insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path, post_number)
-          select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
-            ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0'), n.last_post_number
-          from parent, n
-          returning id, post_number
-        ),
-        counted as (
-          update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
-        )
-        select post.id, post.post_number, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
-      const created = rows[0]
-      if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
-      const postId = Number(created.id)
-      const items: NewNotification[] = []
-      if (!created.parent_deleted && created.parent_author !== user.id) {
-        items.push({
-          userId: created.parent_author,
-          kind: 'reply',
-          actorId: user.id,
-          url: threadUrl(thread, postId),
-          text: `${user.username} replied to your post in “${thread.title}”`,
-          payload: { threadId, postId },
-        })
-      }
-      items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
-      // The notifications and every event of this reply go out in one statement.
-      await this.notifications.create(trx, items, [
-        {
-          type: 'post.created',
-          data: { threadId, postId, parentId, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
-          channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
-          categoryId: category.id,
-        },
-      ])
-      return { postId, parentId: Number(created.parent_id), parentAuthor: created.parent_author }
+    const parentId = input.parentId ?? null
+    if (parentId !== null) {
+      // Checked before screening too, so a held reply always answers a post of this thread.
+      const parent = await this.db.selectFrom('posts').select('id').where('id', '=', parentId).where('thread_id', '=', threadId).executeTakeFirst()
+      if (!parent) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
+    }
+    const screening = await this.gate.screen(viewer, { kind: 'reply', categoryId: category.id, threadId, parentId, title: null, body, html: rendered.html, meta })
+    if (screening.outcome === 'hold') {
+      const held = await this.gate.hold(user, { kind: 'reply', categoryId: category.id, threadId, parentId, title: null, body: screening.body }, screening)
+      return { id: null, threadId, parentId, url: held.url, parentAuthor: null, held }
+    }
+    if (screening.body !== body) {
+      body = screening.body
+      rendered = renderMarkdown(body)
+    }
+    const { postId, parentId: publishedParent, parentAuthor } = await this.db.transaction().execute(async (trx) => {
+      const published = await this.publishReply(trx, user, { thread, category, parentCategory }, parentId, body, rendered)
+      await this.gate.published(trx, { postId: published.postId, threadId, authorId: user.id, categoryId: category.id }, screening)
+      return published
     })
-    return { id: postId, threadId, parentId, url: threadUrl(thread, postId), parentAuthor }
+    return { id: postId, threadId, parentId: publishedParent, url: threadUrl(thread, postId), parentAuthor, held: null }
+  }
+
+  /**
+   * Writes a reply with both reply counters, its notifications and its events, inside the
+   * caller's transaction: a new reply, and a held one on approval (features/spam), go out
+   * through here alike.
+   */
+  async publishReply(
+    trx: Trx,
+    user: SessionUser,
+    where: { thread: { id: number; slug: string; title: string }; category: Category; parentCategory?: Category | null },
+    parentId: number | null,
+    body: string,
+    rendered = renderMarkdown(body),
+  ): Promise<{ postId: number; parentId: number; parentAuthor: number }> {
+    const { thread, category, parentCategory } = where
+    const threadId = thread.id
+    // The post, its number, the thread's and the parent's reply counts: one statement. The
+    // thread row is updated first (threads before posts, as every reply does: no deadlock);
+    // its lock orders concurrent replies, so each takes the next post number, and the post's
+    // id is drawn under that lock too, so numbers and ids rise together within a thread.
+    const rows = await prepared(trx, sql<{ id: number; post_number: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
+      with parent as (
+        select id, path, depth, branch_id, author_id, deleted_at from posts
+        where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
+        limit 1
+      ),
+      thread as (
+        update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}, last_post_number = last_post_number + 1
+        where id = ${threadId} and exists (select 1 from parent)
+        returning last_post_number
+      ),
+      n as (select nextval(pg_get_serial_sequence('posts', 'id')) as id, thread.last_post_number from thread),
+      post as (
+        insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path, post_number)
+        select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
+          ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0'), n.last_post_number
+        from parent, n
+        returning id, post_number
+      ),
+      -- A member who replies tracks the thread, unless they chose a level for it (as in Discourse).
+      tracked as (
+        insert into thread_notification_levels (user_id, thread_id, level, reason)
+        select ${user.id}, ${threadId}, 'tracking', 'replied' where exists (select 1 from post)
+        on conflict (user_id, thread_id) do nothing
+      ),
+      counted as (
+        update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
+      )
+      select post.id, post.post_number, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
+    const created = rows[0]
+    if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
+    const postId = Number(created.id)
+    const items: NewNotification[] = []
+    if (!created.parent_deleted && created.parent_author !== user.id) {
+      items.push({
+        userId: created.parent_author,
+        kind: 'reply',
+        actorId: user.id,
+        url: threadUrl(thread, postId),
+        text: `${user.username} replied to your post in “${thread.title}”`,
+        payload: { threadId, postId, title: thread.title },
+        // Replies in one thread collapse while unread ("3 new replies in …", linking to the first).
+        group: { key: `thread:${threadId}`, many: `new replies in “${thread.title}”` },
+        threadId,
+        categoryId: category.id,
+      })
+    }
+    items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
+    // The notifications and every event of this reply go out in one statement.
+    await this.notifications.create(trx, items, [
+      {
+        type: 'post.created',
+        data: { threadId, postId, parentId, title: thread.title, url: threadUrl(thread, postId), author: user.username, excerpt: markdownToText(body, 140) },
+        channels: [`thread:${threadId}`, `category:${category.id}`, 'home'],
+        categoryId: category.id,
+      },
+      {
+        type: 'post.notify',
+        data: {
+          threadId, postId, categoryId: category.id, authorId: user.id, title: thread.title, url: threadUrl(thread, postId),
+          text: `${user.username} posted in “${thread.title}”`, notified: [...new Set(items.map((n) => n.userId))],
+        },
+      },
+    ])
+    return { postId, parentId: Number(created.parent_id), parentAuthor: created.parent_author }
   }
 
   /**
@@ -534,9 +703,14 @@ export class DiscussionService {
       .innerJoin('users as a', 'a.id', 't.author_id')
       .innerJoin('categories as c', 'c.id', 't.category_id')
       .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
-      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').on('r.user_id', '=', userId))
+      // The viewer (none for a guest) once, so their read marker, levels and mutes need no parameter of their own.
+      .leftJoin('users as me', (j) => j.on('me.id', '=', userId))
+      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').onRef('r.user_id', '=', 'me.id'))
+      .leftJoin('thread_notification_levels as tl', (j) => j.onRef('tl.thread_id', '=', 't.id').onRef('tl.user_id', '=', 'me.id'))
+      .leftJoin('category_notification_levels as cl', (j) => j.onRef('cl.category_id', '=', 't.category_id').onRef('cl.user_id', '=', 'me.id'))
       .leftJoin('ideas as i', 'i.thread_id', 't.id')
-      .select(['i.id as idea_id'])
+      .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
+      .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['t.view_count', 't.last_post_number', 'a.username as author_username', 'r.last_read_post_id', 'r.last_read_post_number', 'r.updated_at as read_at'])
       // The top participants and how many there are: a few rows of thread_participants, however long the thread.
@@ -564,6 +738,10 @@ export class DiscussionService {
     const moderator = canModerate(viewer, category.id)
     if (row.deleted_at && !moderator) throw new NotFound('No such thread')
     const s = await this.settings.all()
+    const mutedAuthors = new Set((found.muted_ids ?? []).map(Number))
+    const notificationLevel = found.thread_level
+      ? { level: found.thread_level, from: 'thread' as const, reason: found.level_reason }
+      : { level: found.category_level ?? 'normal', from: found.category_level ? ('category' as const) : ('default' as const), reason: null }
 
     let root: { id: number; path: string; depth: number } | null = null
     if (options.rootPostId) {
@@ -611,7 +789,7 @@ export class DiscussionService {
       .select([
         'p.id', 'p.post_number', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
         'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at',
-        'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level',
+        'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level', 'u.avatar_key as author_avatar',
         'l.user_id as liked_by',
         sql<number>`sum(octet_length(p.body_html)) over (order by p.path)`.as('bytes_through'),
         sql<number>`octet_length(p.body_html)`.as('bytes'),
@@ -668,6 +846,7 @@ export class DiscussionService {
         author_id: p.author_id,
         author_username: p.author_username,
         author_display_name: p.author_display_name,
+        author_avatar: p.author_avatar,
         author_trust_level: p.author_trust_level,
         body_html: p.deleted_at || hidden ? '' : p.body_html,
         like_count: p.like_count,
@@ -683,6 +862,7 @@ export class DiscussionService {
         children: [],
         continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
         replyTo: parent && p.depth - floor > FLAT_FROM ? { postId: parent.id, number: parent.post_number, username: parent.author_username, href: `#p${parent.id}`, onlyWhenFlat: true } : null,
+        mutedAuthor: mutedAuthors.has(Number(p.author_id)),
       }
       byId.set(p.id, view)
       if (parent) parent.children.push(view)
@@ -742,6 +922,8 @@ export class DiscussionService {
       replyBlock: viewer.user ? postingBlock(viewer, { settings: s }) : null,
       canModerate: moderator,
       canFlag: can(viewer, 'flag', {}),
+      /** The viewer's notification level here (members only) and where it comes from. */
+      notificationLevel: viewer.user ? notificationLevel : null,
     }
   }
 
@@ -821,7 +1003,7 @@ export class DiscussionService {
     const author = await this.db
       .selectFrom('users as u')
       .leftJoin('post_likes as l', (j) => j.on('l.post_id', '=', postId).on('l.user_id', '=', userId))
-      .select(['u.username', 'u.display_name', 'u.trust_level', 'l.user_id as liked_by'])
+      .select(['u.username', 'u.display_name', 'u.trust_level', 'u.avatar_key', 'l.user_id as liked_by'])
       .where('u.id', '=', post.author_id)
       .executeTakeFirstOrThrow()
     const s = await this.settings.all()
@@ -849,6 +1031,9 @@ export class DiscussionService {
       isNew: false,
       canEdit: can(viewer, 'edit', { categoryId: category.id, post, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
       children: [],
+      // The composer inserts the viewer's own new reply; nobody mutes themselves.
+      author_avatar: author.avatar_key,
+      mutedAuthor: false,
       continues: false,
     }
     return {
@@ -1084,8 +1269,8 @@ export class DiscussionService {
       if (like) ensure(viewer, 'like', { post }, { settings: s })
       else ensure(viewer, 'retract', undefined)
       const changed = like
-        ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning('post_id').executeTakeFirst()
-        : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning('post_id').executeTakeFirst()
+        ? await trx.insertInto('post_likes').values({ post_id: postId, user_id: userId }).onConflict((oc) => oc.doNothing()).returning(['post_id', 'notification_id']).executeTakeFirst()
+        : await trx.deleteFrom('post_likes').where('post_id', '=', postId).where('user_id', '=', userId).returning(['post_id', 'notification_id']).executeTakeFirst()
       const counted = changed
         ? await trx
             .updateTable('posts')
@@ -1095,6 +1280,15 @@ export class DiscussionService {
             .executeTakeFirstOrThrow()
         : await trx.selectFrom('posts').select('like_count').where('id', '=', postId).executeTakeFirstOrThrow()
       if (changed) {
+        // After the post's row lock: likes and unlikes of one post are told in turn.
+        if (like) {
+          await this.notifications.liked(trx, {
+            postId, liker: { id: userId, username: (viewer.user as SessionUser).username }, authorId: post.author_id, threadId: thread.id, categoryId: category.id,
+            title: thread.title, url: threadUrl(thread, postId),
+          })
+        } else {
+          await this.notifications.unliked(trx, changed.notification_id)
+        }
         await this.outbox.emit(trx, 'like.changed', { threadId: thread.id, postId, likeCount: counted.like_count }, { channels: [`thread:${thread.id}`], categoryId: category.id })
       }
       return { likeCount: counted.like_count }

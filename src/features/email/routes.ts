@@ -19,8 +19,8 @@ export async function emailRoutes(app: FastifyInstance): Promise<void> {
   const { email } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
 
-  // RFC 8058 lets a mail client post the one-click body as multipart/form-data; its content is fixed and not needed.
-  app.addContentTypeParser('multipart/form-data', { parseAs: 'string', bodyLimit: 10_000 }, (_req, _body, done) => done(null, {}))
+  // RFC 8058 lets a mail client post the one-click body as multipart/form-data: the app's
+  // multipart support (src/core/multipart.ts) reads it like a form; its content is not needed.
 
   function tokenOf(query: unknown): string | null {
     const parsed = LinkToken.safeParse(query)

@@ -5,9 +5,13 @@ import { email } from '../accounts/schemas.js'
 export const MAIL_KIND_GROUPS = [
   { key: 'reply', label: 'Replies to my posts', kinds: ['reply'] },
   { key: 'mention', label: 'Mentions of me', kinds: ['mention'] },
+  { key: 'posted', label: 'New posts in threads and categories I watch', kinds: ['posted'] },
+  { key: 'like', label: 'Likes on my posts', kinds: ['like'] },
   { key: 'idea.status', label: 'Status changes of ideas I voted on or follow', kinds: ['idea.status'] },
   { key: 'beta', label: 'Beta programs: accepted, or off the waitlist', kinds: ['beta.accepted', 'beta.promoted'] },
-  { key: 'moderation', label: 'Moderation: my posts hidden by flags, my flags decided, moderator roles', kinds: ['flag.hidden', 'flag.resolved', 'moderator.promoted', 'moderator.appointed', 'moderator.demoted', 'moderator.invited'] },
+  { key: 'community', label: 'Messages and invitations from the staff', kinds: ['community.message', 'beta.invited'] },
+  { key: 'moderation', label: 'Moderation: my posts hidden by flags, my flags decided, moderator roles', kinds: ['flag.hidden', 'flag.resolved', 'moderator.promoted', 'moderator.appointed', 'moderator.demoted', 'moderator.invited', 'post.approved', 'post.rejected'] },
+  { key: 'account', label: 'My application to join: approved or not', kinds: ['account.approved', 'account.rejected'] },
 ] as const
 
 /** Every notification kind that is ever mailed. */

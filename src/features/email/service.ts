@@ -85,7 +85,10 @@ export class EmailService {
         } else if (event.type === 'password.reset_requested') {
           const { email, nonce } = event.data
           await queue.enqueue('mail.password_reset', { email, nonce }, { jobId: `reset-${nonce}` })
-        } else if (event.type === 'notification.created' && MAILABLE_KINDS.includes(event.data.kind)) {
+        } else if (
+          (event.type === 'notification.created' || (event.type === 'notification.updated' && event.data.kind !== 'like')) &&
+          MAILABLE_KINDS.includes(event.data.kind)
+        ) {
           await this.queueNotificationMail(event.data.userId)
         }
       },

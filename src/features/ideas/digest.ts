@@ -15,7 +15,14 @@ export function registerIdeaDigest(): void {
       .where((eb) =>
         eb.or([
           eb.exists(eb.selectFrom('idea_votes as v').select('v.idea_id').whereRef('v.idea_id', '=', 'i.id').where('v.user_id', '=', user.id)),
-          eb.exists(eb.selectFrom('idea_subscriptions as f').select('f.idea_id').whereRef('f.idea_id', '=', 'i.id').where('f.user_id', '=', user.id)),
+          eb.exists(
+            eb
+              .selectFrom('thread_notification_levels as f')
+              .select('f.thread_id')
+              .whereRef('f.thread_id', '=', 'i.thread_id')
+              .where('f.user_id', '=', user.id)
+              .where('f.level', '=', 'watching'),
+          ),
         ]),
       )
       .orderBy('s.created_at', 'desc')

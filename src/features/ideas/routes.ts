@@ -7,6 +7,7 @@ import { type Form, FormBody, handleForm, IdParams, queryText, requireAdmin, req
 import { rateLimit } from '../../core/rate-limits.js'
 import { changelogFeed } from './feed.js'
 import { BoardQuery, IDEA_STATUSES, IdeaPageQuery, NewIdeaInput, SimilarQuery, STATUS_LABELS, VoteLimits } from './schemas.js'
+import { imageFromForm } from '../uploads/routes.js'
 
 const MINUTE = 60 * 1000
 const VoteLimitsBody = z.object({ limits: VoteLimits })
@@ -75,9 +76,10 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
 
   // Without JavaScript the form first comes here: if similar ideas exist it shows them
   // (vote instead?) with a "post anyway" button; otherwise, or when confirmed, it saves.
-  r.post('/ideas', { ...proposeLimit, schema: { body: FormBody } }, async (req, reply) => {
+  r.post('/ideas', { ...proposeLimit, config: { uploads: true }, schema: { body: FormBody } }, async (req, reply) => {
     const user = requireUser(req)
-    const form = req.body
+    const { form, errors, status } = await imageFromForm(app, req, req.body)
+    if (errors) return reply.code(status ?? 400).view('ideas/new', { ...newPage, values: form, errors })
     return handleForm(reply, 'ideas/new', form, async () => {
       if (form.confirm !== '1') {
         const input = parse(NewIdeaInput, form)
@@ -238,7 +240,7 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
     const entries = await ideas.changelog()
     return reply
       .type('application/atom+xml; charset=utf-8')
-      .send(changelogFeed(config.baseUrl, config.communityName, entries))
+      .send(changelogFeed(config.baseUrl, await app.hearth.community.name(), entries))
   })
 
   // ── JSON API ──────────────────────────────────────────────────────────────────

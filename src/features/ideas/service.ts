@@ -156,7 +156,6 @@ export class IdeaService {
         .executeTakeFirstOrThrow()
       // The counter was written with the row it counts; nobody else can vote before this commits.
       if (vote) await trx.insertInto('idea_votes').values({ idea_id: row.id, user_id: author.id }).execute()
-      await trx.insertInto('idea_subscriptions').values({ idea_id: row.id, user_id: author.id }).execute()
       const threadId = await this.discussions.createLinkedThread(trx, {
         categorySlug: IDEA_COMMENTS_CATEGORY,
         authorId: author.id,
@@ -164,6 +163,8 @@ export class IdeaService {
         body: `Comments on the idea [${input.title.replace(/[[\]]/g, '')}](/ideas/${row.id}).`,
       })
       await trx.updateTable('ideas').set({ thread_id: threadId }).where('id', '=', row.id).execute()
+      // The author follows their idea: they watch its comment thread.
+      await trx.insertInto('thread_notification_levels').values({ user_id: author.id, thread_id: threadId, level: 'watching', reason: 'idea' }).execute()
       await this.outbox.emit(trx, 'idea.created', { ideaId: row.id, title: row.title, url: ideaUrl(row.id), author: author.username }, { channels: ['ideas', 'home'] })
       return { ...row, voted: vote }
     })
@@ -269,7 +270,7 @@ export class IdeaService {
             .selectFrom(sql`(select 1)`.as('one'))
             .select([
               sql<boolean>`exists (select 1 from idea_votes where idea_id = ${id} and user_id = ${viewerId})`.as('voted'),
-              sql<boolean>`exists (select 1 from idea_subscriptions where idea_id = ${id} and user_id = ${viewerId})`.as('subscribed'),
+              sql<boolean>`exists (select 1 from ideas fi join thread_notification_levels fl on fl.thread_id = fi.thread_id where fi.id = ${id} and fl.user_id = ${viewerId} and fl.level = 'watching')`.as('subscribed'),
             ])
             .executeTakeFirstOrThrow()
         : Promise.resolve({ voted: false, subscribed: false }),
@@ -526,24 +527,30 @@ export class IdeaService {
     return Number(row.open)
   }
 
-  /** Follows an idea without voting (idempotent). */
+  /**
+   * Follows an idea without voting (idempotent): the member watches its comment thread, so
+   * they hear about its status changes and every comment, like any watched thread.
+   */
   async subscribe(user: Actor, id: number): Promise<{ ideaId: number; subscribed: true }> {
     ensure(viewerOf(user), 'subscribe', undefined)
     const target = await this.resolve(id)
-    await this.db
-      .insertInto('idea_subscriptions')
-      .values({ idea_id: target, user_id: user.id })
-      .onConflict((oc) => oc.doNothing())
-      .execute()
+    await this.setFollowLevel(user.id, target, 'watching')
     return { ideaId: target, subscribed: true }
   }
 
-  /** Stops following an idea (idempotent). */
+  /** Stops following an idea (idempotent): its comment thread goes back to normal for the member. */
   async unsubscribe(user: Actor, id: number): Promise<{ ideaId: number; subscribed: false }> {
     ensure(viewerOf(user), 'retract', undefined)
     const target = await this.resolve(id)
-    await this.db.deleteFrom('idea_subscriptions').where('idea_id', '=', target).where('user_id', '=', user.id).execute()
+    await this.setFollowLevel(user.id, target, 'normal')
     return { ideaId: target, subscribed: false }
+  }
+
+  private async setFollowLevel(userId: number, ideaId: number, level: 'watching' | 'normal'): Promise<void> {
+    await sql`
+      insert into thread_notification_levels (user_id, thread_id, level, reason)
+      select ${userId}, thread_id, ${level}, ${level === 'watching' ? 'idea' : 'manual'} from ideas where id = ${ideaId} and thread_id is not null
+      on conflict (user_id, thread_id) do update set level = excluded.level, reason = excluded.reason, updated_at = now()`.execute(this.db)
   }
 
   /** The idea itself, or the one it was merged into. */
@@ -626,7 +633,14 @@ export class IdeaService {
       .selectFrom('idea_votes')
       .select('user_id')
       .where('idea_id', '=', ideaId)
-      .union(trx.selectFrom('idea_subscriptions').select('user_id').where('idea_id', '=', ideaId))
+      .union(
+        trx
+          .selectFrom('thread_notification_levels as l')
+          .innerJoin('ideas as i', 'i.thread_id', 'l.thread_id')
+          .select('l.user_id')
+          .where('i.id', '=', ideaId)
+          .where('l.level', '=', 'watching'),
+      )
       .execute()
     return rows.map((r) => r.user_id)
   }
@@ -662,9 +676,14 @@ export class IdeaService {
         select ${into.id}, user_id, created_at from idea_votes where idea_id = ${id}
         on conflict (idea_id, user_id) do nothing`.execute(trx)
       await trx.deleteFrom('idea_votes').where('idea_id', '=', id).execute()
-      await sql`insert into idea_subscriptions (idea_id, user_id, created_at)
-        select ${into.id}, user_id, created_at from idea_subscriptions where idea_id = ${id}
-        on conflict (idea_id, user_id) do nothing`.execute(trx)
+      // Whoever watched the duplicate's comments watches the idea it joins.
+      await sql`insert into thread_notification_levels (user_id, thread_id, level, reason, created_at)
+        select l.user_id, t.thread_id, 'watching', 'idea', l.created_at
+        from thread_notification_levels l
+        join ideas f on f.thread_id = l.thread_id and f.id = ${id}
+        join ideas t on t.id = ${into.id} and t.thread_id is not null
+        where l.level = 'watching'
+        on conflict (user_id, thread_id) do nothing`.execute(trx)
       // Holding the target's row lock, the recount is exact: no vote can land meanwhile.
       const { vote_count: votes } = await trx
         .updateTable('ideas')

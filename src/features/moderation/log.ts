@@ -31,6 +31,8 @@ export const STAFF_ACTIONS = {
   'flag.defer': { label: 'set aside the flags on a post in', target: 'post', after: 'in' },
   // categories and their moderators
   'category.create': { label: 'created the category', target: 'category', after: '' },
+  'category.update': { label: 'changed the category', target: 'category', after: '' },
+  'category.delete': { label: 'deleted a category and moved its threads to', target: 'category', after: '' },
   'moderator.appoint': { label: 'appointed', target: 'user', after: 'as a moderator of' },
   'moderator.remove': { label: 'removed', target: 'user', after: 'as a moderator of' },
   'moderator.promote': { label: 'made', target: 'user', after: 'a moderator of' },
@@ -55,8 +57,22 @@ export const STAFF_ACTIONS = {
   'beta.reopen': { label: 'reopened the sign-ups of the beta program', target: 'beta_program', after: 'in' },
   'beta.accept': { label: 'accepted the beta sign-up of', target: 'beta_signup', after: 'in' },
   'beta.decline': { label: 'declined the beta sign-up of', target: 'beta_signup', after: 'in' },
+  // spam defence (features/spam)
+  'post.approve': { label: 'approved a held post in', target: 'post', after: 'in' },
+  'post.reject': { label: 'rejected a held post by', target: 'user', after: 'in' },
+  'post.review_keep': { label: 'kept a post the spam check flagged in', target: 'post', after: 'in' },
+  'member.spammer': { label: 'marked as a spammer and removed the posts of', target: 'user', after: 'in' },
+  'signup.approve': { label: 'approved the application to join of', target: 'user', after: 'in' },
+  'signup.reject': { label: 'turned down the application to join of', target: 'user', after: 'in' },
+  'blocked.remove': { label: 'removed an entry from the blocked list', target: 'settings', after: 'in' },
+  'watched.add': { label: 'added a watched word', target: 'settings', after: 'in' },
+  'watched.remove': { label: 'removed a watched word', target: 'settings', after: 'in' },
   // community settings
   'settings.vote_limits': { label: 'changed the idea vote limits', target: 'settings', after: 'in' },
+  // community health: reaching out to a segment of members
+  'segment.message': { label: 'sent a message to a segment of members', target: 'settings', after: '' },
+  'segment.beta_invite': { label: 'invited a segment of members to a beta program', target: 'settings', after: '' },
+  'settings.community': { label: 'changed the community’s identity and pages', target: 'settings', after: 'in' },
 } as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */

@@ -56,7 +56,9 @@ export async function moderationRoutes(app: FastifyInstance): Promise<void> {
     const items = await moderation.queue(viewer)
     const names = (await categories.visible(viewer)).filter((c) => categories.canModerate(viewer, c.id)).map((c) => c.name)
     // Re-rendered after a POST too, whose query is not checked: a bad notice is just not shown.
-    return { title: 'Review queue', items, moderates: names, resolved: QueueQuery.safeParse(req.query).data?.resolved }
+    const approvals = await app.hearth.spam.waiting(viewer)
+    const applications = await app.hearth.spam.applicationsWaiting(viewer)
+    return { title: 'Review queue', items, moderates: names, resolved: QueueQuery.safeParse(req.query).data?.resolved, approvals, applications }
   }
 
   r.get('/mod', { schema: { querystring: QueueQuery } }, async (req, reply) => {

@@ -4,6 +4,7 @@ import type { JobDefinition } from '../../worker-runtime.js'
 export const recomputeTrust: JobDefinition<'trust.recompute'> = {
   name: 'trust.recompute',
   schedule: { pattern: '10 3 * * *' },
+  withoutRedis: true,
   async handle(_payload, ctx) {
     const result = await ctx.services.trust.recompute()
     ctx.log.info(result, 'trust levels recomputed')
@@ -15,6 +16,7 @@ export const recomputeTrust: JobDefinition<'trust.recompute'> = {
 export const promoteModerators: JobDefinition<'moderators.promote'> = {
   name: 'moderators.promote',
   schedule: { pattern: '40 3 * * *' },
+  withoutRedis: true,
   async handle(_payload, ctx) {
     const result = await ctx.services.trust.promote()
     ctx.log.info(result, 'moderator promotion run')

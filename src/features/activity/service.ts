@@ -1,0 +1,349 @@
+import { sql } from 'kysely'
+import type { Logger } from 'pino'
+import type { Db, Trx } from '../../core/db.js'
+import type { StageName } from '../../core/db-types.js'
+import type { EventConsumer } from '../../core/outbox.js'
+import type { CommunitySettings } from '../../core/settings.js'
+import { isoDay } from './report.js'
+import { ACTIVITY_KIND_NAMES, ACTIVITY_KINDS, activityWeights, nextStep, PARTICIPATION_KINDS, stageLabel } from './kinds.js'
+
+const DAY_MS = 86_400_000
+// The dashboard and the nightly roll look back at most this far for daily figures.
+const MAX_DAYS_BACK = 400
+const BACKFILLED_KEY = 'activity_backfilled_at'
+
+/** Which source rows one derivation covers: everything (the backfill), or what one event touched. */
+type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number }
+
+/** A member's stage as their profile shows it. */
+export interface MemberStage {
+  stage: StageName
+  label: string
+  /** "a" or "an", for "You are an Explorer". */
+  article: string
+  drifting: boolean
+  score: number
+  helped: number
+  since: Date
+  next: string | null
+}
+
+/** What one nightly run did. */
+export interface StageRun {
+  members: number
+  changes: number
+  days: number
+  backfilled: boolean
+}
+
+/**
+ * The activity log and lifecycle stages. Each act is derived from the table that records
+ * it (posts, likes, votes, ideas, beta sign-ups, agreed flags; visits come from the session
+ * refresh), so one set of rules serves both the first-run backfill and the outbox consumer
+ * that keeps the log current; the log's unique key makes every derivation idempotent.
+ */
+export class ActivityService {
+  constructor(
+    private readonly db: Db,
+    private readonly settings: CommunitySettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** The outbox consumer: each event re-derives the acts of the rows it names. */
+  consumer(): EventConsumer {
+    return {
+      name: 'activity',
+      handle: async (event, trx) => {
+        switch (event.type) {
+          case 'thread.created':
+            return void (await this.derive(trx, { threadId: event.data.threadId }))
+          case 'post.created':
+            return void (await this.derive(trx, { postId: event.data.postId }))
+          case 'like.changed':
+            return void (await this.derive(trx, { postId: event.data.postId }))
+          case 'idea.created':
+          case 'idea.voted':
+            return void (await this.derive(trx, { ideaId: event.data.ideaId }))
+          case 'beta.seats':
+            return void (await this.derive(trx, { programId: event.data.programId }))
+          case 'flag.resolved':
+            return void (await this.derive(trx, { flaggedPostId: event.data.postId }))
+          default:
+            return
+        }
+      },
+    }
+  }
+
+  /** Derives the acts in scope into the log (and the days they make active); returns the rows added. */
+  async derive(trx: Db | Trx, scope: Scope): Promise<number> {
+    const parts = this.sources(scope)
+    if (!parts.length) return 0
+    const result = await sql<{ added: number }>`
+      with source (user_id, kind, subject_id, other_user_id, category_id, at) as (
+        ${sql.join(parts, sql` union all `)}
+      ),
+      added as (
+        insert into activity_log (user_id, kind, subject_id, other_user_id, category_id, at)
+        select user_id, kind, subject_id, other_user_id, category_id, at from source
+        on conflict do nothing
+        returning user_id, at
+      ),
+      days as (
+        insert into member_days (day, user_id)
+        select distinct (at at time zone 'UTC')::date, user_id from added
+        on conflict do nothing
+      )
+      select count(*)::int as added from added`.execute(trx)
+    return result.rows[0]?.added ?? 0
+  }
+
+  // The source rows of each kind, limited to the scope.
+  private sources(scope: Scope) {
+    const all = 'all' in scope
+    const parts = []
+    if (all || 'postId' in scope || 'threadId' in scope) {
+      const postFilter = 'postId' in scope ? sql`and p.id = ${scope.postId}` : 'threadId' in scope ? sql`and p.thread_id = ${scope.threadId} and p.depth = 0` : sql``
+      // An idea's comment thread opens by itself: its opening post is the idea, counted as one.
+      parts.push(sql`
+        select p.author_id, case when p.depth = 0 then 'post' else 'reply' end, p.id,
+          case when p.depth = 0 then null else coalesce(parent.author_id, t.author_id) end, t.category_id, p.created_at
+        from posts p join threads t on t.id = p.thread_id left join posts parent on parent.id = p.parent_id
+        where p.deleted_at is null and p.hidden_at is null and p.author_id is not null ${postFilter}
+          and not (p.depth = 0 and exists (select 1 from ideas i where i.thread_id = p.thread_id))`)
+      parts.push(sql`
+        select v.user_id, v.kind, p.id, v.other_user_id, t.category_id, pl.created_at
+        from post_likes pl join posts p on p.id = pl.post_id join threads t on t.id = p.thread_id
+        cross join lateral (values
+          (pl.user_id, 'like_given', p.author_id),
+          (p.author_id, 'like_received', pl.user_id),
+          (case when p.depth > 0 and pl.user_id <> p.author_id then p.author_id end, 'helped', pl.user_id)
+        ) v (user_id, kind, other_user_id)
+        where v.user_id is not null and p.deleted_at is null ${'postId' in scope ? sql`and pl.post_id = ${scope.postId}` : 'threadId' in scope ? sql`and false` : sql``}`)
+    }
+    if (all || 'ideaId' in scope) {
+      const ideaFilter = 'ideaId' in scope ? sql`and i.id = ${scope.ideaId}` : sql``
+      parts.push(sql`
+        select i.author_id, 'idea', i.id, null::bigint, null::bigint, i.created_at
+        from ideas i where i.author_id is not null ${ideaFilter}`)
+      parts.push(sql`
+        select iv.user_id, 'vote', i.id, i.author_id, null::bigint, iv.created_at
+        from idea_votes iv join ideas i on i.id = iv.idea_id where true ${ideaFilter}`)
+    }
+    if (all || 'programId' in scope) {
+      parts.push(sql`
+        select bs.user_id, 'beta_signup', bs.program_id, null::bigint, null::bigint, bs.created_at
+        from beta_signups bs
+        where bs.status in ('accepted', 'pending', 'waitlisted') ${'programId' in scope ? sql`and bs.program_id = ${scope.programId}` : sql``}`)
+    }
+    if (all || 'flaggedPostId' in scope) {
+      parts.push(sql`
+        select f.flagger_id, 'flag_agreed', f.id, p.author_id, t.category_id, coalesce(f.resolved_at, f.created_at)
+        from flags f join posts p on p.id = f.post_id join threads t on t.id = p.thread_id
+        where f.status = 'agreed' ${'flaggedPostId' in scope ? sql`and f.post_id = ${scope.flaggedPostId}` : sql``}`)
+    }
+    if (all) {
+      parts.push(sql`
+        select user_id, 'visit', to_char(day, 'YYYYMMDD')::bigint, null::bigint, null::bigint, (day::timestamp at time zone 'UTC')
+        from user_daily_stats`)
+    }
+    return parts
+  }
+
+  /**
+   * Credits referrers with each invitee who became active (took part, or came back on a
+   * second day), at the moment they did; run after the acts it reads are in the log.
+   */
+  async deriveReferrals(trx: Db | Trx): Promise<number> {
+    const result = await sql`
+      with source as (
+        select r.referrer_id as user_id, r.user_id as invitee, coalesce(
+          (select min(a.at) from activity_log a where a.user_id = r.user_id and a.kind in (${sql.join(PARTICIPATION_KINDS.filter((k) => k !== 'referral'))})),
+          (select md.day::timestamp at time zone 'UTC' from member_days md where md.user_id = r.user_id order by md.day offset 1 limit 1)
+        ) as at
+        from referrals r
+        where r.referrer_id is not null
+          and not exists (select 1 from activity_log x where x.user_id = r.referrer_id and x.kind = 'referral' and x.subject_id = r.user_id)
+      ),
+      added as (
+        insert into activity_log (user_id, kind, subject_id, other_user_id, at)
+        select user_id, 'referral', invitee, invitee, at from source where at is not null
+        on conflict do nothing
+        returning user_id, at
+      ),
+      days as (
+        insert into member_days (day, user_id) select distinct (at at time zone 'UTC')::date, user_id from added on conflict do nothing
+      )
+      select count(*)::int as added from added`.execute(trx)
+    return (result.rows[0] as { added: number } | undefined)?.added ?? 0
+  }
+
+  /** When the log was first filled from existing data, or null. */
+  async backfilledAt(): Promise<Date | null> {
+    const row = await this.db.selectFrom('community_settings').select('value').where('key', '=', BACKFILLED_KEY).executeTakeFirst()
+    return row ? new Date(row.value as string) : null
+  }
+
+  /**
+   * Fills the log from everything already recorded, once (a community that existed before
+   * the log did). Safe to run again: derivation is idempotent.
+   */
+  async ensureBackfilled(): Promise<boolean> {
+    if (await this.backfilledAt()) return false
+    const added = await this.batch(async (trx) => {
+      // One backfill at a time across processes.
+      await sql`select pg_advisory_xact_lock(hashtext('hearth.activity.backfill'))`.execute(trx)
+      const done = await trx.selectFrom('community_settings').select('key').where('key', '=', BACKFILLED_KEY).executeTakeFirst()
+      if (done) return -1
+      const n = (await this.derive(trx, { all: true })) + (await this.deriveReferrals(trx))
+      await trx.insertInto('community_settings').values({ key: BACKFILLED_KEY, value: JSON.stringify(new Date().toISOString()), updated_at: new Date() }).execute()
+      return n
+    })
+    if (added >= 0) this.log.info({ added }, 'activity log backfilled from existing data')
+    return added >= 0
+  }
+
+  /**
+   * Computes the daily figures (DAU, WAU, MAU, new members, posts), and the months members
+   * were active, of every closed day up to
+   * `until` (exclusive) that has none yet; the dashboard reads only these rows.
+   */
+  async rollDays(until: Date = new Date()): Promise<number> {
+    const last = startOfUtcDay(new Date(until.getTime() - DAY_MS))
+    const known = await this.db.selectFrom('health_daily').select(sql<Date | null>`max(day)`.as('day')).executeTakeFirst()
+    const first = await this.db.selectFrom('member_days').select(sql<Date | null>`min(day)`.as('day')).executeTakeFirst()
+    const floor = new Date(last.getTime() - MAX_DAYS_BACK * DAY_MS)
+    let from = known?.day ? new Date(new Date(known.day).getTime() + DAY_MS) : first?.day ? new Date(first.day) : last
+    if (from < floor) from = floor
+    if (from > last) return 0
+    const result = await this.batch(async (trx) => {
+      await sql`
+        insert into member_months (user_id, month)
+        select distinct user_id, date_trunc('month', day)::date from member_days where day >= ${isoDay(from)}::date and day <= ${isoDay(last)}::date
+        on conflict do nothing`.execute(trx)
+      return sql`
+      insert into health_daily (day, dau, wau, mau, new_members, posts, computed_at)
+      select d::date,
+        (select count(*) from member_days where day = d::date),
+        (select count(distinct user_id) from member_days where day between d::date - 6 and d::date),
+        (select count(distinct user_id) from member_days where day between d::date - 29 and d::date),
+        (select count(*) from users where created_at >= d and created_at < d + interval '1 day'),
+        (select count(*) from activity_log where at >= d and at < d + interval '1 day' and kind in ('post', 'reply')),
+        now()
+      from generate_series(${isoDay(from)}::timestamptz, ${isoDay(last)}::timestamptz, interval '1 day') d
+      on conflict (day) do update set dau = excluded.dau, wau = excluded.wau, mau = excluded.mau,
+        new_members = excluded.new_members, posts = excluded.posts, computed_at = excluded.computed_at`.execute(trx)
+    })
+    return Number(result.numAffectedRows ?? 0)
+  }
+
+  /**
+   * Recomputes every member's stage from the window's activity (one statement, set-based),
+   * and records each change of stage with the day it happened.
+   */
+  async computeStages(now: Date = new Date()): Promise<{ members: number; changes: number }> {
+    const s = await this.settings.all({ fresh: true })
+    const weights = activityWeights(s)
+    const kinds = sql.join(
+      ACTIVITY_KIND_NAMES.map((k) => sql`(${k}::text, ${weights[k]}::real, ${ACTIVITY_KINDS[k].participation}::boolean)`),
+    )
+    const windowStart = new Date(now.getTime() - s.stage_window_days * DAY_MS)
+    const recentStart = new Date(now.getTime() - 30 * DAY_MS)
+    const newcomerSince = new Date(now.getTime() - s.stage_newcomer_days * DAY_MS)
+    const priorDays = Math.max(s.stage_window_days - 30, 1)
+    const today = isoDay(startOfUtcDay(now))
+    const result = await this.batch((trx) => sql<{ members: number; changes: number }>`
+      with w (kind, weight, participation) as (values ${kinds}),
+      stats as (
+        select a.user_id,
+          sum(w.weight) as score,
+          coalesce(sum(w.weight) filter (where a.at >= ${recentStart}), 0) as recent,
+          coalesce(sum(w.weight) filter (where a.at < ${recentStart}), 0) as prior,
+          count(*) filter (where w.participation) as participations,
+          count(distinct a.other_user_id) filter (where a.kind = 'helped') as helped
+        from activity_log a join w on w.kind = a.kind
+        where a.at >= ${windowStart} and a.at <= ${now}
+        group by a.user_id
+      ),
+      computed as (
+        select u.id as user_id, coalesce(s.score, 0) as score, coalesce(s.recent, 0) as recent,
+          coalesce(s.prior, 0) as prior, coalesce(s.helped, 0)::int as helped,
+          case
+            when s.participations > 0 and s.score >= ${s.stage_champion_score} and s.helped >= ${s.stage_champion_helped} then 'champion'
+            when s.participations > 0 and s.score >= ${s.stage_contributor_score} then 'contributor'
+            when s.participations > 0 then 'participant'
+            when u.created_at > ${newcomerSince} then 'newcomer'
+            when s.user_id is not null then 'explorer'
+            else 'inactive'
+          end as stage
+        from users u left join stats s on s.user_id = u.id
+        where u.created_at <= ${now}
+      ),
+      staged as (
+        select c.*, (c.stage in ('participant', 'contributor', 'champion')
+          and c.prior > 0 and c.recent * 100 < (c.prior * 30 / ${priorDays}::real) * ${s.stage_drift_percent}) as drifting
+        from computed c
+      ),
+      changed as (
+        insert into member_stage_changes (user_id, from_stage, to_stage, day)
+        select st.user_id, m.stage, st.stage, ${today}::date
+        from staged st left join member_stages m on m.user_id = st.user_id
+        where m.stage is distinct from st.stage
+        returning 1
+      ),
+      saved as (
+        insert into member_stages (user_id, stage, drifting, score, recent_score, helped, since, computed_at)
+        select user_id, stage, drifting, score, recent, helped, ${today}::date, now() from staged
+        on conflict (user_id) do update set
+          stage = excluded.stage, drifting = excluded.drifting, score = excluded.score,
+          recent_score = excluded.recent_score, helped = excluded.helped, computed_at = excluded.computed_at,
+          since = case when member_stages.stage = excluded.stage then member_stages.since else excluded.since end
+        returning 1
+      )
+      select (select count(*) from saved)::int as members, (select count(*) from changed)::int as changes`.execute(trx))
+    return result.rows[0] ?? { members: 0, changes: 0 }
+  }
+
+  // Nightly work is batch work: its statements may outlast the per-request statement timeout.
+  private batch<T>(work: (trx: Trx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`set local statement_timeout = 0`.execute(trx)
+      return work(trx)
+    })
+  }
+
+  /** The nightly run: backfill once, roll the closed days, recompute stages. */
+  async nightly(now: Date = new Date()): Promise<StageRun> {
+    const backfilled = await this.ensureBackfilled()
+    await this.batch((trx) => this.deriveReferrals(trx))
+    const days = await this.rollDays(now)
+    const { members, changes } = await this.computeStages(now)
+    return { members, changes, days, backfilled }
+  }
+
+  /** A member's stage for their own profile, or null when stages are hidden or not computed yet. */
+  async stageOf(userId: number): Promise<MemberStage | null> {
+    const s = await this.settings.all()
+    if (!s.lifecycle_on_profile) return null
+    const row = await this.db
+      .selectFrom('member_stages')
+      .select(['stage', 'drifting', 'score', 'helped', 'since'])
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+    if (!row) return null
+    return {
+      stage: row.stage,
+      label: stageLabel(row.stage),
+      article: /^[AEIOU]/.test(stageLabel(row.stage)) ? 'an' : 'a',
+      drifting: row.drifting,
+      score: Math.round(row.score),
+      helped: row.helped,
+      since: row.since,
+      next: nextStep(row.stage, row, s),
+    }
+  }
+}
+
+function startOfUtcDay(d: Date): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()))
+}

@@ -216,7 +216,7 @@ async function seedForum(db: Db, options: ForumOptions): Promise<SeedResult & { 
       const opId = Number(ids[next++]!.id)
       const md = openingPost(pick, rand)
       const tree: { id: number; path: string; depth: number; branch: number }[] = [{ id: opId, path: String(opId).padStart(12, '0'), depth: 0, branch: opId }]
-      posts.push({ id: opId, thread_id: thread.id, parent_id: null, branch_id: opId, author_id: thread.author_id, body_md: md, body_html: renderMarkdown(md).html, depth: 0, path: tree[0]!.path, created_at: thread.created_at })
+      posts.push({ id: opId, thread_id: thread.id, parent_id: null, branch_id: opId, author_id: thread.author_id, body_md: md, body_html: renderMarkdown(md).html, depth: 0, path: tree[0]!.path, created_at: thread.created_at, post_number: 1 })
       postIds.push({ id: opId, author: thread.author_id, depth: 0 })
       let at = thread.created_at.getTime()
       for (let r = 0; r < replyCounts[t]!; r++) {
@@ -234,7 +234,8 @@ async function seedForum(db: Db, options: ForumOptions): Promise<SeedResult & { 
         at = options.lively ? Math.min(now - 60_000, at + rand() * rand() * 2 * DAY + 60_000) : thread.created_at.getTime() + (r + 1) * 60_000
         posts.push({
           id, thread_id: thread.id, parent_id: parent.id, branch_id: node.branch, author_id: author, body_md: md, body_html: renderMarkdown(md).html,
-          depth, path: node.path, created_at: new Date(at),
+          // Numbered in the order written, which is the order of their times.
+          depth, path: node.path, created_at: new Date(at), post_number: r + 2,
         })
         postIds.push({ id, author, depth })
       }
@@ -246,7 +247,7 @@ async function seedForum(db: Db, options: ForumOptions): Promise<SeedResult & { 
     }
     const threadIds = threads.map((t) => t.id)
     await sql`
-      update threads t set reply_count = s.replies, last_post_at = s.last_at, last_poster_id = s.last_author
+      update threads t set reply_count = s.replies, last_post_at = s.last_at, last_poster_id = s.last_author, last_post_number = s.replies + 1
       from (
         select distinct on (thread_id) thread_id, count(*) over (partition by thread_id) - 1 as replies, created_at as last_at, author_id as last_author
         from posts where thread_id = any(${threadIds}) order by thread_id, created_at desc, id desc

@@ -33,6 +33,7 @@ import { NotificationService } from './features/notifications/service.js'
 import { AkismetChecker } from './features/spam/checker.js'
 import { SpamService } from './features/spam/service.js'
 import { TrustService } from './features/trust/service.js'
+import { ThreadViews } from './features/discussions/thread-views.js'
 import { UploadService } from './features/uploads/service.js'
 import { LocalFolderStorage, type UploadStorage } from './features/uploads/storage.js'
 
@@ -87,6 +88,8 @@ export interface Services {
   categories: CategoryService
   discussions: DiscussionService
   search: SearchService
+  /** Thread view counts, buffered in this process and saved in batches. */
+  threadViews: ThreadViews
   /** Who to suggest as a member types an @-mention. */
   mentions: MentionService
   ideas: IdeaService
@@ -145,6 +148,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   if (queue) consumers.push(email.consumer())
   consumers.push(activity.consumer())
   consumers.push({ name: 'local', handle: async (event) => events.deliver(event) })
+  const threadViews = new ThreadViews(db, redis, config.redisPrefix, log.child({ module: 'views' }))
   const relay = new OutboxRelay({
     db,
     outbox,
@@ -178,6 +182,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     categories,
     discussions,
     search: new SearchService(db, categories),
+    threadViews,
     mentions: new MentionService(db, categories),
     ideas,
     beta: new BetaService(db, outbox, notifications, ideas, settings),
@@ -194,6 +199,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     community: new CommunityService(db, settings, categories, config),
     start: () => relay.start(),
     async close() {
+      await threadViews.close()
       await relay.close()
       await fanout.close()
     },

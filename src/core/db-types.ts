@@ -236,6 +236,10 @@ export interface ThreadsTable {
   deleted_at: Timestamp | null
   created_at: CreatedAt
   search: ColumnType<string, never, never>
+  /** The number the thread's newest post has (#1 is the opening post). */
+  last_post_number: ColumnType<number, number | undefined, number>
+  /** Views counted so far (added in batches, see ThreadViews). */
+  view_count: ColumnType<number, number | undefined, number>
 }
 
 export interface PostsTable {
@@ -259,6 +263,17 @@ export interface PostsTable {
   deleted_by: number | null
   created_at: CreatedAt
   search: ColumnType<string, never, never>
+  /** The post's place in its thread, #1 the opening post; a trigger assigns it when an insert does not. */
+  post_number: ColumnType<number, number | undefined, never>
+}
+
+/** Who takes part in a thread and with how many visible posts (kept by triggers on posts). */
+export interface ThreadParticipantsTable {
+  thread_id: number
+  user_id: number
+  post_count: ColumnType<number, number | undefined, number>
+  last_posted_at: ColumnType<Date, Date | string | undefined, Date | string>
+  created_at: CreatedAt
 }
 
 export interface PostLikesTable {
@@ -295,6 +310,8 @@ export interface ThreadReadsTable {
   user_id: number
   thread_id: number
   last_read_post_id: number
+  /** The read marker as a post number (how many of the thread's posts came before it, plus one). */
+  last_read_post_number: ColumnType<number, number | undefined, number>
   created_at: CreatedAt
   updated_at: Timestamp
 }
@@ -539,6 +556,7 @@ export interface Database {
   post_revisions: PostRevisionsTable
   user_daily_stats: UserDailyStatsTable
   thread_reads: ThreadReadsTable
+  thread_participants: ThreadParticipantsTable
   ideas: IdeasTable
   idea_votes: IdeaVotesTable
   idea_revisions: IdeaRevisionsTable

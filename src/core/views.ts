@@ -34,6 +34,7 @@ export function createHandlebars(): typeof Handlebars {
   hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean))
   hbs.registerHelper('gt', (a: number, b: number) => a > b)
   hbs.registerHelper('inc', (n: number) => Number(n) + 1)
+  hbs.registerHelper('count', (n: number) => compactCount(Number(n)))
   hbs.registerHelper('plural', (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`)
   hbs.registerHelper('time', (value: Date | string | null | undefined) => {
     if (!value) return ''
@@ -65,4 +66,11 @@ export function partialFiles(): Record<string, string> {
       .filter((f) => f.endsWith('.hbs'))
       .map((f) => [f.replace(/\.hbs$/, ''), path.join('partials', f)]),
   )
+}
+
+/** A count as lists show it: 950, 1.2k, 34k, 1.5M. */
+export function compactCount(n: number): string {
+  if (!Number.isFinite(n) || n < 1000) return String(n)
+  const [value, unit] = n < 1_000_000 ? [n / 1000, 'k'] : [n / 1_000_000, 'M']
+  return `${value < 10 ? Math.floor(value * 10) / 10 : Math.floor(value)}${unit}`
 }

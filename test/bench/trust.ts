@@ -58,13 +58,13 @@ await step('threads', () => sql`
 // Posts 1..THREADS open their threads; the rest are replies. Authors are skewed so that
 // some members are far more active than others, as in a real community.
 await step('posts', () => sql`
-  insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path, like_count, created_at)
+  insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path, like_count, created_at, post_number)
   select g, t, case when g <= ${THREADS} then null else t end, g,
          case when g % 10 < 3 then (g * 31 % (${MEMBERS} / 50)) * 50 + 50 else (g * 7919 % ${MEMBERS}) + 1 end,
          'Post ' || g, '<p>Post ' || g || '</p>',
          case when g <= ${THREADS} then 0 else 1 end,
          case when g <= ${THREADS} then lpad(g::text, 12, '0') else lpad(t::text, 12, '0') || '.' || lpad(g::text, 12, '0') end,
-         g % 5, now() - (g % 200) * interval '1 day'
+         g % 5, now() - (g % 200) * interval '1 day', ((g - 1) / ${THREADS}) + 1
   from (select g, ((g - 1) % ${THREADS}) + 1 as t from generate_series(1::bigint, ${POSTS}) g) s`.execute(db))
 await sql`select setval(pg_get_serial_sequence('posts', 'id'), ${POSTS})`.execute(db)
 // Post g has g % 5 likes (2 on average), from distinct members, so like_count is exact without a recount.

@@ -84,3 +84,27 @@ t.test('the sliding session refresh and the activity stamp ride on the session c
   const untouched = await db.selectFrom('sessions').select(['expires_at', 'last_seen_at']).where('user_id', '=', f.regular.id).executeTakeFirstOrThrow()
   t.same([untouched.expires_at.getTime(), untouched.last_seen_at.getTime()], [soon.getTime(), longAgo.getTime()], 'a forged secret extends nothing')
 })
+
+t.test('a continued branch costs a fixed number of queries too, with whom its first posts answer', async (t) => {
+  const counter = new QueryCounter()
+  const { app, db } = await build(t, { plugins: [counter] })
+  const f = await forum(app, db)
+  const thread = await startThread(f.member, f.cats.open.id, 'A deep branch', 'root')
+  let parent: number | undefined
+  const chain: number[] = []
+  for (let i = 0; i < 8; i++) chain.push((parent = await replyTo(i % 2 ? f.admin : f.member, thread.id, `level ${i + 1}`, parent)))
+  // The relay's background work (live fan-out, watchers) is not the page's cost.
+  await app.hearth.relay.drain()
+  const guest = new Client(app)
+  const url = `${thread.url}?post=${chain[5]}`
+  counter.roundTrips = 0
+  const small = await guest.get(url)
+  t.match(small.body, /in reply to @/)
+  const few = counter.roundTrips
+  for (let i = 0; i < 10; i++) await replyTo(f.admin, thread.id, `more ${i}`, chain[6 + (i % 2)])
+  await app.hearth.relay.drain()
+  counter.roundTrips = 0
+  t.equal((await guest.get(url)).statusCode, 200)
+  t.equal(counter.roundTrips, few, `the same ${few} queries (thread, root, posts, the parents shown as "in reply to") with more replies`)
+  t.ok(few <= 4)
+})

@@ -48,6 +48,8 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['settings', '/settings', 'admin'],
     ['profile', `/u/${f.member.username}`, 'admin'],
     ['search', '/search?q=keyboards', 'admin'],
+    ['search-filtered', `/search?q=keyboards&type=posts&sort=likes&period=year&author=${f.member.username}`, 'admin'],
+    ['search-members', '/search?q=member&type=members', 'admin'],
     ['ideas', '/ideas', 'admin'],
     ['idea', `/ideas/${idea.data.id}`, 'admin'],
     ['idea-edit', `/ideas/${idea.data.id}/edit`, 'admin'],

@@ -72,6 +72,8 @@ t.test('a held reply: the author sees it awaiting review, nobody else does; on a
   const post = await db.selectFrom('posts').select(['created_at', 'author_id']).where('id', '=', (created!.data as { postId: number }).postId).executeTakeFirstOrThrow()
   t.equal(post.author_id, f.newbie.id, 'posted as its author')
   t.ok(Date.now() - post.created_at.getTime() < 60_000, 'as if posted now')
+  const numbered = await db.selectFrom('posts').innerJoin('threads', 'threads.id', 'posts.thread_id').select(['posts.post_number', 'threads.last_post_number']).where('posts.id', '=', (created!.data as { postId: number }).postId).executeTakeFirstOrThrow()
+  t.same([numbered.post_number, numbered.last_post_number], [2, 2], 'numbered when approved: #2, the thread counter with it')
   t.equal((await f.categoryMod.client.api('POST', `/api/v1/mod/queue/${heldId}`, { action: 'approve' })).statusCode, 409, 'approved once')
   const log = await db.selectFrom('moderation_log').select('action').where('action', '=', 'post.approve').execute()
   t.equal(log.length, 1, 'logged')

@@ -15,6 +15,9 @@ import {
   ReplyInput,
   ReplyPageParams,
   ReplyPageQuery,
+  SEARCH_PERIODS,
+  SEARCH_SORTS,
+  SEARCH_TYPES,
   SlugParams,
   ThreadModerationInput,
   ThreadPageQuery,
@@ -23,14 +26,22 @@ import {
 import { imageFromForm } from '../uploads/routes.js'
 import type { Category } from './categories.js'
 import type { PostView } from './service.js'
+import { viewerKey } from './thread-views.js'
 import { NOTIFICATION_LEVELS } from '../notifications/schemas.js'
+
+/** User agents of crawlers and link previews, whose visits are not views. */
+const ROBOT = /bot|crawl|spider|slurp|facebookexternalhit|preview/i
+
+const SEARCH_TYPE_LABELS = { all: 'All', posts: 'Posts', ideas: 'Ideas', members: 'Members' } as const
+const SEARCH_SORT_LABELS = { relevance: 'Relevance', newest: 'Newest', likes: 'Most liked' } as const
+const SEARCH_PERIOD_LABELS = { day: 'Last day', week: 'Last week', month: 'Last month', year: 'Last year' } as const
 
 const LIST_LABELS = { latest: 'Latest', top: 'Top', new: 'New', unread: 'Unread' } as const
 const PERIOD_LABELS = { day: 'Today', week: 'This week', month: 'This month', year: 'This year', all: 'All time' } as const
 
 /** Front page, categories, threads, replies, likes, edits, search and feeds — pages and API. */
 export async function discussionRoutes(app: FastifyInstance): Promise<void> {
-  const { categories, discussions, search, config, notificationLevels } = app.hearth
+  const { categories, discussions, search, config, threadViews, notificationLevels } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
   const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
@@ -79,7 +90,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const category = await categoryOrMoved(req, reply, req.params.slug, (slug) => `/c/${slug}`)
     if (!category) return reply
     const { cursor } = req.query
-    const page = await discussions.listThreads(category, cursor)
+    const page = await discussions.listThreads(category, cursor, req.user?.id)
     const subcategories = (await categories.visible(viewer)).filter((c) => c.parent_id === category.id)
     return reply.view('discussions/category', {
       title: category.name,
@@ -129,6 +140,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const { id } = parse(IdParams, req.params)
     const query = parse(ThreadPageQuery, req.query)
     const viewer = await viewerOf(req)
+    // A post by number (`?n=`: a "#12" link, "where you left off"): its page, at its anchor.
+    if (query.n !== undefined && status === 200) return reply.redirect(await discussions.postUrl(viewer, await discussions.postIdByNumber(viewer, id, query.n)))
     const page = await discussions.threadPage(viewer, id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return reply.code(status).view('discussions/thread', {
       title: page.thread.title,
@@ -146,7 +159,13 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     })
   }
 
-  const threadPage = { ...guestCache, schema: { params: IdParams.extend({ slug: z.string().optional() }), querystring: ThreadPageQuery } }
+  // A view is counted after the page is sent, also when the guest cache sent it; robots are not counted.
+  const countView = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (reply.statusCode !== 200 || ROBOT.test(req.headers['user-agent'] ?? '')) return
+    const id = Number((req.params as { id?: string }).id)
+    if (Number.isSafeInteger(id) && id > 0) threadViews.record(id, viewerKey(req.user?.id, req.ip))
+  }
+  const threadPage = { ...guestCache, onResponse: countView, schema: { params: IdParams.extend({ slug: z.string().optional() }), querystring: ThreadPageQuery } }
   r.get('/t/:id', threadPage, async (req, reply) => renderThread(req, reply))
   r.get('/t/:id/:slug', threadPage, async (req, reply) => renderThread(req, reply))
 
@@ -268,17 +287,47 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/search', guestCache, async (req, reply) => {
     const viewer = await viewerOf(req)
-    const found = await handleSearch(() => search.search(viewer, req.query))
-    return reply.view('discussions/search', { title: 'Search', categories: await categories.visible(viewer), ...found })
+    const found = await handleSearch(() => search.search(viewer, req.query), req.query)
+    const q = found.query as Partial<Record<string, string | number>>
+    // Links keep every filter: the kind tabs, "more results".
+    const href = (changes: Record<string, string | number | undefined>) => {
+      const params = new URLSearchParams()
+      for (const key of ['q', 'type', 'author', 'category', 'after', 'before', 'period', 'sort', 'page']) {
+        const value = key in changes ? changes[key] : q[key]
+        if (value !== undefined && value !== '' && !(key === 'type' && value === 'all') && !(key === 'sort' && value === 'relevance') && !(key === 'page' && value === 1)) params.set(key, String(value))
+      }
+      return `/search?${params.toString()}`
+    }
+    const page = Number(q.page ?? 1)
+    const more = q.type === 'ideas' ? found.ideasMore : q.type === 'members' ? found.membersMore : found.hasMore
+    return reply.view('discussions/search', {
+      title: q.q ? `Search: ${q.q}` : 'Search',
+      categories: await categories.visible(viewer),
+      ...found,
+      types: SEARCH_TYPES.map((type) => ({ type, label: SEARCH_TYPE_LABELS[type], current: (q.type ?? 'all') === type, href: href({ type, page: undefined }) })),
+      sorts: SEARCH_SORTS.map((sort) => ({ sort, label: SEARCH_SORT_LABELS[sort], current: (q.sort ?? 'relevance') === sort })),
+      periods: SEARCH_PERIODS.map((period) => ({ period, label: SEARCH_PERIOD_LABELS[period], current: q.period === period })),
+      showPosts: (q.type ?? 'all') === 'all' || q.type === 'posts',
+      showIdeas: found.ideas.length > 0 || q.type === 'ideas',
+      showMembers: found.members.length > 0 || q.type === 'members',
+      allIdeasHref: href({ type: 'ideas', page: undefined }),
+      allMembersHref: href({ type: 'members', page: undefined }),
+      nextHref: more ? href({ page: page + 1 }) : null,
+      prevHref: page > 1 ? href({ page: page - 1 }) : null,
+      clearHref: q.q ? `/search?q=${encodeURIComponent(String(q.q))}` : '/search',
+      nothing: !!q.q && !('errors' in found) && found.results.length === 0 && found.ideas.length === 0 && found.members.length === 0,
+    })
   })
 
-  async function handleSearch(run: () => ReturnType<typeof search.search>) {
+  async function handleSearch(run: () => ReturnType<typeof search.search>, raw: unknown) {
     try {
       return await run()
     } catch (err) {
       const fields = fieldErrors(err)
       if (!fields) throw err
-      return { query: {}, results: [], hasMore: false, errors: fields }
+      // The form comes back as it was typed, with the field's message.
+      const typed = Object.fromEntries(Object.entries((raw ?? {}) as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>
+      return { query: typed, results: [], hasMore: false, ideas: [], ideasMore: false, members: [], membersMore: false, filtered: false, errors: fields }
     }
   }
 
@@ -372,7 +421,13 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const query = req.query
     const page = await discussions.threadPage(await viewerOf(req), req.params.id, { after: query.after, rootPostId: query.post, cont: query.cont })
     return {
-      thread: { id: page.thread.id, title: page.thread.title, url: page.thread.url, categoryId: page.category.id, pinned: page.thread.pinned, locked: page.thread.locked, replyCount: page.thread.reply_count },
+      thread: {
+        id: page.thread.id, title: page.thread.title, url: page.thread.url, categoryId: page.category.id, pinned: page.thread.pinned, locked: page.thread.locked,
+        replyCount: page.thread.reply_count, viewCount: page.thread.view_count, postCount: page.thread.last_post_number,
+        participantCount: page.thread.participant_count,
+        participants: page.thread.participants.map((p) => ({ username: p.username, displayName: p.display_name, posts: p.post_count })),
+      },
+      resume: page.resume ? { url: page.resume.url, unread: page.resume.unread } : null,
       posts: page.posts.map(postJson),
       nextAfter: page.nextAfter,
       nextCont: page.nextCont,
@@ -437,7 +492,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/api/v1/search', async (req) => {
     const found = await search.search(await viewerOf(req), req.query)
-    return { results: found.results, hasMore: found.hasMore }
+    return { results: found.results, hasMore: found.hasMore, ideas: found.ideas, ideasMore: found.ideasMore, members: found.members.map(({ initials: _i, hue: _h, ...m }) => m), membersMore: found.membersMore }
   })
 }
 
@@ -448,13 +503,19 @@ function categoryJson(c: Category) {
   }
 }
 
-function threadJson(t: { id: number; title: string; url: string; pinned: boolean; locked: boolean; reply_count: number; last_post_at: Date; author_username: string; last_poster_username: string | null }) {
-  return { id: t.id, title: t.title, url: t.url, pinned: t.pinned, locked: t.locked, replyCount: t.reply_count, lastPostAt: t.last_post_at.toISOString(), author: t.author_username, lastPoster: t.last_poster_username }
+function threadJson(t: { id: number; title: string; url: string; pinned: boolean; locked: boolean; reply_count: number; view_count: number; last_post_at: Date; author_username: string; last_poster_username: string | null; unread: number | null; resumeUrl: string }) {
+  return {
+    id: t.id, title: t.title, url: t.url, pinned: t.pinned, locked: t.locked, replyCount: t.reply_count, viewCount: t.view_count,
+    lastPostAt: t.last_post_at.toISOString(), author: t.author_username, lastPoster: t.last_poster_username,
+    // For a member who has read the thread: how many posts are new, and the link to the first of them.
+    ...(t.unread !== null ? { unread: t.unread, resumeUrl: t.resumeUrl } : {}),
+  }
 }
 
 function postJson(p: PostView): Record<string, unknown> {
   return {
     id: p.id,
+    number: p.post_number,
     parentId: p.parent_id,
     author: p.author_username,
     html: p.body_html,

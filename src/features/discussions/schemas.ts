@@ -101,6 +101,8 @@ export const ThreadPageQuery = z.object({
   post: optionalId,
   /** Continue a page that was cut short after this post. */
   cont: optionalId,
+  /** A post by its number in the thread (#1 is the opening post): answered with a redirect to its page. */
+  n: optionalId,
   /** Set after flagging a post, to thank the member. */
   flagged: z.string().max(20).optional(),
   /** Set after choosing a notification level, to confirm it. */
@@ -135,12 +137,38 @@ export const ReplyPageQuery = z.object({ quote: z.string().max(1).optional() })
 /** A category's feed: `<slug>.atom`. */
 export const FeedParams = z.object({ file: pathText(70) })
 
-export const SearchQuery = z.object({
-  q: z.string().trim().max(200, 'Keep the search under 200 characters').default(''),
-  category: z.string().trim().max(60).optional(),
-  author: z.string().trim().max(20).optional(),
-  page: z.coerce.number().int().min(1).max(50, 'Refine your search to see more').default(1),
-})
+/** What a search looks through: everything (posts, with the best matching ideas and members above), or one kind. */
+export const SEARCH_TYPES = ['all', 'posts', 'ideas', 'members'] as const
+export const SEARCH_SORTS = ['relevance', 'newest', 'likes'] as const
+export const SEARCH_PERIODS = ['day', 'week', 'month', 'year'] as const
+const blank = (v: unknown) => (v === '' ? undefined : v)
+const searchDate = (label: string) =>
+  z.preprocess(
+    blank,
+    z
+      .string()
+      .trim()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, `Give the ${label} date as YYYY-MM-DD`)
+      .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), `Give the ${label} date as YYYY-MM-DD`)
+      .optional(),
+  )
+
+export const SearchQuery = z
+  .object({
+    q: z.string().trim().max(200, 'Keep the search under 200 characters').default(''),
+    type: z.preprocess(blank, z.enum(SEARCH_TYPES, { error: 'Choose all, posts, ideas or members' }).default('all')),
+    category: z.string().trim().max(60).optional(),
+    author: z.string().trim().max(20).optional(),
+    /** Written on or after this day (UTC)… */
+    after: searchDate('“after”'),
+    /** …and before this one. */
+    before: searchDate('“before”'),
+    /** Or simply: in the last day, week, month or year. */
+    period: z.preprocess(blank, z.enum(SEARCH_PERIODS, { error: 'Choose day, week, month or year' }).optional()),
+    sort: z.preprocess(blank, z.enum(SEARCH_SORTS, { error: 'Sort by relevance, newest or likes' }).default('relevance')),
+    page: z.coerce.number().int().min(1).max(50, 'Refine your search to see more').default(1),
+  })
+  .refine((q) => !q.after || !q.before || q.after < q.before, { path: ['before'], message: 'The “before” date must come after the “after” date' })
 
 export const ReadingInput = z.object({
   seconds: z.number().int().min(1).max(120),

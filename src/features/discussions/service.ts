@@ -85,9 +85,37 @@ export const POSTS_PER_PAGE = 200
 export const PAGE_HTML_BYTES = 1024 * 1024
 const MAX_MENTIONS = 10
 
+/** Replies deeper than this (below the page's top) also say whom they answer: on a phone they no longer indent. */
+export const FLAT_FROM = 3
+/** Participants a thread page names (the rest are counted). */
+export const TOP_PARTICIPANTS = 5
+
+/** One of a thread's top participants, as its page shows them. */
+export interface Participant {
+  id: number
+  username: string
+  display_name: string | null
+  post_count: number
+  /** One or two letters for the avatar. */
+  initials: string
+  /** Which of the avatar colours (0–7), the same for a member everywhere. */
+  hue: number
+}
+
+/** The initials and colour a member's avatar shows. */
+export function participantView(p: { id: number; username: string; display_name: string | null; post_count: number }): Participant {
+  const words = (p.display_name?.trim() || p.username).split(/[\s_.-]+/).filter(Boolean)
+  const initials = (words.length > 1 ? words[0]![0]! + words[1]![0]! : (words[0] ?? '?').slice(0, 2)).toUpperCase()
+  return { id: p.id, username: p.username, display_name: p.display_name, post_count: p.post_count, initials, hue: p.id % 8 }
+}
+
 /** One post as a thread page shows it. */
 export interface PostView {
   id: number
+  /** Its place in the thread: #1 is the opening post. */
+  post_number: number
+  /** The post it answers, when the page does not show it just above (a deep or continued reply). */
+  replyTo: { postId: number; number: number; username: string; href: string; onlyWhenFlat: boolean } | null
   parent_id: number | null
   branch_id: number
   depth: number
@@ -125,6 +153,7 @@ export interface ThreadSummary {
   pinned: boolean
   locked: boolean
   reply_count: number
+  view_count: number
   created_at: Date
   last_post_at: Date
   author_id: number
@@ -132,6 +161,10 @@ export interface ThreadSummary {
   author_avatar: string | null
   last_poster_username: string | null
   url: string
+  /** For a member who has read the thread before: posts after their marker (0 when caught up); null otherwise. */
+  unread: number | null
+  /** Where the member left off (the first unread post), or the thread's first page. */
+  resumeUrl: string
 }
 
 /** One page of a reading list. */
@@ -218,25 +251,30 @@ export class DiscussionService {
     }
   }
 
-  private threadSelect(trx: DbOrTrx) {
+  /** Threads as lists show them, with the member's read marker (none for a guest). */
+  private threadSelect(trx: DbOrTrx, userId = 0) {
     return trx
       .selectFrom('threads as t')
       .innerJoin('users as a', 'a.id', 't.author_id')
       .leftJoin('users as lp', 'lp.id', 't.last_poster_id')
+      .leftJoin('thread_reads as rd', (j) => j.onRef('rd.thread_id', '=', 't.id').on('rd.user_id', '=', userId))
       .select([
-        't.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.last_post_at',
-        't.author_id', 'a.username as author_username', 'a.avatar_key as author_avatar', 'lp.username as last_poster_username',
+        't.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.view_count', 't.last_post_number', 't.created_at', 't.last_post_at',
+        't.author_id', 'a.username as author_username', 'a.avatar_key as author_avatar', 'lp.username as last_poster_username', 'rd.last_read_post_number',
       ])
       .where('t.deleted_at', 'is', null)
   }
 
-  private summary<T extends { id: number; slug: string }>(row: T): T & { url: string } {
-    return { ...row, url: threadUrl(row) }
+  private summary<T extends { id: number; slug: string; last_post_number: number; last_read_post_number: number | null }>(row: T): T & { url: string; unread: number | null; resumeUrl: string } {
+    const url = threadUrl(row)
+    const read = row.last_read_post_number
+    const unread = read === null ? null : Math.max(0, row.last_post_number - read)
+    return { ...row, url, unread, resumeUrl: unread ? `${url}?n=${read! + 1}` : url }
   }
 
   /** A category's threads: pinned first, then newest activity; keyset-paginated (no OFFSET). */
-  async listThreads(category: Category, cursor?: string): Promise<{ threads: ThreadSummary[]; nextCursor: string | null }> {
-    let q = this.threadSelect(this.db)
+  async listThreads(category: Category, cursor?: string, userId = 0): Promise<{ threads: ThreadSummary[]; nextCursor: string | null }> {
+    let q = this.threadSelect(this.db, userId)
       .where('t.category_id', '=', category.id)
       .orderBy('t.pinned', 'desc')
       .orderBy('t.last_post_at', 'desc')
@@ -282,7 +320,7 @@ export class DiscussionService {
               (select uc.level from category_notification_levels uc where uc.user_id = ${userId} and uc.category_id = t.category_id),
               'normal') in ('tracking', 'watching'))`
       : sql<number | null>`null::int`
-    let q = this.threadSelect(this.db)
+    let q = this.threadSelect(this.db, userId ?? 0)
       .innerJoin('categories as c', 'c.id', 't.category_id')
       .select(['c.name as category_name', 'c.slug as category_slug', score.as('score'), unreadCount.as('unread_count')])
       .where('t.category_id', 'in', ids)
@@ -401,7 +439,7 @@ export class DiscussionService {
   async publishThread(trx: Trx, user: SessionUser, category: Category, title: string, body: string, rendered = renderMarkdown(body)) {
     const thread = await trx
       .insertInto('threads')
-      .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id })
+      .values({ category_id: category.id, author_id: user.id, title, slug: slugify(title), last_poster_id: user.id, last_post_number: 1 })
       .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
       .executeTakeFirstOrThrow()
     const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
@@ -436,7 +474,7 @@ export class DiscussionService {
     if (!category) throw new Error(`category ${input.categorySlug} is missing; run the migrations`)
     const thread = await trx
       .insertInto('threads')
-      .values({ category_id: category.id, author_id: input.authorId, title: input.title, slug: slugify(input.title), last_poster_id: input.authorId })
+      .values({ category_id: category.id, author_id: input.authorId, title: input.title, slug: slugify(input.title), last_poster_id: input.authorId, last_post_number: 1 })
       .returning('id')
       .executeTakeFirstOrThrow()
     await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: input.authorId, body: input.body, html: renderMarkdown(input.body).html })
@@ -462,6 +500,8 @@ export class DiscussionService {
         body_html: p.html,
         depth,
         path: p.parent ? `${p.parent.path}.${pathSegment(id)}` : pathSegment(id),
+        // Only opening posts are inserted here (replies take theirs in the reply statement).
+        post_number: 1,
       })
       .execute()
     return id
@@ -579,22 +619,28 @@ export class DiscussionService {
   ): Promise<{ postId: number; parentId: number; parentAuthor: number }> {
     const { thread, category, parentCategory } = where
     const threadId = thread.id
-    const rows = await prepared(trx, sql<{ id: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
+    // The post, its number, the thread's and the parent's reply counts: one statement. The
+    // thread row is updated first (threads before posts, as every reply does: no deadlock);
+    // its lock orders concurrent replies, so each takes the next post number, and the post's
+    // id is drawn under that lock too, so numbers and ids rise together within a thread.
+    const rows = await prepared(trx, sql<{ id: number; post_number: number; parent_id: number; parent_author: number; parent_deleted: boolean }>`
       with parent as (
         select id, path, depth, branch_id, author_id, deleted_at from posts
         where thread_id = ${threadId} and ${parentId === null ? sql`depth = 0` : sql`id = ${parentId}`}
         limit 1
       ),
-      post as (
-        insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path)
-        select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
-          ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0')
-        from parent, (select nextval(pg_get_serial_sequence('posts', 'id')) as id) n
-        returning id
-      ),
       thread as (
-        update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}
-        where id = ${threadId} and exists (select 1 from post)
+        update threads set reply_count = reply_count + 1, last_post_at = now(), last_poster_id = ${user.id}, last_post_number = last_post_number + 1
+        where id = ${threadId} and exists (select 1 from parent)
+        returning last_post_number
+      ),
+      n as (select nextval(pg_get_serial_sequence('posts', 'id')) as id, thread.last_post_number from thread),
+      post as (
+        insert into posts (id, thread_id, parent_id, branch_id, author_id, body_md, body_html, depth, path, post_number)
+        select n.id, ${threadId}, parent.id, case when parent.depth = 0 then n.id else parent.branch_id end, ${user.id},
+          ${body}, ${rendered.html}, parent.depth + 1, parent.path || '.' || lpad(n.id::text, 12, '0'), n.last_post_number
+        from parent, n
+        returning id, post_number
       ),
       -- A member who replies tracks the thread, unless they chose a level for it (as in Discourse).
       tracked as (
@@ -605,7 +651,7 @@ export class DiscussionService {
       counted as (
         update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
       )
-      select post.id, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
+      select post.id, post.post_number, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
     const created = rows[0]
     if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
     const postId = Number(created.id)
@@ -666,7 +712,15 @@ export class DiscussionService {
       .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
       .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
-      .select(['a.username as author_username', 'r.last_read_post_id', 'r.updated_at as read_at'])
+      .select(['t.view_count', 't.last_post_number', 'a.username as author_username', 'r.last_read_post_id', 'r.last_read_post_number', 'r.updated_at as read_at'])
+      // The top participants and how many there are: a few rows of thread_participants, however long the thread.
+      .select(sql<number>`(select count(*) from thread_participants tp where tp.thread_id = t.id and tp.post_count > 0)::int`.as('participant_count'))
+      .select(sql<Participant[]>`(
+        select coalesce(json_agg(x), '[]') from (
+          select u.id, u.username, u.display_name, tp.post_count from thread_participants tp join users u on u.id = tp.user_id
+          where tp.thread_id = t.id and tp.post_count > 0
+          order by tp.post_count desc, tp.last_posted_at desc limit ${sql.raw(String(TOP_PARTICIPANTS))}
+        ) x)`.as('participants'))
       .select(categoryColumnsOf('c', 'c'))
       .select(categoryColumnsOf('pc', 'pc'))
       .where('t.id', '=', threadId))
@@ -677,6 +731,9 @@ export class DiscussionService {
       idea_id: found.idea_id, id: found.id, title: found.title, slug: found.slug, category_id: found.category_id, pinned: found.pinned,
       locked: found.locked, reply_count: found.reply_count, created_at: found.created_at, deleted_at: found.deleted_at,
       author_id: found.author_id, author_username: found.author_username, last_read_post_id: found.last_read_post_id, read_at: found.read_at,
+      last_read_post_number: found.last_read_post_number,
+      view_count: found.view_count, last_post_number: found.last_post_number, participant_count: found.participant_count, participants: found.participants.map(participantView),
+      more_participants: Math.max(0, found.participant_count - found.participants.length),
     }
     const moderator = canModerate(viewer, category.id)
     if (row.deleted_at && !moderator) throw new NotFound('No such thread')
@@ -730,7 +787,7 @@ export class DiscussionService {
       .innerJoin('users as u', 'u.id', 'p.author_id')
       .leftJoin('post_likes as l', (j) => j.onRef('l.post_id', '=', 'p.id').on('l.user_id', '=', userId))
       .select([
-        'p.id', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
+        'p.id', 'p.post_number', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
         'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at',
         'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level', 'u.avatar_key as author_avatar',
         'l.user_id as liked_by',
@@ -775,10 +832,13 @@ export class DiscussionService {
     const lastRead = row.last_read_post_id ?? 0
     const byId = new Map<number, PostView>()
     const roots: PostView[] = []
+    const orphans: PostView[] = []
     for (const p of rows) {
       const hidden = p.hidden_at !== null && !moderator && p.author_id !== userId
+      const parent = p.parent_id ? byId.get(p.parent_id) : undefined
       const view: PostView = {
         id: p.id,
+        post_number: p.post_number,
         parent_id: p.parent_id,
         branch_id: p.branch_id,
         depth: p.depth - floor,
@@ -801,24 +861,51 @@ export class DiscussionService {
         canEdit: can(viewer, 'edit', { categoryId: category.id, post: p, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
         children: [],
         continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
+        replyTo: parent && p.depth - floor > FLAT_FROM ? { postId: parent.id, number: parent.post_number, username: parent.author_username, href: `#p${parent.id}`, onlyWhenFlat: true } : null,
         mutedAuthor: mutedAuthors.has(Number(p.author_id)),
       }
       byId.set(p.id, view)
-      const parent = p.parent_id ? byId.get(p.parent_id) : undefined
       if (parent) parent.children.push(view)
-      else roots.push(view)
+      else {
+        roots.push(view)
+        // A reply whose parent is on another page (a continuation, a subtree) says whom it answers.
+        if (p.parent_id && p.depth > 1) orphans.push(view)
+      }
+    }
+    if (orphans.length > 0) {
+      const parents = await this.db
+        .selectFrom('posts as p')
+        .innerJoin('users as u', 'u.id', 'p.author_id')
+        .select(['p.id', 'p.post_number', 'u.username'])
+        .where('p.id', 'in', orphans.map((o) => o.parent_id!))
+        .execute()
+      const parentsById = new Map(parents.map((q) => [q.id, q]))
+      for (const o of orphans) {
+        const q = parentsById.get(o.parent_id!)
+        if (q) o.replyTo = { postId: q.id, number: q.post_number, username: q.username, href: `/p/${q.id}`, onlyWhenFlat: false }
+      }
     }
 
     const maxShown = rows.reduce((m, p) => Math.max(m, p.id), 0)
+    const maxNumberShown = rows.reduce((m, p) => Math.max(m, p.post_number), 0)
+    // Where the member left off: the first post after their marker, on this page (an anchor) or another (resolved by number).
+    const readNumber = row.last_read_post_number ?? 0
+    let resume: { href: string; url: string; unread: number } | null = null
+    if (viewer.user && row.last_read_post_id !== null && row.last_post_number > readNumber) {
+      const here = rows.find((p) => p.post_number === readNumber + 1)
+      const url = `${threadUrl(row)}?n=${readNumber + 1}`
+      resume = { href: here ? `#p${here.id}` : url, url, unread: row.last_post_number - readNumber }
+    }
     // Rereading what was already read, on a day the thread was already entered, changes nothing: no write.
     const enteredToday = row.read_at !== null && row.read_at.toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10)
     if (viewer.user && maxShown > 0 && (maxShown > lastRead || !enteredToday)) {
-      await this.recordRead(viewer.user.id, threadId, maxShown, rows.filter((p) => p.id > lastRead).length, enteredToday)
+      await this.recordRead(viewer.user.id, threadId, maxShown, maxNumberShown, rows.filter((p) => p.id > lastRead).length, enteredToday)
     }
     return {
       thread: { ...row, url: threadUrl(row) },
       category,
       posts: roots,
+      resume,
       root,
       // Branches continue after `nextAfter`; a page cut short continues after post `nextCont` first.
       nextAfter: nextCont === null ? nextAfter : null,
@@ -844,13 +931,14 @@ export class DiscussionService {
    * Records reading in one statement: the member's last-read post in the thread, and
    * today's stats (posts read, topics entered) that trust levels are computed from.
    */
-  private async recordRead(userId: number, threadId: number, maxPostId: number, newPosts: number, enteredToday: boolean) {
+  private async recordRead(userId: number, threadId: number, maxPostId: number, maxPostNumber: number, newPosts: number, enteredToday: boolean) {
     await sql`
       with mark as (
-        insert into thread_reads (user_id, thread_id, last_read_post_id, updated_at)
-        values (${userId}, ${threadId}, ${maxPostId}, now())
+        insert into thread_reads (user_id, thread_id, last_read_post_id, last_read_post_number, updated_at)
+        values (${userId}, ${threadId}, ${maxPostId}, ${maxPostNumber}, now())
         on conflict (user_id, thread_id) do update
-          set last_read_post_id = greatest(thread_reads.last_read_post_id, excluded.last_read_post_id), updated_at = now()
+          set last_read_post_id = greatest(thread_reads.last_read_post_id, excluded.last_read_post_id),
+              last_read_post_number = greatest(thread_reads.last_read_post_number, excluded.last_read_post_number), updated_at = now()
       )
       insert into user_daily_stats (user_id, day, posts_read, topics_entered)
       values (${userId}, (now() at time zone 'utc')::date, ${newPosts}, ${enteredToday ? 0 : 1})
@@ -921,6 +1009,8 @@ export class DiscussionService {
     const s = await this.settings.all()
     const view: PostView = {
       id: post.id,
+      post_number: post.post_number,
+      replyTo: null,
       parent_id: post.parent_id,
       branch_id: post.branch_id,
       depth: post.depth,
@@ -955,35 +1045,96 @@ export class DiscussionService {
     }
   }
 
-  /** Where a post lives: its thread page (the right branch page, or its subtree for deep replies). */
+  /**
+   * Where a post lives: its thread page (the right branch page, or its subtree for deep
+   * replies), and on it the continuation that holds it when that page is cut short.
+   */
   async postUrl(viewer: Viewer, postId: number): Promise<string> {
     const { post, thread } = await this.visiblePost(viewer, postId)
     const base = `/t/${thread.id}/${thread.slug}`
+    if (post.depth === 0) return `${base}#p${post.id}`
+    const params = new URLSearchParams()
+    let scope: { root: { id: number; path: string; depth: number } } | { branches: number[]; first: boolean }
     if (post.depth > MAX_INDENT) {
       const segments = post.path.split('.')
       const rootDepth = Math.floor((post.depth - 1) / MAX_INDENT) * MAX_INDENT
-      return `${base}?post=${Number(segments[rootDepth])}#p${post.id}`
+      const rootId = Number(segments[rootDepth])
+      params.set('post', String(rootId))
+      scope = { root: { id: rootId, path: segments.slice(0, rootDepth + 1).join('.'), depth: rootDepth } }
+    } else {
+      const before = await this.db
+        .selectFrom('posts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('thread_id', '=', thread.id)
+        .where('depth', '=', 1)
+        .where('id', '<', post.branch_id)
+        .executeTakeFirstOrThrow()
+      const page = Math.floor(Number(before.n) / BRANCHES_PER_PAGE)
+      const branches = await this.db
+        .selectFrom('posts')
+        .select('id')
+        .where('thread_id', '=', thread.id)
+        .where('depth', '=', 1)
+        .orderBy('id')
+        .offset(Math.max(0, page * BRANCHES_PER_PAGE - 1))
+        .limit(page === 0 ? BRANCHES_PER_PAGE : BRANCHES_PER_PAGE + 1)
+        .execute()
+      if (page > 0) params.set('after', String(branches.shift()!.id))
+      scope = { branches: branches.map((b) => b.id), first: page === 0 }
     }
-    if (post.depth === 0) return `${base}#p${post.id}`
-    const before = await this.db
-      .selectFrom('posts')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('thread_id', '=', thread.id)
-      .where('depth', '=', 1)
-      .where('id', '<', post.branch_id)
-      .executeTakeFirstOrThrow()
-    const page = Math.floor(Number(before.n) / BRANCHES_PER_PAGE)
-    if (page === 0) return `${base}#p${post.id}`
-    const after = await this.db
-      .selectFrom('posts')
-      .select('id')
-      .where('thread_id', '=', thread.id)
-      .where('depth', '=', 1)
-      .orderBy('id')
-      .offset(page * BRANCHES_PER_PAGE - 1)
-      .limit(1)
-      .executeTakeFirstOrThrow()
-    return `${base}?after=${after.id}#p${post.id}`
+    // The page's posts up to this one, in page order: where a page fills up (posts or bytes),
+    // the next continues after its last post, as threadPage cuts them.
+    const floor = 'root' in scope ? scope.root.depth : 0
+    const upTo = await this.db
+      .selectFrom('posts as p')
+      .select(['p.id', sql<number>`octet_length(p.body_html)`.as('bytes')])
+      .where('p.thread_id', '=', thread.id)
+      .where('p.depth', '<=', floor + MAX_INDENT)
+      .where('p.path', '<=', post.path)
+      .where((eb) => {
+        if ('root' in scope) return eb.and([eb('p.path', '>=', scope.root.path), eb('p.path', '<', `${scope.root.path}/`)])
+        const inBranches = eb('p.branch_id', 'in', scope.branches.length > 0 ? scope.branches : [0])
+        return scope.first ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
+      })
+      .orderBy('p.path')
+      .execute()
+    let cont: number | null = null
+    let count = 0
+    let bytes = 0
+    let previous: number | null = null
+    for (const row of upTo) {
+      if (count > 0 && (count >= POSTS_PER_PAGE || bytes >= PAGE_HTML_BYTES)) {
+        cont = previous
+        count = 0
+        bytes = 0
+      }
+      count++
+      bytes += Number(row.bytes)
+      previous = row.id
+    }
+    if (cont !== null) params.set('cont', String(cont))
+    const query = params.toString()
+    return `${base}${query ? `?${query}` : ''}#p${post.id}`
+  }
+
+  /**
+   * The post numbered `number` in a thread the viewer may see, or the first one after it
+   * that they may read (a deleted or hidden post is skipped); past the end, the last post.
+   */
+  async postIdByNumber(viewer: Viewer, threadId: number, number: number): Promise<number> {
+    const { category } = await this.visibleThread(viewer, threadId)
+    const moderator = canModerate(viewer, category.id)
+    const readable = (q: ReturnType<typeof this.numbered>) =>
+      moderator ? q : q.where('deleted_at', 'is', null).where((eb) => eb.or([eb('hidden_at', 'is', null), eb('author_id', '=', viewer.user?.id ?? 0)]))
+    const found =
+      (await readable(this.numbered(threadId)).where('post_number', '>=', number).orderBy('post_number').limit(1).executeTakeFirst()) ??
+      (await readable(this.numbered(threadId)).orderBy('post_number', 'desc').limit(1).executeTakeFirst())
+    if (!found) throw new NotFound('No such post')
+    return found.id
+  }
+
+  private numbered(threadId: number) {
+    return this.db.selectFrom('posts').select('id').where('thread_id', '=', threadId)
   }
 
   /** Edits a post, keeping the previous text as a revision anyone who sees the post can open. */

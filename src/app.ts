@@ -102,8 +102,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   const { sessions, categories, secret } = hearth
   registerLiveChannels(hearth)
-  // The first page should not wait for the community's name and colours.
-  await hearth.community.identity()
+  // The first page should not wait for the community's name and colours. A database that is
+  // not answering yet must not keep the server (and its readiness probe) from starting.
+  await hearth.community.identity().catch((err) => hearth.log.warn({ err }, 'community identity not loaded yet'))
   app.decorate('hearth', hearth)
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
@@ -250,7 +251,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.addHook('preHandler', async (req, reply) => {
     if (isApi(req) || req.method === 'HEAD' || req.ws) return
-    const community = await hearth.community.identity()
+    // Pages (and their error pages) still render while the database is away.
+    const community = await hearth.community.identity().catch(() => hearth.community.fallbackIdentity())
     reply.locals = {
       ...reply.locals,
       community,

@@ -31,6 +31,8 @@ t.test('built-in segments pick out the right members, and owners act on them', a
   const answered = await who('newa')
   const helper = await who('helper')
   const helperMod = await who('helpmod')
+  // Signing up counted as today's visit; this fixture sets each member's last active day itself.
+  await db.deleteFrom('member_days').execute()
   await staged(db, admin.id, 'contributor', { lastActiveDaysAgo: 1 })
   await staged(db, activeChamp.id, 'champion', { helped: 9, lastActiveDaysAgo: 1 })
   await staged(db, driftingChamp.id, 'champion', { helped: 7, lastActiveDaysAgo: 20 })

@@ -187,6 +187,8 @@ t.test('community settings: name, tagline, accent and guidelines show on every p
 t.test('the first admin lands on the checklist, which ticks itself off and goes away', async (t) => {
   const { app } = await build(t)
   const owner = new Client(app)
+  // A person takes a few seconds over the sign-up form; this test submits at once (test/spam/signup.test.ts covers the timing).
+  await app.hearth.settings.set('spam_signup_min_seconds', 0)
   const signup = await owner.submit('/signup', { username: 'founder', email: 'founder@example.test', password: PASSWORD })
   t.equal(signup.statusCode, 303)
   t.equal(signup.headers.location, '/admin?welcome=1#checklist', 'the first account goes to the setup checklist, not its profile')

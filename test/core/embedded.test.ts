@@ -16,7 +16,7 @@ t.test('with no DATABASE_URL Hearth runs every migration on embedded PostgreSQL 
   const applied = /"applied":\[([^\]]*)\]/.exec(web.output())?.[1] ?? ''
   const files = (await fs.readdir(path.resolve('migrations'))).filter((f) => /^\d{4}_.+\.ts$/.test(f))
   t.equal(applied.split(',').length, files.length, 'every migration applied')
-  t.match(web.output(), /no REDIS_URL: background jobs are off/, 'says which background work is off')
+  t.match(web.output(), /jobs run in-process: no Redis configured/, 'says which background work runs and which is off')
 
   const base = `http://127.0.0.1:${port}`
   const home = await fetch(`${base}/`)

@@ -15,6 +15,8 @@ t.test('a new owner sets the community up in the browser: checklist, identity, c
     if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text())
   })
 
+  // A person takes a few seconds over the sign-up form; the browser here types at once (test/spam/signup.test.ts covers the timing).
+  await testApp.app.hearth.settings.set('spam_signup_min_seconds', 0)
   // The first sign-up lands on the checklist, not on a profile.
   await page.goto(`${base}/signup`)
   await page.getByLabel('Username').fill('founder')

@@ -157,7 +157,7 @@ t.test('similar ideas while typing: prefixes match, odd characters are harmless'
   t.same((await guest.api('GET', '/api/v1/ideas/similar?q=offl')).data.items, [], 'without typing=1 words must match whole, as before')
   t.equal((await guest.api('GET', '/api/v1/ideas/similar?typing=yes&q=x')).statusCode, 400)
   const form = await regular.client.get('/ideas/new')
-  t.match(form.body, /<form method="post" action="\/ideas" novalidate data-similar-check>/, 'the form asks for the live check')
+  t.match(form.body, /<form method="post" enctype="multipart\/form-data" data-uploads action="\/ideas" novalidate data-similar-check>/, 'the form asks for the live check')
   t.match(form.body, /data-similar-live aria-live="polite" hidden/, 'with a polite live region, hidden until there is something to say')
 })
 

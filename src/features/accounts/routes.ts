@@ -95,7 +95,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
     const next = safeNext(form.next)
     return handleForm(reply, 'accounts/signup', form, async () => {
       const user = await accounts.signUp(form, { ...referral(req), ip: req.ip, via: 'form' })
-      reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
+      if (req.cookies[REFERRAL_COOKIE]) reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
       await startSession(req, reply, user)
       if (user.approval_status === 'pending') return reply.redirect('/pending?applied=1', 303)
       // The first member is the admin: their next step is setting the community up, not their profile.
@@ -229,7 +229,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   // ── JSON API ──────────────────────────────────────────────────────────────────
   app.post('/api/v1/auth/signup', signupLimit, async (req, reply) => {
     const user = await accounts.signUp(req.body, { ...referral(req), ip: req.ip, via: 'api' })
-    reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
+    if (req.cookies[REFERRAL_COOKIE]) reply.clearCookie(REFERRAL_COOKIE, { path: '/' })
     await startSession(req, reply, user)
     return reply.code(201).send({ user: { ...publicUser(user), email: user.email, approvalStatus: user.approval_status } })
   })

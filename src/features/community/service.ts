@@ -62,6 +62,11 @@ export class CommunityService {
     return (await this.cached()).identity
   }
 
+  /** The identity from the environment alone: what pages show while the database is not answering. */
+  fallbackIdentity(): CommunityIdentity {
+    return this.current?.identity ?? { name: this.config.communityName, tagline: '', logoUrl: null, faviconUrl: null, accentColor: null, themeVersion: '0' }
+  }
+
   private async cached() {
     const kept = this.current
     if (!kept) return this.reload()

@@ -52,7 +52,7 @@ export function createHandlebars(): typeof Handlebars {
     if (typeof id !== 'number' || typeof username !== 'string') return ''
     const px = typeof size === 'number' ? size : 32
     const src = hbs.escapeExpression(avatarUrl({ id, username, avatar_key: typeof key === 'string' ? key : null }, px))
-    return new hbs.SafeString(`<img class="avatar" src="${src}" alt="" width="${px}" height="${px}" loading="lazy" decoding="async">`)
+    return new hbs.SafeString(`<img class="avatar" src="${src}" alt="" width="${px}" height="${px}" loading="lazy">`)
   })
   return hbs
 }

@@ -34,7 +34,11 @@ t.test('posts are numbered in thread order, exactly, however many reply at once'
   t.equal(imported.post_number, 34, 'an insert without a number takes the next one')
 
   const page = await new Client(app).get(thread.url)
-  t.match(page.body, new RegExp(`href="${thread.url}\\?n=2"[^>]*>#2<`), 'each post shows its number, linkable')
+  // Short on purpose: a long thread page carries one per post.
+  t.match(page.body, new RegExp(`<a class="post-number" href="/t/${thread.id}\\?n=2">#2<`), 'each post shows its number, linkable')
+  const short = await new Client(app).get(`/t/${thread.id}?n=3`)
+  t.equal(short.statusCode, 302, 'the short number link works without the slug')
+  t.match(short.headers.location, new RegExp(`#p${rows[2]!.id}$`))
   const api = await new Client(app).api('GET', `/api/v1/threads/${thread.id}`)
   t.equal(api.data.posts[0].number, 1, 'the API gives the numbers too')
   t.equal(api.data.thread.postCount, 34)

@@ -270,3 +270,17 @@ for (const form of document.querySelectorAll('form[data-uploads]')) {
     })
   }
 }
+
+// The account menu in the header closes on a click outside it or on Escape.
+document.addEventListener('click', (event) => {
+  for (const menu of document.querySelectorAll('details.account-menu[open]')) {
+    if (!menu.contains(event.target)) menu.open = false
+  }
+})
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return
+  for (const menu of document.querySelectorAll('details.account-menu[open]')) {
+    menu.open = false
+    menu.querySelector('summary')?.focus()
+  }
+})

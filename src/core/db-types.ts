@@ -265,6 +265,8 @@ export interface PostsTable {
   search: ColumnType<string, never, never>
   /** The post's place in its thread, #1 the opening post; a trigger assigns it when an insert does not. */
   post_number: ColumnType<number, number | undefined, never>
+  /** The post holds at least one poll (features/polls): the thread page asks for polls only then. */
+  has_poll: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 /** Who takes part in a thread and with how many visible posts (kept by triggers on posts). */
@@ -592,6 +594,55 @@ export interface Database {
   watched_words: WatchedWordsTable
   blocked_identities: BlockedIdentitiesTable
   invites: InvitesTable
+  polls: PollsTable
+  poll_options: PollOptionsTable
+  poll_ballots: PollBallotsTable
+  poll_votes: PollVotesTable
+}
+
+export type PollKind = 'single' | 'multiple' | 'ranked' | 'number'
+export type PollResults = 'always' | 'voted' | 'closed' | 'staff'
+
+export interface PollsTable {
+  id: Generated<number>
+  post_id: number
+  thread_id: number
+  position: number
+  title: ColumnType<string, string | undefined, string>
+  kind: PollKind
+  min_choices: ColumnType<number, number | undefined, number>
+  max_choices: ColumnType<number, number | undefined, number>
+  results: ColumnType<PollResults, PollResults | undefined, PollResults>
+  public: ColumnType<boolean, boolean | undefined, boolean>
+  closes_at: Timestamp | null
+  closed_at: Timestamp | null
+  min_trust_level: ColumnType<number, number | undefined, number>
+  idea_id: number | null
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface PollOptionsTable {
+  id: Generated<number>
+  poll_id: number
+  position: number
+  label: string
+  created_at: CreatedAt
+}
+
+export interface PollBallotsTable {
+  poll_id: number
+  user_id: number
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface PollVotesTable {
+  poll_id: number
+  user_id: number
+  option_id: number
+  rank: number | null
+  created_at: CreatedAt
 }
 
 export type HeldPostStatus = 'pending' | 'approved' | 'rejected' | 'flagged' | 'dismissed'

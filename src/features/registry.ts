@@ -21,6 +21,7 @@ import { moderationSettingsSection } from './moderation/settings.js'
 import { spamSettingsSection } from './spam/settings.js'
 import { trustSettingsSection } from './trust/settings.js'
 import { uploadSettingsSection } from './uploads/settings.js'
+import { pollPersonalData } from './polls/personal-data.js'
 
 /**
  * What each feature adds to the shared pages and sockets. A new feature appends its
@@ -46,6 +47,7 @@ export const personalDataContributors: readonly PersonalDataContributor[] = [
   activityPersonalData,
   spamPersonalData,
   uploadPersonalData,
+  pollPersonalData,
   outboxPersonalData,
   accountPersonalData,
 ]

@@ -46,6 +46,7 @@ import { moderationRoutes } from './features/moderation/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { uploadRoutes } from './features/uploads/routes.js'
 import { pollRoutes } from './features/polls/routes.js'
+import { surveyRoutes } from './features/surveys/routes.js'
 import { startInProcessJobs } from './in-process-jobs.js'
 import { buildServices, type Services } from './services.js'
 import type { JobDefinition } from './worker-runtime.js'
@@ -296,6 +297,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(liveRoutes)
   await app.register(uploadRoutes)
   await app.register(pollRoutes)
+  await app.register(surveyRoutes)
 
   // The relay delivers events written before this process started, then each as it commits.
   if (!deps.services) {

@@ -37,6 +37,7 @@ import { ThreadViews } from './features/discussions/thread-views.js'
 import { UploadService } from './features/uploads/service.js'
 import { LocalFolderStorage, type UploadStorage } from './features/uploads/storage.js'
 import { PollService } from './features/polls/service.js'
+import { SurveyService } from './features/surveys/service.js'
 
 /** What the service graph is built from: the resources an entrypoint (or a test) owns. */
 export interface ServiceDeps {
@@ -113,6 +114,8 @@ export interface Services {
   community: CommunityService
   /** Polls in posts. */
   polls: PollService
+  /** Surveys, NPS, and the follow-ups that close the loop. */
+  surveys: SurveyService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -150,6 +153,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
   const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
+  const segments = new SegmentService(db, notifications)
 
   const consumers: EventConsumer[] = [liveConsumer(fanout), notifications.consumer()]
   if (queue) consumers.push(email.consumer())
@@ -201,10 +205,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     activity,
     health: new HealthReport(db),
     referrals: new ReferralService(db),
-    segments: new SegmentService(db, notifications),
+    segments,
     uploads: new UploadService(db, deps.uploadStorage ?? new LocalFolderStorage(config.uploadsDir), settings),
     community: new CommunityService(db, settings, categories, config),
     polls,
+    surveys: new SurveyService(db, outbox, settings, notifications, segments, ideas, secret, queue),
     start: () => relay.start(),
     async close() {
       await threadViews.close()

@@ -59,6 +59,8 @@ export interface EventMap {
   'poll.changed': { pollId: number; postId: number; threadId: number; voters: number }
   /** A member voted in a poll (no live channels): the activity log counts it. */
   'poll.voted': { pollId: number; userId: number }
+  /** A member answered an attributed survey (never written for an anonymous one); the activity log counts it. */
+  'survey.answered': { surveyId: number; userId: number }
 }
 
 export type EventType = keyof EventMap

@@ -131,6 +131,10 @@ export interface Subjects {
   votePoll: { poll: { min_trust_level: number; closed: boolean } }
   /** Close a poll before its date: its post's author, or a moderator of its category. */
   closePoll: { categoryId: number; poll: { author_id: number } }
+  /** Build surveys, read their results, work the follow-ups (staff: admins and moderators). */
+  manageSurveys: undefined
+  /** Answer a survey one may answer (features/surveys decides eligibility; the guard, standing). */
+  answerSurvey: undefined
 }
 
 export type Action = keyof Subjects
@@ -145,7 +149,7 @@ const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'edi
 const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp', 'votePoll'])
 const READS = new Set<Action>(['read', 'readBeta'])
 /** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
-const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite', 'votePoll'])
+const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite', 'votePoll', 'answerSurvey'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
   post: ['post', 'posting'],
   reply: ['post', 'posting'],
@@ -160,6 +164,7 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   upload: ['upload images', 'uploading images'],
   changeUsername: ['change your username', 'changing your username'],
   votePoll: ['vote in polls', 'voting in polls'],
+  answerSurvey: ['answer surveys', 'answering surveys'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -283,6 +288,7 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       return null
     case 'seeHiddenMembers':
     case 'viewHealth':
+    case 'manageSurveys':
       return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
       return isModerator(viewer, now) ? null : notFound()

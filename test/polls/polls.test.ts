@@ -310,3 +310,21 @@ t.test('a reply can hold a poll; live frames carry ids only', async (t) => {
   t.notMatch(fragment.body, /<html/, 'the fragment is the poll alone')
   t.match(fragment.body, /your vote/)
 })
+
+t.test('a poll linked to an idea shows its result on the idea page', async (t) => {
+  const { app, db } = await build(t)
+  const { admin, member, regular, cats } = await forum(app, db)
+  const idea = await member.client.api('POST', '/api/v1/ideas', { title: 'A dark theme for the forum', body: 'Easier on the eyes at night, please.' })
+  const ideaId = idea.data.id as number
+  const thread = await startThread(admin, cats.open.id, 'Which dark theme?', block([`idea: ${ideaId}`, 'title: Which dark theme should we build?', '- Pure black', '- Dim grey']))
+  const poll = await db.selectFrom('polls').select(['id', 'idea_id']).where('post_id', '=', thread.postId).executeTakeFirstOrThrow()
+  t.equal(Number(poll.idea_id), ideaId)
+  const [black] = await db.selectFrom('poll_options').select('id').where('poll_id', '=', poll.id).orderBy('position').execute()
+  await regular.client.api('POST', `/api/v1/polls/${poll.id}/votes`, { choices: [black!.id] })
+  const page = await new Client(app).get(`/ideas/${ideaId}`)
+  t.match(page.body, /What the community said in polls/)
+  t.match(page.body, /Which dark theme should we build\?/)
+  t.match(page.body, /100% · 1/, 'the result shows on the idea')
+  const bad = await admin.client.api('POST', '/api/v1/threads', { categoryId: cats.open.id, title: 'A poll for no idea', body: block(['idea: 999999', '- a', '- b']) })
+  t.match(bad.data.error, /there is no idea #999999/)
+})

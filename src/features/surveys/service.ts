@@ -46,6 +46,9 @@ function state(s: { opens_at: Date; closes_at: Date }, now = new Date()): 'sched
   return now < s.opens_at ? 'scheduled' : now >= s.closes_at ? 'closed' : 'open'
 }
 
+/** A date column as YYYY-MM-DD (answers keep only their day). */
+const day = (d: Date | string) => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10))
+
 const pct = (n: number, of: number) => (of > 0 ? Math.round((n * 1000) / of) / 10 : 0)
 
 /**
@@ -127,9 +130,17 @@ export class SurveyService {
     return { id, url: `/surveys/${id}` }
   }
 
-  /** Queues the first invitation batch when the survey opens (a delayed job; without Redis, none: members find it at /surveys). */
+  /**
+   * Queues the first invitation batch for when the survey opens (a delayed job). Without
+   * Redis (embedded mode) a survey that opens now is sent in this request, batch by batch;
+   * one that opens later is sent by "Send invitations" on its results page.
+   */
   private async scheduleInvitations(id: number, opensAt: Date): Promise<void> {
-    if (!this.queue) return
+    if (!this.queue) {
+      if (opensAt.getTime() > Date.now()) return
+      for (let after: number | null = 0; after !== null; ) after = (await this.inviteBatch(id, after)).next
+      return
+    }
     await this.queue.enqueue('surveys.invite', { surveyId: id, afterUserId: 0 }, { jobId: `surveys.invite:${id}:0`, delay: Math.max(0, opensAt.getTime() - Date.now()) })
   }
 
@@ -370,7 +381,7 @@ export class SurveyService {
       const values = responses.map((r) => ({ r, v: (r.answers as Record<string, unknown>)[q.id] })).filter((x) => x.v !== undefined)
       const base = { id: q.id, number: index + 1, label: q.label, kind: q.kind, kindLabel: QUESTION_LABELS[q.kind], answered: values.length }
       if (q.kind === 'text') {
-        return { ...base, text: true, answers: values.map(({ r, v }) => ({ responseId: r.id, text: String(v), author: survey.anonymous ? null : r.username, on: r.answered_on })) }
+        return { ...base, text: true, answers: values.map(({ r, v }) => ({ responseId: r.id, text: String(v), author: survey.anonymous ? null : r.username, on: day(r.answered_on) })) }
       }
       if (q.kind === 'single' || q.kind === 'multiple') {
         const rows = q.choices.map((c) => {
@@ -438,7 +449,7 @@ export class SurveyService {
     const rows = responses.map((r) => {
       const a = r.answers as Record<string, unknown>
       return [
-        r.answered_on instanceof Date ? r.answered_on.toISOString().slice(0, 10) : String(r.answered_on), String(r.trust_level), r.stage ?? '',
+        day(r.answered_on), String(r.trust_level), r.stage ?? '',
         ...(survey.anonymous ? [] : [r.username ?? '']),
         ...questions.map((q) => (Array.isArray(a[q.id]) ? (a[q.id] as string[]).join('; ') : a[q.id] === undefined ? '' : String(a[q.id]))),
       ]

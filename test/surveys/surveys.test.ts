@@ -87,7 +87,14 @@ t.test('anonymous answers store no member: every column of the answer tables sea
       t.notOk(keys.includes(createHash('sha256').update(guess).digest(enc)), `the ledger key is not a plain hash of ${guess}`)
     }
   }
-  const response = await db.selectFrom('survey_responses').selectAll().where('survey_id', '=', id).execute()
+  // Not even the transaction ids join a response to its ledger row.
+  const { rows: joined } = await sql`select 1 from survey_responses r join survey_responders l on l.xmin = r.xmin`.execute(db)
+  t.equal(joined.length, 0, 'no response shares a transaction id with a ledger row')
+  // One answer per member, however many race.
+  const racer = await persona(app, db, { stem: 'racer', trustLevel: 1 })
+  const raced = await Promise.all(Array.from({ length: 10 }, () => racer.client.api('POST', `/api/v1/surveys/${id}/answers`, { answers: { q1: 7 } })))
+  t.same(raced.map((r) => r.statusCode).sort(), [201, ...Array(9).fill(409)], 'ten racing answers: one counted')
+  const response = await db.selectFrom('survey_responses').selectAll().where('survey_id', '=', id).where(sql<boolean>`answers->>'q1' <> '7'`).execute()
   t.ok(response.every((r) => r.user_id === null && r.anonymous), 'no member id on the responses')
   t.ok(response.every((r) => r.created_at.toISOString().endsWith('T00:00:00.000Z')), 'only the day of answering is kept')
   t.equal(await db.selectFrom('survey_followups').select('id').execute().then((r) => r.length), 0, 'an anonymous detractor is no follow-up (nobody to follow)')

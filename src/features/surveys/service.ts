@@ -300,8 +300,7 @@ export class SurveyService {
   }
 
   /**
-   * Records a member's answers. The ledger row (keyed hash) and the response are written in
-   * one transaction; the ledger's primary key refuses a second answer, even racing. An
+   * Records a member's answers: the ledger row (keyed hash), then the response. An
    * anonymous response stores no member and emits no event; an attributed one feeds the
    * activity log, and an attributed NPS detractor (0–6) becomes a follow-up item for staff.
    */
@@ -319,21 +318,30 @@ export class SurveyService {
     const npsQuestion = questions.find((q) => q.kind === 'nps')
     const score = npsQuestion && typeof answers[npsQuestion.id] === 'number' ? (answers[npsQuestion.id] as number) : null
     const stage = await this.db.selectFrom('member_stages').select('stage').where('user_id', '=', user.id).executeTakeFirst()
-    await this.db.transaction().execute(async (trx) => {
-      const ledger = await trx.insertInto('survey_responders').values({ survey_id: id, responder_key: this.responderKey(id, user.id) })
-        .onConflict((oc) => oc.doNothing()).returning('survey_id').execute()
-      if (ledger.length === 0) throw new Conflict('You have answered this survey. Thank you!')
-      const response = await trx.insertInto('survey_responses').values({
-        survey_id: id, user_id: survey.anonymous ? null : user.id, anonymous: survey.anonymous, trust_level: user.trust_level,
-        stage: stage?.stage ?? null, answers: JSON.stringify(answers),
-      }).returning('id').executeTakeFirstOrThrow()
-      if (!survey.anonymous) {
-        if (score !== null && score <= 6) {
-          await trx.insertInto('survey_followups').values({ survey_id: id, response_id: response.id, user_id: user.id, score }).execute()
+    // The ledger row is claimed in a transaction of its own, before the response's: were they
+    // written together, both rows would carry the same transaction id (xmin), a join between
+    // an anonymous answer and its keyed ledger row. Its primary key refuses a second answer,
+    // even racing; if the response then fails, the claim is given back.
+    const key = this.responderKey(id, user.id)
+    const claimed = await this.db.insertInto('survey_responders').values({ survey_id: id, responder_key: key }).onConflict((oc) => oc.doNothing()).returning('survey_id').execute()
+    if (claimed.length === 0) throw new Conflict('You have answered this survey. Thank you!')
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const response = await trx.insertInto('survey_responses').values({
+          survey_id: id, user_id: survey.anonymous ? null : user.id, anonymous: survey.anonymous, trust_level: user.trust_level,
+          stage: stage?.stage ?? null, answers: JSON.stringify(answers),
+        }).returning('id').executeTakeFirstOrThrow()
+        if (!survey.anonymous) {
+          if (score !== null && score <= 6) {
+            await trx.insertInto('survey_followups').values({ survey_id: id, response_id: response.id, user_id: user.id, score }).execute()
+          }
+          await this.outbox.emit(trx, 'survey.answered', { surveyId: id, userId: user.id })
         }
-        await this.outbox.emit(trx, 'survey.answered', { surveyId: id, userId: user.id })
-      }
-    })
+      })
+    } catch (err) {
+      await this.db.deleteFrom('survey_responders').where('survey_id', '=', id).where('responder_key', '=', key).execute()
+      throw err
+    }
     return { promoter: score !== null && score >= 9, nps: score }
   }
 

@@ -328,3 +328,13 @@ t.test('a poll linked to an idea shows its result on the idea page', async (t) =
   const bad = await admin.client.api('POST', '/api/v1/threads', { categoryId: cats.open.id, title: 'A poll for no idea', body: block(['idea: 999999', '- a', '- b']) })
   t.match(bad.data.error, /there is no idea #999999/)
 })
+
+t.test('the thread API gives each post its polls', async (t) => {
+  const { app, db } = await build(t)
+  const { member, cats } = await forum(app, db)
+  const thread = await startThread(member, cats.open.id, 'A thread with a poll for the API', block(['- Yes', '- No']))
+  const res = await new Client(app).api('GET', `/api/v1/threads/${thread.id}`)
+  const first = res.data.posts[0]
+  t.ok(first, 'the opening post is there')
+  t.match(first.polls, [{ kind: 'single', options: [{ label: 'Yes' }, { label: 'No' }], voters: 0 }])
+})

@@ -400,6 +400,11 @@ export class PollService implements PostExtras {
   /** One poll as this viewer sees it (the fragment, its page, the API). */
   async get(viewer: Viewer, pollId: number): Promise<PollView> {
     const { place } = await this.visible(viewer, pollId)
+    return this.viewOf(viewer, pollId, place)
+  }
+
+  // The poll's view for a viewer whose access was already checked (after a vote, a close).
+  private async viewOf(viewer: Viewer, pollId: number, place: PollPlace): Promise<PollView> {
     const [row] = await this.rows(this.db, { pollIds: [pollId] }, viewer.user?.id ?? 0)
     if (!row) throw new NotFound('No such poll')
     return this.view(row, viewer, place)
@@ -454,7 +459,7 @@ export class PollService implements PostExtras {
       await this.changed(trx, poll, place.categoryId)
       await this.outbox.emit(trx, 'poll.voted', { pollId, userId })
     })
-    return this.get(viewer, pollId)
+    return this.viewOf(viewer, pollId, place)
   }
 
   /** Takes the member's vote back (until the poll closes). */
@@ -469,7 +474,7 @@ export class PollService implements PostExtras {
       const gone = await trx.deleteFrom('poll_ballots').where('poll_id', '=', pollId).where('user_id', '=', viewer.user!.id).executeTakeFirst()
       if (Number(gone.numDeletedRows) > 0) await this.changed(trx, poll, place.categoryId)
     })
-    return this.get(viewer, pollId)
+    return this.viewOf(viewer, pollId, place)
   }
 
   /** Closes a poll now (its author, or a moderator of its category, logged when not the author). */
@@ -484,7 +489,7 @@ export class PollService implements PostExtras {
       }
       await this.changed(trx, poll, place.categoryId)
     })
-    return this.get(viewer, pollId)
+    return this.viewOf(viewer, pollId, place)
   }
 
   private async changed(trx: Trx, poll: { id: number; post_id: number; thread_id: number }, categoryId: number): Promise<void> {

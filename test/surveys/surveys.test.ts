@@ -216,3 +216,21 @@ t.test('the frequency cap: invitations skip members surveyed recently; answering
   t.equal((await crowd[6]!.client.api('GET', `/api/v1/surveys/${c}`)).statusCode, 404, 'outside the target, the survey is not there')
   await worker.close()
 })
+
+t.test('invitations arrive by notification and by mail, through the real worker', async (t) => {
+  const smtp = await startSmtp(t)
+  const testApp = await build(t, { redis: true, env: { SMTP_URL: smtp.url, NOTIFICATION_MAIL_DELAY: '0' } })
+  const { app, db } = testApp
+  await startTestWorker(t, db, testApp.config)
+  const { admin } = await forum(app, db)
+  const invitee = await persona(app, db, { stem: 'invitee', trustLevel: 3 })
+  const created = await admin.client.api('POST', '/api/v1/surveys', { title: 'A survey for trust level 3', closesAt: week(), questions: QUESTIONS, target: { kind: 'trust', trustLevel: 3 } })
+  t.equal(created.statusCode, 201)
+  const invited = (ms: typeof smtp.messages, address: string) => ms.some((m) => m.to.includes(address) && /A survey for trust level 3/.test(m.text ?? ''))
+  await smtp.waitFor((ms) => invited(ms, invitee.email) && invited(ms, admin.email), 20_000)
+  await new Promise((r) => setTimeout(r, 500))
+  const mails = smtp.messages.filter((m) => /A survey for trust level 3/.test(m.text ?? ''))
+  t.same(mails.flatMap((m) => m.to).sort(), [admin.email, invitee.email].sort(), 'mailed to the target (trust level 3 and above), each once')
+  const mine = await invitee.client.api('GET', '/api/v1/surveys')
+  t.same(mine.data.items.map((s: { title: string; answered: boolean }) => [s.title, s.answered]), [['A survey for trust level 3', false]], 'listed as theirs to answer')
+})

@@ -70,7 +70,7 @@ export interface PostGate {
  */
 export interface PostExtras {
   /** Refuses a text whose blocks do not parse (Invalid on `body`), before anything is written or screened. */
-  check(body: string): void
+  check(body: string, options: { isNew: boolean }): void
   /** In the publishing transaction of a new post (a held one too, on approval). */
   published(trx: Trx, post: { postId: number; threadId: number; body: string; staff: boolean }): Promise<void>
   /** In an edit's transaction, after the new text is saved. */
@@ -440,7 +440,7 @@ export class DiscussionService {
     ensure(viewer, 'post', { category }, { settings: s })
     let title = this.checkTitle(input.title, s)
     let body = this.checkBody(input.body, s)
-    this.extras.check(body)
+    this.extras.check(body, { isNew: true })
     const user = viewer.user as SessionUser
     let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
@@ -608,7 +608,7 @@ export class DiscussionService {
     const { thread, category, parentCategory } = await this.visibleThread(viewer, threadId)
     ensure(viewer, 'reply', { categoryId: category.id, thread }, { settings: s })
     let body = this.checkBody(input.body, s)
-    this.extras.check(body)
+    this.extras.check(body, { isNew: true })
     const user = viewer.user as SessionUser
     let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
@@ -1182,7 +1182,7 @@ export class DiscussionService {
     const input = parse(EditInput, raw)
     const s = await this.settings.all()
     const body = this.checkBody(input.body, s)
-    this.extras.check(body)
+    this.extras.check(body, { isNew: false })
     const rendered = renderMarkdown(body)
     const result = await this.db.transaction().execute(async (trx) => {
       const { post, thread, category, moderator } = await this.visiblePost(viewer, postId, trx)

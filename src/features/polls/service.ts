@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { PollKind, PollResults } from '../../core/db-types.js'
 import { Conflict, Invalid, NotFound, parse } from '../../core/errors.js'
-import { can, canModerate, ensure, type Viewer } from '../../core/guard.js'
+import { can, canModerate, ensure, refusal, type Viewer } from '../../core/guard.js'
 import type { Outbox } from '../../core/outbox.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import type { DiscussionService, PostExtras } from '../discussions/service.js'
@@ -160,9 +160,17 @@ export class PollService implements PostExtras {
     }
   }
 
-  /** Refuses a post whose poll blocks do not parse, before anything is written or screened. */
-  check(body: string): void {
-    this.definitions(body)
+  /**
+   * Refuses a post whose poll blocks do not parse, before anything is written or screened;
+   * a new post's polls may not close in the past (an edit may close one that way).
+   */
+  check(body: string, options: { isNew: boolean }): void {
+    const defs = this.definitions(body)
+    if (!options.isNew) return
+    const now = new Date()
+    for (const [i, d] of defs.entries()) {
+      if (d.closesAt && d.closesAt <= now) throw Invalid.field('body', `Poll ${i + 1}: its close date has already passed`)
+    }
   }
 
   private async checkIdeas(trx: DbOrTrx, defs: PollDefinition[], staff: boolean): Promise<void> {
@@ -186,14 +194,13 @@ export class PollService implements PostExtras {
     await trx.insertInto('poll_options').values(d.options.map((label, i) => ({ poll_id: poll.id, position: i, label }))).execute()
   }
 
-  /** In the publishing transaction of a new post: its polls. */
+  /**
+   * In the publishing transaction of a new post: its polls. (A held post is published on
+   * approval, perhaps after its poll's close date: the poll is then created closed.)
+   */
   async published(trx: Trx, post: { postId: number; threadId: number; body: string; staff: boolean }): Promise<void> {
     const defs = this.definitions(post.body)
     if (defs.length === 0) return
-    const now = new Date()
-    for (const [i, d] of defs.entries()) {
-      if (d.closesAt && d.closesAt <= now) throw Invalid.field('body', `Poll ${i + 1}: its close date has already passed`)
-    }
     await this.checkIdeas(trx, defs, post.staff)
     for (const [i, d] of defs.entries()) await this.insertPoll(trx, post, i, d)
     await trx.updateTable('posts').set({ has_poll: true }).where('id', '=', post.postId).execute()
@@ -362,14 +369,13 @@ export class PollService implements PostExtras {
     }
   }
 
+  // Why this viewer may not vote, as the poll says it (the guard's reason, shorter for trust).
   private voteRefusal(viewer: Viewer, r: { min_trust_level: number }, closed: boolean): string | null {
     if (!viewer.user) return 'Log in to vote'
-    return can(viewer, 'votePoll', { poll: { min_trust_level: r.min_trust_level, closed } }) ? null : (closed ? 'This poll is closed' : this.refusalText(viewer, r))
-  }
-
-  private refusalText(viewer: Viewer, r: { min_trust_level: number }): string {
-    if (viewer.user && viewer.user.trust_level < r.min_trust_level) return `Open to members at trust level ${r.min_trust_level} and above`
-    return 'You cannot vote right now'
+    const why = refusal(viewer, 'votePoll', { poll: { min_trust_level: r.min_trust_level, closed } })
+    if (!why) return null
+    if (!closed && viewer.user.trust_level < r.min_trust_level && why.message.startsWith('This poll is open to')) return `Open to members at trust level ${r.min_trust_level} and above`
+    return why.message
   }
 
   /** The polls of a page's posts, by post id (the thread page: one query, only when a post has one). */

@@ -61,7 +61,7 @@ t.test('taking polls in a browser: with JavaScript in place (and live for anothe
     await page.locator(`#poll-${ids[0]} .poll-mine`).waitFor()
     t.equal(await page.evaluate('window.__stay'), marker, 'voted in place, the page did not reload')
     t.match(await page.locator(`#poll-${ids[0]}`).textContent(), /your vote/)
-    await watcher.waitForFunction(`/^(4|5) voters$/.test(document.querySelector('#poll-${ids[0]} [data-poll-voters]')?.textContent ?? '')`)
+    await watcher.locator(`#poll-${ids[0]} [data-poll-voters]`, { hasText: /^(4|5) voters$/ }).waitFor()
     t.pass('the other reader’s page updated live')
 
     // Multiple: two boxes.

@@ -299,6 +299,10 @@ t.test('a reply can hold a poll; live frames carry ids only', async (t) => {
   t.equal(reply.statusCode, 201)
   const poll = await db.selectFrom('polls').select(['id', 'thread_id']).where('post_id', '=', reply.data.id).executeTakeFirstOrThrow()
   t.equal(Number(poll.thread_id), thread.id)
+  // A post that is nothing but a poll still shows it, to a guest too.
+  const onlyPoll = await startThread(member, cats.open.id, 'Nothing but a poll', '```poll\n- Left\n- Right\n```')
+  const onlyPollId = (await db.selectFrom('polls').select('id').where('post_id', '=', onlyPoll.postId).executeTakeFirstOrThrow()).id
+  t.match((await new Client(app).get(onlyPoll.url)).body, `id="poll-${onlyPollId}"`, 'a post of only a poll shows the poll')
   const frames: unknown[] = []
   app.hearth.events.on('poll.changed', (e) => void frames.push({ data: e.data, channels: e.channels }))
   const [tea] = await db.selectFrom('poll_options').select('id').where('poll_id', '=', poll.id).orderBy('position').execute()

@@ -906,7 +906,8 @@ export class DiscussionService {
       }
     }
     // Polls: one more query, only when a post on this page has one (features/polls).
-    const withPolls = rows.filter((p) => p.has_poll && byId.get(p.id)!.body_html !== '')
+    // (Not for a deleted post, nor a hidden one the viewer may not read; a post may be nothing but a poll.)
+    const withPolls = rows.filter((p) => p.has_poll && !p.deleted_at && !(p.hidden_at !== null && !moderator && p.author_id !== userId))
     if (withPolls.length > 0) {
       const polls = await this.extras.forPosts(viewer, withPolls, category.id)
       for (const [postId, list] of polls) byId.get(postId)!.polls = list

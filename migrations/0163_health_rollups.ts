@@ -6,9 +6,11 @@ import { type Kysely, sql } from 'kysely'
  * - `health_threads`: each thread's first response by someone else (minutes, and whether staff gave it);
  * - `health_members`: each member's join time, first participation within 30 days of it, and whether a link referred them;
  * - `cohort_activity`: for each join day, how many of that day's members were active in each later month;
+ * - `health_helpers`: the top contributors of the dashboard's preset ranges (the last 7, 30, 90 and
+ *   365 rolled days), exact;
  * - `helper_months`: per member and month, how many distinct members liked their replies (an upper
- *   bound for any range that month covers; the exact count for the top candidates comes from the log's
- *   `helped` rows through the partial indexes below).
+ *   bound for any other range that month covers; the exact count for the top candidates comes from
+ *   the log's `helped` rows through the partial indexes below).
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -41,6 +43,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute()
 
   await db.schema
+    .createTable('health_helpers')
+    .addColumn('days', 'integer', (c) => c.notNull())
+    .addColumn('until', 'date', (c) => c.notNull())
+    .addColumn('rank', 'integer', (c) => c.notNull())
+    .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('helped', 'integer', (c) => c.notNull())
+    .addColumn('replies', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('health_helpers_pkey', ['days', 'rank'])
+    .execute()
+
+  await db.schema
     .createTable('helper_months')
     .addColumn('month', 'date', (c) => c.notNull())
     .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
@@ -58,7 +71,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop index if exists activity_log_helped_user_idx`.execute(db)
   await sql`drop index if exists activity_log_helped_at_idx`.execute(db)
-  for (const table of ['helper_months', 'cohort_activity', 'health_members', 'health_threads']) {
+  for (const table of ['helper_months', 'health_helpers', 'cohort_activity', 'health_members', 'health_threads']) {
     await db.schema.dropTable(table).ifExists().execute()
   }
 }

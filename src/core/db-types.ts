@@ -521,6 +521,15 @@ export interface CohortActivityTable {
   members: number
 }
 
+export interface HealthHelpersTable {
+  days: number
+  until: ColumnType<Date, string, string>
+  rank: number
+  user_id: number
+  helped: number
+  replies: number
+}
+
 export interface HelperMonthsTable {
   month: ColumnType<Date, string, string>
   user_id: number
@@ -613,6 +622,7 @@ export interface Database {
   health_members: HealthMembersTable
   cohort_activity: CohortActivityTable
   helper_months: HelperMonthsTable
+  health_helpers: HealthHelpersTable
   member_stages: MemberStagesTable
   member_stage_changes: MemberStageChangesTable
   referral_links: ReferralLinksTable

@@ -283,7 +283,7 @@ t.test('top contributors from the rollups equal a count over every act, for any 
         select u.username, count(distinct a.other_user_id)::int as helped, count(distinct a.subject_id)::int as replies
         from activity_log a join users u on u.id = a.user_id
         where a.kind = 'helped' and a.at >= ${new Date(from)} and a.at < ${new Date(to + DAY)}
-        group by u.username order by helped desc, replies desc, u.username limit 10`.execute(db)
+        group by u.username order by helped desc, replies desc, u.username collate "C" limit 10`.execute(db)
     ).rows
   const ranges: [string, number, number][] = [
     ['the last 30 days', T - 30 * DAY, T - DAY],
@@ -291,12 +291,17 @@ t.test('top contributors from the rollups equal a count over every act, for any 
     ['mid-month to mid-month', T - 170 * DAY, T - 20 * DAY],
     ['one day', T - 45 * DAY, T - 45 * DAY],
     ['beyond the rolled days', T - 400 * DAY, T - DAY],
+    ['a preset the roll ranked', T - 90 * DAY, T - DAY],
+    ['a preset ending earlier', T - 120 * DAY, T - 31 * DAY],
   ]
   for (const [label, from, to] of ranges) {
     const figures = await app.hearth.health.helpers({ from: new Date(from), to: new Date(to) })
     t.same(figures, await exact(from, to), label)
   }
   t.ok((await exact(T - 200 * DAY, T - DAY)).length === 10, 'the fixture has more than ten helpers')
+  const ranked = await db.selectFrom('health_helpers').select(['days', 'until']).where('days', '=', 90).execute()
+  t.equal(ranked.length, 10, 'the roll ranked the presets')
+  t.equal(isoDay(new Date(ranked[0]!.until).getTime()), isoDay(T - DAY), 'up to the last closed day')
 })
 
 t.test('the dashboard is for staff: pages, range checks, the API, and a member’s own stage', async (t) => {

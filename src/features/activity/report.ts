@@ -5,6 +5,9 @@ import { STAGES, stageLabel } from './kinds.js'
 
 const DAY_MS = 86_400_000
 
+/** The dashboard's ranges of the last N closed days; their top contributors are computed in advance. */
+export const DASHBOARD_PRESETS = [7, 30, 90, 365] as const
+
 /** A span of whole UTC days, both ends included. */
 export interface DayRange {
   from: Date
@@ -245,19 +248,36 @@ export class HealthReport {
   }
 
   /**
-   * Top contributors by the number of distinct members whose likes say a reply helped them.
-   * Exact, without counting a year of likes per view: each member's upper bound is the sum of
+   * Top contributors by the number of distinct members whose likes say a reply helped them
+   * (ties: more replies liked, then the name in byte order). The preset ranges ending on the
+   * last rolled day were ranked by the roll (`health_helpers`). Any other range is exact too,
+   * without counting every like when the bounds allow: each member's upper bound is the sum of
    * their monthly distinct counts (`helper_months`) for the whole rolled months in the range,
    * plus their distinct count over the days at its edges; exact counts are then taken for
-   * candidates in the order of their bounds, until no remaining bound can reach the tenth place.
+   * candidates in the order of their bounds, until no remaining bound can reach the last place.
+   * Members who help the same people month after month make the bounds loose, and such a range
+   * then costs up to a count over its likes.
    */
   async helpers(range: DayRange, limit = 10): Promise<HealthFigures['helpers']> {
     const { start, end } = bounds(range)
-    // Whole months inside both the range and the days the nightly roll has covered.
     const rolled = await this.db
       .selectFrom('health_daily')
       .select([sql<Date | null>`min(day)`.as('first'), sql<Date | null>`max(day)`.as('last')])
       .executeTakeFirst()
+    // A preset range ending on the last rolled day: the roll ranked it.
+    const days = Math.round((range.to.getTime() - range.from.getTime()) / DAY_MS) + 1
+    if (limit <= 10 && (DASHBOARD_PRESETS as readonly number[]).includes(days) && rolled?.last && isoDay(new Date(rolled.last)) === isoDay(range.to)) {
+      return this.db
+        .selectFrom('health_helpers as h')
+        .innerJoin('users as u', 'u.id', 'h.user_id')
+        .select(['u.username', 'h.helped', 'h.replies'])
+        .where('h.days', '=', days)
+        .where('h.until', '=', sql<Date>`${isoDay(range.to)}::date`)
+        .orderBy('h.rank')
+        .limit(limit)
+        .execute()
+    }
+    // Any other range: whole months inside both the range and the days the roll has covered.
     const rolledFrom = rolled?.first ? new Date(rolled.first) : end
     const rolledEnd = rolled?.last ? new Date(new Date(rolled.last).getTime() + DAY_MS) : start
     const from = start > rolledFrom ? start : rolledFrom
@@ -286,7 +306,8 @@ export class HealthReport {
     const top: { username: string; helped: number; replies: number }[] = []
     const order = (a: (typeof top)[number], b: (typeof top)[number]) =>
       b.helped - a.helped || b.replies - a.replies || (a.username < b.username ? -1 : a.username > b.username ? 1 : 0)
-    for (let at = 0, batch = limit * 2; at < candidates.length; at += batch) {
+    // Growing batches: a few candidates usually settle it; loose bounds need many.
+    for (let at = 0, batch = limit * 2; at < candidates.length; at += batch, batch *= 2) {
       const ids = candidates.slice(at, at + batch).map((c) => c.user_id)
       const exact = await sql<{ username: string; helped: number; replies: number }>`
         select u.username, count(distinct a.other_user_id)::int as helped, count(distinct a.subject_id)::int as replies

@@ -4,7 +4,7 @@ import type { Db, Trx } from '../../core/db.js'
 import type { StageName } from '../../core/db-types.js'
 import type { EventConsumer } from '../../core/outbox.js'
 import type { CommunitySettings } from '../../core/settings.js'
-import { isoDay } from './report.js'
+import { DASHBOARD_PRESETS, isoDay } from './report.js'
 import { ACTIVITY_KIND_NAMES, ACTIVITY_KINDS, activityWeights, nextStep, PARTICIPATION_KINDS, stageLabel } from './kinds.js'
 
 const DAY_MS = 86_400_000
@@ -238,16 +238,40 @@ export class ActivityService {
         select distinct user_id, date_trunc('month', day)::date from member_days where day >= ${isoDay(from)}::date and day <= ${isoDay(last)}::date
         on conflict do nothing`.execute(trx)
       await this.rollDashboard(trx, from, new Date(last.getTime() + DAY_MS), floor)
+      // Active members over sliding windows in one pass, without a distinct count per day: each
+      // active day of a member covers the days up to their next active day, at most 7 (WAU) or
+      // 30 (MAU) days, so a member's pieces never overlap and a running sum of +1/−1 counts them.
       return sql`
+      with active as (
+        select day, lead(day) over (partition by user_id order by day) as next
+        from member_days where day >= ${isoDay(from)}::date - 29 and day <= ${isoDay(last)}::date
+      ),
+      deltas (day, dau, wau, mau) as (
+        select day, 1, 1, 1 from active
+        union all select day + 1, -1, 0, 0 from active
+        union all select least(day + 7, coalesce(next, day + 7)), 0, -1, 0 from active
+        union all select least(day + 30, coalesce(next, day + 30)), 0, 0, -1 from active
+      ),
+      per_day as (select day, sum(dau) as dau, sum(wau) as wau, sum(mau) as mau from deltas group by day),
+      days as (
+        select d::date as day,
+          sum(coalesce(p.dau, 0)) over w as dau, sum(coalesce(p.wau, 0)) over w as wau, sum(coalesce(p.mau, 0)) over w as mau
+        from generate_series(${isoDay(from)}::date - 29, ${isoDay(last)}::date, interval '1 day') d
+        left join per_day p on p.day = d::date
+        window w as (order by d)
+      ),
+      joined as (
+        select (created_at at time zone 'UTC')::date as day, count(*) as n from users
+        where created_at >= ${isoDay(from)}::timestamp at time zone 'UTC' and created_at < (${isoDay(last)}::date + 1)::timestamp at time zone 'UTC'
+        group by 1
+      )
       insert into health_daily (day, dau, wau, mau, new_members, posts, computed_at)
-      select d::date,
-        (select count(*) from member_days where day = d::date),
-        (select count(distinct user_id) from member_days where day between d::date - 6 and d::date),
-        (select count(distinct user_id) from member_days where day between d::date - 29 and d::date),
-        (select count(*) from users where created_at >= d and created_at < d + interval '1 day'),
-        (select count(*) from activity_log where at >= d and at < d + interval '1 day' and kind in ('post', 'reply')),
+      select d.day, d.dau, d.wau, d.mau, coalesce(j.n, 0),
+        (select count(*) from activity_log
+          where at >= d.day::timestamp at time zone 'UTC' and at < (d.day + 1)::timestamp at time zone 'UTC' and kind in ('post', 'reply')),
         now()
-      from generate_series(${isoDay(from)}::timestamptz, ${isoDay(last)}::timestamptz, interval '1 day') d
+      from days d left join joined j on j.day = d.day
+      where d.day >= ${isoDay(from)}::date
       on conflict (day) do update set dau = excluded.dau, wau = excluded.wau, mau = excluded.mau,
         new_members = excluded.new_members, posts = excluded.posts, computed_at = excluded.computed_at`.execute(trx)
     })
@@ -306,6 +330,22 @@ export class ActivityService {
       from activity_log
       where kind = 'helped' and at >= (${fromMonth}::timestamp at time zone 'UTC') and at < ${until}
       group by 1, 2`.execute(trx)
+    // The preset ranges, ranked exactly (what a page view of them reads).
+    await sql`delete from health_helpers`.execute(trx)
+    const lastDay = isoDay(new Date(until.getTime() - DAY_MS))
+    for (const days of DASHBOARD_PRESETS) {
+      await sql`
+        insert into health_helpers (days, until, rank, user_id, helped, replies)
+        select ${days}, ${lastDay}::date, row_number() over (order by helped desc, replies desc, username collate "C"), user_id, helped, replies
+        from (
+          select a.user_id, u.username, count(distinct a.other_user_id)::int as helped, count(distinct a.subject_id)::int as replies
+          from activity_log a join users u on u.id = a.user_id
+          where a.kind = 'helped' and a.at >= ${new Date(until.getTime() - days * DAY_MS)} and a.at < ${until}
+          group by a.user_id, u.username
+          order by helped desc, replies desc, u.username collate "C"
+          limit 10
+        ) top`.execute(trx)
+    }
   }
 
   /**

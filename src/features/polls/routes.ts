@@ -102,9 +102,9 @@ export function pollJson(p: PollView) {
       ...(p.resultsVisible ? { votes: o.votes, percent: o.percent, ...(p.public ? { voters: o.names } : {}) } : {}),
     })),
     ...(p.resultsVisible && p.ranked
-      ? { winner: p.winner, rounds: p.rounds.map((r) => ({ round: r.number, exhausted: r.exhausted, counts: r.rows.map((x) => ({ label: x.label, votes: x.votes })), eliminated: r.eliminated })) }
+      ? { winner: p.winner, rounds: p.rounds.map((r) => ({ round: r.round, exhausted: r.exhausted, counts: r.rows.map((x) => ({ label: x.label, votes: x.votes })), eliminated: r.eliminated })) }
       : {}),
-    ...(p.resultsVisible && p.number ? { average: p.average === null ? null : Number(p.average) } : {}),
+    ...(p.resultsVisible && p.numeric ? { average: p.average === null ? null : Number(p.average) } : {}),
     ideaId: p.ideaId,
   }
 }

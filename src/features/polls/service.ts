@@ -73,7 +73,8 @@ export interface PollView {
   single: boolean
   multiple: boolean
   ranked: boolean
-  number: boolean
+  /** A number scale (named so: `number` is a view helper). */
+  numeric: boolean
   min: number
   max: number
   public: boolean
@@ -90,7 +91,7 @@ export interface PollView {
   canClose: boolean
   options: PollOptionView[]
   /** Ranked: the instant-runoff rounds, each with its counts and who was eliminated. */
-  rounds: { number: number; exhausted: number; rows: { label: string; votes: number; percent: number; eliminated: boolean }[]; eliminated: string | null }[]
+  rounds: { round: number; exhausted: number; rows: { label: string; votes: number; percent: number; eliminated: boolean }[]; eliminated: string | null }[]
   winner: string | null
   /** Number polls: the mean of the votes. */
   average: string | null
@@ -316,7 +317,7 @@ export class PollService implements PostExtras {
       rounds = result.rounds.map((round, i) => {
         const counting = [...round.counts.values()].reduce((a, b) => a + b, 0)
         return {
-          number: i + 1,
+          round: i + 1,
           exhausted: round.exhausted,
           rows: [...round.counts].map(([id, votes]) => ({ label: labelOf.get(id)!, votes, percent: pct(votes, counting), eliminated: id === round.eliminated })),
           eliminated: round.eliminated === null ? null : labelOf.get(round.eliminated)!,
@@ -338,7 +339,7 @@ export class PollService implements PostExtras {
       single: r.kind === 'single',
       multiple: r.kind === 'multiple',
       ranked: r.kind === 'ranked',
-      number: r.kind === 'number',
+      numeric: r.kind === 'number',
       min: r.min_choices,
       max: r.max_choices,
       public: r.public,

@@ -198,7 +198,7 @@ function questionFields(questions: Question[], answers: Record<string, unknown>,
     const [lo, hi] = q.kind === 'nps' ? [0, 10] : q.kind === 'csat' ? [1, 5] : [q.min, q.max]
     return {
       ...q,
-      number: i + 1,
+      position: i + 1,
       [`is_${q.kind}`]: true,
       choice: q.kind === 'single' || q.kind === 'multiple',
       numeric: q.kind === 'nps' || q.kind === 'csat' || q.kind === 'scale',

@@ -387,7 +387,7 @@ export class SurveyService {
     const groupOk = (n: number) => !survey.anonymous || n >= MIN_GROUP
     const items = questions.map((q, index) => {
       const values = responses.map((r) => ({ r, v: (r.answers as Record<string, unknown>)[q.id] })).filter((x) => x.v !== undefined)
-      const base = { id: q.id, number: index + 1, label: q.label, kind: q.kind, kindLabel: QUESTION_LABELS[q.kind], answered: values.length }
+      const base = { id: q.id, position: index + 1, label: q.label, kind: q.kind, kindLabel: QUESTION_LABELS[q.kind], answered: values.length }
       if (q.kind === 'text') {
         return { ...base, text: true, answers: values.map(({ r, v }) => ({ responseId: r.id, text: String(v), author: survey.anonymous ? null : r.username, on: day(r.answered_on) })) }
       }

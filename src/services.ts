@@ -20,6 +20,7 @@ import { SegmentService } from './features/activity/segments.js'
 import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
+import { EventService } from './features/events/service.js'
 import { CategoryService } from './features/discussions/categories.js'
 import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
@@ -110,6 +111,8 @@ export interface Services {
   uploads: UploadService
   /** The community's identity, public pages and first-run checklist. */
   community: CommunityService
+  /** Events and meetups: RSVPs, waitlists, reminders, calendars (`events` is the process's event bus). */
+  meetups: EventService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -197,6 +200,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     segments: new SegmentService(db, notifications),
     uploads: new UploadService(db, deps.uploadStorage ?? new LocalFolderStorage(config.uploadsDir), settings),
     community: new CommunityService(db, settings, categories, config),
+    meetups: new EventService(db, outbox, notifications, categories, discussions, settings),
     start: () => relay.start(),
     async close() {
       await threadViews.close()

@@ -51,6 +51,10 @@ export interface EventMap {
   'idea.status': { ideaId: number; status: string; statusLabel: string; note: string }
   'idea.merged': { ideaId: number; intoId: number; url: string }
   'beta.seats': { programId: number; seatsLeft: number }
+  /** Seats moved at one occurrence of an event (seatsLeft null: no limit). */
+  'event.seats': { eventId: number; occurrenceId: number; seatsLeft: number | null; going: number; waitlisted: number }
+  /** Someone checked in at an occurrence (the activity log records attendance). */
+  'event.attended': { eventId: number; occurrenceId: number; userId: number }
 }
 
 export type EventType = keyof EventMap

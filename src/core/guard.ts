@@ -127,6 +127,12 @@ export interface Subjects {
   lookUpMembers: undefined
   /** Upload an image (to a post, or as one's avatar); the community sets the lowest trust level. */
   upload: { minTrustLevel: number }
+  /** Create an event in a category (staff and the category's moderators; seeing it is checked by the caller, with a 404). */
+  createEvent: { categoryId: number }
+  /** Edit, move or cancel an event, and check people in: staff, the category's moderators and the event's hosts. */
+  manageEvent: { categoryId: number; hostIds: readonly number[] }
+  /** Answer going / interested / not going to an event the viewer can see. */
+  rsvp: undefined
 }
 
 export type Action = keyof Subjects
@@ -137,11 +143,11 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload', 'changeUsername'])
-const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload', 'changeUsername', 'createEvent', 'manageEvent', 'rsvp'])
+const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp', 'rsvp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 /** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
-const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite'])
+const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite', 'createEvent', 'rsvp'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
   post: ['post', 'posting'],
   reply: ['post', 'posting'],
@@ -155,6 +161,9 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   createToken: ['create API tokens', 'creating API tokens'],
   upload: ['upload images', 'uploading images'],
   changeUsername: ['change your username', 'changing your username'],
+  createEvent: ['create events', 'creating events'],
+  manageEvent: ['manage events', 'managing events'],
+  rsvp: ['RSVP to events', 'RSVPing to events'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -426,7 +435,15 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
     return null
   }
 
-  // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers, changeUsername: only the member's standing decides.
+  if (action === 'createEvent' || action === 'manageEvent') {
+    const { categoryId } = s as Subjects['createEvent']
+    const host = action === 'manageEvent' && (s as Subjects['manageEvent']).hostIds.includes(user.id)
+    if (!canModerate(viewer, categoryId, now) && !host) return forbidden(action === 'createEvent' ? 'Only staff and the moderators of this category can create events here' : 'Only the hosts, the category’s moderators and staff can do that')
+    const block = standingBlock(user, action, ctx)
+    return block ? forbidden(block) : null
+  }
+
+  // rsvp, vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers, changeUsername: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

@@ -28,6 +28,10 @@ export const jobPayloads = {
   'account.deletions': z.object({}),
   'activity.nightly': z.object({}),
   'health.weekly_report': z.object({}),
+  'events.schedule': z.object({}),
+  'events.remind': z.object({ occurrenceId: z.number().int().positive(), minutes: z.number().int().positive(), startsAt: z.number().int().optional() }),
+  'events.recap': z.object({ occurrenceId: z.number().int().positive() }),
+  'events.extend': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

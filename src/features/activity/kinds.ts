@@ -17,6 +17,8 @@ export const ACTIVITY_KINDS = {
   flag_agreed: { label: 'Flags agreed with', participation: true },
   visit: { label: 'Days visited', participation: false },
   referral: { label: 'Invitees who became active', participation: true },
+  event_rsvp: { label: 'Event RSVPs (going)', participation: true },
+  event_attended: { label: 'Events attended (checked in)', participation: true },
 } as const
 
 export type ActivityKind = keyof typeof ACTIVITY_KINDS

@@ -13,7 +13,7 @@ const MAX_DAYS_BACK = 400
 const BACKFILLED_KEY = 'activity_backfilled_at'
 
 /** Which source rows one derivation covers: everything (the backfill), or what one event touched. */
-type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number }
+type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number } | { occurrenceId: number }
 
 /** A member's stage as their profile shows it. */
 export interface MemberStage {
@@ -68,6 +68,9 @@ export class ActivityService {
             return void (await this.derive(trx, { programId: event.data.programId }))
           case 'flag.resolved':
             return void (await this.derive(trx, { flaggedPostId: event.data.postId }))
+          case 'event.seats':
+          case 'event.attended':
+            return void (await this.derive(trx, { occurrenceId: event.data.occurrenceId }))
           default:
             return
         }
@@ -141,6 +144,17 @@ export class ActivityService {
         select f.flagger_id, 'flag_agreed', f.id, p.author_id, t.category_id, coalesce(f.resolved_at, f.created_at)
         from flags f join posts p on p.id = f.post_id join threads t on t.id = p.thread_id
         where f.status = 'agreed' ${'flaggedPostId' in scope ? sql`and f.post_id = ${scope.flaggedPostId}` : sql``}`)
+    }
+    if (all || 'occurrenceId' in scope) {
+      const filter = 'occurrenceId' in scope ? sql`and r.occurrence_id = ${scope.occurrenceId}` : sql``
+      parts.push(sql`
+        select r.user_id, 'event_rsvp', r.occurrence_id, null::bigint, e.category_id, r.created_at
+        from event_rsvps r join event_occurrences o on o.id = r.occurrence_id join events e on e.id = o.event_id
+        where r.status = 'going' ${filter}`)
+      parts.push(sql`
+        select r.user_id, 'event_attended', r.occurrence_id, null::bigint, e.category_id, r.checked_in_at
+        from event_rsvps r join event_occurrences o on o.id = r.occurrence_id join events e on e.id = o.event_id
+        where r.checked_in_at is not null ${filter}`)
     }
     if (all) {
       parts.push(sql`

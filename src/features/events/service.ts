@@ -97,9 +97,10 @@ interface Schedule {
 }
 
 function schedule(input: EventInput): Schedule {
-  const start = readLocal(input.startsAt, input.timeZone)
+  // Events start on the minute: seconds would only make reminders and calendars odd.
+  const start = readLocal(input.startsAt, input.timeZone)?.startOf('minute')
   if (!start) throw Invalid.field('startsAt', 'Give the start as a date and time')
-  const end = readLocal(input.endsAt, input.timeZone)
+  const end = readLocal(input.endsAt, input.timeZone)?.startOf('minute')
   if (!end) throw Invalid.field('endsAt', 'Give the end as a date and time')
   const durationMinutes = Math.round(end.diff(start, 'minutes').minutes)
   if (durationMinutes < 1) throw Invalid.field('endsAt', 'The event must end after it starts')

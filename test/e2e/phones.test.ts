@@ -38,6 +38,21 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
   const program = await f.admin.client.api('POST', '/api/v1/beta', { title: 'Offline sync beta', description: 'Try **offline sync** first.', capacity: 5 })
   await f.member.client.api('PATCH', `/api/v1/ideas/${idea.data.id}`, { title: 'Offline sync for notes on the train, the plane and in the air', body: 'Keep **editing** notes offline, and sync them later: ' + 'z'.repeat(120) })
 
+  const meetup = await f.admin.client.api('POST', '/api/v1/events', {
+    title: 'Weekly keyboard meetup with a rather long title about switches and keycaps',
+    body: 'Bring your **boards**.',
+    categoryId: f.cats.open.id,
+    timeZone: 'Europe/Berlin',
+    startsAt: new Date(Date.now() + 50 * 3_600_000).toISOString(),
+    endsAt: new Date(Date.now() + 52 * 3_600_000).toISOString(),
+    recurrence: 'weekly',
+    capacity: 2,
+    maxGuests: 1,
+    location: 'Werkstatt, Supercalifragilisticexpialidociousstraße 123, 10115 Berlin',
+    questions: [{ id: 'board', label: 'Which keyboard do you bring?', type: 'short_text' }],
+  })
+  await f.member.client.api('PUT', `/api/v1/events/${meetup.data.id}/rsvp`, { status: 'going', guests: 1, answers: { board: 'A very long keyboard name without spaces '.repeat(2) } })
+  await f.regular.client.api('PUT', `/api/v1/events/${meetup.data.id}/rsvp`, { status: 'going' })
   const base = await serve(testApp)
   const browser = await launchBrowser(t)
   const pages: [string, string, 'admin' | 'guest'][] = [
@@ -61,6 +76,15 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['beta-program', `/beta/${program.data.id}`, 'admin'],
     ['beta-manage', `/beta/${program.data.id}/manage`, 'admin'],
     ['beta-edit', `/beta/${program.data.id}/edit`, 'admin'],
+    ['events', '/events', 'admin'],
+    ['events-guest', '/events', 'guest'],
+    ['events-month', '/events/month', 'admin'],
+    ['event', `/events/${meetup.data.id}`, 'admin'],
+    ['event-guest', `/events/${meetup.data.id}`, 'guest'],
+    ['event-new', '/events/new', 'admin'],
+    ['event-edit', `/events/${meetup.data.id}/edit`, 'admin'],
+    ['event-check-in', `/events/${meetup.data.id}/dates/${meetup.data.occurrence.id}/check-in`, 'admin'],
+    ['events-calendar', '/events/calendar', 'admin'],
     ['notifications', '/notifications', 'admin'],
     ['notification-settings', '/settings/notifications', 'admin'],
     ['mod-queue', '/mod', 'admin'],

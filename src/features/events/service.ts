@@ -599,7 +599,7 @@ export class EventService {
         : null,
       dates: occurrences.map((o) => ({
         id: o.id,
-        when: formatWhen(o.starts_at, zone),
+        when: DateTime.fromJSDate(o.starts_at, { zone }).toFormat('ccc d LLL, HH:mm'),
         startsAt: o.starts_at,
         past: o.ends_at <= now,
         cancelled: o.cancelled_at !== null,

@@ -16,7 +16,7 @@ t.test('a reminder goes out exactly once to each of 900 attendees though the wor
   const database = await createTestDatabase()
   t.teardown(() => database.drop())
   // The app has Redis like every process in production: its outbox relay also queues mail.
-  const { app, db, config } = await build(t, { database, redis: true })
+  const { app, db, config } = await build(t, { database, redis: true, env: { NOTIFICATION_MAIL_DELAY: '0' } })
   const { admin, cats } = await forum(app, db)
   // The 60-minute reminder falls due 25 to 85 seconds from now (events start on the minute).
   const wanted = new Date(Date.now() + 60 * 60_000 + 85_000)

@@ -55,10 +55,8 @@ export async function eventRoutes(app: FastifyInstance): Promise<void> {
 
   /** The zone times are shown in: the member's setting, the browser's (a cookie set by script), else UTC. */
   async function zoneOf(req: FastifyRequest): Promise<string> {
-    if (req.user) {
-      const own = await events.timeZoneOf(req.user.id)
-      if (own) return own
-    }
+    // The member's own choice comes with their session (no query).
+    if (req.user?.time_zone && isZone(req.user.time_zone)) return req.user.time_zone
     const cookie = req.cookies?.[ZONE_COOKIE]
     return viewerZone(cookie && isZone(cookie) ? cookie : null)
   }

@@ -14,6 +14,7 @@ import { renderMarkdown } from '../../core/markdown.js'
 import type { CommunitySettings } from '../../core/settings.js'
 import type { Category, CategoryService } from '../discussions/categories.js'
 import type { DiscussionService } from '../discussions/service.js'
+import { logStaffAction } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
 import { answersSchema, CancelBody, EventInput, Question, RatingBody, RSVP_LABELS, RsvpBody, TimeZoneBody } from './schemas.js'
 import { dayKey, formatRange, formatWhen, isZone, occurrenceStart, readLocal, SERIES_AHEAD, SERIES_MAX, seriesStart, viewerZone, vtimezone, wallClock } from './time.js'
@@ -392,6 +393,10 @@ export class EventService {
         }))
       }
       await this.extend(trx, id)
+      // Staff and category moderators changing an event they do not host is a staff action.
+      if (!hostIds.includes(actor.id)) {
+        await logStaffAction(trx, { actorId: actor.id, action: 'event.edit', target: { type: 'event', id }, categoryId: input.categoryId, details: { moved: moved.length } })
+      }
     })
     return { ...(await this.get(id, actor)), moved: moved.length }
   }
@@ -406,6 +411,9 @@ export class EventService {
       if (occurrenceId) q = q.where('id', '=', occurrenceId)
       const cancelled = await q.returning(['id', 'starts_at']).execute()
       if (!occurrenceId) await trx.updateTable('events').set({ cancelled_at: sql<Date>`now()` as unknown as Date }).where('id', '=', id).execute()
+      if (!hostIds.includes(actor.id)) {
+        await logStaffAction(trx, { actorId: actor.id, action: 'event.cancel', target: { type: 'event', id }, categoryId: row.category_id, reason: input.reason, details: { occurrenceId: occurrenceId ?? null } })
+      }
       for (const occ of cancelled) {
         await this.tellAnswered(trx, occ.id, actor.id, (userId) => ({
           userId,

@@ -1,7 +1,7 @@
 import type { DbOrTrx } from '../../core/db.js'
 
 /** What a staff action was done to: a post, a member, a category, an idea, a beta sign-up. */
-export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_program' | 'beta_signup' | 'settings'
+export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_program' | 'beta_signup' | 'settings' | 'event'
 
 /** What a staff action was done to, by id (settings are named by their key). */
 export interface StaffActionTarget {
@@ -75,6 +75,9 @@ export const STAFF_ACTIONS = {
   'segment.message': { label: 'sent a message to a segment of members', target: 'settings', after: '' },
   'segment.beta_invite': { label: 'invited a segment of members to a beta program', target: 'settings', after: '' },
   'settings.community': { label: 'changed the community’s identity and pages', target: 'settings', after: 'in' },
+  // events (features/events): staff and category moderators acting on an event they do not host
+  'event.edit': { label: 'edited the event', target: 'event', after: 'in' },
+  'event.cancel': { label: 'cancelled the event', target: 'event', after: 'in' },
 } as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */

@@ -104,6 +104,8 @@ t.test('visibility: an event in a members-only category is 404 to guests, in lis
   const listed = await member.client.get('/events')
   t.match(listed.body, /Members meetup/, String(listed.statusCode))
   t.equal((await guest.get(`/events/feeds/c/${cats.members.slug}.ics`)).statusCode, 404)
+  t.match((await member.client.get('/')).body, /Upcoming events[\s\S]*Members meetup/, 'the home page lists upcoming events the reader may see')
+  t.notMatch((await guest.get('/')).body, /Members meetup/, 'and not the others')
   const refused = await member.client.api('POST', '/api/v1/events', { title: 'My own event', categoryId: cats.open.id, timeZone: 'UTC', startsAt: inHours(24), endsAt: inHours(25) })
   t.equal(refused.statusCode, 403, 'members do not create events')
   // An admin changing an event they do not host is in the moderation log; a host's own edit is not.

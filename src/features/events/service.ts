@@ -449,7 +449,7 @@ export class EventService {
    * Occurrences the viewer may see, upcoming (soonest first) or past (latest first),
    * optionally in one category (by slug), at most `limit`.
    */
-  async list(user: Viewer, options: { when?: 'upcoming' | 'past'; categorySlug?: string; limit?: number; from?: Date; to?: Date; zone?: string } = {}) {
+  async list(user: Viewer, options: { when?: 'upcoming' | 'past'; categorySlug?: string; limit?: number; from?: Date; to?: Date; zone?: string; withoutCancelled?: boolean } = {}) {
     const viewer = await this.viewerFor(user)
     let visible = await this.categories.visible(viewer)
     if (options.categorySlug) {
@@ -465,6 +465,7 @@ export class EventService {
       .select(['o.id as occurrence_id', 'o.starts_at', 'o.ends_at', 'o.capacity', 'o.seats_taken', 'o.waitlist_length', 'o.cancelled_at', 'e.id', 'e.title', 'e.category_id', 'e.address', 'e.online_url', 'e.time_zone', 'e.recurrence'])
       .where('e.category_id', 'in', visible.length ? visible.map((c) => c.id) : [0])
       .limit(options.limit ?? 50)
+    if (options.withoutCancelled) q = q.where('o.cancelled_at', 'is', null)
     if (options.from && options.to) q = q.where('o.starts_at', '>=', options.from).where('o.starts_at', '<', options.to).orderBy('o.starts_at')
     else if (when === 'upcoming') q = q.where('o.ends_at', '>', new Date()).orderBy('o.starts_at')
     else q = q.where('o.ends_at', '<=', new Date()).orderBy('o.starts_at', 'desc')
@@ -634,7 +635,7 @@ export class EventService {
 
   /** Upcoming occurrences for the home page (a small list; one query for the events). */
   async upcoming(user: Viewer, limit = 3, zone?: string) {
-    return this.list(user, { when: 'upcoming', limit, zone })
+    return this.list(user, { when: 'upcoming', limit, zone, withoutCancelled: true })
   }
 
   // ── RSVP ──────────────────────────────────────────────────────────────────────

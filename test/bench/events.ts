@@ -5,6 +5,8 @@
  *    First spread over 20 events (each request a new member and event pair), then all at
  *    one event (one occurrence row, the worst contention). Afterwards every count is
  *    checked against the rows: seats taken, waitlist length, gapless positions, capacity.
+ *    Then BENCH_WITHDRAWALS (100) seat holders of the hot event withdraw: each promotes the
+ *    first in line and renumbers a waitlist of ~4,500 in its transaction.
  * 2. Reminder fan-out: an event with BENCH_ATTENDEES (5,000) going whose 60-minute
  *    reminder is due; one real worker process, a local SMTP sink (not parsing). Reports
  *    reminders (notifications claimed in the ledger) per second and mails per second.
@@ -28,6 +30,8 @@ const EVENTS = 20
 const SEATS = 150
 const SPREAD_REQUESTS = Number(process.env.BENCH_RSVPS ?? 20_000)
 const HOT_SEATS = 500
+// Each withdrawal from the full hot event promotes the first in line and renumbers the whole waitlist.
+const WITHDRAWALS = Number(process.env.BENCH_WITHDRAWALS ?? 100)
 const ATTENDEES = Number(process.env.BENCH_ATTENDEES ?? 5_000)
 const LIMIT_S = Number(process.env.BENCH_SECONDS ?? 300)
 
@@ -124,7 +128,7 @@ try {
   const withdrawRun = await run({
     url: base,
     connections: CONNECTIONS,
-    amount: 1_000,
+    amount: WITHDRAWALS,
     timeout: 30,
     requests: [{ method: 'DELETE', setupRequest: (req) => {
       const member = w++

@@ -149,18 +149,20 @@ export class EventService {
     return category
   }
 
-  private async hostIds(trx: DbOrTrx, eventId: number): Promise<number[]> {
-    const rows = await trx.selectFrom('event_hosts').select('user_id').where('event_id', '=', eventId).execute()
-    return rows.map((r) => r.user_id)
-  }
 
   /** Loads an event the viewer may see (404 otherwise), with its category and hosts. */
   private async load(id: number, user: Viewer) {
-    const row = (await this.db.selectFrom('events as e').select(eventColumns).where('e.id', '=', id).executeTakeFirst()) as EventRow | undefined
+    // The event with its hosts in one round trip.
+    const row = (await this.db
+      .selectFrom('events as e')
+      .select(eventColumns)
+      .select(sql<number[]>`array(select h.user_id from event_hosts h where h.event_id = e.id)`.as('host_ids'))
+      .where('e.id', '=', id)
+      .executeTakeFirst()) as (EventRow & { host_ids: (number | string)[] }) | undefined
     if (!row) throw new NotFound('No such event')
     const viewer = await this.viewerFor(user)
     const category = await this.visibleCategory(viewer, row.category_id)
-    const hostIds = await this.hostIds(this.db, id)
+    const hostIds = row.host_ids.map(Number)
     const canManage = can(viewer, 'manageEvent', { categoryId: row.category_id, hostIds })
     return { row, viewer, category, hostIds, canManage }
   }
@@ -658,15 +660,28 @@ export class EventService {
     const { row, viewer } = await this.load(id, user)
     ensure(viewer, 'rsvp', undefined, { settings: await this.settings.all() })
     if (row.cancelled_at) throw new Conflict('This event was cancelled')
-    const occurrenceId = input.occurrenceId ?? (await this.nextOccurrence(id))
     if (input.guests > row.max_guests) {
       throw Invalid.field('guests', row.max_guests === 0 ? 'This event takes no guests' : `Bring at most ${row.max_guests} ${row.max_guests === 1 ? 'guest' : 'guests'}`)
     }
     const answers = input.status === 'going' ? parse(z.object({ answers: answersSchema(Questions.parse(row.questions)) }), { answers: input.answers }).answers : {}
 
     return this.db.transaction().execute(async (trx) => {
-      const occ = await this.lock(trx, occurrenceId)
-      if (occ.event_id !== id) throw new NotFound('No such date for this event')
+      // Lock the date (the one named, or the next). The member's answer is read after the lock,
+      // in a statement of its own: a join here would see it as it was before waiting, and a
+      // withdrawal committed meanwhile may have moved their place in line.
+      const locked = await trx
+        .selectFrom('event_occurrences as o')
+        .select(occurrenceColumns.map((c) => `o.${c}` as const))
+        .where('o.event_id', '=', id)
+        .$if(input.occurrenceId !== undefined, (q) => q.where('o.id', '=', input.occurrenceId!))
+        .$if(input.occurrenceId === undefined, (q) => q.where('o.starts_at', '>', new Date()).where('o.cancelled_at', 'is', null).orderBy('o.starts_at').limit(1))
+        .forUpdate()
+        .executeTakeFirst()
+      if (!locked) {
+        if (input.occurrenceId !== undefined) throw new NotFound('No such date for this event')
+        throw new Conflict('This event has no upcoming date')
+      }
+      const occ = locked as OccurrenceRow
       const now = new Date()
       const mine = await trx
         .selectFrom('event_rsvps')
@@ -719,20 +734,6 @@ export class EventService {
   /** Takes back a member's answer for a date: the same as answering not going. */
   async withdraw(user: Member, id: number, occurrenceId?: number) {
     return this.rsvp(user, id, { status: 'not_going', occurrenceId })
-  }
-
-  private async nextOccurrence(eventId: number): Promise<number> {
-    const next = await this.db
-      .selectFrom('event_occurrences')
-      .select('id')
-      .where('event_id', '=', eventId)
-      .where('starts_at', '>', new Date())
-      .where('cancelled_at', 'is', null)
-      .orderBy('starts_at')
-      .limit(1)
-      .executeTakeFirst()
-    if (!next) throw new Conflict('This event has no upcoming date')
-    return next.id
   }
 
   /**

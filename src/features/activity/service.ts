@@ -235,6 +235,7 @@ export class ActivityService {
         insert into member_months (user_id, month)
         select distinct user_id, date_trunc('month', day)::date from member_days where day >= ${isoDay(from)}::date and day <= ${isoDay(last)}::date
         on conflict do nothing`.execute(trx)
+      await this.rollDashboard(trx, from, new Date(last.getTime() + DAY_MS), floor)
       return sql`
       insert into health_daily (day, dau, wau, mau, new_members, posts, computed_at)
       select d::date,
@@ -249,6 +250,60 @@ export class ActivityService {
         new_members = excluded.new_members, posts = excluded.posts, computed_at = excluded.computed_at`.execute(trx)
     })
     return Number(result.numAffectedRows ?? 0)
+  }
+
+  /**
+   * Keeps the dashboard's rollups current up to `until` (the end of the last closed day), so
+   * a page view reads a few thousand prepared rows instead of a year of posts and acts:
+   * - each thread's first response (threads not yet answered are looked at again every night,
+   *   threads deleted since leave);
+   * - each member's first participation within 30 days of joining (until those 30 days have passed);
+   * - cohort activity and the helpers' monthly upper bounds, from the first month `from` touches.
+   */
+  private async rollDashboard(trx: Trx, from: Date, until: Date, floor: Date): Promise<void> {
+    await sql`delete from health_threads h using threads t where t.id = h.thread_id and t.deleted_at is not null`.execute(trx)
+    await sql`
+      insert into health_threads (thread_id, created_at, minutes, by_staff)
+      select t.id, t.created_at, r.minutes, r.by_staff
+      from threads t
+      left join health_threads h on h.thread_id = t.id
+      left join lateral (
+        select extract(epoch from (p.created_at - t.created_at)) / 60 as minutes,
+          (u.role in ('admin', 'moderator')
+            or exists (select 1 from category_moderators cm where cm.category_id = t.category_id and cm.user_id = p.author_id)) as by_staff
+        from posts p join users u on u.id = p.author_id
+        where p.thread_id = t.id and p.depth > 0 and p.author_id <> t.author_id and p.deleted_at is null
+        order by p.created_at, p.id limit 1
+      ) r on true
+      where t.deleted_at is null and t.created_at >= ${floor} and t.created_at < ${until}
+        and (h.thread_id is null or h.minutes is null)
+      on conflict (thread_id) do update set minutes = excluded.minutes, by_staff = excluded.by_staff`.execute(trx)
+    await sql`
+      insert into health_members (user_id, joined_at, took_part_at, referred, settled)
+      select u.id, u.created_at,
+        (select min(a.at) from activity_log a
+          where a.user_id = u.id and a.kind in (${sql.join(PARTICIPATION_KINDS)})
+            and a.at >= u.created_at and a.at < u.created_at + interval '30 days'),
+        exists (select 1 from referrals r where r.user_id = u.id),
+        u.created_at + interval '30 days' <= ${until}
+      from users u left join health_members h on h.user_id = u.id
+      where u.created_at < ${until} and (h.user_id is null or not h.settled)
+      on conflict (user_id) do update set took_part_at = excluded.took_part_at, referred = excluded.referred, settled = excluded.settled`.execute(trx)
+    const fromMonth = isoDay(new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)))
+    await sql`delete from cohort_activity where month >= ${fromMonth}::date`.execute(trx)
+    await sql`
+      insert into cohort_activity (join_day, month, members)
+      select (h.joined_at at time zone 'UTC')::date, mm.month, count(*)::int
+      from member_months mm join health_members h on h.user_id = mm.user_id
+      where mm.month >= ${fromMonth}::date and mm.month >= date_trunc('month', h.joined_at at time zone 'UTC')::date
+      group by 1, 2`.execute(trx)
+    await sql`delete from helper_months where month >= ${fromMonth}::date`.execute(trx)
+    await sql`
+      insert into helper_months (month, user_id, helped)
+      select (date_trunc('month', at at time zone 'UTC'))::date, user_id, count(distinct other_user_id)::int
+      from activity_log
+      where kind = 'helped' and at >= (${fromMonth}::timestamp at time zone 'UTC') and at < ${until}
+      group by 1, 2`.execute(trx)
   }
 
   /**

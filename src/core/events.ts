@@ -53,6 +53,8 @@ export interface EventMap {
   'beta.seats': { programId: number; seatsLeft: number }
   /** Seats moved at one occurrence of an event (seatsLeft null: no limit). */
   'event.seats': { eventId: number; occurrenceId: number; seatsLeft: number | null; going: number; waitlisted: number }
+  /** Members whose answer for a date became going (by RSVP or off the waitlist): the activity log records them. No live channel. */
+  'event.rsvp': { eventId: number; occurrenceId: number; userIds: number[] }
   /** Someone checked in at an occurrence (the activity log records attendance). */
   'event.attended': { eventId: number; occurrenceId: number; userId: number }
 }

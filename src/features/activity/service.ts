@@ -13,7 +13,7 @@ const MAX_DAYS_BACK = 400
 const BACKFILLED_KEY = 'activity_backfilled_at'
 
 /** Which source rows one derivation covers: everything (the backfill), or what one event touched. */
-type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number } | { occurrenceId: number }
+type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number } | { occurrenceId: number; userIds: number[] }
 
 /** A member's stage as their profile shows it. */
 export interface MemberStage {
@@ -68,9 +68,10 @@ export class ActivityService {
             return void (await this.derive(trx, { programId: event.data.programId }))
           case 'flag.resolved':
             return void (await this.derive(trx, { flaggedPostId: event.data.postId }))
-          case 'event.seats':
+          case 'event.rsvp':
+            return void (await this.derive(trx, { occurrenceId: event.data.occurrenceId, userIds: event.data.userIds }))
           case 'event.attended':
-            return void (await this.derive(trx, { occurrenceId: event.data.occurrenceId }))
+            return void (await this.derive(trx, { occurrenceId: event.data.occurrenceId, userIds: [event.data.userId] }))
           default:
             return
         }
@@ -146,7 +147,8 @@ export class ActivityService {
         where f.status = 'agreed' ${'flaggedPostId' in scope ? sql`and f.post_id = ${scope.flaggedPostId}` : sql``}`)
     }
     if (all || 'occurrenceId' in scope) {
-      const filter = 'occurrenceId' in scope ? sql`and r.occurrence_id = ${scope.occurrenceId}` : sql``
+      // Only the members the event names: a date's other answers are already in the log.
+      const filter = 'occurrenceId' in scope ? sql`and r.occurrence_id = ${scope.occurrenceId} and r.user_id = any(${scope.userIds}::bigint[])` : sql``
       parts.push(sql`
         select r.user_id, 'event_rsvp', r.occurrence_id, null::bigint, e.category_id, r.created_at
         from event_rsvps r join event_occurrences o on o.id = r.occurrence_id join events e on e.id = o.event_id

@@ -726,6 +726,7 @@ export class EventService {
       else await trx.insertInto('event_rsvps').values({ occurrence_id: occ.id, user_id: user.id, ...values }).execute()
       // Freed seats (or a smaller party at the head of the line) let the waitlist move.
       if (mine) await this.promote(trx, await this.lock(trx, occ.id), row.title)
+      if (next.status === 'going' && mine?.status !== 'going') await this.outbox.emit(trx, 'event.rsvp', { eventId: id, occurrenceId: occ.id, userIds: [user.id] })
       await this.seatsChanged(trx, id, occ.id)
       return { ...state(next), occurrenceId: occ.id, changed: true }
     })
@@ -767,7 +768,7 @@ export class EventService {
    * their party (1 + guests) fits, then the next; the queue never skips anyone. Each
    * promoted member is told (notification and mail) in this transaction.
    */
-  private async promote(trx: Trx, occ: OccurrenceRow, title: string): Promise<number> {
+  private async promote(trx: Trx, occ: OccurrenceRow, title: string): Promise<number[]> {
     let free = occ.capacity === null ? Number.POSITIVE_INFINITY : occ.capacity - occ.seats_taken
     const line = await trx
       .selectFrom('event_rsvps')
@@ -783,7 +784,7 @@ export class EventService {
       free -= 1 + r.guests
       promoted.push(r)
     }
-    if (promoted.length === 0) return 0
+    if (promoted.length === 0) return []
     const seats = promoted.reduce((n, r) => n + 1 + r.guests, 0)
     await trx
       .updateTable('event_rsvps')
@@ -806,7 +807,8 @@ export class EventService {
         payload: { eventId: occ.event_id, occurrenceId: occ.id },
       })),
     )
-    return promoted.length
+    await this.outbox.emit(trx, 'event.rsvp', { eventId: occ.event_id, occurrenceId: occ.id, userIds: promoted.map((p) => p.user_id) })
+    return promoted.map((p) => p.user_id)
   }
 
   /** Tells the event's live page the seats at a date, in the transaction that moved them. */

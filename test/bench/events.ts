@@ -199,6 +199,13 @@ try {
     await worker.exited
   })
   await worker.waitFor(/worker ready/)
+  // The RSVP phase left its events (seats, activity) for the worker's relay: let it catch up
+  // first, so the fan-out is measured on its own (and the relay's pace is a figure too).
+  const backlog = async () => Number((await db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('delivered_at', 'is', null).executeTakeFirstOrThrow()).n)
+  const drainStart = performance.now()
+  const waiting = await backlog()
+  while ((await backlog()) > 0 && performance.now() - drainStart < LIMIT_S * 1000) await new Promise((r) => setTimeout(r, 500))
+  console.log(`outbox relay (in the worker) delivered the RSVP phase's ${waiting.toLocaleString('en')} waiting events in ${((performance.now() - drainStart) / 1000).toFixed(1)} s → ${((waiting * 1000) / (performance.now() - drainStart)).toFixed(0)} events/s`)
   const claimed = async () => Number((await db.selectFrom('event_deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('occurrence_id', '=', occ.id).executeTakeFirstOrThrow()).n)
   // The reminder is due now: the schedule queues it without delay.
   const fanStart = performance.now()

@@ -36,7 +36,7 @@ export function createHandlebars(): typeof Handlebars {
   hbs.registerHelper('inc', (n: number) => Number(n) + 1)
   hbs.registerHelper('count', (n: number) => compactCount(Number(n)))
   // 23,575 and 4.5: thousands separated, a decimal only below 100.
-  hbs.registerHelper('number', (n: unknown) => {
+  hbs.registerHelper('figure', (n: unknown) => {
     const v = Number(n)
     return Number.isFinite(v) ? v.toLocaleString('en', { maximumFractionDigits: Math.abs(v) >= 100 ? 0 : 1 }) : String(n ?? '')
   })

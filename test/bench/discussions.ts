@@ -91,6 +91,8 @@ const web = spawnEntry('src/main.ts', {
   LOG_LEVEL: 'warn',
   MIGRATE_ON_START: 'false',
   DATABASE_POOL_SIZE: '20',
+  // GUEST_CACHE_SECONDS=0 measures every page rendered (the default 10 s measures cache hits).
+  ...(process.env.GUEST_CACHE_SECONDS ? { GUEST_CACHE_SECONDS: process.env.GUEST_CACHE_SECONDS } : {}),
 })
 const base = `http://127.0.0.1:${port}`
 for (let i = 0; ; i++) {
@@ -106,14 +108,15 @@ const targets: [string, string][] = [
   ['category page 500 (archive)', `/c/archive?cursor=${cursor500}`],
   ['search "dark mode"', '/search?q=dark+mode'],
 ]
-console.log(`\nautocannon, 50 connections, ${DURATION} s each, guest requests (Node ${process.version}, 2 cores)`)
-console.log(`${'page'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}`)
+console.log(`\nautocannon, 50 connections, ${DURATION} s each, guest requests, guest cache ${process.env.GUEST_CACHE_SECONDS === '0' ? 'off' : 'on'} (Node ${process.version}, 2 cores)`)
+console.log(`${'page'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}${'bytes'.padStart(10)}`)
 for (const [name, path] of targets) {
   const check = await fetch(base + path)
   if (check.status !== 200) throw new Error(`${path} answered ${check.status}`)
+  const bytes = (await check.arrayBuffer()).byteLength
   await autocannon({ url: base + path, connections: 10, duration: 2 })
   const r = await autocannon({ url: base + path, connections: 50, duration: DURATION })
-  console.log(`${name.padEnd(34)}${r.requests.average.toFixed(0).padStart(9)}${String(r.latency.p50).padStart(9)}${String(r.latency.p99).padStart(9)}${String(r.non2xx).padStart(9)}`)
+  console.log(`${name.padEnd(34)}${r.requests.average.toFixed(0).padStart(9)}${String(r.latency.p50).padStart(9)}${String(r.latency.p99).padStart(9)}${String(r.non2xx).padStart(9)}${String(bytes).padStart(10)}`)
 }
 console.log(`\nSQL queries for one thread page (service): ${queries200} with 200 posts, ${queries1000} with 1,000 posts`)
 web.child.kill('SIGTERM')

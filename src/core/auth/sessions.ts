@@ -244,19 +244,22 @@ export class SessionStore {
   async validateApiToken(token: string): Promise<{ tokenId: string; user: SessionUser; moderates: number[] } | null> {
     const parts = splitToken(token, API_TOKEN_PREFIX)
     if (!parts) return null
-    const rows = await prepared(this.db, sql<SessionUser & { token_id: string; secret_hash: Buffer; moderates: number[] }>`
-      with t as (select id, user_id, secret_hash, last_used_at from api_tokens where id = ${parts.id}),
-      used as (
-        update api_tokens set last_used_at = now() from t
-        where api_tokens.id = t.id and t.secret_hash = ${hashSecret(parts.secret)}
-          and (t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval)
-      )
-      select t.id as token_id, t.secret_hash, ${sql.join(userColumns.map((c) => sql.ref(c)))},
+    const rows = await prepared(this.db, sql<SessionUser & { token_id: string; secret_hash: Buffer; due: boolean; moderates: number[] }>`
+      select t.id as token_id, t.secret_hash,
+        (t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval) as due,
+        ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates
-      from t join users on users.id = t.user_id`)
+      from api_tokens t join users on users.id = t.user_id
+      where t.id = ${parts.id}`)
     const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
-    const { token_id, secret_hash: _hash, moderates, ...user } = row
+    // "Last used" is stamped at most every SEEN_EVERY, by its own statement: the check itself only reads.
+    if (row.due) {
+      await prepared(this.db, sql`
+        update api_tokens set last_used_at = now()
+        where id = ${row.token_id} and (last_used_at is null or last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval)`)
+    }
+    const { token_id, secret_hash: _hash, due: _due, moderates, ...user } = row
     return { tokenId: token_id, user, moderates }
   }
 

@@ -496,6 +496,42 @@ export interface HealthDailyTable {
   computed_at: CreatedAt
 }
 
+export interface HealthThreadsTable {
+  thread_id: number
+  created_at: Timestamp
+  minutes: number | null
+  by_staff: boolean | null
+}
+
+export interface HealthMembersTable {
+  user_id: number
+  joined_at: Timestamp
+  took_part_at: Timestamp | null
+  referred: ColumnType<boolean, boolean | undefined, boolean>
+  settled: ColumnType<boolean, boolean | undefined, boolean>
+}
+
+export interface CohortActivityTable {
+  join_day: ColumnType<Date, string, string>
+  month: ColumnType<Date, string, string>
+  members: number
+}
+
+export interface HealthHelpersTable {
+  days: number
+  until: ColumnType<Date, string, string>
+  rank: number
+  user_id: number
+  helped: number
+  replies: number
+}
+
+export interface HelperMonthsTable {
+  month: ColumnType<Date, string, string>
+  user_id: number
+  helped: number
+}
+
 export interface MemberStagesTable {
   user_id: number
   stage: StageName
@@ -578,6 +614,11 @@ export interface Database {
   member_days: MemberDaysTable
   member_months: MemberMonthsTable
   health_daily: HealthDailyTable
+  health_threads: HealthThreadsTable
+  health_members: HealthMembersTable
+  cohort_activity: CohortActivityTable
+  helper_months: HelperMonthsTable
+  health_helpers: HealthHelpersTable
   member_stages: MemberStagesTable
   member_stage_changes: MemberStageChangesTable
   referral_links: ReferralLinksTable

@@ -5,6 +5,7 @@ import { defaultSettings } from '../../src/core/settings.js'
 import { type ActivityKind, activityWeights, PARTICIPATION_KINDS, stageFor, stageLabel } from '../../src/features/activity/kinds.js'
 import { build } from '../helpers/app.js'
 import { Client } from '../helpers/client.js'
+import { members } from '../helpers/members.js'
 import { replyTo, startThread } from '../helpers/forum.js'
 import { persona } from '../helpers/personas.js'
 
@@ -249,6 +250,58 @@ t.test('on a small fixture, the dashboard matches figures computed independently
   const flows = (await app.hearth.health.figures({ from: new Date(T), to: new Date(T) })).stages.flows
   t.not(stageById.get(m3.id), 'explorer')
   t.same(flows, [{ from: 'Explorer', to: stageLabel(stageById.get(m3.id)!), members: 1 }])
+})
+
+t.test('top contributors from the rollups equal a count over every act, for any range', async (t) => {
+  const { app, db } = await build(t)
+  const people = await members(app, db, 40, { stem: 'h' })
+  const T = today()
+  // A seeded pseudo-random history over 200 days: a few prolific helpers, many ties.
+  let seed = 7
+  const rand = (n: number) => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+    return (((x ^ (x >>> 14)) >>> 0) % n)
+  }
+  const acts: { user_id: number; kind: string; subject_id: number; other_user_id: number; at: Date }[] = []
+  for (let i = 0; i < 1500; i++) {
+    const helper = people[rand(3) === 0 ? rand(4) : rand(16)]!
+    const other = people[rand(40)]!
+    if (other.id === helper.id) continue
+    acts.push({ user_id: helper.id, kind: 'helped', subject_id: 1000 + rand(400), other_user_id: other.id, at: new Date(T - 200 * DAY + rand(200 * 24) * 3_600_000) })
+  }
+  await db.insertInto('activity_log').values(acts).onConflict((c) => c.doNothing()).execute()
+  await sql`insert into member_days (day, user_id) select distinct (at at time zone 'UTC')::date, user_id from activity_log on conflict do nothing`.execute(db)
+  await db.insertInto('community_settings').values({ key: 'activity_backfilled_at', value: JSON.stringify(new Date().toISOString()), updated_at: new Date() }).execute()
+  t.ok((await app.hearth.activity.rollDays()) > 150, 'the roll covers the history')
+
+  const exact = async (from: number, to: number) =>
+    (
+      await sql<{ username: string; helped: number; replies: number }>`
+        select u.username, count(distinct a.other_user_id)::int as helped, count(distinct a.subject_id)::int as replies
+        from activity_log a join users u on u.id = a.user_id
+        where a.kind = 'helped' and a.at >= ${new Date(from)} and a.at < ${new Date(to + DAY)}
+        group by u.username order by helped desc, replies desc, u.username collate "C" limit 10`.execute(db)
+    ).rows
+  const ranges: [string, number, number][] = [
+    ['the last 30 days', T - 30 * DAY, T - DAY],
+    ['the last 200 days', T - 200 * DAY, T - DAY],
+    ['mid-month to mid-month', T - 170 * DAY, T - 20 * DAY],
+    ['one day', T - 45 * DAY, T - 45 * DAY],
+    ['beyond the rolled days', T - 400 * DAY, T - DAY],
+    ['a preset the roll ranked', T - 90 * DAY, T - DAY],
+    ['a preset ending earlier', T - 120 * DAY, T - 31 * DAY],
+  ]
+  for (const [label, from, to] of ranges) {
+    const figures = await app.hearth.health.helpers({ from: new Date(from), to: new Date(to) })
+    t.same(figures, await exact(from, to), label)
+  }
+  t.ok((await exact(T - 200 * DAY, T - DAY)).length === 10, 'the fixture has more than ten helpers')
+  const ranked = await db.selectFrom('health_helpers').select(['days', 'until']).where('days', '=', 90).execute()
+  t.equal(ranked.length, 10, 'the roll ranked the presets')
+  t.equal(isoDay(new Date(ranked[0]!.until).getTime()), isoDay(T - DAY), 'up to the last closed day')
 })
 
 t.test('the dashboard is for staff: pages, range checks, the API, and a member’s own stage', async (t) => {

@@ -65,6 +65,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
   // ── pages ───────────────────────────────────────────────────────────────────
   // A referral link (/r/<code>) leaves its code in a cookie; the sign-up credits it in its own transaction.
   const referral = (req: FastifyRequest) => ({
+    referral: req.cookies[REFERRAL_COOKIE] ?? null,
     onCreated: (trx: Trx, user: { id: number }) => app.hearth.referrals.credit(trx, user.id, req.cookies[REFERRAL_COOKIE]),
   })
   const invitedBy = async (req: FastifyRequest) => {
@@ -74,20 +75,23 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
 
   // What the sign-up form shows besides its fields: the timing token (a fresh one on every
   // render), the mode, the application questions and the invitation (features/spam).
-  async function signupPage(invite: string | undefined) {
+  async function signupPage(invite: string | undefined, req: FastifyRequest) {
     const s = await app.hearth.settings.all()
+    const link = req.cookies[REFERRAL_COOKIE]
     return {
       title: 'Sign up',
       started: app.hearth.spam.timer.issue(),
       mode: s.spam_signup_mode,
       invite: invite ?? '',
+      // In an invite-only community, a referral link from someone who may invite is the invitation.
+      invitedByLink: s.spam_signup_mode === 'invite' && !invite && !!link && (await app.hearth.spam.referralInvitation(link, s)) !== undefined,
       questions: s.spam_signup_mode === 'approval' ? applicationQuestions(s).map((label, i) => ({ name: `answer_${i}`, label })) : [],
     }
   }
 
   r.get('/signup', { schema: { querystring: SignupQuery } }, async (req, reply) => {
     if (req.user) return reply.redirect('/')
-    return reply.view('accounts/signup', { ...(await signupPage(req.query.invite)), values: {}, next: safeNext(req.query.next), invitedBy: await invitedBy(req) })
+    return reply.view('accounts/signup', { ...(await signupPage(req.query.invite, req)), values: {}, next: safeNext(req.query.next), invitedBy: await invitedBy(req) })
   })
 
   r.post('/signup', { ...signupLimit, schema: { body: FormBody } }, async (req, reply) => {
@@ -101,7 +105,7 @@ export async function accountRoutes(app: FastifyInstance): Promise<void> {
       // The first member is the admin: their next step is setting the community up, not their profile.
       if (user.role === 'admin' && next === '/') return reply.redirect('/admin?welcome=1#checklist', 303)
       return reply.redirect(next === '/' ? `/u/${user.username}?welcome=1` : next, 303)
-    }, { ...(await signupPage(typeof form.invite === 'string' ? form.invite : undefined)), next, invitedBy: await invitedBy(req) })
+    }, { ...(await signupPage(typeof form.invite === 'string' ? form.invite : undefined, req)), next, invitedBy: await invitedBy(req) })
   })
 
   r.get('/login', { schema: { querystring: NextQuery } }, async (req, reply) => {

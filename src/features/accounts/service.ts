@@ -30,7 +30,7 @@ function resetDigest(token: string): string {
  * account is made, record its admission in the account's transaction, refuse blocked log-ins.
  */
 export interface SignupGate {
-  screenSignup(raw: unknown, meta: { ip?: string | null; via: 'form' | 'api' }): Promise<unknown>
+  screenSignup(raw: unknown, meta: { ip?: string | null; via: 'form' | 'api'; referral?: string | null }): Promise<unknown>
   admit(trx: Trx, user: Pick<User, 'id' | 'role'>, admission: never): Promise<Partial<User>>
   screenLogin(email: string, ip: string | null | undefined): Promise<void>
 }
@@ -40,6 +40,8 @@ export interface AccountMeta {
   ip?: string | null
   /** The page's form (honeypot and timing apply) or the API; commands (admin:create) pass none and skip the gate. */
   via?: 'form' | 'api'
+  /** The referral link the visitor arrived through (an invitation in an invite-only community). */
+  referral?: string | null
 }
 
 export type ResetLinkCheck = { ok: true; userId: number } | { ok: false; message: string }
@@ -68,7 +70,7 @@ export class AccountService {
    */
   async signUp(raw: unknown, options: { role?: Role; onCreated?: (trx: Trx, user: User) => Promise<unknown> } & AccountMeta = {}): Promise<User> {
     const input = parse(SignupInput, raw)
-    const admission = this.gate && options.via ? await this.gate.screenSignup(raw, { ip: options.ip, via: options.via }) : null
+    const admission = this.gate && options.via ? await this.gate.screenSignup(raw, { ip: options.ip, via: options.via, referral: options.referral }) : null
     await this.assertAvailable(input.username, input.email)
     const passwordHash = await hashPassword(input.password)
     let user: User

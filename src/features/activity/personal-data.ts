@@ -20,7 +20,7 @@ export const activityPersonalData: PersonalDataContributor = {
   },
 
   async eraseFor(userId, _mode, trx) {
-    for (const table of ['activity_log', 'member_days', 'member_months', 'member_stage_changes', 'member_stages', 'referrals'] as const) {
+    for (const table of ['activity_log', 'member_days', 'member_months', 'member_stage_changes', 'member_stages', 'health_members', 'helper_months', 'health_helpers', 'referrals'] as const) {
       await trx.deleteFrom(table).where('user_id', '=', userId).execute()
     }
     await trx.deleteFrom('referral_links').where('owner_id', '=', userId).execute()

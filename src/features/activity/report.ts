@@ -1,9 +1,12 @@
 import { sql } from 'kysely'
 import type { Db } from '../../core/db.js'
 import type { StageName } from '../../core/db-types.js'
-import { PARTICIPATION_KINDS, STAGES, stageLabel } from './kinds.js'
+import { STAGES, stageLabel } from './kinds.js'
 
 const DAY_MS = 86_400_000
+
+/** The dashboard's ranges of the last N closed days; their top contributors are computed in advance. */
+export const DASHBOARD_PRESETS = [7, 30, 90, 365] as const
 
 /** A span of whole UTC days, both ends included. */
 export interface DayRange {
@@ -96,32 +99,24 @@ export class HealthReport {
     return rows.map((r) => ({ day: new Date(r.day), dau: r.dau, wau: r.wau, mau: r.mau, newMembers: r.new_members, posts: r.posts }))
   }
 
-  /** Members who joined in the range, and how many took part within 30 days of joining. */
+  /** Members who joined in the range, and how many took part within 30 days of joining (from `health_members`). */
   async newMembers(range: DayRange): Promise<HealthFigures['newMembers']> {
     const { start, end } = bounds(range)
     const row = await sql<{ joined: number; participated: number; settled: number; settled_participated: number; referred: number }>`
       select count(*)::int as joined,
-        count(*) filter (where took_part)::int as participated,
-        count(*) filter (where settled)::int as settled,
-        count(*) filter (where settled and took_part)::int as settled_participated,
+        count(took_part_at)::int as participated,
+        count(*) filter (where joined_at <= now() - interval '30 days')::int as settled,
+        count(took_part_at) filter (where joined_at <= now() - interval '30 days')::int as settled_participated,
         count(*) filter (where referred)::int as referred
-      from (
-        select u.created_at <= now() - interval '30 days' as settled,
-          exists (select 1 from referrals r where r.user_id = u.id) as referred,
-          exists (
-            select 1 from activity_log a
-            where a.user_id = u.id and a.kind in (${sql.join(PARTICIPATION_KINDS)})
-              and a.at >= u.created_at and a.at < u.created_at + interval '30 days'
-          ) as took_part
-        from users u where u.created_at >= ${start} and u.created_at < ${end}
-      ) joined`.execute(this.db)
+      from health_members where joined_at >= ${start} and joined_at < ${end}`.execute(this.db)
     const r = row.rows[0]!
     return { joined: r.joined, participated: r.participated, settled: r.settled, settledParticipated: r.settled_participated, referred: r.referred }
   }
 
   /**
    * Minutes from a new thread to its first reply by someone else, split by whether that
-   * first responder was staff (an admin or moderator, or a moderator of the category).
+   * first responder was staff (an admin or moderator, or a moderator of the category);
+   * from `health_threads`, which the nightly roll keeps.
    */
   async responseTimes(range: DayRange): Promise<ResponseTimes> {
     const { start, end } = bounds(range)
@@ -138,17 +133,7 @@ export class HealthReport {
       community_p90: number | null
     }>`
       with firsts as (
-        select t.id, extract(epoch from (r.created_at - t.created_at)) / 60 as minutes,
-          (r.role in ('admin', 'moderator') or r.category_moderator) as by_staff
-        from threads t
-        left join lateral (
-          select p.created_at, u.role,
-            exists (select 1 from category_moderators cm where cm.category_id = t.category_id and cm.user_id = p.author_id) as category_moderator
-          from posts p join users u on u.id = p.author_id
-          where p.thread_id = t.id and p.depth > 0 and p.author_id <> t.author_id and p.deleted_at is null
-          order by p.created_at, p.id limit 1
-        ) r on true
-        where t.created_at >= ${start} and t.created_at < ${end} and t.deleted_at is null
+        select minutes, by_staff from health_threads where created_at >= ${start} and created_at < ${end}
       )
       select count(*)::int as threads,
         count(minutes)::int as answered,
@@ -172,13 +157,16 @@ export class HealthReport {
     }
   }
 
-  /** Threads started in the range that nobody else has answered yet, and the oldest of them. */
+  /**
+   * Threads started in the range that nobody else has answered yet, and the oldest of them:
+   * the ones the nightly roll found unanswered, each checked again now.
+   */
   async unanswered(range: DayRange): Promise<HealthFigures['unanswered']> {
     const { start, end } = bounds(range)
     const rows = await sql<{ id: number; title: string; slug: string; created_at: Date; total: number }>`
       select t.id, t.title, t.slug, t.created_at, count(*) over ()::int as total
-      from threads t
-      where t.created_at >= ${start} and t.created_at < ${end} and t.deleted_at is null
+      from health_threads h join threads t on t.id = h.thread_id
+      where h.minutes is null and h.created_at >= ${start} and h.created_at < ${end} and t.deleted_at is null
         and not exists (
           select 1 from posts p
           where p.thread_id = t.id and p.depth > 0 and p.author_id <> t.author_id and p.deleted_at is null
@@ -193,23 +181,23 @@ export class HealthReport {
 
   /**
    * Retention by sign-up month: of the members who joined in each of the twelve months up
-   * to the range's end, the share active in their first, second… month.
+   * to the range's end, the share active in their first, second… month (from `cohort_activity`).
    */
   async cohorts(range: DayRange): Promise<Cohort[]> {
     const endMonth = Date.UTC(range.to.getUTCFullYear(), range.to.getUTCMonth(), 1)
     const first = new Date(Date.UTC(range.to.getUTCFullYear(), range.to.getUTCMonth() - 11, 1))
     const end = new Date(range.to.getTime() + DAY_MS)
     const rows = await sql<{ cohort: Date; offset: number; members: number }>`
-      with cohort as (
-        select id, date_trunc('month', created_at at time zone 'UTC')::date as month
-        from users where created_at >= ${first} and created_at < ${end}
-      )
-      select c.month as cohort, -1 as offset, count(*)::int as members from cohort c group by c.month
+      select date_trunc('month', joined_at at time zone 'UTC')::date as cohort, -1 as offset, count(*)::int as members
+      from health_members where joined_at >= ${first} and joined_at < ${end} group by 1
       union all
-      select c.month, (extract(year from mm.month) * 12 + extract(month from mm.month) - extract(year from c.month) * 12 - extract(month from c.month))::int,
-        count(*)::int
-      from cohort c join member_months mm on mm.user_id = c.id and mm.month >= c.month and mm.month < ${isoDay(end)}::date
-      group by 1, 2`.execute(this.db)
+      select c.cohort, (extract(year from c.month) * 12 + extract(month from c.month) - extract(year from c.cohort) * 12 - extract(month from c.cohort))::int,
+        sum(c.members)::int
+      from (
+        select date_trunc('month', join_day)::date as cohort, month, members from cohort_activity
+        where join_day >= ${isoDay(first)}::date and join_day < ${isoDay(end)}::date and month < ${isoDay(end)}::date
+      ) c
+      group by c.cohort, c.month`.execute(this.db)
     const byMonth = new Map<number, { size: number; active: Map<number, number> }>()
     for (const r of rows.rows) {
       const key = new Date(r.cohort).getTime()
@@ -259,17 +247,80 @@ export class HealthReport {
     }
   }
 
-  /** Top contributors by the number of distinct members whose likes say a reply helped them. */
-  async helpers(range: DayRange): Promise<HealthFigures['helpers']> {
+  /**
+   * Top contributors by the number of distinct members whose likes say a reply helped them
+   * (ties: more replies liked, then the name in byte order). The preset ranges ending on the
+   * last rolled day were ranked by the roll (`health_helpers`). Any other range is exact too,
+   * without counting every like when the bounds allow: each member's upper bound is the sum of
+   * their monthly distinct counts (`helper_months`) for the whole rolled months in the range,
+   * plus their distinct count over the days at its edges; exact counts are then taken for
+   * candidates in the order of their bounds, until no remaining bound can reach the last place.
+   * Members who help the same people month after month make the bounds loose, and such a range
+   * then costs up to a count over its likes.
+   */
+  async helpers(range: DayRange, limit = 10): Promise<HealthFigures['helpers']> {
     const { start, end } = bounds(range)
-    const rows = await sql<{ username: string; helped: number; replies: number }>`
-      select u.username, count(distinct a.other_user_id)::int as helped, count(distinct a.subject_id)::int as replies
-      from activity_log a join users u on u.id = a.user_id
-      where a.kind = 'helped' and a.at >= ${start} and a.at < ${end}
-      group by u.username
-      order by helped desc, replies desc, u.username
-      limit 10`.execute(this.db)
-    return rows.rows
+    const rolled = await this.db
+      .selectFrom('health_daily')
+      .select([sql<Date | null>`min(day)`.as('first'), sql<Date | null>`max(day)`.as('last')])
+      .executeTakeFirst()
+    // A preset range ending on the last rolled day: the roll ranked it.
+    const days = Math.round((range.to.getTime() - range.from.getTime()) / DAY_MS) + 1
+    if (limit <= 10 && (DASHBOARD_PRESETS as readonly number[]).includes(days) && rolled?.last && isoDay(new Date(rolled.last)) === isoDay(range.to)) {
+      return this.db
+        .selectFrom('health_helpers as h')
+        .innerJoin('users as u', 'u.id', 'h.user_id')
+        .select(['u.username', 'h.helped', 'h.replies'])
+        .where('h.days', '=', days)
+        .where('h.until', '=', sql<Date>`${isoDay(range.to)}::date`)
+        .orderBy('h.rank')
+        .limit(limit)
+        .execute()
+    }
+    // Any other range: whole months inside both the range and the days the roll has covered.
+    const rolledFrom = rolled?.first ? new Date(rolled.first) : end
+    const rolledEnd = rolled?.last ? new Date(new Date(rolled.last).getTime() + DAY_MS) : start
+    const from = start > rolledFrom ? start : rolledFrom
+    const months: string[] = []
+    let month = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth() + (from.getUTCDate() === 1 ? 0 : 1), 1))
+    const monthsFrom = month
+    for (;;) {
+      const next = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1))
+      if (next > end || next > rolledEnd) break
+      months.push(isoDay(month))
+      month = next
+    }
+    const monthsTo = month
+    const edges = months.length
+      ? sql`(at >= ${start} and at < ${monthsFrom}) or (at >= ${monthsTo} and at < ${end})`
+      : sql`at >= ${start} and at < ${end}`
+    const bounded = await sql<{ user_id: number; upper: number }>`
+      select user_id, sum(helped)::int as upper from (
+        select user_id, helped from helper_months where month = any(${months}::date[])
+        union all
+        select user_id, count(distinct other_user_id) from activity_log where kind = 'helped' and (${edges}) group by user_id
+      ) b
+      group by user_id
+      order by upper desc, user_id`.execute(this.db)
+    const candidates = bounded.rows
+    const top: { username: string; helped: number; replies: number }[] = []
+    const order = (a: (typeof top)[number], b: (typeof top)[number]) =>
+      b.helped - a.helped || b.replies - a.replies || (a.username < b.username ? -1 : a.username > b.username ? 1 : 0)
+    // Growing batches: a few candidates usually settle it; loose bounds need many.
+    for (let at = 0, batch = limit * 2; at < candidates.length; at += batch, batch *= 2) {
+      const ids = candidates.slice(at, at + batch).map((c) => c.user_id)
+      const exact = await sql<{ username: string; helped: number; replies: number }>`
+        select u.username, count(distinct a.other_user_id)::int as helped, count(distinct a.subject_id)::int as replies
+        from activity_log a join users u on u.id = a.user_id
+        where a.kind = 'helped' and a.user_id = any(${ids}::bigint[]) and a.at >= ${start} and a.at < ${end}
+        group by u.username`.execute(this.db)
+      top.push(...exact.rows)
+      top.sort(order)
+      top.length = Math.min(top.length, limit)
+      const next = candidates[at + batch]
+      if (!next || (top.length === limit && top[limit - 1]!.helped > next.upper)) break
+    }
+    return top
   }
 
   /** Idea-board health: proposed, voted on, shipped, and how long ideas wait for a first status change. */

@@ -7,12 +7,11 @@ import { FormBody, handleForm, idField, IdParams, MultiFormBody, pathText, query
 import { barChart, lineChart } from './charts.js'
 import { ACTIVITY_KINDS, ACTIVITY_KIND_NAMES, STAGES } from './kinds.js'
 import { segmentCsv } from './segments.js'
-import type { DayRange, HealthFigures } from './report.js'
+import { DASHBOARD_PRESETS, type DayRange, type HealthFigures } from './report.js'
 import { isoDay } from './report.js'
 
 const DAY_MS = 86_400_000
 const MAX_RANGE_DAYS = 400
-const PRESETS = [7, 30, 90, 365] as const
 
 const day = z.iso.date({ error: 'Use a date like 2026-01-31' })
 const HealthQuery = z.object({
@@ -44,7 +43,7 @@ export async function activityRoutes(app: FastifyInstance): Promise<void> {
       ...present(figures),
       backfilledAt,
       computed: req.query.computed === '1',
-      presets: PRESETS.map((days) => ({ days, active: !req.query.from && (req.query.days ?? 30) === days })),
+      presets: DASHBOARD_PRESETS.map((days) => ({ days, active: !req.query.from && (req.query.days ?? 30) === days })),
       fromValue: isoDay(range.from),
       toValue: isoDay(range.to),
       isAdmin: req.user?.role === 'admin',

@@ -4,7 +4,7 @@ import type { Db, Trx } from '../../core/db.js'
 import type { StageName } from '../../core/db-types.js'
 import type { EventConsumer } from '../../core/outbox.js'
 import type { CommunitySettings } from '../../core/settings.js'
-import { isoDay } from './report.js'
+import { DASHBOARD_PRESETS, isoDay } from './report.js'
 import { ACTIVITY_KIND_NAMES, ACTIVITY_KINDS, activityWeights, nextStep, PARTICIPATION_KINDS, stageLabel } from './kinds.js'
 
 const DAY_MS = 86_400_000
@@ -221,20 +221,115 @@ export class ActivityService {
         insert into member_months (user_id, month)
         select distinct user_id, date_trunc('month', day)::date from member_days where day >= ${isoDay(from)}::date and day <= ${isoDay(last)}::date
         on conflict do nothing`.execute(trx)
+      await this.rollDashboard(trx, from, new Date(last.getTime() + DAY_MS), floor)
+      // Active members over sliding windows in one pass, without a distinct count per day: each
+      // active day of a member covers the days up to their next active day, at most 7 (WAU) or
+      // 30 (MAU) days, so a member's pieces never overlap and a running sum of +1/−1 counts them.
       return sql`
+      with active as (
+        select day, lead(day) over (partition by user_id order by day) as next
+        from member_days where day >= ${isoDay(from)}::date - 29 and day <= ${isoDay(last)}::date
+      ),
+      deltas (day, dau, wau, mau) as (
+        select day, 1, 1, 1 from active
+        union all select day + 1, -1, 0, 0 from active
+        union all select least(day + 7, coalesce(next, day + 7)), 0, -1, 0 from active
+        union all select least(day + 30, coalesce(next, day + 30)), 0, 0, -1 from active
+      ),
+      per_day as (select day, sum(dau) as dau, sum(wau) as wau, sum(mau) as mau from deltas group by day),
+      days as (
+        select d::date as day,
+          sum(coalesce(p.dau, 0)) over w as dau, sum(coalesce(p.wau, 0)) over w as wau, sum(coalesce(p.mau, 0)) over w as mau
+        from generate_series(${isoDay(from)}::date - 29, ${isoDay(last)}::date, interval '1 day') d
+        left join per_day p on p.day = d::date
+        window w as (order by d)
+      ),
+      joined as (
+        select (created_at at time zone 'UTC')::date as day, count(*) as n from users
+        where created_at >= ${isoDay(from)}::timestamp at time zone 'UTC' and created_at < (${isoDay(last)}::date + 1)::timestamp at time zone 'UTC'
+        group by 1
+      )
       insert into health_daily (day, dau, wau, mau, new_members, posts, computed_at)
-      select d::date,
-        (select count(*) from member_days where day = d::date),
-        (select count(distinct user_id) from member_days where day between d::date - 6 and d::date),
-        (select count(distinct user_id) from member_days where day between d::date - 29 and d::date),
-        (select count(*) from users where created_at >= d and created_at < d + interval '1 day'),
-        (select count(*) from activity_log where at >= d and at < d + interval '1 day' and kind in ('post', 'reply')),
+      select d.day, d.dau, d.wau, d.mau, coalesce(j.n, 0),
+        (select count(*) from activity_log
+          where at >= d.day::timestamp at time zone 'UTC' and at < (d.day + 1)::timestamp at time zone 'UTC' and kind in ('post', 'reply')),
         now()
-      from generate_series(${isoDay(from)}::timestamptz, ${isoDay(last)}::timestamptz, interval '1 day') d
+      from days d left join joined j on j.day = d.day
+      where d.day >= ${isoDay(from)}::date
       on conflict (day) do update set dau = excluded.dau, wau = excluded.wau, mau = excluded.mau,
         new_members = excluded.new_members, posts = excluded.posts, computed_at = excluded.computed_at`.execute(trx)
     })
     return Number(result.numAffectedRows ?? 0)
+  }
+
+  /**
+   * Keeps the dashboard's rollups current up to `until` (the end of the last closed day), so
+   * a page view reads a few thousand prepared rows instead of a year of posts and acts:
+   * - each thread's first response (threads not yet answered are looked at again every night,
+   *   threads deleted since leave);
+   * - each member's first participation within 30 days of joining (until those 30 days have passed);
+   * - cohort activity and the helpers' monthly upper bounds, from the first month `from` touches.
+   */
+  private async rollDashboard(trx: Trx, from: Date, until: Date, floor: Date): Promise<void> {
+    await sql`delete from health_threads h using threads t where t.id = h.thread_id and t.deleted_at is not null`.execute(trx)
+    await sql`
+      insert into health_threads (thread_id, created_at, minutes, by_staff)
+      select t.id, t.created_at, r.minutes, r.by_staff
+      from threads t
+      left join health_threads h on h.thread_id = t.id
+      left join lateral (
+        select extract(epoch from (p.created_at - t.created_at)) / 60 as minutes,
+          (u.role in ('admin', 'moderator')
+            or exists (select 1 from category_moderators cm where cm.category_id = t.category_id and cm.user_id = p.author_id)) as by_staff
+        from posts p join users u on u.id = p.author_id
+        where p.thread_id = t.id and p.depth > 0 and p.author_id <> t.author_id and p.deleted_at is null
+        order by p.created_at, p.id limit 1
+      ) r on true
+      where t.deleted_at is null and t.created_at >= ${floor} and t.created_at < ${until}
+        and (h.thread_id is null or h.minutes is null)
+      on conflict (thread_id) do update set minutes = excluded.minutes, by_staff = excluded.by_staff`.execute(trx)
+    await sql`
+      insert into health_members (user_id, joined_at, took_part_at, referred, settled)
+      select u.id, u.created_at,
+        (select min(a.at) from activity_log a
+          where a.user_id = u.id and a.kind in (${sql.join(PARTICIPATION_KINDS)})
+            and a.at >= u.created_at and a.at < u.created_at + interval '30 days'),
+        exists (select 1 from referrals r where r.user_id = u.id),
+        u.created_at + interval '30 days' <= ${until}
+      from users u left join health_members h on h.user_id = u.id
+      where u.created_at < ${until} and (h.user_id is null or not h.settled)
+      on conflict (user_id) do update set took_part_at = excluded.took_part_at, referred = excluded.referred, settled = excluded.settled`.execute(trx)
+    const fromMonth = isoDay(new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)))
+    await sql`delete from cohort_activity where month >= ${fromMonth}::date`.execute(trx)
+    await sql`
+      insert into cohort_activity (join_day, month, members)
+      select (h.joined_at at time zone 'UTC')::date, mm.month, count(*)::int
+      from member_months mm join health_members h on h.user_id = mm.user_id
+      where mm.month >= ${fromMonth}::date and mm.month >= date_trunc('month', h.joined_at at time zone 'UTC')::date
+      group by 1, 2`.execute(trx)
+    await sql`delete from helper_months where month >= ${fromMonth}::date`.execute(trx)
+    await sql`
+      insert into helper_months (month, user_id, helped)
+      select (date_trunc('month', at at time zone 'UTC'))::date, user_id, count(distinct other_user_id)::int
+      from activity_log
+      where kind = 'helped' and at >= (${fromMonth}::timestamp at time zone 'UTC') and at < ${until}
+      group by 1, 2`.execute(trx)
+    // The preset ranges, ranked exactly (what a page view of them reads).
+    await sql`delete from health_helpers`.execute(trx)
+    const lastDay = isoDay(new Date(until.getTime() - DAY_MS))
+    for (const days of DASHBOARD_PRESETS) {
+      await sql`
+        insert into health_helpers (days, until, rank, user_id, helped, replies)
+        select ${days}, ${lastDay}::date, row_number() over (order by helped desc, replies desc, username collate "C"), user_id, helped, replies
+        from (
+          select a.user_id, u.username, count(distinct a.other_user_id)::int as helped, count(distinct a.subject_id)::int as replies
+          from activity_log a join users u on u.id = a.user_id
+          where a.kind = 'helped' and a.at >= ${new Date(until.getTime() - days * DAY_MS)} and a.at < ${until}
+          group by a.user_id, u.username
+          order by helped desc, replies desc, u.username collate "C"
+          limit 10
+        ) top`.execute(trx)
+    }
   }
 
   /**

@@ -37,6 +37,8 @@ const SPAMMER_SUSPENSION_YEARS = 100
 export interface SignupMeta {
   ip?: string | null
   via: 'form' | 'api'
+  /** The referral link's code the visitor arrived through, if any. */
+  referral?: string | null
 }
 
 /** What sign-up screening decided, applied in the account's own transaction by `admit`. */
@@ -44,6 +46,8 @@ export interface Admission {
   status: 'approved' | 'pending'
   answers: Record<string, string>
   inviteCode: string | null
+  /** In an invite-only community without an invitation code: the owner of the referral link that let them in. */
+  referrer?: number | null
   ip: string | null
 }
 
@@ -616,13 +620,20 @@ export class SpamService implements PostGate {
     if (hit === 'email') throw Invalid.field('email', 'This address cannot sign up here.')
 
     let inviteCode: string | null = null
+    let referrer: number | null = null
     if (s.spam_signup_mode === 'invite') {
       inviteCode = typeof form.invite === 'string' && form.invite.trim() !== '' ? form.invite.trim().slice(0, 64) : null
-      if (!inviteCode) throw Invalid.field('invite', 'Joining this community needs an invitation link from a member.')
-      const invite = await this.db.selectFrom('invites').select(['uses', 'max_uses', 'expires_at']).where('code', '=', inviteCode).executeTakeFirst()
-      if (!invite) throw Invalid.field('invite', 'This invitation link is not valid. Ask for a new one.')
-      if (invite.expires_at <= new Date()) throw Invalid.field('invite', 'This invitation has expired. Ask for a new one.')
-      if (invite.uses >= invite.max_uses) throw Invalid.field('invite', 'This invitation has been used up. Ask for a new one.')
+      // A referral link is an invitation too: an owner's campaign link, or a member's own link
+      // when that member may invite people (the guard's `invite`, as for invitation codes).
+      const byLink = !inviteCode && meta.referral ? await this.referralInvitation(meta.referral, s) : undefined
+      if (byLink !== undefined) referrer = byLink
+      else if (!inviteCode) throw Invalid.field('invite', 'Joining this community needs an invitation link from a member.')
+      else {
+        const invite = await this.db.selectFrom('invites').select(['uses', 'max_uses', 'expires_at']).where('code', '=', inviteCode).executeTakeFirst()
+        if (!invite) throw Invalid.field('invite', 'This invitation link is not valid. Ask for a new one.')
+        if (invite.expires_at <= new Date()) throw Invalid.field('invite', 'This invitation has expired. Ask for a new one.')
+        if (invite.uses >= invite.max_uses) throw Invalid.field('invite', 'This invitation has been used up. Ask for a new one.')
+      }
     }
     const answers: Record<string, string> = {}
     if (s.spam_signup_mode === 'approval') {
@@ -633,7 +644,30 @@ export class SpamService implements PostGate {
         answers[question] = answer
       })
     }
-    return { status: s.spam_signup_mode === 'approval' ? 'pending' : 'approved', answers, inviteCode, ip: meta.ip ? normaliseIp(meta.ip) : null }
+    return { status: s.spam_signup_mode === 'approval' ? 'pending' : 'approved', answers, inviteCode, referrer, ip: meta.ip ? normaliseIp(meta.ip) : null }
+  }
+
+  /**
+   * Whether a referral link admits a sign-up to an invite-only community: undefined when it
+   * does not (no such working link, or its owner may not invite), else who invited (null for
+   * a campaign link).
+   */
+  async referralInvitation(code: string, s: CommunitySettingsValues): Promise<number | null | undefined> {
+    const link = await this.db
+      .selectFrom('referral_links as l')
+      .leftJoin('users as u', 'u.id', 'l.owner_id')
+      .select(['l.owner_id', 'u.id', 'u.role', 'u.trust_level', 'u.suspended_until', 'u.silenced_until', 'u.email_verified_at', 'u.approval_status'])
+      .where('l.code', '=', code.slice(0, 64))
+      .where('l.disabled_at', 'is', null)
+      .executeTakeFirst()
+    if (!link) return undefined
+    if (link.owner_id === null) return null
+    if (link.id === null || link.role === null || link.trust_level === null || link.approval_status === null) return undefined
+    const owner: GuardUser = {
+      id: link.id, role: link.role, trust_level: link.trust_level, suspended_until: link.suspended_until,
+      silenced_until: link.silenced_until, email_verified_at: link.email_verified_at, approval_status: link.approval_status,
+    }
+    return can(viewerOf(owner), 'invite', undefined, { settings: s }) ? link.owner_id : undefined
   }
 
   /** Records the admission with the new account, in its transaction (an invitation used up meanwhile rolls it back). */
@@ -650,6 +684,8 @@ export class SpamService implements PostGate {
         .executeTakeFirst()
       if (!used) throw Invalid.field('invite', 'This invitation has just been used up. Ask for a new one.')
       invitedBy = used.created_by
+    } else if (admission.referrer) {
+      invitedBy = admission.referrer
     }
     // The first account (the owner) is never held.
     const status = user.role === 'admin' ? 'approved' : admission.status

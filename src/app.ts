@@ -45,6 +45,8 @@ import { liveRoutes } from './features/live/routes.js'
 import { moderationRoutes } from './features/moderation/routes.js'
 import { notificationRoutes } from './features/notifications/routes.js'
 import { uploadRoutes } from './features/uploads/routes.js'
+import { pollRoutes } from './features/polls/routes.js'
+import { surveyRoutes } from './features/surveys/routes.js'
 import { startInProcessJobs } from './in-process-jobs.js'
 import { buildServices, type Services } from './services.js'
 import type { JobDefinition } from './worker-runtime.js'
@@ -294,6 +296,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(referralRoutes)
   await app.register(liveRoutes)
   await app.register(uploadRoutes)
+  await app.register(pollRoutes)
+  await app.register(surveyRoutes)
 
   // The relay delivers events written before this process started, then each as it commits.
   if (!deps.services) {

@@ -7,6 +7,7 @@ import { emailJobs } from './features/email/jobs.js'
 import { registerIdeaDigest } from './features/ideas/digest.js'
 import { spamJobs } from './features/spam/jobs.js'
 import { trustJobs } from './features/trust/jobs.js'
+import { surveyJobs } from './features/surveys/jobs.js'
 import type { JobDefinition } from './worker-runtime.js'
 
 // What a digest holds, after its stats header: discussions, then ideas and betas.
@@ -26,4 +27,4 @@ const pruneOutboxJob: JobDefinition<'outbox.prune'> = {
 }
 
 /** Every feature's jobs; the worker checks this covers every job name exactly once. */
-export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, ...spamJobs, pruneOutboxJob as JobDefinition]
+export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, ...spamJobs, pruneOutboxJob as JobDefinition, ...surveyJobs]

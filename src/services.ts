@@ -36,6 +36,8 @@ import { TrustService } from './features/trust/service.js'
 import { ThreadViews } from './features/discussions/thread-views.js'
 import { UploadService } from './features/uploads/service.js'
 import { LocalFolderStorage, type UploadStorage } from './features/uploads/storage.js'
+import { PollService } from './features/polls/service.js'
+import { SurveyService } from './features/surveys/service.js'
 
 /** What the service graph is built from: the resources an entrypoint (or a test) owns. */
 export interface ServiceDeps {
@@ -110,6 +112,10 @@ export interface Services {
   uploads: UploadService
   /** The community's identity, public pages and first-run checklist. */
   community: CommunityService
+  /** Polls in posts. */
+  polls: PollService
+  /** Surveys, NPS, and the follow-ups that close the loop. */
+  surveys: SurveyService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -140,9 +146,14 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   // New posts pass the spam gate; approving a held one publishes it through the discussions.
   const discussions = new DiscussionService(db, categories, settings, notifications, outbox, spam)
   spam.attach(discussions)
+  // Posts' ```poll blocks are kept by the polls, which read posts through the discussions.
+  const polls = new PollService(db, outbox, settings)
+  polls.attach(discussions)
+  discussions.attachExtras(polls)
   const ideas = new IdeaService(db, outbox, notifications, discussions, settings)
   const email = new EmailService(db, links, config, queue, outbox)
   const activity = new ActivityService(db, settings, log.child({ module: 'activity' }))
+  const segments = new SegmentService(db, notifications)
 
   const consumers: EventConsumer[] = [liveConsumer(fanout), notifications.consumer()]
   if (queue) consumers.push(email.consumer())
@@ -194,9 +205,11 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     activity,
     health: new HealthReport(db),
     referrals: new ReferralService(db),
-    segments: new SegmentService(db, notifications),
+    segments,
     uploads: new UploadService(db, deps.uploadStorage ?? new LocalFolderStorage(config.uploadsDir), settings),
     community: new CommunityService(db, settings, categories, config),
+    polls,
+    surveys: new SurveyService(db, outbox, settings, notifications, segments, ideas, secret, queue),
     start: () => relay.start(),
     async close() {
       await threadViews.close()

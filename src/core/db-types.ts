@@ -265,6 +265,8 @@ export interface PostsTable {
   search: ColumnType<string, never, never>
   /** The post's place in its thread, #1 the opening post; a trigger assigns it when an insert does not. */
   post_number: ColumnType<number, number | undefined, never>
+  /** The post holds at least one poll (features/polls): the thread page asks for polls only then. */
+  has_poll: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 /** Who takes part in a thread and with how many visible posts (kept by triggers on posts). */
@@ -341,6 +343,8 @@ export interface IdeasTable {
   search: ColumnType<string, never, never>
   revision_count: ColumnType<number, number | undefined, number>
   edited_at: Timestamp | null
+  /** The survey whose free-text answer this idea was made from (features/surveys). */
+  survey_id: ColumnType<number | null, number | null | undefined, number | null>
 }
 
 export interface IdeaRevisionsTable {
@@ -633,6 +637,60 @@ export interface Database {
   watched_words: WatchedWordsTable
   blocked_identities: BlockedIdentitiesTable
   invites: InvitesTable
+  polls: PollsTable
+  poll_options: PollOptionsTable
+  poll_ballots: PollBallotsTable
+  poll_votes: PollVotesTable
+  surveys: SurveysTable
+  survey_invitations: SurveyInvitationsTable
+  survey_responders: SurveyRespondersTable
+  survey_responses: SurveyResponsesTable
+  survey_followups: SurveyFollowupsTable
+}
+
+export type PollKind = 'single' | 'multiple' | 'ranked' | 'number'
+export type PollResults = 'always' | 'voted' | 'closed' | 'staff'
+
+export interface PollsTable {
+  id: Generated<number>
+  post_id: number
+  thread_id: number
+  position: number
+  title: ColumnType<string, string | undefined, string>
+  kind: PollKind
+  min_choices: ColumnType<number, number | undefined, number>
+  max_choices: ColumnType<number, number | undefined, number>
+  results: ColumnType<PollResults, PollResults | undefined, PollResults>
+  public: ColumnType<boolean, boolean | undefined, boolean>
+  closes_at: Timestamp | null
+  closed_at: Timestamp | null
+  min_trust_level: ColumnType<number, number | undefined, number>
+  idea_id: number | null
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface PollOptionsTable {
+  id: Generated<number>
+  poll_id: number
+  position: number
+  label: string
+  created_at: CreatedAt
+}
+
+export interface PollBallotsTable {
+  poll_id: number
+  user_id: number
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export interface PollVotesTable {
+  poll_id: number
+  user_id: number
+  option_id: number
+  rank: number | null
+  created_at: CreatedAt
 }
 
 export type HeldPostStatus = 'pending' | 'approved' | 'rejected' | 'flagged' | 'dismissed'
@@ -707,3 +765,62 @@ export interface InvitesTable {
 export type User = Selectable<UsersTable>
 export type NewUser = Insertable<UsersTable>
 export type UserUpdate = Updateable<UsersTable>
+
+export interface SurveysTable {
+  id: Generated<number>
+  series_id: number | null
+  wave: ColumnType<number, number | undefined, number>
+  title: string
+  intro_md: ColumnType<string, string | undefined, string>
+  intro_html: ColumnType<string, string | undefined, string>
+  questions: ColumnType<unknown, string, string>
+  anonymous: ColumnType<boolean, boolean | undefined, boolean>
+  target: ColumnType<unknown, string, string>
+  opens_at: Timestamp
+  closes_at: Timestamp
+  created_by: number | null
+  invited_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  created_at: CreatedAt
+}
+
+export interface SurveyInvitationsTable {
+  survey_id: number
+  user_id: number
+  created_at: CreatedAt
+}
+
+/** Who has answered a survey, as a keyed hash of (survey, member): no member id. */
+export interface SurveyRespondersTable {
+  survey_id: number
+  responder_key: string
+  answered_on: ColumnType<Date, Date | string | undefined, Date | string>
+  created_at: CreatedAt
+}
+
+export interface SurveyResponsesTable {
+  id: ColumnType<string, string | undefined, never>
+  survey_id: number
+  user_id: number | null
+  anonymous: boolean
+  trust_level: number
+  stage: string | null
+  answers: ColumnType<Record<string, unknown>, string, string>
+  answered_on: ColumnType<Date, Date | string | undefined, Date | string>
+  created_at: CreatedAt
+}
+
+export type FollowupStatus = 'open' | 'contacted' | 'resolved'
+
+export interface SurveyFollowupsTable {
+  id: Generated<number>
+  survey_id: number
+  response_id: string
+  user_id: number | null
+  score: number
+  status: ColumnType<FollowupStatus, FollowupStatus | undefined, FollowupStatus>
+  note: ColumnType<string, string | undefined, string>
+  updated_by: number | null
+  idea_id: number | null
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}

@@ -51,6 +51,16 @@ export interface EventMap {
   'idea.status': { ideaId: number; status: string; statusLabel: string; note: string }
   'idea.merged': { ideaId: number; intoId: number; url: string }
   'beta.seats': { programId: number; seatsLeft: number }
+  /**
+   * A poll's votes or state changed (a vote, a change of vote, a vote taken back, closed). Ids
+   * only, and never the voter (a poll may be secret): results depend on who looks (after
+   * voting, staff only), so pages fetch them.
+   */
+  'poll.changed': { pollId: number; postId: number; threadId: number; voters: number }
+  /** A member voted in a poll (no live channels): the activity log counts it. */
+  'poll.voted': { pollId: number; userId: number }
+  /** A member answered an attributed survey (never written for an anonymous one); the activity log counts it. */
+  'survey.answered': { surveyId: number; userId: number }
 }
 
 export type EventType = keyof EventMap

@@ -127,6 +127,14 @@ export interface Subjects {
   lookUpMembers: undefined
   /** Upload an image (to a post, or as one's avatar); the community sets the lowest trust level. */
   upload: { minTrustLevel: number }
+  /** Vote in a poll (or change or take back one's vote): open, and the member's trust level is enough (features/polls). */
+  votePoll: { poll: { min_trust_level: number; closed: boolean } }
+  /** Close a poll before its date: its post's author, or a moderator of its category. */
+  closePoll: { categoryId: number; poll: { author_id: number } }
+  /** Build surveys, read their results, work the follow-ups (staff: admins and moderators). */
+  manageSurveys: undefined
+  /** Answer a survey one may answer (features/surveys decides eligibility; the guard, standing). */
+  answerSurvey: undefined
 }
 
 export type Action = keyof Subjects
@@ -137,11 +145,11 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload', 'changeUsername'])
-const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload', 'changeUsername', 'votePoll'])
+const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp', 'votePoll'])
 const READS = new Set<Action>(['read', 'readBeta'])
 /** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
-const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite'])
+const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite', 'votePoll', 'answerSurvey'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
   post: ['post', 'posting'],
   reply: ['post', 'posting'],
@@ -155,6 +163,8 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   createToken: ['create API tokens', 'creating API tokens'],
   upload: ['upload images', 'uploading images'],
   changeUsername: ['change your username', 'changing your username'],
+  votePoll: ['vote in polls', 'voting in polls'],
+  answerSurvey: ['answer surveys', 'answering surveys'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -278,6 +288,7 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       return null
     case 'seeHiddenMembers':
     case 'viewHealth':
+    case 'manageSurveys':
       return isStaff(viewer, now) ? null : notFound()
     case 'reviewQueue':
       return isModerator(viewer, now) ? null : notFound()
@@ -424,6 +435,24 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
       return forbidden(`Members of trust level ${minTrustLevel} and above can upload images; you are at trust level ${user.trust_level}`)
     }
     return null
+  }
+
+  if (action === 'votePoll') {
+    const { poll } = s as Subjects['votePoll']
+    const block = standingBlock(user, action, ctx)
+    if (block) return forbidden(block)
+    if (poll.closed) return forbidden('This poll is closed')
+    if (user.trust_level < poll.min_trust_level) {
+      return forbidden(`This poll is open to members at trust level ${poll.min_trust_level} and above; you are at trust level ${user.trust_level}`)
+    }
+    return null
+  }
+
+  if (action === 'closePoll') {
+    const { categoryId, poll } = s as Subjects['closePoll']
+    if (canModerate(viewer, categoryId, now)) return null
+    if (isSuspended(user, now)) return forbidden(`Your account is suspended until ${user.suspended_until!.toUTCString()}`)
+    return poll.author_id === user.id ? null : forbidden('Only the poll’s author and moderators can close it')
   }
 
   // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers, changeUsername: only the member's standing decides.

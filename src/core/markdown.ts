@@ -26,6 +26,20 @@ md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
   return defaultLinkOpen(tokens, idx, options, env, self)
 }
 
+// A ```poll block is data, not text: features/polls reads it when the post is saved and the
+// thread page shows the poll itself under the post, so the block renders as nothing.
+const defaultFence = md.renderer.rules.fence!
+md.renderer.rules.fence = (tokens, idx, options, env, self) =>
+  tokens[idx]!.info.trim().toLowerCase() === 'poll' ? '' : defaultFence(tokens, idx, options, env, self)
+
+/** The contents of the fenced blocks of one kind (```poll …```), in order, as markdown-it finds them. */
+export function fencedBlocks(source: string, info: string): string[] {
+  return md
+    .parse(source, {})
+    .filter((t) => t.type === 'fence' && t.info.trim().toLowerCase() === info)
+    .map((t) => t.content)
+}
+
 // @mentions become profile links in text (never inside code or existing links).
 md.core.ruler.after('linkify', 'mentions', (state) => {
   const env = state.env as { mentions?: string[]; mentionLinks?: number }

@@ -28,6 +28,7 @@ export const jobPayloads = {
   'account.deletions': z.object({}),
   'activity.nightly': z.object({}),
   'health.weekly_report': z.object({}),
+  'surveys.invite': z.object({ surveyId: z.number().int().positive(), afterUserId: z.number().int().min(0) }),
 } as const
 
 export type JobName = keyof typeof jobPayloads

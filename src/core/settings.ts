@@ -43,6 +43,7 @@ const SettingsSchema = z.object({
   ...activitySettings(),
   ...uploadSettings(),
   ...identitySettings(),
+  ...surveySettings(),
 })
 
 // The community's identity and its public pages, edited in /admin (features/community).
@@ -159,6 +160,8 @@ function activitySettings() {
     activity_weight_flag_agreed: count(100, 2),
     activity_weight_visit: count(100, 1),
     activity_weight_referral: count(100, 5),
+    activity_weight_poll_vote: count(100, 1),
+    activity_weight_survey_answer: count(100, 2),
     stage_window_days: z.number().int().min(14).max(365).default(90),
     stage_newcomer_days: count(365, 30),
     stage_contributor_score: count(100_000, 30),
@@ -192,6 +195,13 @@ export const UPLOAD_SETTING_KEYS = Object.keys(uploadSettings()) as (keyof Retur
 
 /** Keys of the trust thresholds and limits, in the order /admin shows them (features/trust/settings.ts). */
 export const TRUST_SETTING_KEYS = Object.keys(trustSettings()) as (keyof ReturnType<typeof trustSettings>)[]
+
+// Surveys (features/surveys): a member is surveyed at most once in this many days (0: no cap).
+function surveySettings() {
+  return {
+    survey_min_interval_days: count(365, 30),
+  }
+}
 
 /** Every setting at its default, as a fresh community has them. */
 export function defaultSettings(): CommunitySettingsValues {

@@ -60,6 +60,11 @@ export function createHandlebars(): typeof Handlebars {
   hbs.registerHelper('gt', (a: number, b: number) => a > b)
   hbs.registerHelper('inc', (n: number) => Number(n) + 1)
   hbs.registerHelper('count', (n: number) => compactCount(Number(n)))
+  // 23,575 and 4.5: thousands separated, a decimal only below 100.
+  hbs.registerHelper('number', (n: unknown) => {
+    const v = Number(n)
+    return Number.isFinite(v) ? v.toLocaleString('en', { maximumFractionDigits: Math.abs(v) >= 100 ? 0 : 1 }) : String(n ?? '')
+  })
   hbs.registerHelper('plural', (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`)
   hbs.registerHelper('time', (value: Date | string | null | undefined) => {
     if (!value) return ''

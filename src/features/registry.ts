@@ -21,6 +21,9 @@ import { moderationSettingsSection } from './moderation/settings.js'
 import { spamSettingsSection } from './spam/settings.js'
 import { trustSettingsSection } from './trust/settings.js'
 import { uploadSettingsSection } from './uploads/settings.js'
+import { pollPersonalData } from './polls/personal-data.js'
+import { surveyPersonalData } from './surveys/personal-data.js'
+import { surveySettingsSection } from './surveys/settings.js'
 
 /**
  * What each feature adds to the shared pages and sockets. A new feature appends its
@@ -46,10 +49,12 @@ export const personalDataContributors: readonly PersonalDataContributor[] = [
   activityPersonalData,
   spamPersonalData,
   uploadPersonalData,
+  pollPersonalData,
+  surveyPersonalData,
   outboxPersonalData,
   accountPersonalData,
 ]
-export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection, spamSettingsSection, accountSettingsSection]
+export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection, spamSettingsSection, accountSettingsSection, surveySettingsSection]
 
 /** Each feature's live channel registrar. */
 export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const

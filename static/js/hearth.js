@@ -271,6 +271,20 @@ for (const form of document.querySelectorAll('form[data-uploads]')) {
   }
 }
 
+// The account menu in the header closes on a click outside it or on Escape.
+document.addEventListener('click', (event) => {
+  for (const menu of document.querySelectorAll('details.account-menu[open]')) {
+    if (!menu.contains(event.target)) menu.open = false
+  }
+})
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return
+  for (const menu of document.querySelectorAll('details.account-menu[open]')) {
+    menu.open = false
+    menu.querySelector('summary')?.focus()
+  }
+})
+
 // A post's "Flag" link opens the flag form under the post, from the page's one copy of it
 // (<template id="flag-form">, views/discussions/thread.hbs); without this, the link opens the
 // form on a page of its own.

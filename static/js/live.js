@@ -22,6 +22,9 @@
 //   [data-live-activity]                   home activity list (subscribed to home): thread.created,
 //                                          post.created and idea.created prepend an item from the event's
 //                                          title, url and author (text only).
+//   [data-poll-id="<pollId>"]             thread page: on poll.changed (ids only) the poll is fetched again from
+//                                          /polls/<id>/fragment (as this viewer sees it) and swapped in
+//                                          (static/js/polls.js, event hearth:poll-changed, detail {pollId}).
 //   [data-live-mod-queue]                  moderator queue (subscribed to mod): flag.created shows a bar
 //                                          [data-live-flags-bar] "N new flags — reload".
 // A `reload` frame (the gap since the last event is too old to replay) shows a bar asking to reload.
@@ -103,6 +106,11 @@
         for (const el of document.querySelectorAll(`[data-idea-status-for="${id(frame.ideaId)}"]`)) {
           el.textContent = String(frame.statusLabel ?? frame.status)
           el.setAttribute('data-status', String(frame.status))
+        }
+        break
+      case 'poll.changed':
+        if (document.querySelector(`[data-poll-id="${id(frame.pollId)}"]`)) {
+          document.dispatchEvent(new CustomEvent('hearth:poll-changed', { detail: { pollId: id(frame.pollId) } }))
         }
         break
       case 'beta.seats':

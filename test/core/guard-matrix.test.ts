@@ -16,7 +16,7 @@ type Who = (typeof WHO)[number]
 type Row = Record<Who, number | string>
 const row = (...values: (number | string)[]): Row => Object.fromEntries(WHO.map((w, i) => [w, values[i]!])) as Row
 
-async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens' | 'uploads', column: string, userId: number) {
+async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens' | 'uploads' | 'poll_ballots' | 'survey_responses', column: string, userId: number) {
   const r = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where(column as never, '=', userId as never).executeTakeFirstOrThrow()
   return Number(r.n)
 }
@@ -47,6 +47,20 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     if (who !== 'guest') own.set(who, await replyTo(people[who], open.id, `My own words, ${who}`))
     target.set(who, await replyTo(f.regular, open.id, `Something to like or flag, for ${who}`))
   }
+  // Polls (features/polls): one in a public thread, one in the members-only lounge.
+  const pollBody = '```poll\n- Yes\n- No\n```'
+  const openPoll = await startThread(f.regular, f.cats.open.id, 'A public poll', pollBody)
+  const loungePoll = await startThread(f.regular, f.cats.members.id, 'A members-only poll', pollBody)
+  const pollOf = async (postId: number) => {
+    const p = await db.selectFrom('polls').select('id').where('post_id', '=', postId).executeTakeFirstOrThrow()
+    const o = await db.selectFrom('poll_options').select('id').where('poll_id', '=', p.id).orderBy('position').executeTakeFirstOrThrow()
+    return { id: Number(p.id), option: Number(o.id) }
+  }
+  const formPollThread = await startThread(f.regular, f.cats.open.id, 'A poll voted by form', pollBody)
+  const [publicPoll, privatePoll, formPoll] = [await pollOf(openPoll.postId), await pollOf(loungePoll.postId), await pollOf(formPollThread.postId)]
+  // An attributed survey for everyone (features/surveys), with the frequency cap off so each persona may answer.
+  const survey = (await f.admin.client.api('POST', '/api/v1/surveys', { title: 'Matrix survey', anonymous: false, closesAt: new Date(Date.now() + 86_400_000).toISOString(), questions: [{ id: 'q1', kind: 'nps', label: 'How likely are you to recommend us?' }] })).data.id as number
+  await app.hearth.settings.set('survey_min_interval_days', 0)
   await restrict(db, suspended.id, 'suspended')
   await restrict(db, silenced.id, 'silenced')
   await restrict(db, unverified.id, 'unverified')
@@ -74,6 +88,10 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'sign up for a beta', expected: row(401, 201, 201, 403, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${program}/signups`, { answers: {} }) },
     { what: 'sign up for a members-only beta', expected: row(401, 201, 201, 404, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${hidden}/signups`, { answers: {} }) },
     { what: 'upload an image', expected: row(401, 201, 201, 403, 403, 201, 201, 201), table: 'uploads', column: 'user_id', act: async (p, who) => p.client.postMultipart('/api/v1/uploads', {}, { field: 'file', filename: `${who}.png`, data: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toBuffer() }, { 'x-csrf-token': await csrf(p, '/') }) },
+    { what: 'vote in a poll', expected: row(401, 200, 200, 403, 403, 403, 200, 200), table: 'poll_ballots', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/polls/${publicPoll.id}/votes`, { choices: [publicPoll.option] }) },
+    { what: 'vote in a members-only poll', expected: row(401, 200, 200, 404, 403, 403, 200, 200), table: 'poll_ballots', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/polls/${privatePoll.id}/votes`, { choices: [privatePoll.option] }) },
+    { what: 'vote in a poll through the form', expected: row(403, 303, 303, 403, 403, 403, 303, 303), table: 'poll_ballots', column: 'user_id', act: async (p) => p.client.postForm(`/polls/${formPoll.id}/vote`, { _csrf: await csrf(p, '/'), choice: String(formPoll.option) }) },
+    { what: 'answer a survey', expected: row(401, 201, 201, 403, 201, 201, 201, 201), table: 'survey_responses', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/surveys/${survey}/answers`, { answers: { q1: 9 } }) },
     { what: 'create an API token', expected: row(403, 200, 200, 403, 403, 200, 200, 200), table: 'api_tokens', column: 'user_id', act: async (p) => p.client.postForm('/settings/tokens', { _csrf: await csrf(p, '/settings'), name: 'script' }) },
   ]
   for (const w of writes) {
@@ -88,6 +106,14 @@ t.test('every feature × every persona: status codes and state', async (t) => {
       t.equal(after - before, allowed ? 1 : 0, `${who}: ${w.what} — ${allowed ? 'written' : 'nothing written'}`)
     }
   }
+
+  // Closing someone else's poll: moderators of its category and admins (logged); the lounge's moderator there.
+  const closes = row(401, 403, 403, 404, 403, 403, 200, 200)
+  for (const who of WHO) {
+    const res = await people[who].client.api('POST', `/api/v1/polls/${privatePoll.id}/close`, {})
+    t.equal(res.statusCode, closes[who], `${who}: close someone else's poll`)
+  }
+  t.same((await db.selectFrom('moderation_log').select('actor_id').where('action', '=', 'poll.close').execute()).map((r) => r.actor_id), [f.categoryMod.id], 'one close, logged; closing again changes nothing')
 
   const edits = { expected: row(401, 200, 200, 403, 403, 200, 200, 200) }
   for (const who of WHO) {
@@ -135,6 +161,12 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'admin API: edit a category', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('PATCH', `/api/v1/categories/${f.cats.open.id}`, { description: `Edited ${Math.random()}` }) },
     { what: 'admin API: delete a category', expected: row(401, 404, 404, 404, 404, 404, 404, 400), act: (p) => p.client.api('DELETE', `/api/v1/categories/${f.cats.open.id}`, { moveTo: f.cats.open.id }) },
     { what: 'admin API: community identity', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('PATCH', '/api/v1/community', { tagline: `Tag ${Math.random()}` }) },
+    { what: 'survey results (API)', expected: row(401, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.api('GET', `/api/v1/surveys/${survey}/results`) },
+    { what: 'survey results page', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get(`/surveys/${survey}/results`) },
+    { what: 'survey CSV', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get(`/surveys/${survey}/results.csv`) },
+    { what: 'create a survey (API)', expected: row(401, 404, 404, 404, 404, 404, 404, 201), act: (p) => p.client.api('POST', '/api/v1/surveys', { title: 'Another survey', closesAt: new Date(Date.now() + 86_400_000).toISOString(), questions: [{ id: 'q1', kind: 'text', label: 'Anything else?' }] }) },
+    { what: 'survey follow-ups page', expected: row(302, 404, 404, 404, 404, 404, 404, 200), act: (p) => p.client.get('/admin/surveys/followups') },
+    { what: 'the survey answer page', expected: row(302, 200, 200, 403, 200, 200, 200, 200), act: (p) => p.client.get(`/surveys/${survey}`) },
     { what: '/about', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.get('/about') },
     { what: 'admin API: schedule a member\'s deletion', expected: row(401, 404, 404, 404, 404, 404, 404, 202), act: (p) => p.client.api('POST', `/api/v1/admin/members/${leaver.id}/delete`, { mode: 'anonymize', when: 'cooling-off' }) },
     { what: 'member directory (API)', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.api('GET', '/api/v1/members') },

@@ -34,6 +34,10 @@ t.test('a person signs up, logs out and logs back in with a real browser', async
   t.match(await page.locator('main').textContent(), /Admin/, 'the profile names the role')
   await page.screenshot({ path: screenshotPath('profile'), fullPage: true })
 
+  // Log out sits in the account menu under the member's name.
+  t.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false, 'the account menu starts closed')
+  await page.locator('.account-menu summary').click()
+  await page.screenshot({ path: screenshotPath('account-menu') })
   await page.getByRole('button', { name: 'Log out' }).click()
   await page.waitForURL(`${base}/`)
   t.equal(await page.getByRole('link', { name: 'Log in', exact: true }).count(), 1, 'logged out')
@@ -47,6 +51,7 @@ t.test('a person signs up, logs out and logs back in with a real browser', async
   await page.getByLabel('Password').fill(PASSWORD)
   await page.getByRole('button', { name: 'Log in' }).click()
   await page.waitForURL(`${base}/`)
+  await page.locator('.account-menu summary').click()
   await page.getByRole('link', { name: 'Settings' }).click()
   t.match(await page.locator('h1').textContent(), /Settings/)
   await page.screenshot({ path: screenshotPath('settings'), fullPage: true })

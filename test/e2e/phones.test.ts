@@ -38,6 +38,10 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
   const program = await f.admin.client.api('POST', '/api/v1/beta', { title: 'Offline sync beta', description: 'Try **offline sync** first.', capacity: 5 })
   await f.member.client.api('PATCH', `/api/v1/ideas/${idea.data.id}`, { title: 'Offline sync for notes on the train, the plane and in the air', body: 'Keep **editing** notes offline, and sync them later: ' + 'z'.repeat(120) })
 
+  // Polls in a post, and a survey with answers (features/polls, features/surveys).
+  const pollThread = await startThread(f.member, f.cats.open.id, 'Polls of every kind', ['```poll', 'title: A single choice with a rather long option', '- ' + 'Supercalifragilistic '.repeat(6), '- Short', '```', '', '```poll', 'type: ranked', '- One', '- Two', '- Three', '```', '', '```poll', 'type: number', 'min: 0', 'max: 10', '```'].join('\n'))
+  const survey = await f.admin.client.api('POST', '/api/v1/surveys', { title: 'How are we doing?', anonymous: false, closesAt: new Date(Date.now() + 7 * 86_400_000).toISOString(), questions: [{ id: 'q1', kind: 'nps', label: 'How likely are you to recommend us?' }, { id: 'q2', kind: 'text', label: 'Why?' }] })
+  await f.regular.client.api('POST', `/api/v1/surveys/${survey.data.id}/answers`, { answers: { q1: 4, q2: 'A long answer without spaces: ' + 'y'.repeat(150) } })
   const base = await serve(testApp)
   const browser = await launchBrowser(t)
   const pages: [string, string, 'admin' | 'guest'][] = [
@@ -75,6 +79,14 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['members-guest', '/u?sort=name', 'guest'],
     ['login', '/login', 'guest'],
     ['signup', '/signup', 'guest'],
+    ['poll-thread', pollThread.url, 'admin'],
+    ['poll-thread-guest', pollThread.url, 'guest'],
+    ['surveys', '/surveys', 'admin'],
+    ['surveys-admin', '/admin/surveys', 'admin'],
+    ['survey-new', '/admin/surveys/new', 'admin'],
+    ['survey-answer', `/surveys/${survey.data.id}`, 'admin'],
+    ['survey-results', `/surveys/${survey.data.id}/results`, 'admin'],
+    ['survey-followups', '/admin/surveys/followups', 'admin'],
   ]
   const admin = f.admin
   for (const width of [390, 1280]) {

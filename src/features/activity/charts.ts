@@ -3,6 +3,7 @@
  * strict CSP (no inline styles: colours come from classes in hearth.css), scale to the
  * page's width, and every chart has its numbers in a table beside it.
  */
+import { compactCount } from '../../core/views.js'
 
 export interface Series {
   name: string
@@ -25,7 +26,7 @@ export function lineChart(labels: string[], series: Series[], title: string): st
   const grid = [0, 0.25, 0.5, 0.75, 1]
     .map((f) => {
       const v = Math.round(max * f)
-      return `<line class="chart-grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v)}" y2="${y(v)}"/><text class="chart-axis" x="${PAD.left - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`
+      return `<line class="chart-grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v)}" y2="${y(v)}"/><text class="chart-axis" x="${PAD.left - 6}" y="${y(v) + 4}" text-anchor="end">${compactCount(v)}</text>`
     })
     .join('')
   const ticks = tickIndexes(labels.length, 6)

@@ -17,6 +17,8 @@ export const ACTIVITY_KINDS = {
   flag_agreed: { label: 'Flags agreed with', participation: true },
   visit: { label: 'Days visited', participation: false },
   referral: { label: 'Invitees who became active', participation: true },
+  poll_vote: { label: 'Poll votes', participation: true },
+  survey_answer: { label: 'Survey answers (attributed)', participation: true },
 } as const
 
 export type ActivityKind = keyof typeof ACTIVITY_KINDS

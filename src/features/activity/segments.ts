@@ -150,6 +150,19 @@ export class SegmentService {
     }))
   }
 
+  /** Ids of a segment's members (by its key) after `afterId`, in id order: a batch for surveys' invitations. */
+  async memberIdsAfter(key: string, afterId: number, limit: number): Promise<number[]> {
+    const builtIn = BUILT_IN_SEGMENTS.find((s) => s.key === key)
+    let filter = builtIn?.filter
+    if (!filter && /^\d{1,15}$/.test(key)) {
+      const row = await this.db.selectFrom('segments').select('filter').where('id', '=', Number(key)).executeTakeFirst()
+      if (row) filter = parse(SegmentFilter, row.filter)
+    }
+    if (!filter) return []
+    const rows = await this.query(filter).select('u.id').where('u.id', '>', afterId).orderBy('u.id').limit(limit).execute()
+    return rows.map((r) => Number(r.id))
+  }
+
   async count(filter: SegmentFilter): Promise<number> {
     const row = await this.query(filter).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()
     return row.n

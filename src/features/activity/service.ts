@@ -13,7 +13,7 @@ const MAX_DAYS_BACK = 400
 const BACKFILLED_KEY = 'activity_backfilled_at'
 
 /** Which source rows one derivation covers: everything (the backfill), or what one event touched. */
-type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number }
+type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number } | { pollId: number } | { surveyId: number }
 
 /** A member's stage as their profile shows it. */
 export interface MemberStage {
@@ -68,6 +68,10 @@ export class ActivityService {
             return void (await this.derive(trx, { programId: event.data.programId }))
           case 'flag.resolved':
             return void (await this.derive(trx, { flaggedPostId: event.data.postId }))
+          case 'poll.voted':
+            return void (await this.derive(trx, { pollId: event.data.pollId }))
+          case 'survey.answered':
+            return void (await this.derive(trx, { surveyId: event.data.surveyId }))
           default:
             return
         }
@@ -141,6 +145,18 @@ export class ActivityService {
         select f.flagger_id, 'flag_agreed', f.id, p.author_id, t.category_id, coalesce(f.resolved_at, f.created_at)
         from flags f join posts p on p.id = f.post_id join threads t on t.id = p.thread_id
         where f.status = 'agreed' ${'flaggedPostId' in scope ? sql`and f.post_id = ${scope.flaggedPostId}` : sql``}`)
+    }
+    if (all || 'pollId' in scope) {
+      parts.push(sql`
+        select b.user_id, 'poll_vote', b.poll_id, p.author_id, t.category_id, b.created_at
+        from poll_ballots b join polls pl on pl.id = b.poll_id join posts p on p.id = pl.post_id join threads t on t.id = pl.thread_id
+        where true ${'pollId' in scope ? sql`and b.poll_id = ${scope.pollId}` : sql``}`)
+    }
+    if (all || 'surveyId' in scope) {
+      // Attributed answers only: an anonymous response has no member, so it never enters the log.
+      parts.push(sql`
+        select r.user_id, 'survey_answer', r.survey_id, null::bigint, null::bigint, r.created_at
+        from survey_responses r where r.user_id is not null ${'surveyId' in scope ? sql`and r.survey_id = ${scope.surveyId}` : sql``}`)
     }
     if (all) {
       parts.push(sql`

@@ -27,6 +27,7 @@ import { imageFromForm } from '../uploads/routes.js'
 import type { Category } from './categories.js'
 import type { PostView } from './service.js'
 import { viewerKey } from './thread-views.js'
+import { pollJson } from '../polls/routes.js'
 import { NOTIFICATION_LEVELS } from '../notifications/schemas.js'
 
 /** User agents of crawlers and link previews, whose visits are not views. */
@@ -528,6 +529,8 @@ function postJson(p: PostView): Record<string, unknown> {
     revisions: p.revision_count,
     replies: p.children.map(postJson),
     continues: p.continues,
+    // Polls written in the post (features/polls), as GET /api/v1/polls/:id gives them.
+    ...(p.polls.length > 0 ? { polls: p.polls.map(pollJson) } : {}),
   }
 }
 

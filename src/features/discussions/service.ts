@@ -13,6 +13,7 @@ import { logStaffAction, type StaffActionCode } from '../moderation/log.js'
 import type { NewNotification, NotificationService } from '../notifications/service.js'
 import { type Category, categoryColumnsOf, categoryFromRow, type CategoryService, IDEA_COMMENTS_CATEGORY, slugify } from './categories.js'
 import { can, canModerate, canSeeCategory, ensure, isStaff, postingBlock, type Viewer } from '../../core/guard.js'
+import type { PollView } from '../polls/service.js'
 import { EditInput, LatestCursor, ReadingListQuery, ReplyInput, ScoreCursor, ThreadCursor, ThreadInput, ThreadPatchInput, TimeCursor } from './schemas.js'
 
 /** Where a request came from, for the spam checker (features/spam). */
@@ -61,6 +62,24 @@ export interface PostGate {
   hold(author: SessionUser, draft: Omit<PostDraft, 'html' | 'meta'>, screening: Screening): Promise<HeldRef>
   published(trx: Trx, post: { postId: number; threadId: number; authorId: number; categoryId: number }, screening: Screening): Promise<void>
 }
+
+/**
+ * What another feature keeps in step with a post's text, inside the post's own transactions
+ * (features/polls: the ```poll blocks). Declared here, implemented there, so the
+ * discussions need not know what a poll is.
+ */
+export interface PostExtras {
+  /** Refuses a text whose blocks do not parse (Invalid on `body`), before anything is written or screened. */
+  check(body: string, options: { isNew: boolean }): void
+  /** In the publishing transaction of a new post (a held one too, on approval). */
+  published(trx: Trx, post: { postId: number; threadId: number; body: string; staff: boolean }): Promise<void>
+  /** In an edit's transaction, after the new text is saved. */
+  edited(trx: Trx, post: { postId: number; threadId: number; body: string; staff: boolean }): Promise<void>
+  /** What the posts of a page show besides their text, by post id; called only for posts marked `has_poll`. */
+  forPosts(viewer: Viewer, posts: { id: number; author_id: number }[], categoryId: number): Promise<Map<number, PollView[]>>
+}
+
+const NO_EXTRAS: PostExtras = { check: () => {}, published: async () => {}, edited: async () => {}, forPosts: async () => new Map() }
 
 /** A gate that lets everything through (the CLI's seed, tests of the service alone). */
 export const OPEN_GATE: PostGate = {
@@ -142,6 +161,8 @@ export interface PostView {
   continues: boolean
   /** The viewer muted its author: the page collapses it behind a "show" control. */
   mutedAuthor: boolean
+  /** The post's polls as this viewer sees them (features/polls); empty for most posts. */
+  polls: PollView[]
 }
 
 /** A thread row with what pages show about it. */
@@ -201,6 +222,13 @@ export class DiscussionService {
     private readonly outbox: Outbox,
     private readonly gate: PostGate = OPEN_GATE,
   ) {}
+
+  private extras: PostExtras = NO_EXTRAS
+
+  /** Connects the feature that keeps posts' polls (built after this service, which it calls back). */
+  attachExtras(extras: PostExtras): void {
+    this.extras = extras
+  }
 
   private checkBody(body: string, s: CommunitySettingsValues): string {
     const trimmed = body.trim()
@@ -412,6 +440,7 @@ export class DiscussionService {
     ensure(viewer, 'post', { category }, { settings: s })
     let title = this.checkTitle(input.title, s)
     let body = this.checkBody(input.body, s)
+    this.extras.check(body, { isNew: true })
     const user = viewer.user as SessionUser
     let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
@@ -443,6 +472,7 @@ export class DiscussionService {
       .returning(['id', 'slug', 'title', 'category_id', 'created_at'])
       .executeTakeFirstOrThrow()
     const postId = await this.insertPost(trx, { threadId: thread.id, parent: null, authorId: user.id, body, html: rendered.html })
+    await this.extras.published(trx, { postId, threadId: thread.id, body, staff: user.role === 'admin' || user.role === 'moderator' })
     // Whoever starts a thread watches it (as in Discourse).
     await trx.insertInto('thread_notification_levels').values({ user_id: user.id, thread_id: thread.id, level: 'watching', reason: 'created' }).execute()
     const mentions = await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set())
@@ -578,6 +608,7 @@ export class DiscussionService {
     const { thread, category, parentCategory } = await this.visibleThread(viewer, threadId)
     ensure(viewer, 'reply', { categoryId: category.id, thread }, { settings: s })
     let body = this.checkBody(input.body, s)
+    this.extras.check(body, { isNew: true })
     const user = viewer.user as SessionUser
     let rendered = renderMarkdown(body)
     await this.checkNewMemberLimits(viewer, rendered.html, rendered.mentions, s)
@@ -655,6 +686,7 @@ export class DiscussionService {
     const created = rows[0]
     if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
     const postId = Number(created.id)
+    await this.extras.published(trx, { postId, threadId, body, staff: user.role === 'admin' || user.role === 'moderator' })
     const items: NewNotification[] = []
     if (!created.parent_deleted && created.parent_author !== user.id) {
       items.push({
@@ -788,7 +820,7 @@ export class DiscussionService {
       .leftJoin('post_likes as l', (j) => j.onRef('l.post_id', '=', 'p.id').on('l.user_id', '=', userId))
       .select([
         'p.id', 'p.post_number', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
-        'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at',
+        'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at', 'p.has_poll',
         'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level', 'u.avatar_key as author_avatar',
         'l.user_id as liked_by',
         sql<number>`sum(octet_length(p.body_html)) over (order by p.path)`.as('bytes_through'),
@@ -863,6 +895,7 @@ export class DiscussionService {
         continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
         replyTo: parent && p.depth - floor > FLAT_FROM ? { postId: parent.id, number: parent.post_number, username: parent.author_username, href: `#p${parent.id}`, onlyWhenFlat: true } : null,
         mutedAuthor: mutedAuthors.has(Number(p.author_id)),
+        polls: [],
       }
       byId.set(p.id, view)
       if (parent) parent.children.push(view)
@@ -871,6 +904,13 @@ export class DiscussionService {
         // A reply whose parent is on another page (a continuation, a subtree) says whom it answers.
         if (p.parent_id && p.depth > 1) orphans.push(view)
       }
+    }
+    // Polls: one more query, only when a post on this page has one (features/polls).
+    // (Not for a deleted post, nor a hidden one the viewer may not read; a post may be nothing but a poll.)
+    const withPolls = rows.filter((p) => p.has_poll && !p.deleted_at && !(p.hidden_at !== null && !moderator && p.author_id !== userId))
+    if (withPolls.length > 0) {
+      const polls = await this.extras.forPosts(viewer, withPolls, category.id)
+      for (const [postId, list] of polls) byId.get(postId)!.polls = list
     }
     if (orphans.length > 0) {
       const parents = await this.db
@@ -1035,6 +1075,7 @@ export class DiscussionService {
       author_avatar: author.avatar_key,
       mutedAuthor: false,
       continues: false,
+      polls: post.has_poll ? ((await this.extras.forPosts(viewer, [post], category.id)).get(post.id) ?? []) : [],
     }
     return {
       post: view,
@@ -1142,6 +1183,7 @@ export class DiscussionService {
     const input = parse(EditInput, raw)
     const s = await this.settings.all()
     const body = this.checkBody(input.body, s)
+    this.extras.check(body, { isNew: false })
     const rendered = renderMarkdown(body)
     const result = await this.db.transaction().execute(async (trx) => {
       const { post, thread, category, moderator } = await this.visiblePost(viewer, postId, trx)
@@ -1176,6 +1218,7 @@ export class DiscussionService {
       if (title !== null && title !== thread.title) {
         await trx.updateTable('threads').set({ title, slug: slugify(title) }).where('id', '=', thread.id).execute()
       }
+      if (body !== post.body_md) await this.extras.edited(trx, { postId, threadId: thread.id, body, staff: isStaff(viewer) })
       if (moderator && post.author_id !== viewer.user!.id) {
         await logStaffAction(trx, { actorId: viewer.user!.id, action: 'post.edit', target: { type: 'post', id: postId }, reason: input.reason ?? '', categoryId: category.id, details: { threadId: thread.id } })
       }

@@ -10,7 +10,7 @@ export const MAIL_KIND_GROUPS = [
   { key: 'idea.status', label: 'Status changes of ideas I voted on or follow', kinds: ['idea.status'] },
   { key: 'beta', label: 'Beta programs: accepted, or off the waitlist', kinds: ['beta.accepted', 'beta.promoted'] },
   { key: 'account', label: 'My account: a data export is ready, a deletion is scheduled', kinds: ['account.export_ready', 'account.deletion_scheduled'] },
-  { key: 'community', label: 'Messages and invitations from the staff', kinds: ['community.message', 'beta.invited'] },
+  { key: 'community', label: 'Messages and invitations from the staff', kinds: ['community.message', 'beta.invited', 'survey.invited'] },
   { key: 'moderation', label: 'Moderation: my posts hidden by flags, my flags decided, moderator roles', kinds: ['flag.hidden', 'flag.resolved', 'moderator.promoted', 'moderator.appointed', 'moderator.demoted', 'moderator.invited', 'post.approved', 'post.rejected'] },
   { key: 'account', label: 'My application to join: approved or not', kinds: ['account.approved', 'account.rejected'] },
 ] as const

@@ -124,6 +124,9 @@ export async function ideaRoutes(app: FastifyInstance): Promise<void> {
       replyBlock: comments?.replyBlock ?? null,
       canModerate: comments?.canModerate ?? false,
       betas: await beta.forIdea(idea.id),
+      // Polls linked to this idea (features/polls) and the survey it came from (features/surveys).
+      polls: await app.hearth.polls.forIdea(await app.hearth.categories.viewer(req.user), idea.id),
+      fromSurvey: await app.hearth.surveys.sourceOfIdea(idea.id),
       statuses: IDEA_STATUSES.map((s) => ({ value: s, label: STATUS_LABELS[s], current: s === idea.status })),
       mergedNotice: Number.isInteger(mergedFrom) && mergedFrom > 0 && idea.mergedFrom.some((m) => m.id === mergedFrom) ? mergedFrom : null,
       proposed: q.proposed === '1',

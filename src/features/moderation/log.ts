@@ -75,6 +75,12 @@ export const STAFF_ACTIONS = {
   'segment.message': { label: 'sent a message to a segment of members', target: 'settings', after: '' },
   'segment.beta_invite': { label: 'invited a segment of members to a beta program', target: 'settings', after: '' },
   'settings.community': { label: 'changed the community’s identity and pages', target: 'settings', after: 'in' },
+  // polls in posts (features/polls)
+  'poll.close': { label: 'closed a poll in', target: 'post', after: 'in' },
+  // surveys (features/surveys)
+  'survey.create': { label: 'created a survey', target: 'settings', after: '' },
+  'survey.followup': { label: 'updated a survey follow-up', target: 'settings', after: '' },
+  'survey.idea': { label: 'turned a survey answer into an idea', target: 'idea', after: '' },
 } as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */

@@ -33,6 +33,7 @@ import { referralRoutes } from './features/referrals/routes.js'
 import { adminJobRoutes } from './features/admin-jobs/routes.js'
 import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
+import { eventRoutes } from './features/events/routes.js'
 import { spamRoutes } from './features/spam/routes.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { communityRoutes } from './features/community/routes.js'
@@ -298,6 +299,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(uploadRoutes)
   await app.register(pollRoutes)
   await app.register(surveyRoutes)
+  await app.register(eventRoutes)
 
   // The relay delivers events written before this process started, then each as it commits.
   if (!deps.services) {

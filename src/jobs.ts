@@ -4,6 +4,7 @@ import { activityJobs } from './features/activity/jobs.js'
 import { registerDiscussionDigest } from './features/discussions/digest.js'
 import { digestJobs } from './features/digests/jobs.js'
 import { emailJobs } from './features/email/jobs.js'
+import { eventJobs } from './features/events/jobs.js'
 import { registerIdeaDigest } from './features/ideas/digest.js'
 import { spamJobs } from './features/spam/jobs.js'
 import { trustJobs } from './features/trust/jobs.js'
@@ -27,4 +28,4 @@ const pruneOutboxJob: JobDefinition<'outbox.prune'> = {
 }
 
 /** Every feature's jobs; the worker checks this covers every job name exactly once. */
-export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, ...spamJobs, pruneOutboxJob as JobDefinition, ...surveyJobs]
+export const allJobs: JobDefinition[] = [...accountJobs, ...activityJobs, ...digestJobs, ...emailJobs, ...trustJobs, ...spamJobs, pruneOutboxJob as JobDefinition, ...surveyJobs, ...eventJobs]

@@ -20,6 +20,7 @@ import { SegmentService } from './features/activity/segments.js'
 import { ReferralService } from './features/referrals/service.js'
 import { JobAdminService } from './features/admin-jobs/service.js'
 import { BetaService } from './features/beta/service.js'
+import { EventService } from './features/events/service.js'
 import { CategoryService } from './features/discussions/categories.js'
 import { SearchService } from './features/discussions/search.js'
 import { DiscussionService } from './features/discussions/service.js'
@@ -116,6 +117,8 @@ export interface Services {
   polls: PollService
   /** Surveys, NPS, and the follow-ups that close the loop. */
   surveys: SurveyService
+  /** Events and meetups: RSVPs, waitlists, reminders, calendars (`events` is the process's event bus). */
+  meetups: EventService
   /** Starts delivering events (listen and poll); entrypoints call it once they are ready. */
   start(): Promise<void>
   /** Stops the relay and the fan-out. */
@@ -210,6 +213,7 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
     community: new CommunityService(db, settings, categories, config),
     polls,
     surveys: new SurveyService(db, outbox, settings, notifications, segments, ideas, secret, queue),
+    meetups: new EventService(db, outbox, notifications, categories, discussions, settings),
     start: () => relay.start(),
     async close() {
       await threadViews.close()

@@ -40,6 +40,8 @@ export interface UsersTable {
   deletion_due_at: Timestamp | null
   deletion_mode: DeletionMode | null
   deleted_at: Timestamp | null
+  /** IANA zone the member reads times in (migration 0170); null: the browser's, else UTC. */
+  time_zone: string | null
 }
 
 /** How a leaving member's account goes: anonymised (posts stay, credited to a deleted member) or erased with its content. */
@@ -646,6 +648,12 @@ export interface Database {
   survey_responders: SurveyRespondersTable
   survey_responses: SurveyResponsesTable
   survey_followups: SurveyFollowupsTable
+  events: EventsTable
+  event_hosts: EventHostsTable
+  event_occurrences: EventOccurrencesTable
+  event_rsvps: EventRsvpsTable
+  event_deliveries: EventDeliveriesTable
+  event_calendar_keys: EventCalendarKeysTable
 }
 
 export type PollKind = 'single' | 'multiple' | 'ranked' | 'number'
@@ -823,4 +831,86 @@ export interface SurveyFollowupsTable {
   idea_id: number | null
   created_at: CreatedAt
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+export type EventRecurrence = 'none' | 'weekly' | 'monthly'
+export type RsvpStatus = 'going' | 'waitlisted' | 'interested' | 'not_going'
+
+/** An event (migration 0170): its first occurrence's wall-clock start in its zone, and how it repeats. */
+export interface EventsTable {
+  id: Generated<number>
+  category_id: number
+  thread_id: number | null
+  title: string
+  description_md: ColumnType<string, string | undefined, string>
+  description_html: ColumnType<string, string | undefined, string>
+  time_zone: string
+  /** Wall clock in `time_zone`, as 'yyyy-MM-dd HH:mm:ss' (a timestamp without zone). */
+  local_start: string
+  duration_minutes: number
+  recurrence: ColumnType<EventRecurrence, EventRecurrence | undefined, EventRecurrence>
+  repeat_until: ColumnType<Date, Date | string, Date | string> | null
+  address: string | null
+  online_url: string | null
+  capacity: number | null
+  max_guests: ColumnType<number, number | undefined, number>
+  rsvp_close_minutes: number | null
+  reminder_minutes: ColumnType<number[], number[] | undefined, number[]>
+  questions: ColumnType<unknown, string | undefined, string>
+  created_by: number | null
+  cancelled_at: Timestamp | null
+  created_at: CreatedAt
+}
+
+export interface EventHostsTable {
+  event_id: number
+  user_id: number
+  created_at: CreatedAt
+}
+
+/** One date of an event that people RSVP to; seats are counted here. */
+export interface EventOccurrencesTable {
+  id: Generated<number>
+  event_id: number
+  seq: number
+  starts_at: Timestamp
+  ends_at: Timestamp
+  rsvp_closes_at: Timestamp | null
+  capacity: number | null
+  seats_taken: ColumnType<number, number | undefined, number>
+  waitlist_length: ColumnType<number, number | undefined, number>
+  cancelled_at: Timestamp | null
+  created_at: CreatedAt
+}
+
+export interface EventRsvpsTable {
+  id: Generated<number>
+  occurrence_id: number
+  user_id: number
+  status: RsvpStatus
+  guests: ColumnType<number, number | undefined, number>
+  waitlist_position: number | null
+  answers: ColumnType<Record<string, unknown>, string | undefined, string>
+  checked_in_at: Timestamp | null
+  checked_in_by: number | null
+  rating: number | null
+  rated_at: Timestamp | null
+  created_at: CreatedAt
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+}
+
+/** What made a reminder or recap go out exactly once per (occurrence, member, kind). */
+export interface EventDeliveriesTable {
+  occurrence_id: number
+  user_id: number
+  kind: string
+  notification_id: number | null
+  created_at: CreatedAt
+}
+
+/** The digest of a member's private calendar feed secret. */
+export interface EventCalendarKeysTable {
+  user_id: number
+  secret_hash: string
+  created_at: CreatedAt
 }

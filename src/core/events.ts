@@ -61,6 +61,12 @@ export interface EventMap {
   'poll.voted': { pollId: number; userId: number }
   /** A member answered an attributed survey (never written for an anonymous one); the activity log counts it. */
   'survey.answered': { surveyId: number; userId: number }
+  /** Seats moved at one occurrence of an event (seatsLeft null: no limit). */
+  'event.seats': { eventId: number; occurrenceId: number; seatsLeft: number | null; going: number; waitlisted: number }
+  /** Members whose answer for a date became going (by RSVP or off the waitlist): the activity log records them. No live channel. */
+  'event.rsvp': { eventId: number; occurrenceId: number; userIds: number[] }
+  /** Someone checked in at an occurrence (the activity log records attendance). */
+  'event.attended': { eventId: number; occurrenceId: number; userId: number }
 }
 
 export type EventType = keyof EventMap

@@ -135,6 +135,12 @@ export interface Subjects {
   manageSurveys: undefined
   /** Answer a survey one may answer (features/surveys decides eligibility; the guard, standing). */
   answerSurvey: undefined
+  /** Create an event in a category (staff and the category's moderators; seeing it is checked by the caller, with a 404). */
+  createEvent: { categoryId: number }
+  /** Edit, move or cancel an event, and check people in: staff, the category's moderators and the event's hosts. */
+  manageEvent: { categoryId: number; hostIds: readonly number[] }
+  /** Answer going / interested / not going to an event the viewer can see. */
+  rsvp: undefined
 }
 
 export type Action = keyof Subjects
@@ -145,11 +151,11 @@ export interface Refusal {
   message: string
 }
 
-const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload', 'changeUsername', 'votePoll'])
-const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp', 'votePoll'])
+const WRITES_BLOCKED_BY_SILENCE = new Set<Action>(['post', 'reply', 'edit', 'editIdea', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'upload', 'changeUsername', 'votePoll', 'createEvent', 'manageEvent', 'rsvp'])
+const WRITES_NEEDING_VERIFIED_EMAIL = new Set<Action>(['post', 'reply', 'propose', 'vote', 'like', 'betaSignUp', 'votePoll', 'rsvp'])
 const READS = new Set<Action>(['read', 'readBeta'])
 /** What a member whose sign-up awaits approval (or was refused) may not do: every write. */
-const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite', 'votePoll', 'answerSurvey'])
+const WRITES_BLOCKED_BY_APPLICATION = new Set<Action>(['post', 'reply', 'edit', 'propose', 'like', 'vote', 'betaSignUp', 'flag', 'createToken', 'invite', 'votePoll', 'answerSurvey', 'createEvent', 'rsvp'])
 const VERBS: Partial<Record<Action, [string, string]>> = {
   post: ['post', 'posting'],
   reply: ['post', 'posting'],
@@ -165,6 +171,9 @@ const VERBS: Partial<Record<Action, [string, string]>> = {
   changeUsername: ['change your username', 'changing your username'],
   votePoll: ['vote in polls', 'voting in polls'],
   answerSurvey: ['answer surveys', 'answering surveys'],
+  createEvent: ['create events', 'creating events'],
+  manageEvent: ['manage events', 'managing events'],
+  rsvp: ['RSVP to events', 'RSVPing to events'],
 }
 const GUEST: Viewer = { user: null, moderates: new Set() }
 
@@ -456,6 +465,15 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
   }
 
   // vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers, changeUsername: only the member's standing decides.
+  if (action === 'createEvent' || action === 'manageEvent') {
+    const { categoryId } = s as Subjects['createEvent']
+    const host = action === 'manageEvent' && (s as Subjects['manageEvent']).hostIds.includes(user.id)
+    if (!canModerate(viewer, categoryId, now) && !host) return forbidden(action === 'createEvent' ? 'Only staff and the moderators of this category can create events here' : 'Only the hosts, the category’s moderators and staff can do that')
+    const block = standingBlock(user, action, ctx)
+    return block ? forbidden(block) : null
+  }
+
+  // rsvp, vote, retract, subscribe, setNotificationLevel, propose, createToken, lookUpMembers, changeUsername: only the member's standing decides.
   const block = standingBlock(user, action, ctx)
   return block ? forbidden(block) : null
 }

@@ -29,6 +29,10 @@ export const jobPayloads = {
   'activity.nightly': z.object({}),
   'health.weekly_report': z.object({}),
   'surveys.invite': z.object({ surveyId: z.number().int().positive(), afterUserId: z.number().int().min(0) }),
+  'events.schedule': z.object({}),
+  'events.remind': z.object({ occurrenceId: z.number().int().positive(), minutes: z.number().int().positive(), startsAt: z.number().int().optional() }),
+  'events.recap': z.object({ occurrenceId: z.number().int().positive() }),
+  'events.extend': z.object({}),
 } as const
 
 export type JobName = keyof typeof jobPayloads

@@ -162,6 +162,8 @@ function activitySettings() {
     activity_weight_referral: count(100, 5),
     activity_weight_poll_vote: count(100, 1),
     activity_weight_survey_answer: count(100, 2),
+    activity_weight_event_rsvp: count(100, 2),
+    activity_weight_event_attended: count(100, 4),
     stage_window_days: z.number().int().min(14).max(365).default(90),
     stage_newcomer_days: count(365, 30),
     stage_contributor_score: count(100_000, 30),

@@ -1,6 +1,8 @@
 import type { SettingsSection } from '../core/settings-section.js'
 import { spamPersonalData } from './spam/personal-data.js'
 import { uploadPersonalData } from './uploads/personal-data.js'
+import { eventPersonalData } from './events/personal-data.js'
+import { liveChannels as eventChannels } from './events/live.js'
 import { accountPersonalData, outboxPersonalData } from './accounts/personal-data.js'
 import { accountSettingsSection } from './accounts/settings.js'
 import type { PersonalDataContributor } from './accounts/personal-data-registry.js'
@@ -51,13 +53,14 @@ export const personalDataContributors: readonly PersonalDataContributor[] = [
   uploadPersonalData,
   pollPersonalData,
   surveyPersonalData,
+  eventPersonalData,
   outboxPersonalData,
   accountPersonalData,
 ]
 export const settingsSections: readonly SettingsSection[] = [moderationSettingsSection, trustSettingsSection, uploadSettingsSection, activitySettingsSection, spamSettingsSection, accountSettingsSection, surveySettingsSection]
 
 /** Each feature's live channel registrar. */
-export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels] as const
+export const liveChannelRegistrars = [discussionChannels, ideaChannels, betaChannels, moderationChannels, eventChannels] as const
 
 // The services the registrars need between them: every registrar's argument at once.
 type AllOf<U> = (U extends unknown ? (u: U) => void : never) extends (all: infer I) => void ? I : never

@@ -17,6 +17,7 @@
 //   [data-idea-status-for="<ideaId>"]      text set from idea.status {ideaId, status, statusLabel};
 //                                          its data-status attribute is set to the status.
 //   [data-beta-seats-for="<programId>"]    text set from beta.seats {programId, seatsLeft}.
+//   [data-event-seats-for|going-for|waiting-for="<occurrenceId>"]  text set from event.seats.
 //   a.notifications-link                   the header badge: on notification.created (channel user:me) its
 //                                          span.count[data-unread] counts up (created when absent).
 //   [data-live-activity]                   home activity list (subscribed to home): thread.created,
@@ -115,6 +116,11 @@
         break
       case 'beta.seats':
         setText(`[data-beta-seats-for="${id(frame.programId)}"]`, frame.seatsLeft)
+        break
+      case 'event.seats':
+        if (frame.seatsLeft !== null) setText(`[data-event-seats-for="${id(frame.occurrenceId)}"]`, frame.seatsLeft)
+        setText(`[data-event-going-for="${id(frame.occurrenceId)}"]`, frame.going)
+        setText(`[data-event-waiting-for="${id(frame.occurrenceId)}"]`, frame.waitlisted)
         break
       case 'notification.created':
         if (frame.channel === 'user:me') badge()

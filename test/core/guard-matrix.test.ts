@@ -16,7 +16,7 @@ type Who = (typeof WHO)[number]
 type Row = Record<Who, number | string>
 const row = (...values: (number | string)[]): Row => Object.fromEntries(WHO.map((w, i) => [w, values[i]!])) as Row
 
-async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens' | 'uploads' | 'poll_ballots' | 'survey_responses', column: string, userId: number) {
+async function count(db: Db, table: 'posts' | 'threads' | 'post_likes' | 'flags' | 'ideas' | 'idea_votes' | 'thread_notification_levels' | 'user_mutes' | 'beta_signups' | 'api_tokens' | 'uploads' | 'poll_ballots' | 'survey_responses' | 'event_rsvps' | 'events', column: string, userId: number) {
   const r = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where(column as never, '=', userId as never).executeTakeFirstOrThrow()
   return Number(r.n)
 }
@@ -40,6 +40,10 @@ t.test('every feature × every persona: status codes and state', async (t) => {
   const idea = (await f.regular.client.api('POST', '/api/v1/ideas', { title: 'Dark mode for the app', body: 'Please make this happen, it would help a lot.' })).data.id as number
   const program = (await f.admin.client.api('POST', '/api/v1/beta', { title: 'Open beta', description: 'Try it.', capacity: 50 })).data.id as number
   const hidden = (await f.admin.client.api('POST', '/api/v1/beta', { title: 'Members beta', description: 'Try it.', capacity: 50, membersOnly: true })).data.id as number
+  const soon = (h: number) => new Date(Date.now() + h * 3_600_000).toISOString()
+  const meetup = (await f.admin.client.api('POST', '/api/v1/events', { title: 'Open meetup', categoryId: f.cats.open.id, timeZone: 'UTC', startsAt: soon(48), endsAt: soon(50), capacity: 50 })).data
+  const formMeetup = (await f.admin.client.api('POST', '/api/v1/events', { title: 'Form meetup', categoryId: f.cats.open.id, timeZone: 'UTC', startsAt: soon(48), endsAt: soon(50) })).data
+  const loungeMeetup = (await f.admin.client.api('POST', '/api/v1/events', { title: 'Lounge meetup', categoryId: f.cats.members.id, timeZone: 'UTC', startsAt: soon(48), endsAt: soon(50), capacity: 50 })).data
   // Each persona's own reply (to edit) and a regular's post to like and flag, written before any limit applies.
   const own = new Map<Who, number>()
   const target = new Map<Who, number>()
@@ -87,6 +91,11 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: 'mute a member', expected: row(401, 200, 200, 403, 200, 200, 200, 200), table: 'user_mutes', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/me/mutes/${f.regular.username}`) },
     { what: 'sign up for a beta', expected: row(401, 201, 201, 403, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${program}/signups`, { answers: {} }) },
     { what: 'sign up for a members-only beta', expected: row(401, 201, 201, 404, 403, 403, 201, 201), table: 'beta_signups', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/beta/${hidden}/signups`, { answers: {} }) },
+    { what: 'RSVP to an event', expected: row(401, 200, 200, 403, 403, 403, 200, 200), table: 'event_rsvps', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/events/${meetup.id}/rsvp`, { status: 'going' }) },
+    { what: 'RSVP to a members-only event', expected: row(401, 200, 200, 404, 403, 403, 200, 200), table: 'event_rsvps', column: 'user_id', act: (p) => p.client.api('PUT', `/api/v1/events/${loungeMeetup.id}/rsvp`, { status: 'interested' }) },
+    { what: 'RSVP through the event page form', expected: row(403, 303, 303, 403, 403, 403, 303, 303), table: 'event_rsvps', column: 'user_id', act: async (p) => p.client.postForm(`/events/${formMeetup.id}/rsvp`, { _csrf: await csrf(p, '/'), status: 'going', occurrenceId: String(formMeetup.occurrence.id) }) },
+    { what: 'create an event in a public category', expected: row(401, 403, 403, 403, 403, 403, 403, 201), table: 'events', column: 'created_by', act: (p, who) => p.client.api('POST', '/api/v1/events', { title: `Event by ${who}`, categoryId: f.cats.open.id, timeZone: 'UTC', startsAt: soon(24), endsAt: soon(25) }) },
+    { what: 'create an event in a category one moderates', expected: row(401, 403, 403, 400, 403, 403, 201, 201), table: 'events', column: 'created_by', act: (p, who) => p.client.api('POST', '/api/v1/events', { title: `Lounge event by ${who}`, categoryId: f.cats.members.id, timeZone: 'UTC', startsAt: soon(24), endsAt: soon(25) }) },
     { what: 'upload an image', expected: row(401, 201, 201, 403, 403, 201, 201, 201), table: 'uploads', column: 'user_id', act: async (p, who) => p.client.postMultipart('/api/v1/uploads', {}, { field: 'file', filename: `${who}.png`, data: await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } }).png().toBuffer() }, { 'x-csrf-token': await csrf(p, '/') }) },
     { what: 'vote in a poll', expected: row(401, 200, 200, 403, 403, 403, 200, 200), table: 'poll_ballots', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/polls/${publicPoll.id}/votes`, { choices: [publicPoll.option] }) },
     { what: 'vote in a members-only poll', expected: row(401, 200, 200, 404, 403, 403, 200, 200), table: 'poll_ballots', column: 'user_id', act: (p) => p.client.api('POST', `/api/v1/polls/${privatePoll.id}/votes`, { choices: [privatePoll.option] }) },
@@ -170,6 +179,13 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     { what: '/about', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.get('/about') },
     { what: 'admin API: schedule a member\'s deletion', expected: row(401, 404, 404, 404, 404, 404, 404, 202), act: (p) => p.client.api('POST', `/api/v1/admin/members/${leaver.id}/delete`, { mode: 'anonymize', when: 'cooling-off' }) },
     { what: 'member directory (API)', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.api('GET', '/api/v1/members') },
+    { what: 'members-only event (API)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.api('GET', `/api/v1/events/${loungeMeetup.id}`) },
+    { what: 'members-only event page', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/events/${loungeMeetup.id}`) },
+    { what: 'members-only event calendar (.ics)', expected: row(404, 200, 200, 404, 200, 200, 200, 200), act: (p) => p.client.get(`/events/${loungeMeetup.id}/calendar.ics`) },
+    { what: 'event check-in list (hosts)', expected: row(302, 403, 403, 403, 403, 403, 403, 200), act: (p) => p.client.get(`/events/${meetup.id}/dates/${meetup.occurrence.id}/check-in`) },
+    { what: 'members-only event check-in list', expected: row(302, 403, 403, 404, 403, 403, 200, 200), act: (p) => p.client.get(`/events/${loungeMeetup.id}/dates/${loungeMeetup.occurrence.id}/check-in`) },
+    { what: 'edit an event (API)', expected: row(401, 403, 403, 403, 403, 403, 403, 200), act: (p) => p.client.api('PATCH', `/api/v1/events/${meetup.id}`, { body: `Edited ${Math.random()}` }) },
+    { what: 'check in at an event (API)', expected: row(401, 403, 403, 403, 403, 403, 403, 404), act: (p) => p.client.api('PUT', `/api/v1/events/${meetup.id}/dates/${meetup.occurrence.id}/check-ins/${f.regular.id}`) },
     { what: 'member directory page', expected: row(200, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.get('/u') },
     { what: 'own data export status (API)', expected: row(401, 200, 200, 200, 200, 200, 200, 200), act: (p) => p.client.api('GET', '/api/v1/me/export') },
     // The guard answers before the input is read: a bad name is a 400 only for those who may rename.
@@ -195,6 +211,7 @@ t.test('every feature × every persona: status codes and state', async (t) => {
     t.equal((await socket.subscribe(`category:${f.cats.members.id}`)).type, live[who], `${who}: live category channel`)
     t.equal((await socket.subscribe(`thread:${lounge.id}`)).type, live[who], `${who}: live thread channel`)
     t.equal((await socket.subscribe(`beta:${hidden}`)).type, live[who], `${who}: live members-only beta channel`)
+    t.equal((await socket.subscribe(`event:${loungeMeetup.id}`)).type, live[who], `${who}: live members-only event channel`)
     t.equal((await socket.subscribe('mod')).type, who === 'categoryMod' || who === 'admin' ? 'subscribed' : 'error', `${who}: live mod channel`)
   }
 })

@@ -42,6 +42,21 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
   const pollThread = await startThread(f.member, f.cats.open.id, 'Polls of every kind', ['```poll', 'title: A single choice with a rather long option', '- ' + 'Supercalifragilistic '.repeat(6), '- Short', '```', '', '```poll', 'type: ranked', '- One', '- Two', '- Three', '```', '', '```poll', 'type: number', 'min: 0', 'max: 10', '```'].join('\n'))
   const survey = await f.admin.client.api('POST', '/api/v1/surveys', { title: 'How are we doing?', anonymous: false, closesAt: new Date(Date.now() + 7 * 86_400_000).toISOString(), questions: [{ id: 'q1', kind: 'nps', label: 'How likely are you to recommend us?' }, { id: 'q2', kind: 'text', label: 'Why?' }] })
   await f.regular.client.api('POST', `/api/v1/surveys/${survey.data.id}/answers`, { answers: { q1: 4, q2: 'A long answer without spaces: ' + 'y'.repeat(150) } })
+  const meetup = await f.admin.client.api('POST', '/api/v1/events', {
+    title: 'Weekly keyboard meetup with a rather long title about switches and keycaps',
+    body: 'Bring your **boards**.',
+    categoryId: f.cats.open.id,
+    timeZone: 'Europe/Berlin',
+    startsAt: new Date(Date.now() + 50 * 3_600_000).toISOString(),
+    endsAt: new Date(Date.now() + 52 * 3_600_000).toISOString(),
+    recurrence: 'weekly',
+    capacity: 2,
+    maxGuests: 1,
+    location: 'Werkstatt, Supercalifragilisticexpialidociousstraße 123, 10115 Berlin',
+    questions: [{ id: 'board', label: 'Which keyboard do you bring?', type: 'short_text' }],
+  })
+  await f.member.client.api('PUT', `/api/v1/events/${meetup.data.id}/rsvp`, { status: 'going', guests: 1, answers: { board: 'A very long keyboard name without spaces '.repeat(2) } })
+  await f.regular.client.api('PUT', `/api/v1/events/${meetup.data.id}/rsvp`, { status: 'going' })
   const base = await serve(testApp)
   const browser = await launchBrowser(t)
   const pages: [string, string, 'admin' | 'guest'][] = [
@@ -65,6 +80,15 @@ t.test('every page fits a 390 px phone and a 1280 px screen with no sideways scr
     ['beta-program', `/beta/${program.data.id}`, 'admin'],
     ['beta-manage', `/beta/${program.data.id}/manage`, 'admin'],
     ['beta-edit', `/beta/${program.data.id}/edit`, 'admin'],
+    ['events', '/events', 'admin'],
+    ['events-guest', '/events', 'guest'],
+    ['events-month', '/events/month', 'admin'],
+    ['event', `/events/${meetup.data.id}`, 'admin'],
+    ['event-guest', `/events/${meetup.data.id}`, 'guest'],
+    ['event-new', '/events/new', 'admin'],
+    ['event-edit', `/events/${meetup.data.id}/edit`, 'admin'],
+    ['event-check-in', `/events/${meetup.data.id}/dates/${meetup.data.occurrence.id}/check-in`, 'admin'],
+    ['events-calendar', '/events/calendar', 'admin'],
     ['notifications', '/notifications', 'admin'],
     ['notification-settings', '/settings/notifications', 'admin'],
     ['mod-queue', '/mod', 'admin'],

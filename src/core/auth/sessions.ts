@@ -75,6 +75,7 @@ const userColumns = [
   'users.deletion_due_at',
   'users.deletion_mode',
   'users.deleted_at',
+  'users.time_zone',
 ] as const
 
 /** Session storage after Lucia's design: sliding expiry, hashed secrets, revoke-all. */

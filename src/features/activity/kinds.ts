@@ -19,6 +19,8 @@ export const ACTIVITY_KINDS = {
   referral: { label: 'Invitees who became active', participation: true },
   poll_vote: { label: 'Poll votes', participation: true },
   survey_answer: { label: 'Survey answers (attributed)', participation: true },
+  event_rsvp: { label: 'Event RSVPs (going)', participation: true },
+  event_attended: { label: 'Events attended (checked in)', participation: true },
 } as const
 
 export type ActivityKind = keyof typeof ACTIVITY_KINDS

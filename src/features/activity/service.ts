@@ -13,7 +13,16 @@ const MAX_DAYS_BACK = 400
 const BACKFILLED_KEY = 'activity_backfilled_at'
 
 /** Which source rows one derivation covers: everything (the backfill), or what one event touched. */
-type Scope = { all: true } | { postId: number } | { threadId: number } | { ideaId: number } | { programId: number } | { flaggedPostId: number } | { pollId: number } | { surveyId: number }
+type Scope =
+  | { all: true }
+  | { postId: number }
+  | { threadId: number }
+  | { ideaId: number }
+  | { programId: number }
+  | { flaggedPostId: number }
+  | { pollId: number }
+  | { surveyId: number }
+  | { occurrenceId: number; userIds: number[] }
 
 /** A member's stage as their profile shows it. */
 export interface MemberStage {
@@ -72,6 +81,10 @@ export class ActivityService {
             return void (await this.derive(trx, { pollId: event.data.pollId }))
           case 'survey.answered':
             return void (await this.derive(trx, { surveyId: event.data.surveyId }))
+          case 'event.rsvp':
+            return void (await this.derive(trx, { occurrenceId: event.data.occurrenceId, userIds: event.data.userIds }))
+          case 'event.attended':
+            return void (await this.derive(trx, { occurrenceId: event.data.occurrenceId, userIds: [event.data.userId] }))
           default:
             return
         }
@@ -157,6 +170,18 @@ export class ActivityService {
       parts.push(sql`
         select r.user_id, 'survey_answer', r.survey_id, null::bigint, null::bigint, r.created_at
         from survey_responses r where r.user_id is not null ${'surveyId' in scope ? sql`and r.survey_id = ${scope.surveyId}` : sql``}`)
+    }
+    if (all || 'occurrenceId' in scope) {
+      // Only the members the event names: a date's other answers are already in the log.
+      const filter = 'occurrenceId' in scope ? sql`and r.occurrence_id = ${scope.occurrenceId} and r.user_id = any(${scope.userIds}::bigint[])` : sql``
+      parts.push(sql`
+        select r.user_id, 'event_rsvp', r.occurrence_id, null::bigint, e.category_id, r.created_at
+        from event_rsvps r join event_occurrences o on o.id = r.occurrence_id join events e on e.id = o.event_id
+        where r.status = 'going' ${filter}`)
+      parts.push(sql`
+        select r.user_id, 'event_attended', r.occurrence_id, null::bigint, e.category_id, r.checked_in_at
+        from event_rsvps r join event_occurrences o on o.id = r.occurrence_id join events e on e.id = o.event_id
+        where r.checked_in_at is not null ${filter}`)
     }
     if (all) {
       parts.push(sql`

@@ -72,7 +72,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     // Idea comment threads live on their ideas' pages (the reading lists leave them out too):
     // listed here they would look like a forum category nobody can start a thread in.
     const visible = all.filter((c) => c.slug !== IDEA_COMMENTS_CATEGORY)
-    const stats = await discussions.categoryStats(visible.map((c) => c.id))
+    const [stats, upcomingEvents] = await Promise.all([discussions.categoryStats(visible.map((c) => c.id)), app.hearth.meetups.upcoming(req.user, 3)])
     const withStats = visible.map((c) => ({ ...c, threads: stats.get(c.id)?.threads ?? 0, last_post_at: stats.get(c.id)?.last_post_at ?? null }))
     return reply.view('discussions/home', {
       title: 'Home',
@@ -83,6 +83,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       notFirstPage: !!req.query.cursor,
       moreHref: page.nextCursor ? `/?list=${page.list}${page.list === 'top' ? `&period=${page.period}` : ''}&cursor=${page.nextCursor}` : null,
       isLatest: page.list === 'latest',
+      upcomingEvents,
     })
   })
 

@@ -13,6 +13,7 @@ export const MAIL_KIND_GROUPS = [
   { key: 'community', label: 'Messages and invitations from the staff', kinds: ['community.message', 'beta.invited', 'survey.invited'] },
   { key: 'moderation', label: 'Moderation: my posts hidden by flags, my flags decided, moderator roles', kinds: ['flag.hidden', 'flag.resolved', 'moderator.promoted', 'moderator.appointed', 'moderator.demoted', 'moderator.invited', 'post.approved', 'post.rejected'] },
   { key: 'account', label: 'My application to join: approved or not', kinds: ['account.approved', 'account.rejected'] },
+  { key: 'events', label: 'Events: reminders, off the waitlist, moved or cancelled, how was it', kinds: ['event.reminder', 'event.promoted', 'event.changed', 'event.cancelled', 'event.recap'] },
 ] as const
 
 /** Every notification kind that is ever mailed. */

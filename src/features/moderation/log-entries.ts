@@ -43,7 +43,7 @@ const day = (iso: unknown) => (typeof iso === 'string' && !Number.isNaN(Date.par
 
 /**
  * Turns a page of log rows into sentences with names and links. Every name the page needs
- * is loaded in at most seven queries, whatever the page holds (no query per entry).
+ * is loaded in at most eight queries, whatever the page holds (no query per entry).
  * `visible` is the reader's visible category ids (null for staff, who see everything): a
  * post or thread that has since moved somewhere the reader cannot see keeps its title hidden.
  */
@@ -54,6 +54,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
   const userIds = targetIds('user')
   const signupIds = targetIds('beta_signup')
   const programIds = targetIds('beta_program')
+  const eventIds = targetIds('event')
   const ideaIds = ids([...targetIds('idea'), ...rows.filter((r) => r.action === 'idea.merge').map((r) => num(r.details.into))])
   const categoryIds = ids([
     ...rows.map((r) => r.category_id),
@@ -61,7 +62,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
     ...targetIds('category'),
   ])
 
-  const [categories, posts, threads, users, ideas, signups, programs] = await Promise.all([
+  const [categories, posts, threads, users, ideas, signups, programs, events] = await Promise.all([
     categoryIds.length ? db.selectFrom('categories').select(['id', 'name', 'slug']).where('id', 'in', categoryIds).execute() : [],
     postIds.length
       ? db
@@ -84,6 +85,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
           .execute()
       : [],
     programIds.length ? db.selectFrom('beta_programs').select(['id', 'title']).where('id', 'in', programIds).execute() : [],
+    eventIds.length ? db.selectFrom('events').select(['id', 'title']).where('id', 'in', eventIds).execute() : [],
   ])
   const byId = <T extends { id: number }>(list: T[]) => new Map(list.map((x) => [x.id, x]))
   const categoryOf = byId(categories)
@@ -93,6 +95,7 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
   const ideaOf = byId(ideas)
   const signupOf = byId(signups)
   const programOf = byId(programs)
+  const eventOf = byId(events)
 
   const categoryPart = (id: number | null): LogPart => {
     const c = id === null ? undefined : categoryOf.get(id)
@@ -150,6 +153,11 @@ export async function describeLog(db: DbOrTrx, rows: LogRow[], visible: Readonly
       case 'beta_program': {
         const b = id === null ? undefined : programOf.get(id)
         parts.push(b ? { text: quoted(b.title), url: `/beta/${b.id}` } : { text: 'a beta program that no longer exists' })
+        break
+      }
+      case 'event': {
+        const e = id === null ? undefined : eventOf.get(id)
+        parts.push(e ? { text: quoted(e.title), url: `/events/${e.id}` } : { text: 'an event that no longer exists' })
         break
       }
     }

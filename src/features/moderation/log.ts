@@ -1,7 +1,7 @@
 import type { DbOrTrx } from '../../core/db.js'
 
 /** What a staff action was done to: a post, a member, a category, an idea, a beta sign-up. */
-export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_program' | 'beta_signup' | 'settings'
+export type StaffTargetType = 'post' | 'thread' | 'user' | 'category' | 'idea' | 'beta_program' | 'beta_signup' | 'settings' | 'event'
 
 /** What a staff action was done to, by id (settings are named by their key). */
 export interface StaffActionTarget {
@@ -81,6 +81,9 @@ export const STAFF_ACTIONS = {
   'survey.create': { label: 'created a survey', target: 'settings', after: '' },
   'survey.followup': { label: 'updated a survey follow-up', target: 'settings', after: '' },
   'survey.idea': { label: 'turned a survey answer into an idea', target: 'idea', after: '' },
+  // events (features/events): staff and category moderators acting on an event they do not host
+  'event.edit': { label: 'edited the event', target: 'event', after: 'in' },
+  'event.cancel': { label: 'cancelled the event', target: 'event', after: 'in' },
 } as const satisfies Record<string, { label: string; target: StaffTargetType; after: string }>
 
 /** One code of the typed list above; a misspelt action fails typecheck. */

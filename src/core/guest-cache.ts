@@ -33,7 +33,12 @@ export const GUEST_CACHE_MAX_BYTES = 16 * 1024 * 1024
  * see; members always get fresh pages, and live updates keep open guest pages current.
  */
 export function registerGuestCache(app: FastifyInstance, ttlSeconds: number, maxBytes = GUEST_CACHE_MAX_BYTES): void {
-  if (ttlSeconds <= 0) return
+  if (ttlSeconds <= 0) {
+    // No cache; the pages it would serve are still sent as bytes encoded once (see below).
+    app.addHook('onSend', async (req, _reply, payload) =>
+      req.method === 'GET' && req.routeOptions.config?.guestCache && typeof payload === 'string' ? Buffer.from(payload) : payload)
+    return
+  }
   const entries = new Map<string, Entry>()
   let bytes = 0
   const drop = (key: string) => {
@@ -70,15 +75,16 @@ export function registerGuestCache(app: FastifyInstance, ttlSeconds: number, max
   })
 
   app.addHook('onSend', async (req, reply, payload) => {
-    if (req.method !== 'GET' || !req.routeOptions.config?.guestCache || reply.statusCode !== 200) return payload
-    if (reply.getHeader('x-hearth-cache') || typeof payload !== 'string' || payload.length > MAX_BODY) return payload
-    if (!isGuest(req.headers.cookie, req.headers.authorization) || req.user) return payload
+    if (req.method !== 'GET' || !req.routeOptions.config?.guestCache || typeof payload !== 'string') return payload
+    // Encoded once, here: sent as a string, the page would be measured for Content-Length and then encoded again.
     const body = Buffer.from(payload)
+    if (reply.statusCode !== 200 || reply.getHeader('x-hearth-cache') || body.length > MAX_BODY) return body
+    if (!isGuest(req.headers.cookie, req.headers.authorization) || req.user) return body
     drop(req.url)
     // Oldest first (a Map keeps insertion order) until the new page fits both bounds.
     while (entries.size > 0 && (entries.size >= MAX_ENTRIES || bytes + body.length > maxBytes)) drop(entries.keys().next().value as string)
     entries.set(req.url, { body, contentType: String(reply.getHeader('content-type') ?? 'text/html'), expires: Date.now() + ttlSeconds * 1000 })
     bytes += body.length
-    return payload
+    return body
   })
 }

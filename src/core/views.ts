@@ -15,19 +15,44 @@ const steps: [number, Intl.RelativeTimeFormatUnit][] = [
   [Number.POSITIVE_INFINITY, 'year'],
 ]
 
+/** Relative phrases already formatted ("3 hours ago"): a long thread page asks for the same few hundreds of times. */
+const phrases = new Map<string, string>()
+
 /** "3 hours ago" for a date; the exact time goes in the <time> element's title. */
 export function timeAgo(date: Date, now = Date.now()): string {
   let amount = (date.getTime() - now) / 1000
   for (const [size, unit] of steps) {
-    if (Math.abs(amount) < size) return relativeTime.format(Math.round(amount), unit)
+    if (Math.abs(amount) < size) {
+      const n = Math.round(amount)
+      const key = unit + n
+      let phrase = phrases.get(key)
+      if (phrase === undefined) {
+        phrase = relativeTime.format(n, unit)
+        // Every phrase below a year is at most a few hundred strings; the bound is a guard.
+        if (phrases.size < 2_000) phrases.set(key, phrase)
+      }
+      return phrase
+    }
     amount /= size
   }
   return absoluteTime.format(date)
 }
 
+/**
+ * A template whose source starts with `{{!-- compact` loses every newline and the indentation
+ * after it when compiled: its source stays readable, its pages carry no layout whitespace
+ * (a long thread page repeats the post partial hundreds of times). A space that must show is
+ * written between two things on one line.
+ */
+export function compactSource(source: string): string {
+  return source.startsWith('{{!-- compact') ? source.replace(/\r?\n[ \t]*/g, '') : source
+}
+
 /** The Handlebars instance every page and mail template renders with. */
 export function createHandlebars(): typeof Handlebars {
   const hbs = Handlebars.create()
+  const compile = hbs.compile.bind(hbs)
+  hbs.compile = ((input: unknown, options?: Parameters<typeof Handlebars.compile>[1]) => compile(typeof input === 'string' ? compactSource(input) : (input as string), options)) as typeof hbs.compile
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b)
   hbs.registerHelper('not', (a: unknown) => !a)
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean))
@@ -53,11 +78,21 @@ export function createHandlebars(): typeof Handlebars {
   )
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value))
   // {{avatar id username avatarKey 32}}: a member's picture at a CSS size, beside their name (so no alt text).
+  // The markup is remembered per member and size: a thread page draws the same few authors again and again.
+  const avatars = new Map<string, InstanceType<typeof hbs.SafeString>>()
   hbs.registerHelper('avatar', (id: number, username: string, key: string | null | undefined, size: number) => {
     if (typeof id !== 'number' || typeof username !== 'string') return ''
     const px = typeof size === 'number' ? size : 32
-    const src = hbs.escapeExpression(avatarUrl({ id, username, avatar_key: typeof key === 'string' ? key : null }, px))
-    return new hbs.SafeString(`<img class="avatar" src="${src}" alt="" width="${px}" height="${px}" loading="lazy">`)
+    const avatarKey = typeof key === 'string' ? key : null
+    const memo = `${id}/${username}/${avatarKey}/${px}`
+    let html = avatars.get(memo)
+    if (html === undefined) {
+      const src = hbs.escapeExpression(avatarUrl({ id, username, avatar_key: avatarKey }, px))
+      html = new hbs.SafeString(`<img class="avatar" src="${src}" alt="" width="${px}" height="${px}" loading="lazy">`)
+      if (avatars.size >= 10_000) avatars.delete(avatars.keys().next().value as string)
+      avatars.set(memo, html)
+    }
+    return html
   })
   return hbs
 }

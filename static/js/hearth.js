@@ -284,3 +284,26 @@ document.addEventListener('keydown', (event) => {
     menu.querySelector('summary')?.focus()
   }
 })
+
+// A post's "Flag" link opens the flag form under the post, from the page's one copy of it
+// (<template id="flag-form">, views/discussions/thread.hbs); without this, the link opens the
+// form on a page of its own.
+document.addEventListener('click', (event) => {
+  const link = event.target instanceof Element ? event.target.closest('a[data-flag]') : null
+  const template = document.getElementById('flag-form')
+  if (!link || !(template instanceof HTMLTemplateElement) || event.defaultPrevented) return
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+  event.preventDefault()
+  const details = template.content.firstElementChild.cloneNode(true)
+  const form = details.querySelector('form')
+  form.action = link.href // the same address takes the POST
+  const postId = link.pathname.split('/')[2]
+  for (const el of details.querySelectorAll('[data-field]')) {
+    const id = `flag-${el.getAttribute('data-field')}-${postId}`
+    if (el instanceof HTMLLabelElement) el.htmlFor = id
+    else el.id = id
+    el.removeAttribute('data-field')
+  }
+  link.replaceWith(details)
+  details.querySelector('select').focus()
+})

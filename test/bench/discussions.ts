@@ -3,9 +3,12 @@
  * Seeds 2,000 threads and 100,000 posts (plus a thread with 200 nested posts, one with
  * 1,000, and 15,000 archived threads so "page 500" of a category exists), starts the web
  * process on loopback, and measures with autocannon at 50 connections: the 200-post thread
- * page, a category page, page 500 of a category, and search. Also prints the SQL queries a
- * thread page costs at both sizes.
+ * page, a category page, page 500 of a category, and search, with each page's size and the web
+ * process's CPU per request. Also prints the SQL queries a thread page costs at both sizes.
+ * The guest cache is on (10 s) as in production, so most requests are cache hits;
+ * GUEST_CACHE_SECONDS=0 renders every page.
  */
+import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import { sql } from 'kysely'
 import { buildApp } from '../../src/app.js'
@@ -19,6 +22,13 @@ import { QueryCounter } from '../helpers/query-counter.js'
 
 const DB_NAME = 'hearth_bench_discussions'
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
+
+/** CPU seconds the web process used so far (user + system), from /proc: steadier than rates on a busy machine. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 const databaseUrl = await freshDatabase(DB_NAME)
 const db = createDb(databaseUrl, 10)
@@ -91,6 +101,8 @@ const web = spawnEntry('src/main.ts', {
   LOG_LEVEL: 'warn',
   MIGRATE_ON_START: 'false',
   DATABASE_POOL_SIZE: '20',
+  // GUEST_CACHE_SECONDS=0 measures every page rendered (the default 10 s measures cache hits).
+  ...(process.env.GUEST_CACHE_SECONDS ? { GUEST_CACHE_SECONDS: process.env.GUEST_CACHE_SECONDS } : {}),
 })
 const base = `http://127.0.0.1:${port}`
 for (let i = 0; ; i++) {
@@ -106,14 +118,17 @@ const targets: [string, string][] = [
   ['category page 500 (archive)', `/c/archive?cursor=${cursor500}`],
   ['search "dark mode"', '/search?q=dark+mode'],
 ]
-console.log(`\nautocannon, 50 connections, ${DURATION} s each, guest requests (Node ${process.version}, 2 cores)`)
-console.log(`${'page'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}`)
+console.log(`\nautocannon, 50 connections, ${DURATION} s each, guest requests, guest cache ${process.env.GUEST_CACHE_SECONDS === '0' ? 'off' : 'on'} (Node ${process.version}, 2 cores)`)
+console.log(`${'page'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'non-2xx'.padStart(9)}${'bytes'.padStart(10)}${'node ms'.padStart(9)}`)
 for (const [name, path] of targets) {
   const check = await fetch(base + path)
   if (check.status !== 200) throw new Error(`${path} answered ${check.status}`)
+  const bytes = (await check.arrayBuffer()).byteLength
   await autocannon({ url: base + path, connections: 10, duration: 2 })
+  const cpu0 = cpuSeconds(web.child.pid!)
   const r = await autocannon({ url: base + path, connections: 50, duration: DURATION })
-  console.log(`${name.padEnd(34)}${r.requests.average.toFixed(0).padStart(9)}${String(r.latency.p50).padStart(9)}${String(r.latency.p99).padStart(9)}${String(r.non2xx).padStart(9)}`)
+  const nodeMs = ((cpuSeconds(web.child.pid!) - cpu0) * 1000) / Math.max(1, r.requests.total)
+  console.log(`${name.padEnd(34)}${r.requests.average.toFixed(0).padStart(9)}${String(r.latency.p50).padStart(9)}${String(r.latency.p99).padStart(9)}${String(r.non2xx).padStart(9)}${String(bytes).padStart(10)}${nodeMs.toFixed(2).padStart(9)}`)
 }
 console.log(`\nSQL queries for one thread page (service): ${queries200} with 200 posts, ${queries1000} with 1,000 posts`)
 web.child.kill('SIGTERM')

@@ -28,7 +28,8 @@ type SessionRow = SessionUser & {
   session_id: string
   secret_hash: Buffer
   expires_at: Date
-  extended_to: Date | null
+  /** The refresh (activity stamp, sliding expiry) is due. */
+  due: boolean
   moderates: number[]
   unread: number
   held: boolean
@@ -119,9 +120,9 @@ export class SessionStore {
   /**
    * Checks a token; returns the session, the user and (in the same round trip) who they are
    * to the guard: the categories they moderate and, when asked, their unread notification count.
-   * Extends the session when less than half its lifetime is left, so active members stay
-   * logged in; that and the activity stamp (at most every SEEN_EVERY) are written by the same
-   * statement, and only when the secret matches.
+   * That statement only reads. Once the session's refresh is due (the activity stamp every
+   * SEEN_EVERY, or less than half its lifetime left) and the secret matched, a second statement
+   * extends the session, so active members stay logged in, and stamps the activity.
    */
   async validate(token: string, options: { unread?: boolean } = {}): Promise<ValidSession | null> {
     const parts = splitToken(token)
@@ -129,49 +130,22 @@ export class SessionStore {
     const life = this.lifetimeDays * DAY
     const half = `${life / 2} milliseconds`
     const rows = await prepared(this.db, sql<SessionRow>`
-      with s as (
-        select id, user_id, secret_hash, expires_at, last_seen_at from sessions where id = ${parts.id}
-      ),
-      touched as (
-        update sessions set
-          expires_at = case when sessions.expires_at - now() < ${half}::interval then now() + ${`${life} milliseconds`}::interval else sessions.expires_at end,
-          last_seen_at = now()
-        from s
-        where sessions.id = s.id and s.secret_hash = ${hashSecret(parts.secret)} and s.expires_at > now()
-          and (s.last_seen_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval or s.expires_at - now() < ${half}::interval)
-        returning sessions.expires_at
-      ),
-      seen as (
-        update users set last_seen_at = now() from s where users.id = s.user_id and exists (select 1 from touched)
-      ),
-      -- A visit for the activity log (community health): at most one per member per UTC day,
-      -- written with the refresh above (every few minutes), never on an ordinary request.
-      visited as (
-        insert into activity_log (user_id, kind, subject_id, at)
-        select s.user_id, 'visit', to_char(now() at time zone 'UTC', 'YYYYMMDD')::bigint, now()
-        from s where exists (select 1 from touched)
-        on conflict do nothing
-        returning user_id
-      ),
-      visit_day as (
-        insert into member_days (day, user_id)
-        select (now() at time zone 'UTC')::date, user_id from visited
-        on conflict do nothing
-      )
-      select s.id as session_id, s.secret_hash, s.expires_at, (select expires_at from touched) as extended_to,
+      select s.id as session_id, s.secret_hash, s.expires_at,
+        (s.last_seen_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval or s.expires_at - now() < ${half}::interval) as due,
         ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
         ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread,
         ${options.unread ? sql`exists (select 1 from held_posts h where h.author_id = users.id and h.status = 'pending')` : sql`false`} as held
-      from s join users on users.id = s.user_id`)
+      from sessions s join users on users.id = s.user_id
+      where s.id = ${parts.id}`)
     const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
     if (row.expires_at.getTime() <= Date.now()) {
       await this.db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
       return null
     }
-    const expiresAt = row.extended_to ?? row.expires_at
-    const { session_id, secret_hash: _hash, expires_at: _exp, extended_to: _ext, moderates, unread, held, ...user } = row
+    const expiresAt = (row.due ? await this.refresh(row.session_id, life) : null) ?? row.expires_at
+    const { session_id, secret_hash: _hash, expires_at: _exp, due: _due, moderates, unread, held, ...user } = row
     return {
       session: { id: session_id, userId: row.id, expiresAt },
       user,
@@ -180,6 +154,44 @@ export class SessionStore {
       unread,
       held,
     }
+  }
+
+  /**
+   * The sliding refresh (a session validated a moment ago): extends it when less than half its
+   * lifetime is left and stamps the member's activity, in one statement. Concurrent requests
+   * race harmlessly: the conditions are checked again under the row's lock, so only the first
+   * writes. Returns the new expiry, or null when nothing was extended.
+   */
+  private async refresh(sessionId: string, life: number): Promise<Date | null> {
+    const half = `${life / 2} milliseconds`
+    const rows = await prepared(this.db, sql<{ expires_at: Date; extended: boolean }>`
+      with touched as (
+        update sessions set
+          expires_at = case when expires_at - now() < ${half}::interval then now() + ${`${life} milliseconds`}::interval else expires_at end,
+          last_seen_at = now()
+        where id = ${sessionId} and expires_at > now()
+          and (last_seen_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval or expires_at - now() < ${half}::interval)
+        returning user_id, expires_at
+      ),
+      seen as (
+        update users set last_seen_at = now() from touched where users.id = touched.user_id
+      ),
+      -- A visit for the activity log (community health): at most one per member per UTC day,
+      -- written with the refresh above (every few minutes), never on an ordinary request.
+      visited as (
+        insert into activity_log (user_id, kind, subject_id, at)
+        select user_id, 'visit', to_char(now() at time zone 'UTC', 'YYYYMMDD')::bigint, now()
+        from touched
+        on conflict do nothing
+        returning user_id
+      ),
+      visit_day as (
+        insert into member_days (day, user_id)
+        select (now() at time zone 'UTC')::date, user_id from visited
+        on conflict do nothing
+      )
+      select expires_at from touched`)
+    return rows[0]?.expires_at ?? null
   }
 
   /** Ends one session (log-out). */
@@ -233,19 +245,22 @@ export class SessionStore {
   async validateApiToken(token: string): Promise<{ tokenId: string; user: SessionUser; moderates: number[] } | null> {
     const parts = splitToken(token, API_TOKEN_PREFIX)
     if (!parts) return null
-    const rows = await prepared(this.db, sql<SessionUser & { token_id: string; secret_hash: Buffer; moderates: number[] }>`
-      with t as (select id, user_id, secret_hash, last_used_at from api_tokens where id = ${parts.id}),
-      used as (
-        update api_tokens set last_used_at = now() from t
-        where api_tokens.id = t.id and t.secret_hash = ${hashSecret(parts.secret)}
-          and (t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval)
-      )
-      select t.id as token_id, t.secret_hash, ${sql.join(userColumns.map((c) => sql.ref(c)))},
+    const rows = await prepared(this.db, sql<SessionUser & { token_id: string; secret_hash: Buffer; due: boolean; moderates: number[] }>`
+      select t.id as token_id, t.secret_hash,
+        (t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval) as due,
+        ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates
-      from t join users on users.id = t.user_id`)
+      from api_tokens t join users on users.id = t.user_id
+      where t.id = ${parts.id}`)
     const row = rows[0]
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
-    const { token_id, secret_hash: _hash, moderates, ...user } = row
+    // "Last used" is stamped at most every SEEN_EVERY, by its own statement: the check itself only reads.
+    if (row.due) {
+      await prepared(this.db, sql`
+        update api_tokens set last_used_at = now()
+        where id = ${row.token_id} and (last_used_at is null or last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval)`)
+    }
+    const { token_id, secret_hash: _hash, due: _due, moderates, ...user } = row
     return { tokenId: token_id, user, moderates }
   }
 

@@ -150,9 +150,10 @@ export class NotificationService {
    * same statement, makes a repeated delivery of the event add nothing.
    */
   async fanOutPost(trx: Trx, eventId: number, p: EventMap['post.notify']): Promise<number> {
-    const category = (await this.categories.all(trx)).find((c) => c.id === p.categoryId)
+    const all = await this.categories.all(trx)
+    const category = all.find((c) => c.id === p.categoryId)
     if (!category) return 0
-    const parent = category.parent_id ? (await this.categories.all(trx)).find((c) => c.id === category.parent_id) : null
+    const parent = category.parent_id ? all.find((c) => c.id === category.parent_id) : null
     const watchers = await sql<{ id: number; role: Role; trust_level: number; suspended_until: Date | null; silenced_until: Date | null; email_verified_at: Date | null; moderates: number[] }>`
       with w as (
         select l.user_id from thread_notification_levels l where l.thread_id = ${p.threadId} and l.level = 'watching'

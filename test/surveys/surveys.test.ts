@@ -234,3 +234,34 @@ t.test('invitations arrive by notification and by mail, through the real worker'
   const mine = await invitee.client.api('GET', '/api/v1/surveys')
   t.same(mine.data.items.map((s: { title: string; answered: boolean }) => [s.title, s.answered]), [['A survey for trust level 3', false]], 'listed as theirs to answer')
 })
+
+t.test('staff close a survey early: no more answers, the answers given stay, logged once', async (t) => {
+  const { app, db } = await build(t)
+  const { admin, member, regular } = await forum(app, db)
+  const created = await admin.client.api('POST', '/api/v1/surveys', { title: 'Quick pulse', anonymous: false, closesAt: week(), questions: QUESTIONS })
+  const id = created.data.id as number
+  t.equal((await regular.client.api('POST', `/api/v1/surveys/${id}/answers`, { answers: { q1: 9 } })).statusCode, 201)
+  t.equal((await member.client.api('POST', `/api/v1/surveys/${id}/close`, {})).statusCode, 404, 'members cannot close surveys')
+
+  // From the results page, as staff click it.
+  const page = await admin.client.get(`/surveys/${id}/results`)
+  t.match(page.body, /Close it now/)
+  const csrf = await admin.client.csrfFrom(`/surveys/${id}/results`)
+  const closed = await admin.client.postForm(`/surveys/${id}/close`, { _csrf: csrf })
+  t.equal(closed.statusCode, 303)
+  const after = await admin.client.get(closed.headers.location as string)
+  t.match(after.body, /The survey is closed/)
+  t.notMatch(after.body, /Close it now/, 'a closed survey offers no close button')
+  t.match(after.body, /<strong>1<\/strong> answer\b/, 'the answer given stays')
+
+  const late = await member.client.api('POST', `/api/v1/surveys/${id}/answers`, { answers: { q1: 10 } })
+  t.equal(late.statusCode, 409, 'no answers after closing')
+  t.same((await admin.client.api('POST', `/api/v1/surveys/${id}/close`, {})).data, { closed: false }, 'closing again changes nothing')
+  const log = await db.selectFrom('moderation_log').select(['actor_id', 'action']).where('action', '=', 'survey.close').execute()
+  t.same(log, [{ actor_id: admin.id, action: 'survey.close' }], 'logged once')
+
+  // A scheduled survey closed before it opened is closed, not left waiting.
+  const later = await admin.client.api('POST', '/api/v1/surveys', { title: 'Next month', anonymous: true, opensAt: new Date(Date.now() + 86_400_000).toISOString(), closesAt: week(), questions: QUESTIONS })
+  t.same((await admin.client.api('POST', `/api/v1/surveys/${later.data.id}/close`, {})).data, { closed: true })
+  t.match((await admin.client.get(`/surveys/${later.data.id}/results`)).body, /<span class="badge">closed<\/span>/, 'shown as closed')
+})

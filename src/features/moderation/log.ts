@@ -79,6 +79,7 @@ export const STAFF_ACTIONS = {
   'poll.close': { label: 'closed a poll in', target: 'post', after: 'in' },
   // surveys (features/surveys)
   'survey.create': { label: 'created a survey', target: 'settings', after: '' },
+  'survey.close': { label: 'closed a survey early', target: 'settings', after: '' },
   'survey.followup': { label: 'updated a survey follow-up', target: 'settings', after: '' },
   'survey.idea': { label: 'turned a survey answer into an idea', target: 'idea', after: '' },
   // events (features/events): staff and category moderators acting on an event they do not host

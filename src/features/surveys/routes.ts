@@ -100,10 +100,10 @@ export async function surveyRoutes(app: FastifyInstance): Promise<void> {
     }
   })
 
-  r.get('/surveys/:id/results', { schema: { params: IdParams, querystring: z.object({ created: queryText, invited: queryText }) } }, async (req, reply) => {
+  r.get('/surveys/:id/results', { schema: { params: IdParams, querystring: z.object({ created: queryText, invited: queryText, closed: queryText }) } }, async (req, reply) => {
     requireUser(req)
     const results = await surveys.results(await viewerOf(req), req.params.id)
-    return reply.view('surveys/results', { title: `Results: ${results.survey.title}`, ...results, created: !!req.query.created, invitedNow: req.query.invited })
+    return reply.view('surveys/results', { title: `Results: ${results.survey.title}`, ...results, created: !!req.query.created, invitedNow: req.query.invited, closedNow: !!req.query.closed })
   })
 
   r.get('/surveys/:id/results.csv', { schema: { params: IdParams } }, async (req, reply) => {
@@ -116,6 +116,12 @@ export async function surveyRoutes(app: FastifyInstance): Promise<void> {
     requireUser(req)
     const n = await surveys.inviteNow(await viewerOf(req), req.params.id)
     return reply.redirect(`/surveys/${req.params.id}/results?invited=${n}`, 303)
+  })
+
+  r.post('/surveys/:id/close', { schema: { params: IdParams, body: MultiFormBody } }, async (req, reply) => {
+    requireUser(req)
+    await surveys.close(await viewerOf(req), req.params.id)
+    return reply.redirect(`/surveys/${req.params.id}/results?closed=1`, 303)
   })
 
   r.post('/surveys/:id/answers/:responseId/idea', { schema: { params: AnswerParams, body: MultiFormBody } }, async (req, reply) => {
@@ -181,6 +187,11 @@ export async function surveyRoutes(app: FastifyInstance): Promise<void> {
   r.post('/api/v1/surveys/followups/:id', { schema: { params: IdParams } }, async (req) => {
     requireUser(req)
     return surveys.setFollowup(await viewerOf(req), req.params.id, req.body)
+  })
+
+  r.post('/api/v1/surveys/:id/close', { schema: { params: IdParams } }, async (req) => {
+    requireUser(req)
+    return { closed: await surveys.close(await viewerOf(req), req.params.id) }
   })
 
   r.post('/api/v1/surveys/:id/answers/:responseId/idea', { schema: { params: AnswerParams } }, async (req, reply) => {

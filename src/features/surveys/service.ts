@@ -427,6 +427,28 @@ export class SurveyService {
     return { survey: this.summary(survey), invited, responses: responses.length, items, waves, ideas: ideasFrom, followupsOpen: [...followups.values()].filter((f) => f.status === 'open').length }
   }
 
+  /**
+   * Closes a survey now (staff), before its end date or before it opened: no more answers,
+   * no more invitations; what was answered stays. Logged. Closing a closed survey changes nothing.
+   */
+  async close(viewer: Viewer, id: number): Promise<boolean> {
+    ensure(viewer, 'manageSurveys', undefined)
+    await this.load(id)
+    return this.db.transaction().execute(async (trx) => {
+      const closed = await trx
+        .updateTable('surveys')
+        // A survey that had not opened yet keeps a period of a moment before now (closes_at > opens_at).
+        .set({ closes_at: sql<Date>`now()`, opens_at: sql<Date>`least(opens_at, now() - interval '1 second')` })
+        .where('id', '=', id)
+        .where('closes_at', '>', sql<Date>`now()`)
+        .returning('title')
+        .executeTakeFirst()
+      if (!closed) return false
+      await logStaffAction(trx, { actorId: viewer.user!.id, action: 'survey.close', target: { type: 'settings', id: `survey:${id}` }, details: { title: closed.title } })
+      return true
+    })
+  }
+
   /** NPS per wave of the survey's series (the first NPS question of each wave), with a chart. */
   private async waves(survey: SurveyRow) {
     const seriesId = survey.series_id ?? survey.id

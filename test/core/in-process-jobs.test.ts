@@ -54,9 +54,9 @@ t.test('no Redis: the web process runs trust recompute and session purge itself,
   t.pass('the trust recompute ran: the reader reached trust level 1')
   await until(async () => (await db.selectFrom('sessions').select('id').where('id', '=', 'expired-session').executeTakeFirst()) === undefined, 60_000, 200)
   t.pass('the session purge ran: the expired session is gone')
-  await until(async () => (await db.selectFrom('scheduled_job_runs').select('name').where('finished_at', 'is not', null).execute()).length === 5, 60_000, 200)
+  await until(async () => (await db.selectFrom('scheduled_job_runs').select('name').where('finished_at', 'is not', null).execute()).length === 6, 60_000, 200)
   const runs = await db.selectFrom('scheduled_job_runs').select(['name', 'error']).orderBy('name').execute()
-  t.same(runs.map((r) => r.name).sort(), ['activity.nightly', 'moderators.promote', 'outbox.prune', 'sessions.purge', 'trust.recompute'])
+  t.same(runs.map((r) => r.name).sort(), ['activity.nightly', 'events.extend', 'moderators.promote', 'outbox.prune', 'sessions.purge', 'trust.recompute'])
   t.same(runs.filter((r) => r.error !== null), [], 'no run failed')
 
   web.child.kill('SIGTERM')

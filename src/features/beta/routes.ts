@@ -10,6 +10,7 @@ import {
   programFromForm,
   type Question,
   QUESTION_TYPES,
+  questionFields,
   ReviewParams,
 } from './schemas.js'
 
@@ -22,21 +23,6 @@ const TYPE_LABELS: Record<(typeof QUESTION_TYPES)[number], string> = {
   long_text: 'Long text',
   single_choice: 'Single choice',
   multiple_choice: 'Multiple choice',
-}
-
-/** The questions of a sign-up form, with what the member typed and each field's message. */
-function questionFields(questions: Question[], answers: Record<string, unknown>, errors: Record<string, string>) {
-  return questions.map((q) => {
-    const value = answers[q.id]
-    const picked = new Set(Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)])
-    return {
-      ...q,
-      [q.type]: true,
-      value: typeof value === 'string' ? value : '',
-      options: q.choices.map((c) => ({ value: c, checked: picked.has(c) })),
-      error: errors[`answers.${q.id}`],
-    }
-  })
 }
 
 /** Beta programs: the list, a program's page and sign-up, admin creation and review, CSV, and the API. */

@@ -157,3 +157,18 @@ export const ClosingInput = z.object({ reason: z.string().trim().max(500, 'Keep 
 
 export const ProgramParams = IdParams
 export const ReviewParams = IdParams.extend({ userId: idField() })
+
+/** The questions of a sign-up or RSVP form, with what the member typed and each field's message (for the page). */
+export function questionFields(questions: Question[], answers: Record<string, unknown>, errors: Record<string, string>) {
+  return questions.map((q) => {
+    const value = answers[q.id]
+    const picked = new Set(Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)])
+    return {
+      ...q,
+      [q.type]: true,
+      value: typeof value === 'string' ? value : '',
+      options: q.choices.map((c) => ({ value: c, checked: picked.has(c) })),
+      error: errors[`answers.${q.id}`],
+    }
+  })
+}

@@ -18,7 +18,7 @@ import {
   OccurrenceParams,
   OccurrenceQuery,
   PrivateFeedParams,
-  type Question,
+  questionFields,
 } from './schemas.js'
 import { isZone, viewerZone } from './time.js'
 
@@ -29,21 +29,6 @@ export const ZONE_COOKIE = 'hearth_tz'
 type Form = Record<string, string | string[] | undefined>
 
 const ZONES = [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])].filter((z) => Info.isValidIANAZone(z) || z === 'UTC')
-
-/** The questions of an RSVP form, with what the member typed and each field's message. */
-function questionFields(questions: Question[], answers: Record<string, unknown>, errors: Record<string, string>) {
-  return questions.map((q) => {
-    const value = answers[q.id]
-    const picked = new Set(Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)])
-    return {
-      ...q,
-      [q.type]: true,
-      value: typeof value === 'string' ? value : '',
-      options: q.choices.map((c) => ({ value: c, checked: picked.has(c) })),
-      error: errors[`answers.${q.id}`],
-    }
-  })
-}
 
 /** Events: the list and month view, an event's page with RSVP, hosts' forms and check-in, calendars, and the API. */
 export async function eventRoutes(app: FastifyInstance): Promise<void> {

@@ -4,7 +4,7 @@ import { IdParams, idField } from '../../core/http.js'
 import { Question } from '../beta/schemas.js'
 import { isZone } from './time.js'
 
-export { answersFromForm, answersSchema, Question } from '../beta/schemas.js'
+export { answersFromForm, answersSchema, Question, questionFields } from '../beta/schemas.js'
 
 /** How many question slots the no-JavaScript event form offers. */
 export const FORM_QUESTION_SLOTS = 3

@@ -116,6 +116,27 @@ function schedule(input: EventInput): Schedule {
   return { start, durationMinutes, rsvpCloseMinutes }
 }
 
+/** An event's row as its form or API input and its schedule give it (creating and editing alike). */
+function eventRow(input: EventInput, plan: Schedule, categoryId: number) {
+  return {
+    category_id: categoryId,
+    title: input.title,
+    description_md: input.body,
+    description_html: renderMarkdown(input.body).html,
+    time_zone: input.timeZone,
+    local_start: wallClock(plan.start),
+    duration_minutes: plan.durationMinutes,
+    recurrence: input.recurrence,
+    repeat_until: input.repeatUntil ?? null,
+    address: input.location ?? null,
+    online_url: input.onlineUrl ?? null,
+    capacity: input.capacity ?? null,
+    max_guests: input.maxGuests,
+    rsvp_close_minutes: plan.rsvpCloseMinutes,
+    questions: JSON.stringify(input.questions),
+  }
+}
+
 /**
  * Events and meetups: staff and category moderators create them in a category, whose
  * visibility they inherit; members RSVP per occurrence. Seats are counted on the
@@ -197,22 +218,8 @@ export class EventService {
       const row = await trx
         .insertInto('events')
         .values({
-          category_id: category.id,
-          title: input.title,
-          description_md: input.body,
-          description_html: renderMarkdown(input.body).html,
-          time_zone: input.timeZone,
-          local_start: wallClock(plan.start),
-          duration_minutes: plan.durationMinutes,
-          recurrence: input.recurrence,
-          repeat_until: input.repeatUntil ?? null,
-          address: input.location ?? null,
-          online_url: input.onlineUrl ?? null,
-          capacity: input.capacity ?? null,
-          max_guests: input.maxGuests,
-          rsvp_close_minutes: plan.rsvpCloseMinutes,
+          ...eventRow(input, plan, category.id),
           ...(input.reminders ? { reminder_minutes: input.reminders } : {}),
-          questions: JSON.stringify(input.questions),
           created_by: actor.id,
         })
         .returning('id')
@@ -322,24 +329,7 @@ export class EventService {
     await this.db.transaction().execute(async (trx) => {
       await trx
         .updateTable('events')
-        .set({
-          category_id: input.categoryId,
-          title: input.title,
-          description_md: input.body,
-          description_html: renderMarkdown(input.body).html,
-          time_zone: input.timeZone,
-          local_start: wallClock(plan.start),
-          duration_minutes: plan.durationMinutes,
-          recurrence: input.recurrence,
-          repeat_until: input.repeatUntil ?? null,
-          address: input.location ?? null,
-          online_url: input.onlineUrl ?? null,
-          capacity: input.capacity ?? null,
-          max_guests: input.maxGuests,
-          rsvp_close_minutes: plan.rsvpCloseMinutes,
-          reminder_minutes: input.reminders ?? [1440, 60],
-          questions: JSON.stringify(input.questions),
-        })
+        .set({ ...eventRow(input, plan, input.categoryId), reminder_minutes: input.reminders ?? [1440, 60] })
         .where('id', '=', id)
         .execute()
       if ('hosts' in given) {

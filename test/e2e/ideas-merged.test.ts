@@ -1,25 +1,8 @@
 import tap from 'tap'
-import type { BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { build } from '../helpers/app.js'
-import { launchBrowser, screenshotPath, serve } from '../helpers/browser.js'
-import { type Persona, persona, restrict } from '../helpers/personas.js'
-
-/** Screenshots the page at a phone's and a desktop's width, checking neither scrolls sideways. */
-async function shoot(t: Pick<typeof tap, 'ok'>, page: Page, name: string): Promise<void> {
-  for (const width of [390, 1280]) {
-    await page.setViewportSize({ width, height: 844 })
-    await page.evaluate('window.scrollTo(0, 0)')
-    const { scrollWidth, clientWidth } = await page.evaluate(`({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })`) as { scrollWidth: number; clientWidth: number }
-    t.ok(scrollWidth <= clientWidth, `${name} at ${width}px does not scroll sideways`, { scrollWidth, clientWidth })
-    await page.screenshot({ path: screenshotPath(`${name}-${width}`), fullPage: true })
-  }
-  await page.setViewportSize({ width: 1280, height: 844 })
-}
-
-async function loggedIn(context: BrowserContext, who: Persona, base: string): Promise<Page> {
-  await context.addCookies([{ name: 'hearth_session', value: who.client.cookies.get('hearth_session')!, url: base }])
-  return context.newPage()
-}
+import { launchBrowser, loggedIn, serve, shoot } from '../helpers/browser.js'
+import { persona, restrict } from '../helpers/personas.js'
 
 tap.test('staff merge a duplicate: it keeps its page with a banner, the board drops it; a silenced member sees why they cannot vote', async (t) => {
   const testApp = await build(t)

@@ -1,21 +1,9 @@
 import t from 'tap'
-import type { BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { build } from '../helpers/app.js'
-import { launchBrowser, screenshotPath, serve } from '../helpers/browser.js'
+import { launchBrowser, loggedIn, screenshotPath, serve, watchCsp } from '../helpers/browser.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
-import { type Persona, persona } from '../helpers/personas.js'
-
-async function loggedIn(context: BrowserContext, who: Persona, base: string): Promise<Page> {
-  await context.addCookies([...who.client.cookies].map(([name, value]) => ({ name, value, url: base })))
-  const page = await context.newPage()
-  return page
-}
-
-function watchCsp(page: Page, violations: string[]) {
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) violations.push(m.text())
-  })
-}
+import { persona } from '../helpers/personas.js'
 
 async function noSidewaysScroll(page: Page): Promise<boolean> {
   return page.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')

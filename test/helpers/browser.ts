@@ -1,7 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { type Browser, chromium } from 'playwright-core'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import type { TestApp, Teardown } from './app.js'
+import type tap from 'tap'
+import type { Persona } from './personas.js'
 import { ROOT } from './process.js'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -38,4 +40,29 @@ export function screenshotPath(name: string): string {
   const dir = path.join(ROOT, 'test/e2e/screenshots')
   fs.mkdirSync(dir, { recursive: true })
   return path.join(dir, `${name}.png`)
+}
+
+/** A page in `context` that carries the persona's cookies (their session). */
+export async function loggedIn(context: BrowserContext, who: Persona, base: string): Promise<Page> {
+  await context.addCookies([...who.client.cookies].map(([name, value]) => ({ name, value, url: base })))
+  return context.newPage()
+}
+
+/** Screenshots the page at a phone's and a desktop's width, checking neither scrolls sideways. */
+export async function shoot(t: Pick<typeof tap, 'ok'>, page: Page, name: string): Promise<void> {
+  for (const width of [390, 1280]) {
+    await page.setViewportSize({ width, height: 844 })
+    await page.evaluate('window.scrollTo(0, 0)')
+    const { scrollWidth, clientWidth } = (await page.evaluate(`({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })`)) as { scrollWidth: number; clientWidth: number }
+    t.ok(scrollWidth <= clientWidth, `${name} at ${width}px does not scroll sideways`, { scrollWidth, clientWidth })
+    await page.screenshot({ path: screenshotPath(`${name}-${width}`), fullPage: true })
+  }
+  await page.setViewportSize({ width: 1280, height: 844 })
+}
+
+/** Collects the page's Content-Security-Policy violations (from the console) into `violations`. */
+export function watchCsp(page: Page, violations: string[]): void {
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text())
+  })
 }

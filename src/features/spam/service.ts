@@ -654,20 +654,19 @@ export class SpamService implements PostGate {
    */
   async referralInvitation(code: string, s: CommunitySettingsValues): Promise<number | null | undefined> {
     const link = await this.db
-      .selectFrom('referral_links as l')
-      .leftJoin('users as u', 'u.id', 'l.owner_id')
-      .select(['l.owner_id', 'u.id', 'u.role', 'u.trust_level', 'u.suspended_until', 'u.silenced_until', 'u.email_verified_at', 'u.approval_status'])
-      .where('l.code', '=', code.slice(0, 64))
-      .where('l.disabled_at', 'is', null)
+      .selectFrom('referral_links')
+      .select('owner_id')
+      .where('code', '=', code.slice(0, 64))
+      .where('disabled_at', 'is', null)
       .executeTakeFirst()
     if (!link) return undefined
     if (link.owner_id === null) return null
-    if (link.id === null || link.role === null || link.trust_level === null || link.approval_status === null) return undefined
-    const owner: GuardUser = {
-      id: link.id, role: link.role, trust_level: link.trust_level, suspended_until: link.suspended_until,
-      silenced_until: link.silenced_until, email_verified_at: link.email_verified_at, approval_status: link.approval_status,
-    }
-    return can(viewerOf(owner), 'invite', undefined, { settings: s }) ? link.owner_id : undefined
+    const owner = await this.db
+      .selectFrom('users')
+      .select(['id', 'role', 'trust_level', 'suspended_until', 'silenced_until', 'email_verified_at', 'approval_status'])
+      .where('id', '=', link.owner_id)
+      .executeTakeFirst()
+    return owner && can(viewerOf(owner), 'invite', undefined, { settings: s }) ? owner.id : undefined
   }
 
   /** Records the admission with the new account, in its transaction (an invitation used up meanwhile rolls it back). */

@@ -422,14 +422,17 @@ export async function seedDemo(services: Services, options: DemoOptions): Promis
   // A beta program for the idea in progress: more sign-ups than seats, so a waitlist forms.
   let signups = 0
   if (voters.length > 0) {
+    // Up to twelve distinct voters, drawn at random; the seats are two fewer (at least one).
+    const pool = [...voters]
+    const testers: number[] = []
+    while (testers.length < Math.min(voters.length, 12)) testers.push(pool.splice(Math.floor(rand() * pool.length), 1)[0]!)
     const program = await services.beta.create(adminUser, {
       title: 'Desktop app beta',
       description: 'Try the new desktop app before everyone else and tell us what breaks.',
       ideaId: inProgressIdea ?? undefined,
-      capacity: Math.max(1, Math.min(8, voters.length - 2)),
+      capacity: Math.max(1, Math.min(8, testers.length - 2)),
       questions: [{ id: 'device', label: 'Which computer will you test on?', type: 'single_choice', required: true, choices: ['Windows', 'macOS', 'Linux'] }],
     })
-    const testers = [...new Set(Array.from({ length: Math.min(voters.length, 12) * 2 }, () => pick(voters)))].slice(0, Math.min(voters.length, 12))
     for (const id of testers) {
       await services.beta.signUp(await sessionUser(db, id), program.id, { answers: { device: pick(['Windows', 'macOS', 'Linux']) } })
       signups += 1

@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { SESSION_COOKIE, setSessionCookie } from './core/auth/cookies.js'
+import { type PendingViewer, sessionRef, type ValidSession } from './core/auth/sessions.js'
 import type { Db } from './core/db.js'
 import { DomainError, Invalid, isDatabaseUnavailable, NotFound, TooManyRequests, Unavailable } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
@@ -113,6 +114,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorateRequest('session', null)
   app.decorateRequest('authMethod', null)
   app.decorateRequest('heldPosts', null)
+  app.decorateRequest('sessionRef', null)
 
   // ── external plugins ───────────────────────────────────────────────────────────
   await app.register(fastifyHelmet, {
@@ -201,6 +203,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   // Unread notification counts read with the session, for the page header.
   const unreadOf = new WeakMap<FastifyRequest, number>()
+  // What a checked session means for the request (or a dropped cookie, when it is not valid).
+  const applySession = (req: FastifyRequest, reply: FastifyReply, token: string, found: ValidSession | null, page: boolean) => {
+    if (!found) {
+      reply.clearCookie(SESSION_COOKIE, { path: '/' })
+      return
+    }
+    req.user = found.user
+    if (!longLived(req)) categories.remember(found.user, found.moderates)
+    if (page) {
+      unreadOf.set(req, found.unread)
+      req.heldPosts = found.held
+    }
+    req.session = found.session
+    req.authMethod = 'session'
+    if (found.refreshed) setSessionCookie(reply, config, token, found.session.expiresAt)
+  }
   app.addHook('onRequest', async (req, reply) => {
     const auth = req.headers.authorization
     if (auth?.startsWith('Bearer ')) {
@@ -215,20 +233,50 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     if (!token) return
     // A page's header shows the unread count: read it with the session, in the same round trip.
     const page = req.method === 'GET' && !isApi(req)
-    const found = await sessions.validate(token, { unread: page })
-    if (!found) {
-      reply.clearCookie(SESSION_COOKIE, { path: '/' })
-      return
+    // A page that looks the session up in its own statement settles it there (pendingViewer).
+    if (page && req.routeOptions.config?.sessionInPage) {
+      req.sessionRef = sessionRef(token)
+      if (req.sessionRef) return
     }
-    req.user = found.user
-    if (!longLived(req)) categories.remember(found.user, found.moderates)
-    if (page) {
-      unreadOf.set(req, found.unread)
-      req.heldPosts = found.held
+    applySession(req, reply, token, await sessions.validate(token, { unread: page }), page)
+  })
+
+  // The page's locals (header, CSRF token) once the session is known.
+  const setPageLocals = async (req: FastifyRequest, reply: FastifyReply) => {
+    // Pages (and their error pages) still render while the database is away.
+    const community = await hearth.community.identity().catch(() => hearth.community.fallbackIdentity())
+    reply.locals = {
+      ...reply.locals,
+      community,
+      communityName: community.name,
+      currentUser: req.user,
+      isAdmin: isAdmin(viewerOf(req.user)),
+      isStaff: isStaff(viewerOf(req.user)),
+      csrfToken: reply.generateCsrf(),
+      path: req.url,
+      unreadNotifications: req.user && req.method === 'GET' ? (unreadOf.get(req) ?? (await hearth.notifications.unreadCount(req.user.id))) : 0,
+      isModerator: req.user && req.method === 'GET' ? hearth.moderation.isModerator(await categories.viewer(req.user)) : false,
     }
-    req.session = found.session
-    req.authMethod = 'session'
-    if (found.refreshed) setSessionCookie(reply, config, token, found.session.expiresAt)
+  }
+  const settle = async (req: FastifyRequest, reply: FastifyReply, found: ValidSession | null) => {
+    req.sessionRef = null
+    applySession(req, reply, req.cookies[SESSION_COOKIE]!, found, true)
+    await setPageLocals(req, reply)
+  }
+  app.decorate('pendingViewer', (req: FastifyRequest, reply: FastifyReply): PendingViewer | null => {
+    const ref = req.sessionRef
+    if (!ref) return null
+    return {
+      ref,
+      lookup: (r) => sessions.lookup(r, { unread: true }),
+      settle: async (row) => {
+        await settle(req, reply, await sessions.settle(ref, row))
+        return categories.viewer(req.user)
+      },
+    }
+  })
+  app.decorate('settleSession', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.sessionRef) await settle(req, reply, await sessions.validate(req.cookies[SESSION_COOKIE]!, { unread: true }))
   })
 
   app.addHook('preValidation', (req, reply, done) => {
@@ -254,20 +302,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.addHook('preHandler', async (req, reply) => {
     if (isApi(req) || req.method === 'HEAD' || req.ws) return
-    // Pages (and their error pages) still render while the database is away.
-    const community = await hearth.community.identity().catch(() => hearth.community.fallbackIdentity())
-    reply.locals = {
-      ...reply.locals,
-      community,
-      communityName: community.name,
-      currentUser: req.user,
-      isAdmin: isAdmin(viewerOf(req.user)),
-      isStaff: isStaff(viewerOf(req.user)),
-      csrfToken: reply.generateCsrf(),
-      path: req.url,
-      unreadNotifications: req.user && req.method === 'GET' ? (unreadOf.get(req) ?? (await hearth.notifications.unreadCount(req.user.id))) : 0,
-      isModerator: req.user && req.method === 'GET' ? hearth.moderation.isModerator(await categories.viewer(req.user)) : false,
-    }
+    // A page that looks its session up itself gets its locals when it settles it.
+    if (req.sessionRef) return
+    await setPageLocals(req, reply)
   })
 
   registerGuestCache(app, config.guestCacheSeconds, config.guestCacheMaxBytes)
@@ -323,6 +360,8 @@ function sameOrigin(req: FastifyRequest, config: Config): boolean {
 
 // Locals for pages rendered outside the preHandler (404s, errors before routing).
 async function pageLocals(req: FastifyRequest, reply: FastifyReply): Promise<Record<string, unknown>> {
+  // A page that failed before it looked its session up: the header still knows who is asking.
+  if (req.sessionRef) await req.server.settleSession(req, reply).catch(() => (req.sessionRef = null))
   if (reply.locals?.csrfToken) return {}
   // The community's name and look, unless the database is what failed.
   const community = await req.server.hearth.community.identity().catch(() => null)

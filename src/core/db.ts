@@ -112,6 +112,41 @@ export async function preparedShape<R>(db: DbOrTrx, shape: string, params: reado
   return prepared(db, { compile: () => compiled })
 }
 
+/** A named parameter of a `preparedTemplate` statement: its value is bound at each run. */
+class Slot {
+  constructor(readonly name: string) {}
+}
+
+// Compiled SQL of templates, by the caller's name for the shape, with each parameter's slot name
+// (null: a template that baked a value in, so it is built every time).
+const templates = new Map<string, { sql: string; slots: string[] } | null>()
+
+/**
+ * As `prepared`, for a large statement whose shape is fixed by `shape` and whose values vary:
+ * `build` receives a stand-in (a slot) for each of `values` and runs once per shape; later runs
+ * bind the values to the SQL it compiled, so the query builder's Node CPU is paid once. `build`
+ * must therefore not branch on the values (what varies the shape belongs in the shape's name),
+ * and every other parameter it uses must be a literal (`sql.lit`), or it is built every time.
+ */
+export async function preparedTemplate<R, V extends Record<string, unknown>>(
+  db: DbOrTrx,
+  shape: string,
+  values: V,
+  build: (slots: V) => { compile(): CompiledQuery<R> } | RawBuilder<R>,
+): Promise<R[]> {
+  let template = templates.get(shape)
+  if (template === undefined && templates.size < MAX_PREPARED) {
+    const slots = Object.fromEntries(Object.keys(values).map((name) => [name, new Slot(name)])) as unknown as V
+    const compiled = (build(slots) as RawBuilder<R>).compile(db)
+    const names = compiled.parameters.map((p) => (p instanceof Slot ? p.name : null))
+    template = names.every((n) => n !== null) ? { sql: compiled.sql, slots: names as string[] } : null
+    templates.set(shape, template)
+  }
+  if (!template) return prepared(db, build(values))
+  if (!preparedNames.has(template.sql) && preparedNames.size < MAX_PREPARED) preparedNames.set(template.sql, nameOf(template.sql))
+  return (await db.executeQuery(CompiledQuery.raw(template.sql, template.slots.map((name) => values[name])))).rows as R[]
+}
+
 function nameOf(text: string): string {
   return `hearth_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
 }

@@ -1,6 +1,7 @@
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import { type Db, type DbOrTrx, prepared } from '../db.js'
 import type { User } from '../db-types.js'
+import type { Viewer } from '../guard.js'
 import type { Outbox } from '../outbox.js'
 import { hashSecret, issueSecret, secretMatches, splitToken } from './tokens.js'
 
@@ -24,7 +25,32 @@ export interface ValidSession {
   held: boolean
 }
 
-type SessionRow = SessionUser & {
+/** A session cookie's parts, not yet checked (see `SessionStore.lookup`). */
+export interface SessionRef {
+  id: string
+  secret: string
+  secretHash: Buffer
+}
+
+/** Splits a session token; null when it is not one. */
+export function sessionRef(token: string): SessionRef | null {
+  const parts = splitToken(token)
+  return parts ? { ...parts, secretHash: hashSecret(parts.secret) } : null
+}
+
+/**
+ * A page request whose session cookie is not checked yet (a route with `sessionInPage`): the
+ * page's own statement embeds `lookup`, and `settle` settles the request with the row it found
+ * (or none) exactly as the session hook would have, returning the viewer.
+ */
+export interface PendingViewer {
+  ref: SessionRef
+  lookup(ref: Pick<SessionRef, 'id' | 'secretHash'>): RawBuilder<LookedUpSession>
+  settle(row: LookedUpSession | undefined): Promise<Viewer>
+}
+
+/** One row of `SessionStore.lookup`. */
+export type LookedUpSession = SessionUser & {
   session_id: string
   secret_hash: Buffer
   expires_at: Date
@@ -125,26 +151,44 @@ export class SessionStore {
    * extends the session, so active members stay logged in, and stamps the activity.
    */
   async validate(token: string, options: { unread?: boolean } = {}): Promise<ValidSession | null> {
-    const parts = splitToken(token)
-    if (!parts) return null
-    const life = this.lifetimeDays * DAY
-    const half = `${life / 2} milliseconds`
-    const rows = await prepared(this.db, sql<SessionRow>`
+    const ref = sessionRef(token)
+    if (!ref) return null
+    const rows = await prepared(this.db, this.lookup(ref, options))
+    return this.settle(ref, rows[0])
+  }
+
+  /**
+   * The statement part that looks a session up: at most one row, the columns `settle` reads.
+   * `validate` runs it alone; a hot page may embed it in its own statement (a lateral join),
+   * so a member's page costs one round trip, not two. Only the secret's hash travels, and a
+   * row comes back only when it matches.
+   */
+  lookup(ref: Pick<SessionRef, 'id' | 'secretHash'>, options: { unread?: boolean } = {}): RawBuilder<LookedUpSession> {
+    // Literals, not parameters: they never vary, and a page's statement template binds only its own values.
+    const seenEvery = sql.lit(`${SEEN_EVERY} milliseconds`)
+    const half = sql.lit(`${(this.lifetimeDays * DAY) / 2} milliseconds`)
+    return sql<LookedUpSession>`
       select s.id as session_id, s.secret_hash, s.expires_at,
-        (s.last_seen_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval or s.expires_at - now() < ${half}::interval) as due,
+        (s.last_seen_at < now() - ${seenEvery}::interval or s.expires_at - now() < ${half}::interval) as due,
         ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
         ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread,
         ${options.unread ? sql`exists (select 1 from held_posts h where h.author_id = users.id and h.status = 'pending')` : sql`false`} as held
       from sessions s join users on users.id = s.user_id
-      where s.id = ${parts.id}`)
-    const row = rows[0]
-    if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
+      where s.id = ${ref.id} and s.secret_hash = ${ref.secretHash}`
+  }
+
+  /**
+   * What a looked-up row means: the valid session, or null (no such session, a wrong secret,
+   * expired: an expired one is deleted). Runs the sliding refresh when it is due.
+   */
+  async settle(ref: SessionRef, row: LookedUpSession | undefined): Promise<ValidSession | null> {
+    if (!row || !secretMatches(ref.secret, row.secret_hash)) return null
     if (row.expires_at.getTime() <= Date.now()) {
       await this.db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
       return null
     }
-    const expiresAt = (row.due ? await this.refresh(row.session_id, life) : null) ?? row.expires_at
+    const expiresAt = (row.due ? await this.refresh(row.session_id, this.lifetimeDays * DAY) : null) ?? row.expires_at
     const { session_id, secret_hash: _hash, expires_at: _exp, due: _due, moderates, unread, held, ...user } = row
     return {
       session: { id: session_id, userId: row.id, expiresAt },

@@ -45,7 +45,11 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   const { categories, discussions, search, config, threadViews, notificationLevels } = app.hearth
   const r = app.withTypeProvider<ZodTypeProvider>()
   const postLimit = { preHandler: rateLimit(app, 'post', config.rateLimits.post, 60_000) }
-  const viewerOf = (req: FastifyRequest) => categories.viewer(req.user)
+  const viewerOf = (req: FastifyRequest) => {
+    // A thread page settles its session with its own statement; reading the viewer before that would read a guest.
+    if (req.sessionRef) throw new Error('the session of this page is not settled yet')
+    return categories.viewer(req.user)
+  }
 
   // A category's old address (renamed, or deleted with its threads moved) answers 301 to
   // where it leads now, when the viewer may see that; otherwise the 404 stands.
@@ -141,10 +145,15 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
   async function renderThread(req: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) {
     const { id } = parse(IdParams, req.params)
     const query = parse(ThreadPageQuery, req.query)
-    const viewer = await viewerOf(req)
     // A post by number (`?n=`: a "#12" link, "where you left off"): its page, at its anchor.
-    if (query.n !== undefined && status === 200) return reply.redirect(await discussions.postUrl(viewer, await discussions.postIdByNumber(viewer, id, query.n)))
-    const page = await discussions.threadPage(viewer, id, { after: query.after, rootPostId: query.post, cont: query.cont })
+    if (query.n !== undefined && status === 200) {
+      await app.settleSession(req, reply)
+      const viewer = await viewerOf(req)
+      return reply.redirect(await discussions.postUrl(viewer, await discussions.postIdByNumber(viewer, id, query.n)))
+    }
+    // A member's session is looked up by the page's own statement (sessionInPage): one round trip.
+    const page = await discussions.threadPage(app.pendingViewer(req, reply) ?? (await viewerOf(req)), id, { after: query.after, rootPostId: query.post, cont: query.cont })
+    const viewer = page.viewer
     return reply.code(status).view('discussions/thread', {
       title: page.thread.title,
       ...page,
@@ -167,7 +176,7 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
     const id = Number((req.params as { id?: string }).id)
     if (Number.isSafeInteger(id) && id > 0) threadViews.record(id, viewerKey(req.user?.id, req.ip))
   }
-  const threadPage = { ...guestCache, onResponse: countView, schema: { params: IdParams.extend({ slug: z.string().optional() }), querystring: ThreadPageQuery } }
+  const threadPage = { ...guestCache, config: { ...guestCache.config, sessionInPage: true }, onResponse: countView, schema: { params: IdParams.extend({ slug: z.string().optional() }), querystring: ThreadPageQuery } }
   r.get('/t/:id', threadPage, async (req, reply) => renderThread(req, reply))
   r.get('/t/:id/:slug', threadPage, async (req, reply) => renderThread(req, reply))
 

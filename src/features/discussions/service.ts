@@ -1,8 +1,8 @@
-import { type QueryCreator, type Selectable, sql } from 'kysely'
-import type { SessionUser } from '../../core/auth/sessions.js'
+import { type QueryCreator, type RawBuilder, type Selectable, sql } from 'kysely'
+import type { LookedUpSession, PendingViewer, SessionUser } from '../../core/auth/sessions.js'
 import { decodeCursor, encodeCursor } from '../../core/cursor.js'
-import { type Db, type DbOrTrx, prepared, preparedShape, type Trx } from '../../core/db.js'
-import type { Database, ThreadsTable } from '../../core/db-types.js'
+import { type Db, type DbOrTrx, prepared, preparedTemplate, type Trx } from '../../core/db.js'
+import type { Database, NotificationLevel, ThreadsTable } from '../../core/db-types.js'
 import { Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
@@ -126,6 +126,97 @@ export function participantView(p: { id: number; username: string; display_name:
   const words = (p.display_name?.trim() || p.username).split(/[\s_.-]+/).filter(Boolean)
   const initials = (words.length > 1 ? words[0]![0]! + words[1]![0]! : (words[0] ?? '?').slice(0, 2)).toUpperCase()
   return { id: p.id, username: p.username, display_name: p.display_name, post_count: p.post_count, initials, hue: p.id % 8 }
+}
+
+/** What decides a thread page statement's shape (its SQL); its values are `ThreadPageValues`. */
+interface ThreadPageShape {
+  pending: boolean
+  root: boolean
+  after: boolean
+  cont: boolean
+}
+
+interface ThreadPageValues {
+  threadId: number
+  userId: number
+  sessionId: string
+  secretHash: Buffer
+  after: number
+  rootPath: string
+  rootEnd: string
+  floor: number
+  contPath: string
+}
+
+/** The thread part of a thread page's statement (JSON: dates are strings). */
+interface ThreadHeadJson extends Record<string, unknown> {
+  idea_id: number | null
+  id: number
+  title: string
+  slug: string
+  category_id: number
+  pinned: boolean
+  locked: boolean
+  reply_count: number
+  created_at: string
+  deleted_at: string | null
+  author_id: number
+  author_username: string
+  last_read_post_id: number | null
+  last_read_post_number: number | null
+  read_at: string | null
+  view_count: number
+  last_post_number: number
+  participant_count: number
+  participants: { id: number; username: string; display_name: string | null; post_count: number }[]
+  muted_ids: number[] | null
+  thread_level: NotificationLevel | null
+  level_reason: string | null
+  category_level: NotificationLevel | null
+}
+
+/** One post of a thread page's statement, as its JSON carries it. */
+interface PagePostJson {
+  id: number
+  post_number: number
+  parent_id: number | null
+  branch_id: number
+  depth: number
+  path: string
+  author_id: number
+  body_html: string
+  like_count: number
+  reply_count: number
+  revision_count: number
+  created_at: string
+  edited_at: string | null
+  deleted_at: string | null
+  hidden_at: string | null
+  has_poll: boolean
+  author_username: string
+  author_display_name: string | null
+  author_trust_level: number
+  author_avatar: string | null
+  liked_by: number | null
+  bytes_through: number
+  bytes: number
+  top_count?: number
+  last_branch?: number | null
+}
+
+type PagePost = Omit<PagePostJson, 'created_at' | 'edited_at' | 'deleted_at' | 'hidden_at'> & {
+  created_at: Date
+  edited_at: Date | null
+  deleted_at: Date | null
+  hidden_at: Date | null
+}
+
+function dateOrNull(value: string | null): Date | null {
+  return value === null ? null : new Date(value)
+}
+
+function pagePostFromJson(p: PagePostJson): PagePost {
+  return { ...p, created_at: new Date(p.created_at), edited_at: dateOrNull(p.edited_at), deleted_at: dateOrNull(p.deleted_at), hidden_at: dateOrNull(p.hidden_at) }
 }
 
 /** One post as a thread page shows it. */
@@ -727,54 +818,15 @@ export class DiscussionService {
    * from a constant number of queries whatever the thread's size. With `rootPostId`, the
    * subtree under that post ("continue this thread").
    */
-  async threadPage(viewer: Viewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
-    const userId = viewer.user?.id ?? 0
-    // The thread, its category (and parent, for the guard) and the viewer's read marker: one query.
-    const [found] = await preparedShape(this.db, 'thread-page:thread', [userId, threadId], () => this.db
-      .selectFrom('threads as t')
-      .innerJoin('users as a', 'a.id', 't.author_id')
-      .innerJoin('categories as c', 'c.id', 't.category_id')
-      .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
-      // The viewer (none for a guest) once, so their read marker, levels and mutes need no parameter of their own.
-      .leftJoin('users as me', (j) => j.on('me.id', '=', userId))
-      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').onRef('r.user_id', '=', 'me.id'))
-      .leftJoin('thread_notification_levels as tl', (j) => j.onRef('tl.thread_id', '=', 't.id').onRef('tl.user_id', '=', 'me.id'))
-      .leftJoin('category_notification_levels as cl', (j) => j.onRef('cl.category_id', '=', 't.category_id').onRef('cl.user_id', '=', 'me.id'))
-      .leftJoin('ideas as i', 'i.thread_id', 't.id')
-      .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
-      .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
-      .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
-      .select(['t.view_count', 't.last_post_number', 'a.username as author_username', 'r.last_read_post_id', 'r.last_read_post_number', 'r.updated_at as read_at'])
-      // The top participants and how many there are: a few rows of thread_participants, however long the thread.
-      .select(sql<number>`(select count(*) from thread_participants tp where tp.thread_id = t.id and tp.post_count > 0)::int`.as('participant_count'))
-      .select(sql<Participant[]>`(
-        select coalesce(json_agg(x), '[]') from (
-          select u.id, u.username, u.display_name, tp.post_count from thread_participants tp join users u on u.id = tp.user_id
-          where tp.thread_id = t.id and tp.post_count > 0
-          order by tp.post_count desc, tp.last_posted_at desc limit ${sql.raw(String(TOP_PARTICIPANTS))}
-        ) x)`.as('participants'))
-      .select(categoryColumnsOf('c', 'c'))
-      .select(categoryColumnsOf('pc', 'pc'))
-      .where('t.id', '=', threadId))
-    if (!found) throw new NotFound('No such thread')
-    const category = categoryFromRow(found, 'c')!
-    if (!canSeeCategory(viewer, category, categoryFromRow(found, 'pc'))) throw new NotFound('No such category')
-    const row = {
-      idea_id: found.idea_id, id: found.id, title: found.title, slug: found.slug, category_id: found.category_id, pinned: found.pinned,
-      locked: found.locked, reply_count: found.reply_count, created_at: found.created_at, deleted_at: found.deleted_at,
-      author_id: found.author_id, author_username: found.author_username, last_read_post_id: found.last_read_post_id, read_at: found.read_at,
-      last_read_post_number: found.last_read_post_number,
-      view_count: found.view_count, last_post_number: found.last_post_number, participant_count: found.participant_count, participants: found.participants.map(participantView),
-      more_participants: Math.max(0, found.participant_count - found.participants.length),
-    }
-    const moderator = canModerate(viewer, category.id)
-    if (row.deleted_at && !moderator) throw new NotFound('No such thread')
-    const s = await this.settings.all()
-    const mutedAuthors = new Set((found.muted_ids ?? []).map(Number))
-    const notificationLevel = found.thread_level
-      ? { level: found.thread_level, from: 'thread' as const, reason: found.level_reason }
-      : { level: found.category_level ?? 'normal', from: found.category_level ? ('category' as const) : ('default' as const), reason: null }
-
+  /**
+   * A page of a thread: the thread, its category, the viewer's marker and levels, and the page's
+   * posts, in one statement. Asked with a PendingViewer (a member's page whose session the
+   * statement looks up too), the whole page costs one round trip, and the viewer it settled
+   * comes back with the page.
+   */
+  async threadPage(asker: Viewer | PendingViewer, threadId: number, options: { after?: number; rootPostId?: number; cont?: number } = {}) {
+    const pending = 'lookup' in asker ? asker : null
+    // A post to start from (a subtree) or to continue after: found first, by id (rare pages).
     let root: { id: number; path: string; depth: number } | null = null
     if (options.rootPostId) {
       root = (await this.db
@@ -783,82 +835,78 @@ export class DiscussionService {
         .where('id', '=', options.rootPostId)
         .where('thread_id', '=', threadId)
         .executeTakeFirst()) ?? null
-      if (!root) throw new NotFound('No such post')
     }
-    // Without a root, the page's branches (the next BRANCHES_PER_PAGE top-level replies, and
-    // whether more follow) are chosen inside the posts query itself: one round trip, not two.
-    const from: QueryCreator<Database> = root
-      ? this.db
-      : this.db
-          .with('top', (db) =>
-            db
-              .selectFrom('posts')
-              .select('id')
-              .where('thread_id', '=', threadId)
-              .where('depth', '=', 1)
-              .$if(options.after !== undefined, (q) => q.where('id', '>', options.after!))
-              .orderBy('id')
-              .limit(BRANCHES_PER_PAGE + 1),
-          )
-          .with('branches', (db) => db.selectFrom('top').select('id').orderBy('id').limit(BRANCHES_PER_PAGE)) as unknown as QueryCreator<Database>
-
     // A continuation page starts after the last post the previous page could hold.
     let contPath: string | null = null
     if (options.cont !== undefined) {
       const start = await this.db.selectFrom('posts').select('path').where('id', '=', options.cont).where('thread_id', '=', threadId).executeTakeFirst()
-      if (!start) throw new NotFound('No such post')
-      contPath = start.path
+      contPath = start?.path ?? null
     }
+    const values = {
+      threadId,
+      userId: pending ? 0 : (asker as Viewer).user?.id ?? 0,
+      sessionId: pending?.ref.id ?? '',
+      secretHash: pending?.ref.secretHash ?? Buffer.alloc(0),
+      after: options.after ?? 0,
+      rootPath: root?.path ?? '',
+      rootEnd: root ? `${root.path}/` : '',
+      floor: root?.depth ?? 0,
+      contPath: contPath ?? '',
+    }
+    const read = (by: PendingViewer | null) => {
+      const shape = { pending: by !== null, root: root !== null, after: options.after !== undefined, cont: contPath !== null }
+      return preparedTemplate(this.db, `thread-page:${JSON.stringify(shape)}`, values, (v) => this.threadPageStatement(v, shape, by))
+    }
+    let [found] = await read(pending)
+    // The session first: whatever follows (a 404 too) is the settled viewer's.
+    let viewer: Viewer
+    if (pending) {
+      const row = found?.session_id ? (found as unknown as LookedUpSession) : undefined
+      viewer = await pending.settle(row)
+      // A session found but not valid (expired): the page was read with its member's marks; read it again as a guest's.
+      if (row && !viewer.user) [found] = await read(null)
+    } else viewer = asker as Viewer
+    const shape = { pending: false, root: root !== null, after: options.after !== undefined, cont: contPath !== null }
+    if ((options.rootPostId && !root) || (options.cont !== undefined && contPath === null)) throw new NotFound('No such post')
+    const head = found?.head ?? null
+    if (!head) throw new NotFound('No such thread')
+    const userId = viewer.user?.id ?? 0
+    const category = categoryFromRow(head, 'c')!
+    if (!canSeeCategory(viewer, category, categoryFromRow(head, 'pc'))) throw new NotFound('No such category')
+    const row = {
+      idea_id: head.idea_id, id: head.id, title: head.title, slug: head.slug, category_id: head.category_id, pinned: head.pinned,
+      locked: head.locked, reply_count: head.reply_count, created_at: new Date(head.created_at), deleted_at: dateOrNull(head.deleted_at),
+      author_id: head.author_id, author_username: head.author_username, last_read_post_id: head.last_read_post_id, read_at: dateOrNull(head.read_at),
+      last_read_post_number: head.last_read_post_number,
+      view_count: head.view_count, last_post_number: head.last_post_number, participant_count: head.participant_count, participants: head.participants.map(participantView),
+      more_participants: Math.max(0, head.participant_count - head.participants.length),
+    }
+    const moderator = canModerate(viewer, category.id)
+    if (row.deleted_at && !moderator) throw new NotFound('No such thread')
+    const s = await this.settings.all()
+    const mutedAuthors = new Set((head.muted_ids ?? []).map(Number))
+    const notificationLevel = head.thread_level
+      ? { level: head.thread_level, from: 'thread' as const, reason: head.level_reason }
+      : { level: head.category_level ?? 'normal', from: head.category_level ? ('category' as const) : ('default' as const), reason: null }
 
-    const floor = root?.depth ?? 0
-    // One page holds at most POSTS_PER_PAGE posts and PAGE_HTML_BYTES of post HTML (one huge
-    // branch, or many maximal posts, cannot make a page of many megabytes); the rest follows on
-    // continuation pages, in the same tree order.
-    const inScope = this.db
-      .selectFrom('posts as p')
-      .innerJoin('users as u', 'u.id', 'p.author_id')
-      .leftJoin('post_likes as l', (j) => j.onRef('l.post_id', '=', 'p.id').on('l.user_id', '=', userId))
-      .select([
-        'p.id', 'p.post_number', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
-        'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at', 'p.has_poll',
-        'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level', 'u.avatar_key as author_avatar',
-        'l.user_id as liked_by',
-        sql<number>`sum(octet_length(p.body_html)) over (order by p.path)`.as('bytes_through'),
-        sql<number>`octet_length(p.body_html)`.as('bytes'),
-      ])
-      .where('p.thread_id', '=', threadId)
-      .where('p.depth', '<=', floor + MAX_INDENT)
-      .$if(contPath !== null, (q) => q.where('p.path', '>', contPath!))
-      .where((eb) => {
-        if (root) return eb.and([eb('p.path', '>=', root.path), eb('p.path', '<', `${root.path}/`)])
-        const inBranches = sql<boolean>`p.branch_id in (select id from branches)`
-        return options.after === undefined && contPath === null ? eb.or([eb('p.depth', '=', 0), inBranches]) : inBranches
-      })
-    const fetched = await prepared(this.db, from
-      .selectFrom(inScope.as('x'))
-      .selectAll()
-      .$if(!root, (q) =>
-        q.select([sql<number>`(select count(*) from top)::int`.as('top_count'), sql<number | null>`(select max(id) from branches)`.as('last_branch')]),
-      )
-      // The first post always fits, however large.
-      .where(sql<boolean>`x.bytes_through - x.bytes < ${PAGE_HTML_BYTES}`)
-      .orderBy('x.path')
-      .limit(POSTS_PER_PAGE + 1))
+    const fetched = (found!.posts as PagePostJson[]).map(pagePostFromJson)
+    const floor = values.floor
     const cut = fetched.length > POSTS_PER_PAGE || (fetched.length > 0 && Number(fetched[fetched.length - 1]!.bytes_through) >= PAGE_HTML_BYTES)
     const rows = fetched.slice(0, POSTS_PER_PAGE)
     // Whether more of this scope follows: cheaper to ask than to count.
+    const scope = this.pageScope(values, shape, sql<number>`0`)
     const more =
       cut &&
       rows.length > 0 &&
       (fetched.length > POSTS_PER_PAGE ||
-        (await from
-          .selectFrom(inScope.as('y'))
+        (await scope.from
+          .selectFrom(scope.inScope.as('y'))
           .select('y.id')
           .where('y.path', '>', rows[rows.length - 1]!.path)
           .limit(1)
           .executeTakeFirst()) !== undefined)
     const nextCont = more ? rows[rows.length - 1]!.id : null
-    const branchInfo = fetched[0] as { top_count?: number; last_branch?: number | null } | undefined
+    const branchInfo = fetched[0]
     const nextAfter = !root && (branchInfo?.top_count ?? 0) > BRANCHES_PER_PAGE ? (branchInfo?.last_branch ?? null) : null
 
     const lastRead = row.last_read_post_id ?? 0
@@ -942,6 +990,8 @@ export class DiscussionService {
       await this.recordRead(viewer.user.id, threadId, maxShown, maxNumberShown, rows.filter((p) => p.id > lastRead).length, enteredToday)
     }
     return {
+      /** Who read the page (settled here when the session was looked up with it). */
+      viewer,
       thread: { ...row, url: threadUrl(row) },
       category,
       posts: roots,
@@ -965,6 +1015,105 @@ export class DiscussionService {
       /** The viewer's notification level here (members only) and where it comes from. */
       notificationLevel: viewer.user ? notificationLevel : null,
     }
+  }
+
+  /**
+   * A thread page's one statement (see threadPage): the session row when it is looked up here,
+   * then the thread (`head`) and the page's posts (`posts`) as JSON, so rows of different
+   * shapes share one round trip. Built once per shape; `v` holds slots (see preparedTemplate).
+   */
+  private threadPageStatement(v: ThreadPageValues, shape: ThreadPageShape, pending: PendingViewer | null) {
+    // The viewer's id inside the statement: the session's member, or the viewer already known (0: a guest).
+    const viewerId = shape.pending ? sql<number>`(select id from sess)` : sql<number>`${v.userId}::int`
+    const head = this.db
+      .selectFrom('threads as t')
+      .innerJoin('users as a', 'a.id', 't.author_id')
+      .innerJoin('categories as c', 'c.id', 't.category_id')
+      .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
+      // The viewer (none for a guest) once, so their read marker, levels and mutes need no parameter of their own.
+      .leftJoin('users as me', (j) => j.on('me.id', '=', viewerId))
+      .leftJoin('thread_reads as r', (j) => j.onRef('r.thread_id', '=', 't.id').onRef('r.user_id', '=', 'me.id'))
+      .leftJoin('thread_notification_levels as tl', (j) => j.onRef('tl.thread_id', '=', 't.id').onRef('tl.user_id', '=', 'me.id'))
+      .leftJoin('category_notification_levels as cl', (j) => j.onRef('cl.category_id', '=', 't.category_id').onRef('cl.user_id', '=', 'me.id'))
+      .leftJoin('ideas as i', 'i.thread_id', 't.id')
+      .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
+      .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
+      .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
+      .select(['t.view_count', 't.last_post_number', 'a.username as author_username', 'r.last_read_post_id', 'r.last_read_post_number', 'r.updated_at as read_at'])
+      // The top participants and how many there are: a few rows of thread_participants, however long the thread.
+      .select(sql<number>`(select count(*) from thread_participants tp where tp.thread_id = t.id and tp.post_count > 0)::int`.as('participant_count'))
+      .select(sql<Participant[]>`(
+        select coalesce(json_agg(x), '[]') from (
+          select u.id, u.username, u.display_name, tp.post_count from thread_participants tp join users u on u.id = tp.user_id
+          where tp.thread_id = t.id and tp.post_count > 0
+          order by tp.post_count desc, tp.last_posted_at desc limit ${sql.lit(TOP_PARTICIPANTS)}
+        ) x)`.as('participants'))
+      .select(categoryColumnsOf('c', 'c'))
+      .select(categoryColumnsOf('pc', 'pc'))
+      .where('t.id', '=', v.threadId)
+    const { from, inScope } = this.pageScope(v, shape, viewerId)
+    const posts = from
+      .selectFrom(inScope.as('x'))
+      .selectAll()
+      .$if(!shape.root, (q) =>
+        q.select([sql<number>`(select count(*) from top)::int`.as('top_count'), sql<number | null>`(select max(id) from branches)`.as('last_branch')]),
+      )
+      // The first post always fits, however large.
+      .where(sql<boolean>`x.bytes_through - x.bytes < ${sql.lit(PAGE_HTML_BYTES)}`)
+      .orderBy('x.path')
+      .limit(sql.lit(POSTS_PER_PAGE + 1))
+    const headJson = sql`(select row_to_json(h) from (${head}) h)`
+    const postsJson = sql`(select coalesce(json_agg(pp order by pp.path), '[]') from (${posts}) pp)`
+    type PageRow = { head: ThreadHeadJson | null; posts: PagePostJson[] } & Partial<LookedUpSession>
+    if (!pending) return sql<PageRow>`select ${headJson} as head, ${postsJson} as posts`
+    return sql<PageRow>`
+      with sess as (${pending.lookup({ id: v.sessionId, secretHash: v.secretHash })})
+      select sess.*, ${headJson} as head, ${postsJson} as posts from (select) one left join sess on true`
+  }
+
+  /**
+   * The posts a thread page may show, in tree order with running byte totals (`inScope`), and
+   * the branches it starts from (`from`'s CTEs, without a subtree root): the next
+   * BRANCHES_PER_PAGE top-level replies, chosen inside the same statement. One page holds at most
+   * POSTS_PER_PAGE posts and PAGE_HTML_BYTES of post HTML (one huge branch, or many maximal
+   * posts, cannot make a page of many megabytes); the rest follows on continuation pages.
+   */
+  private pageScope(v: ThreadPageValues, shape: ThreadPageShape, viewerId: RawBuilder<number>) {
+    const from: QueryCreator<Database> = shape.root
+      ? this.db
+      : (this.db
+          .with('top', (db) =>
+            db
+              .selectFrom('posts')
+              .select('id')
+              .where('thread_id', '=', v.threadId)
+              .where('depth', '=', sql.lit(1))
+              .$if(shape.after, (q) => q.where('id', '>', v.after))
+              .orderBy('id')
+              .limit(sql.lit(BRANCHES_PER_PAGE + 1)),
+          )
+          .with('branches', (db) => db.selectFrom('top').select('id').orderBy('id').limit(sql.lit(BRANCHES_PER_PAGE))) as unknown as QueryCreator<Database>)
+    const inScope = this.db
+      .selectFrom('posts as p')
+      .innerJoin('users as u', 'u.id', 'p.author_id')
+      .leftJoin('post_likes as l', (j) => j.onRef('l.post_id', '=', 'p.id').on('l.user_id', '=', viewerId))
+      .select([
+        'p.id', 'p.post_number', 'p.parent_id', 'p.branch_id', 'p.depth', 'p.path', 'p.author_id', 'p.body_html', 'p.like_count', 'p.reply_count',
+        'p.revision_count', 'p.created_at', 'p.edited_at', 'p.deleted_at', 'p.hidden_at', 'p.has_poll',
+        'u.username as author_username', 'u.display_name as author_display_name', 'u.trust_level as author_trust_level', 'u.avatar_key as author_avatar',
+        'l.user_id as liked_by',
+        sql<number>`sum(octet_length(p.body_html)) over (order by p.path)`.as('bytes_through'),
+        sql<number>`octet_length(p.body_html)`.as('bytes'),
+      ])
+      .where('p.thread_id', '=', v.threadId)
+      .where('p.depth', '<=', sql<number>`${v.floor}::int + ${sql.lit(MAX_INDENT)}`)
+      .$if(shape.cont, (q) => q.where('p.path', '>', v.contPath))
+      .where((eb) => {
+        if (shape.root) return eb.and([eb('p.path', '>=', v.rootPath), eb('p.path', '<', v.rootEnd)])
+        const inBranches = sql<boolean>`p.branch_id in (select id from branches)`
+        return !shape.after && !shape.cont ? eb.or([eb('p.depth', '=', sql.lit(0)), inBranches]) : inBranches
+      })
+    return { from, inScope }
   }
 
   /**

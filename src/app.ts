@@ -155,7 +155,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     errorResponseBuilder: (_req, ctx) =>
       new TooManyRequests(`Too many attempts. Try again in ${Math.ceil(ctx.ttl / 60_000)} minute(s).`),
   })
-  const handlebars = createHandlebars()
+  const handlebars = createHandlebars({ html: true })
   // The post partial is a function (the hottest markup: up to 200 times a page), see post-html.ts.
   handlebars.registerPartial('post', postPartial(handlebars))
   await app.register(fastifyView, {

@@ -88,30 +88,6 @@ export async function prepared<R>(db: DbOrTrx, query: { compile(): CompiledQuery
   return (await db.executeQuery(compiled)).rows
 }
 
-// Compiled SQL of fixed-shape queries, by the caller's name for the shape (see `preparedShape`).
-const shapes = new Map<string, string | null>()
-
-/**
- * As `prepared`, and builds the query only the first time a shape is seen: later calls reuse
- * its SQL with `params` (which must be the query's parameters in order; the first build checks
- * that, and a shape whose parameters do not match is simply built every time). Building a
- * large query costs more Node CPU than the rest of a small page's database work.
- */
-export async function preparedShape<R>(db: DbOrTrx, shape: string, params: readonly unknown[], build: () => { compile(): CompiledQuery<R> }): Promise<R[]> {
-  const known = shapes.get(shape)
-  if (known) {
-    if (!preparedNames.has(known) && preparedNames.size < MAX_PREPARED) preparedNames.set(known, nameOf(known))
-    return (await db.executeQuery(CompiledQuery.raw(known, [...params]))).rows as R[]
-  }
-  const compiled = build().compile()
-  // Decided only on a call whose parameters are all different, so no two can be mistaken for each other.
-  if (known === undefined && shapes.size < MAX_PREPARED && new Set(params).size === params.length) {
-    const same = compiled.parameters.length === params.length && compiled.parameters.every((p, i) => p === params[i])
-    shapes.set(shape, same ? compiled.sql : null)
-  }
-  return prepared(db, { compile: () => compiled })
-}
-
 /** A named parameter of a `preparedTemplate` statement: its value is bound at each run. */
 class Slot {
   constructor(readonly name: string) {}

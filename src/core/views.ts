@@ -39,20 +39,30 @@ export function timeAgo(date: Date, now = Date.now()): string {
 }
 
 /**
- * A template whose source starts with `{{!-- compact` loses every newline and the indentation
- * after it when compiled: its source stays readable, its pages carry no layout whitespace
- * (a long thread page repeats the post partial hundreds of times). A space that must show is
- * written between two things on one line.
+ * A page template's own text with every character beyond Latin-1 (♥ › … —) written as a numeric
+ * character reference, which the browser shows the same. V8 keeps a string in one byte per
+ * character while every character fits, and a page built only from such pieces is encoded for
+ * the socket about three times faster than one that a single ♥ made two bytes per character.
+ * What is inside `{{ }}` is left alone: its strings are values, escaped where they are used.
  */
-export function compactSource(source: string): string {
-  return source.startsWith('{{!-- compact') ? source.replace(/\r?\n[ \t]*/g, '') : source
+export function latin1Source(source: string): string {
+  return source
+    .split(/(\{\{[\s\S]*?\}\})/)
+    .map((part, i) => (i % 2 ? part : part.replace(/[^\u0000-\u00ff]/gu, (ch) => `&#x${ch.codePointAt(0)!.toString(16)};`)))
+    .join('')
 }
 
-/** The Handlebars instance every page and mail template renders with. */
-export function createHandlebars(): typeof Handlebars {
+/**
+ * The Handlebars instance every page and mail template renders with; `html` for pages (their
+ * text beyond Latin-1 becomes character references, see latin1Source), not for mail's plain text.
+ */
+export function createHandlebars(options: { html?: boolean } = {}): typeof Handlebars {
   const hbs = Handlebars.create()
-  const compile = hbs.compile.bind(hbs)
-  hbs.compile = ((input: unknown, options?: Parameters<typeof Handlebars.compile>[1]) => compile(typeof input === 'string' ? compactSource(input) : (input as string), options)) as typeof hbs.compile
+  if (options.html) {
+    const compile = hbs.compile.bind(hbs)
+    hbs.compile = ((input: unknown, compileOptions?: Parameters<typeof Handlebars.compile>[1]) =>
+      compile(typeof input === 'string' ? latin1Source(input) : (input as string), compileOptions)) as typeof hbs.compile
+  }
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b)
   hbs.registerHelper('not', (a: unknown) => !a)
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean))

@@ -8,11 +8,13 @@ import { postPartial } from '../../src/features/discussions/post-html.js'
 // The post partial is a function (src/features/discussions/post-html.ts); it replaced a Handlebars
 // template, kept here as the reference: for every combination a page can ask for, the function
 // draws exactly what the template drew, with the same escaping.
-const reference = createHandlebars()
-const fast = createHandlebars()
+const reference = createHandlebars({ html: true })
+const fast = createHandlebars({ html: true })
 const poll = fs.readFileSync(path.join(paths.views, 'partials/poll.hbs'), 'utf8')
 for (const hbs of [reference, fast]) hbs.registerPartial('poll', poll)
-reference.registerPartial('post', fs.readFileSync(path.join(import.meta.dirname, 'post-partial-reference.hbs'), 'utf8'))
+// The template was compacted when it loaded: every newline and the indentation after it removed.
+const template = fs.readFileSync(path.join(import.meta.dirname, 'post-partial-reference.hbs'), 'utf8')
+reference.registerPartial('post', template.replace(/\r?\n[ \t]*/g, ''))
 fast.registerPartial('post', postPartial(fast))
 const page = (hbs: typeof reference) => hbs.compile('{{#each posts}}{{> post}}{{/each}}')
 const drawReference = page(reference)

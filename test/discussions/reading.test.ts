@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import { build } from '../helpers/app.js'
-import { Client } from '../helpers/client.js'
+import { Client, decoded } from '../helpers/client.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
 import { persona } from '../helpers/personas.js'
 
@@ -65,12 +65,12 @@ t.test('deep and continued replies say whom they answer', async (t) => {
   }
   const page = await new Client(app).get(thread.url)
   // Levels 5 and 6 are nested on the page; on a phone they line up flat, saying whom they answer.
-  t.match(page.body, new RegExp(`class="in-reply-to flat-only"><a href="#p${chain[3]}">↩ in reply to @${f.member.username} #5<`), 'a flat reply names its parent')
-  t.notMatch(page.body, new RegExp(`href="#p${chain[0]}">↩ in reply to`), 'shallow replies do not')
+  t.match(decoded(page.body), new RegExp(`class="in-reply-to flat-only"><a href="#p${chain[3]}">↩ in reply to @${f.member.username} #5<`), 'a flat reply names its parent')
+  t.notMatch(decoded(page.body), new RegExp(`href="#p${chain[0]}">↩ in reply to`), 'shallow replies do not')
   // Below level 6 the branch continues on its own page, where the first post's parent is not shown.
   t.match(page.body, new RegExp(`\\?post=${chain[5]}`), 'the deep branch continues on its own page')
   const deeper = await new Client(app).get(`${thread.url}?post=${chain[5]}`)
-  t.match(deeper.body, new RegExp(`class="in-reply-to"><a href="/p/${chain[4]}">↩ in reply to @${f.regular.username} #6<`), 'the continued post links to its parent on the other page')
+  t.match(decoded(deeper.body), new RegExp(`class="in-reply-to"><a href="/p/${chain[4]}">↩ in reply to @${f.regular.username} #6<`), 'the continued post links to its parent on the other page')
 })
 
 t.test('views count once per viewer per window, in batches; robots do not count', async (t) => {
@@ -197,5 +197,5 @@ t.test('a post on a page cut short is found on its continuation', async (t) => {
   t.match(jump.headers.location, new RegExp(`\\?cont=\\d+#p${target.id}$`), 'the link names the continuation')
   const page = await new Client(app).get(jump.headers.location!.split('#')[0]!)
   t.match(page.body, new RegExp(`id="p${target.id}"`), 'and the continuation shows the post')
-  t.match(page.body, new RegExp(`class="in-reply-to"><a href="/p/${branch}">↩ in reply to @${f.admin.username} #2<`), 'answers whose parent is on the previous page say so')
+  t.match(decoded(page.body), new RegExp(`class="in-reply-to"><a href="/p/${branch}">↩ in reply to @${f.admin.username} #2<`), 'answers whose parent is on the previous page say so')
 })

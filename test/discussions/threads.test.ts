@@ -1,7 +1,7 @@
 import t from 'tap'
 import { QueryCounter } from '../helpers/query-counter.js'
 import { build } from '../helpers/app.js'
-import { Client } from '../helpers/client.js'
+import { Client, decoded } from '../helpers/client.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
 
 interface ApiPost { id: number; author: string; html: string; deleted: boolean; replies: ApiPost[]; likeCount: number; continues: boolean }
@@ -204,7 +204,7 @@ t.test('editing keeps revisions; the window and ownership are enforced', async (
   t.equal(history.statusCode, 200, 'anyone who can see the post sees its history')
   t.equal(history.data.current.body, 'third version')
   t.same(history.data.revisions.map((r: { body: string }) => r.body), ['second version', 'first version'])
-  const page = (await new Client(app).get(`/p/${thread.postId}/revisions`)).body
+  const page = decoded((await new Client(app).get(`/p/${thread.postId}/revisions`)).body)
   t.match(page, /<del>first<\/del><ins>second<\/ins> version/, 'the history page shows what each edit changed')
   t.match(page, /Title changed from <del>“Original title here”<\/del> to <ins>“Better title here”<\/ins>/, 'and the title change')
   t.equal((await db.selectFrom('threads').select('title').where('id', '=', thread.id).executeTakeFirstOrThrow()).title, 'Better title here')

@@ -121,3 +121,8 @@ function safeJson(body: string): any {
     return undefined
   }
 }
+
+/** A page's HTML with the character references page templates write (♥ as &#x2665;, see core/views.ts latin1Source) read back as characters. */
+export function decoded(html: string): string {
+  return html.replace(/&#x([0-9a-f]+);/g, (_, hex: string) => String.fromCodePoint(Number.parseInt(hex, 16)))
+}

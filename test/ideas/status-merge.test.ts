@@ -1,4 +1,5 @@
 import t from 'tap'
+import { decoded } from '../helpers/client.js'
 import type { DomainEvent } from '../../src/core/events.js'
 import { build } from '../helpers/app.js'
 import { members } from '../helpers/members.js'
@@ -43,9 +44,9 @@ t.test('status moves: staff only, a public note, history, one notification per v
   await admin.client.api('POST', `/api/v1/ideas/${id}/status`, { status: 'in_progress', note: 'Started building.' })
 
   const page = await regular.client.get(`/ideas/${id}`)
-  t.match(page.body, /Open → Planned/)
+  t.match(decoded(page.body), /Open → Planned/)
   t.match(page.body, /<strong>Q3<\/strong>/, 'the note is rendered markdown')
-  t.match(page.body, /Planned → In progress/)
+  t.match(decoded(page.body), /Planned → In progress/)
   t.match(page.body, new RegExp(`data-idea-status-for="${id}">In progress<`))
   t.notMatch(page.body, /Change status/, 'members do not see the staff tools')
   t.match((await mod.client.get(`/ideas/${id}`)).body, /Change status/, 'moderators do')

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { decoded } from '../helpers/client.js'
 import t from 'tap'
 import { build } from '../helpers/app.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
@@ -195,7 +196,7 @@ t.test('muting a member: collapsed posts, no notifications from them, staff cann
   t.same(await kinds(db, f.member.id), [], 'no reply, mention, like or watching notification from a muted member')
 
   const page = await f.member.client.get(thread.url)
-  t.match(page.body, new RegExp(`id="p${post}"[\\s\\S]*?<details class="muted-post"><summary>Post by a muted member — show</summary>`), 'their post is collapsed')
+  t.match(decoded(page.body), new RegExp(`id="p${post}"[\\s\\S]*?<details class="muted-post"><summary>Post by a muted member — show</summary>`), 'their post is collapsed')
   t.notMatch((await f.regular.client.get(thread.url)).body, /muted-post/, 'for nobody else')
 
   // Moderation notices are not muteable: the pest becomes a moderator only later, and flags are staff business anyway.

@@ -73,25 +73,25 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
     if (p.isNew) html += '<span class="badge new-badge">new</span>'
     html += `<a class="post-number" href="/t/${threadId}?n=${e(p.post_number as unknown as string)}">#${e(p.post_number as unknown as string)}</a></header>`
     const to = p.replyTo
-    if (to) html += `<p class="in-reply-to${to.onlyWhenFlat ? ' flat-only' : ''}"><a href="${e(to.href)}">↩ in reply to @${e(to.username)} #${e(to.number as unknown as string)}</a></p>`
+    if (to) html += `<p class="in-reply-to${to.onlyWhenFlat ? ' flat-only' : ''}"><a href="${e(to.href)}">&#x21a9; in reply to @${e(to.username)} #${e(to.number as unknown as string)}</a></p>`
     if (p.deleted) html += '<p class="placeholder">[deleted]</p>'
     else if (p.hidden) {
       html += p.body_html
         ? `<p class="notice">This post is hidden pending review.${mine ? ` <a href="/p/${id}/edit">Edit it once to ask a moderator to review it.</a>` : ''}</p><div class="post-body">${p.body_html}</div>`
         : '<p class="placeholder">[hidden pending review]</p>'
-    } else if (p.mutedAuthor) html += `<details class="muted-post"><summary>Post by a muted member — show</summary><div class="post-body">${p.body_html}</div></details>`
+    } else if (p.mutedAuthor) html += `<details class="muted-post"><summary>Post by a muted member &#x2014; show</summary><div class="post-body">${p.body_html}</div></details>`
     else html += `<div class="post-body">${p.body_html}</div>`
     for (const each of p.polls ?? []) html += poll(each, data)
     if (!p.deleted) {
       const likes = `<span data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span>`
       html += '<footer class="post-actions">'
       if (me) {
-        if (mine) html += `<span class="likes" title="Likes">♥ ${likes}</span>`
+        if (mine) html += `<span class="likes" title="Likes">&#x2665; ${likes}</span>`
         else {
           html += `<form method="post" action="/p/${id}/like" class="inline like-form"><input type="hidden" name="_csrf" value="${csrf}">`
           html += p.liked
-            ? `<input type="hidden" name="like" value="0"><button type="submit" class="link liked" aria-pressed="true">♥ ${likes} Liked</button></form>`
-            : `<input type="hidden" name="like" value="1"><button type="submit" class="link" aria-pressed="false">♥ ${likes} Like</button></form>`
+            ? `<input type="hidden" name="like" value="0"><button type="submit" class="link liked" aria-pressed="true">&#x2665; ${likes} Liked</button></form>`
+            : `<input type="hidden" name="like" value="1"><button type="submit" class="link" aria-pressed="false">&#x2665; ${likes} Like</button></form>`
         }
         if (root.canReply) html += `<a href="/t/${threadId}/reply/${id}" data-reply-to="${id}">Reply</a><a href="/t/${threadId}/reply/${id}?quote=1" data-reply-to="${id}" data-quote>Quote</a>`
         if (p.canEdit) html += `<a href="/p/${id}/edit">Edit</a>`
@@ -101,7 +101,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
           html += `<details class="more"><summary>More</summary><form method="post" action="/p/${id}/delete"><input type="hidden" name="_csrf" value="${csrf}">`
           html += `<button type="submit" class="danger small">Delete${p.depth === 0 ? ' thread' : ''}</button></form></details>`
         }
-      } else html += `<span class="likes">♥ ${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
+      } else html += `<span class="likes">&#x2665; ${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
       html += '</footer>'
     }
     const children = p.children ?? []
@@ -110,7 +110,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
       for (const child of children) html += render(child, root, data)
       html += '</details>'
     }
-    if (p.continues) html += `<p class="continue"><a href="/t/${threadId}/${e(root.thread?.slug ?? '')}?post=${id}">Continue this thread (${plural(p.reply_count, 'reply', 'replies')}) →</a></p>`
+    if (p.continues) html += `<p class="continue"><a href="/t/${threadId}/${e(root.thread?.slug ?? '')}?post=${id}">Continue this thread (${plural(p.reply_count, 'reply', 'replies')}) &#x2192;</a></p>`
     return `${html}</article>`
   }
 

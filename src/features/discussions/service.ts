@@ -894,13 +894,13 @@ export class DiscussionService {
     const cut = fetched.length > POSTS_PER_PAGE || (fetched.length > 0 && Number(fetched[fetched.length - 1]!.bytes_through) >= PAGE_HTML_BYTES)
     const rows = fetched.slice(0, POSTS_PER_PAGE)
     // Whether more of this scope follows: cheaper to ask than to count.
-    const scope = this.pageScope(values, shape, sql<number>`0`)
+    const scope = () => this.pageScope(values, shape, sql<number>`0`)
     const more =
       cut &&
       rows.length > 0 &&
       (fetched.length > POSTS_PER_PAGE ||
-        (await scope.from
-          .selectFrom(scope.inScope.as('y'))
+        (await scope().from
+          .selectFrom(scope().inScope.as('y'))
           .select('y.id')
           .where('y.path', '>', rows[rows.length - 1]!.path)
           .limit(1)

@@ -7,7 +7,8 @@ import { postPartial } from '../../src/features/discussions/post-html.js'
 
 // The post partial is a function (src/features/discussions/post-html.ts); it replaced a Handlebars
 // template, kept here as the reference: for every combination a page can ask for, the function
-// draws exactly what the template drew, with the same escaping.
+// draws exactly what the template draws, with the same escaping. A change to the post's markup
+// is made in both.
 const reference = createHandlebars({ html: true })
 const fast = createHandlebars({ html: true })
 const poll = fs.readFileSync(path.join(paths.views, 'partials/poll.hbs'), 'utf8')

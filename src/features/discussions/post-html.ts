@@ -6,7 +6,6 @@ type Hbs = typeof Handlebars
 interface PostRoot {
   thread?: { id?: number; slug?: string }
   currentUser?: { id: number } | null
-  csrfToken?: string
   canReply?: boolean
   canFlag?: boolean
   canModerate?: boolean
@@ -45,7 +44,8 @@ interface PostContext {
  * (helper lookups, a context frame per post, recursion through the partial machinery) was the
  * largest part of a page's Node CPU. Every value goes through Handlebars' own escaping; the
  * post's HTML (`body_html`, sanitised when it was stored) is the one thing inserted as is.
- * A post's polls still render with the `poll` partial.
+ * A post's polls still render with the `poll` partial. A member's Like and Delete buttons submit
+ * the page's one post-action form (the layout's) to their own address.
  */
 export function postPartial(hbs: Hbs): Handlebars.Template {
   const e = hbs.escapeExpression
@@ -65,7 +65,6 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
     const threadId = e(root.thread?.id as unknown as string)
     const me = root.currentUser
     const mine = p.author_id === me?.id
-    const csrf = e(root.csrfToken ?? '')
     let html = `<article class="post${p.isNew ? ' is-new' : ''}${p.deleted ? ' is-deleted' : ''}" id="p${id}"><header class="post-meta">`
     html += `<a class="author" href="/u/${e(p.author_username)}">${helpers.avatar!(p.author_id, p.author_username, p.author_avatar, 28)}${e(p.author_display_name || p.author_username)}</a>`
     html += `<a class="when" href="/p/${id}">${helpers.time!(p.created_at)}</a>`
@@ -88,18 +87,17 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
       if (me) {
         if (mine) html += `<span class="likes" title="Likes">&#x2665; ${likes}</span>`
         else {
-          html += `<form method="post" action="/p/${id}/like" class="inline like-form"><input type="hidden" name="_csrf" value="${csrf}">`
+          // Submits the page's one post-action form (views/layouts/main.hbs) to its own address: no form and token per post.
           html += p.liked
-            ? `<input type="hidden" name="like" value="0"><button type="submit" class="link liked" aria-pressed="true">&#x2665; ${likes} Liked</button></form>`
-            : `<input type="hidden" name="like" value="1"><button type="submit" class="link" aria-pressed="false">&#x2665; ${likes} Like</button></form>`
+            ? `<button form="post-action" formaction="/p/${id}/like" name="like" value="0" class="link like liked" aria-pressed="true">&#x2665; ${likes} Liked</button>`
+            : `<button form="post-action" formaction="/p/${id}/like" name="like" value="1" class="link like" aria-pressed="false">&#x2665; ${likes} Like</button>`
         }
         if (root.canReply) html += `<a href="/t/${threadId}/reply/${id}" data-reply-to="${id}">Reply</a><a href="/t/${threadId}/reply/${id}?quote=1" data-reply-to="${id}" data-quote>Quote</a>`
         if (p.canEdit) html += `<a href="/p/${id}/edit">Edit</a>`
         // The flag form comes from the page's one copy (thread.hbs, filled in by hearth.js); without scripts the link opens it on a page of its own.
         if (root.canFlag && !mine) html += `<a class="flag" href="/p/${id}/flag" data-flag>Flag</a>`
         if (p.canEdit || root.canModerate) {
-          html += `<details class="more"><summary>More</summary><form method="post" action="/p/${id}/delete"><input type="hidden" name="_csrf" value="${csrf}">`
-          html += `<button type="submit" class="danger small">Delete${p.depth === 0 ? ' thread' : ''}</button></form></details>`
+          html += `<details class="more"><summary>More</summary><button form="post-action" formaction="/p/${id}/delete" class="danger small">Delete${p.depth === 0 ? ' thread' : ''}</button></details>`
         }
       } else html += `<span class="likes">&#x2665; ${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
       html += '</footer>'

@@ -48,7 +48,7 @@ export function timeAgo(date: Date, now = Date.now()): string {
 export function latin1Source(source: string): string {
   return source
     .split(/(\{\{[\s\S]*?\}\})/)
-    .map((part, i) => (i % 2 ? part : part.replace(/[^\u0000-\u00ff]/gu, (ch) => `&#x${ch.codePointAt(0)!.toString(16)};`)))
+    .map((part, i) => (i % 2 ? part : part.replace(/[^\u0000-\u00ff]/gu, (ch) => `&#${ch.codePointAt(0)};`)))
     .join('')
 }
 

@@ -122,7 +122,7 @@ function safeJson(body: string): any {
   }
 }
 
-/** A page's HTML with the character references page templates write (♥ as &#x2665;, see core/views.ts latin1Source) read back as characters. */
+/** A page's HTML with the character references page templates write (♥ as &#9829;, see core/views.ts latin1Source) read back as characters. */
 export function decoded(html: string): string {
-  return html.replace(/&#x([0-9a-f]+);/g, (_, hex: string) => String.fromCodePoint(Number.parseInt(hex, 16)))
+  return html.replace(/&#(\d+);/g, (_, code: string) => String.fromCodePoint(Number(code)))
 }

@@ -72,25 +72,25 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
     if (p.isNew) html += '<span class="badge new-badge">new</span>'
     html += `<a class="post-number" href="/t/${threadId}?n=${e(p.post_number as unknown as string)}">#${e(p.post_number as unknown as string)}</a></header>`
     const to = p.replyTo
-    if (to) html += `<p class="in-reply-to${to.onlyWhenFlat ? ' flat-only' : ''}"><a href="${e(to.href)}">&#x21a9; in reply to @${e(to.username)} #${e(to.number as unknown as string)}</a></p>`
+    if (to) html += `<p class="in-reply-to${to.onlyWhenFlat ? ' flat-only' : ''}"><a href="${e(to.href)}">&#8617; in reply to @${e(to.username)} #${e(to.number as unknown as string)}</a></p>`
     if (p.deleted) html += '<p class="placeholder">[deleted]</p>'
     else if (p.hidden) {
       html += p.body_html
         ? `<p class="notice">This post is hidden pending review.${mine ? ` <a href="/p/${id}/edit">Edit it once to ask a moderator to review it.</a>` : ''}</p><div class="post-body">${p.body_html}</div>`
         : '<p class="placeholder">[hidden pending review]</p>'
-    } else if (p.mutedAuthor) html += `<details class="muted-post"><summary>Post by a muted member &#x2014; show</summary><div class="post-body">${p.body_html}</div></details>`
+    } else if (p.mutedAuthor) html += `<details class="muted-post"><summary>Post by a muted member &#8212; show</summary><div class="post-body">${p.body_html}</div></details>`
     else html += `<div class="post-body">${p.body_html}</div>`
     for (const each of p.polls ?? []) html += poll(each, data)
     if (!p.deleted) {
       const likes = `<span data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span>`
       html += '<footer class="post-actions">'
       if (me) {
-        if (mine) html += `<span class="likes" title="Likes">&#x2665; ${likes}</span>`
+        if (mine) html += `<span class="likes" title="Likes">&#9829; ${likes}</span>`
         else {
           // Submits the page's one post-action form (views/layouts/main.hbs) to its own address: no form and token per post.
           html += p.liked
-            ? `<button form="post-action" formaction="/p/${id}/like" name="like" value="0" class="link like liked" aria-pressed="true">&#x2665; ${likes} Liked</button>`
-            : `<button form="post-action" formaction="/p/${id}/like" name="like" value="1" class="link like" aria-pressed="false">&#x2665; ${likes} Like</button>`
+            ? `<button form="post-action" formaction="/p/${id}/like" name="like" value="0" class="link like liked" aria-pressed="true">&#9829; ${likes} Liked</button>`
+            : `<button form="post-action" formaction="/p/${id}/like" name="like" value="1" class="link like" aria-pressed="false">&#9829; ${likes} Like</button>`
         }
         if (root.canReply) html += `<a href="/t/${threadId}/reply/${id}" data-reply-to="${id}">Reply</a><a href="/t/${threadId}/reply/${id}?quote=1" data-reply-to="${id}" data-quote>Quote</a>`
         if (p.canEdit) html += `<a href="/p/${id}/edit">Edit</a>`
@@ -99,7 +99,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
         if (p.canEdit || root.canModerate) {
           html += `<details class="more"><summary>More</summary><button form="post-action" formaction="/p/${id}/delete" class="danger small">Delete${p.depth === 0 ? ' thread' : ''}</button></details>`
         }
-      } else html += `<span class="likes">&#x2665; ${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
+      } else html += `<span class="likes">&#9829; ${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
       html += '</footer>'
     }
     const children = p.children ?? []
@@ -108,7 +108,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
       for (const child of children) html += render(child, root, data)
       html += '</details>'
     }
-    if (p.continues) html += `<p class="continue"><a href="/t/${threadId}/${e(root.thread?.slug ?? '')}?post=${id}">Continue this thread (${plural(p.reply_count, 'reply', 'replies')}) &#x2192;</a></p>`
+    if (p.continues) html += `<p class="continue"><a href="/t/${threadId}/${e(root.thread?.slug ?? '')}?post=${id}">Continue this thread (${plural(p.reply_count, 'reply', 'replies')}) &#8594;</a></p>`
     return `${html}</article>`
   }
 

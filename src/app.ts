@@ -114,7 +114,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorateRequest('user', null)
   app.decorateRequest('session', null)
   app.decorateRequest('authMethod', null)
-  app.decorateRequest('heldPosts', null)
   app.decorateRequest('sessionRef', null)
 
   // ── external plugins ───────────────────────────────────────────────────────────
@@ -214,10 +213,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }
     req.user = found.user
     if (!longLived(req)) categories.remember(found.user, found.moderates)
-    if (page) {
-      unreadOf.set(req, found.unread)
-      req.heldPosts = found.held
-    }
+    if (page) unreadOf.set(req, found.unread)
     req.session = found.session
     req.authMethod = 'session'
     if (found.refreshed) setSessionCookie(reply, config, token, found.session.expiresAt)

@@ -26,8 +26,6 @@ declare module 'fastify' {
     user: SessionUser | null
     session: Session | null
     authMethod: 'session' | 'token' | null
-    /** On pages: whether the member has posts awaiting approval (read with the session; null when not asked). */
-    heldPosts: boolean | null
     /** A session cookie not checked yet, on a `sessionInPage` route (see `pendingViewer`). */
     sessionRef: SessionRef | null
   }

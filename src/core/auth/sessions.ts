@@ -21,8 +21,6 @@ export interface ValidSession {
   refreshed: boolean
   moderates: number[]
   unread: number
-  /** Whether they have posts waiting for approval (asked with the unread count, for pages). */
-  held: boolean
 }
 
 /** A session cookie's parts, not yet checked (see `SessionStore.lookup`). */
@@ -58,7 +56,6 @@ export type LookedUpSession = SessionUser & {
   due: boolean
   moderates: number[]
   unread: number
-  held: boolean
 }
 
 export interface SessionMeta {
@@ -172,8 +169,7 @@ export class SessionStore {
         (s.last_seen_at < now() - ${seenEvery}::interval or s.expires_at - now() < ${half}::interval) as due,
         ${sql.join(userColumns.map((c) => sql.ref(c)))},
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
-        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread,
-        ${options.unread ? sql`exists (select 1 from held_posts h where h.author_id = users.id and h.status = 'pending')` : sql`false`} as held
+        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread
       from sessions s join users on users.id = s.user_id
       where s.id = ${ref.id} and s.secret_hash = ${ref.secretHash}`
   }
@@ -189,14 +185,13 @@ export class SessionStore {
       return null
     }
     const expiresAt = (row.due ? await this.refresh(row.session_id, this.lifetimeDays * DAY) : null) ?? row.expires_at
-    const { session_id, secret_hash: _hash, expires_at: _exp, due: _due, moderates, unread, held, ...user } = row
+    const { session_id, secret_hash: _hash, expires_at: _exp, due: _due, moderates, unread, ...user } = row
     return {
       session: { id: session_id, userId: row.id, expiresAt },
       user,
       refreshed: expiresAt.getTime() !== row.expires_at.getTime(),
       moderates,
       unread,
-      held,
     }
   }
 

@@ -161,8 +161,8 @@ export async function discussionRoutes(app: FastifyInstance): Promise<void> {
       values: {},
       flagged: query.flagged,
       // The viewer's own replies here that wait for approval: shown to them alone, marked as such.
-      // Known with the session on pages: a member with nothing held costs no query here.
-      pendingMine: req.user && req.heldPosts !== false ? await app.hearth.spam.mine(viewer, id) : [],
+      // Known with the page: a member with nothing held in this thread costs no query here.
+      pendingMine: page.heldHere ? await app.hearth.spam.mine(viewer, id) : [],
       levelOptions: NOTIFICATION_LEVELS,
       levelAction: `/t/${page.thread.id}/notification-level`,
       levelSaved: query.level === 'saved',

@@ -170,6 +170,7 @@ interface ThreadHeadJson extends Record<string, unknown> {
   participant_count: number
   participants: { id: number; username: string; display_name: string | null; post_count: number }[]
   muted_ids: number[] | null
+  held_here: boolean
   thread_level: NotificationLevel | null
   level_reason: string | null
   category_level: NotificationLevel | null
@@ -1014,6 +1015,8 @@ export class DiscussionService {
       canFlag: can(viewer, 'flag', {}),
       /** The viewer's notification level here (members only) and where it comes from. */
       notificationLevel: viewer.user ? notificationLevel : null,
+      /** Whether the viewer has replies here waiting for approval (spam.mine lists them). */
+      heldHere: viewer.user !== null && head.held_here,
     }
   }
 
@@ -1038,6 +1041,8 @@ export class DiscussionService {
       .leftJoin('ideas as i', 'i.thread_id', 't.id')
       .select(['i.id as idea_id', 'tl.level as thread_level', 'tl.reason as level_reason', 'cl.level as category_level'])
       .select(sql<number[]>`array(select mu.muted_user_id from user_mutes mu join users mu_u on mu_u.id = mu.muted_user_id where mu.user_id = me.id and mu_u.role = 'member')`.as('muted_ids'))
+      // Whether the viewer has a reply waiting for approval here (the page then lists it for them alone).
+      .select(sql<boolean>`exists (select 1 from held_posts h where h.author_id = me.id and h.thread_id = t.id and h.status = 'pending')`.as('held_here'))
       .select(['t.id', 't.title', 't.slug', 't.category_id', 't.pinned', 't.locked', 't.reply_count', 't.created_at', 't.deleted_at', 't.author_id'])
       .select(['t.view_count', 't.last_post_number', 'a.username as author_username', 'r.last_read_post_id', 'r.last_read_post_number', 'r.updated_at as read_at'])
       // The top participants and how many there are: a few rows of thread_participants, however long the thread.

@@ -79,7 +79,8 @@ export function createHandlebars(options: { html?: boolean } = {}): typeof Handl
   hbs.registerHelper('time', (value: Date | string | null | undefined) => {
     if (!value) return ''
     const date = value instanceof Date ? value : new Date(value)
-    const iso = date.toISOString()
+    // To the second: the milliseconds only lengthen every post's markup.
+    const iso = date.toISOString().replace(/\.\d{3}Z$/, 'Z')
     // The title is built from the ISO string: Intl formatting per post is the costliest part of a long thread page.
     return new hbs.SafeString(`<time datetime="${iso}" title="${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC">${hbs.escapeExpression(timeAgo(date))}</time>`)
   })

@@ -45,7 +45,8 @@ interface PostContext {
  * largest part of a page's Node CPU. Every value goes through Handlebars' own escaping; the
  * post's HTML (`body_html`, sanitised when it was stored) is the one thing inserted as is.
  * A post's polls still render with the `poll` partial. A member's Like and Delete buttons submit
- * the page's one post-action form (the layout's) to their own address.
+ * the page's one post-action form (the layout's) to their own address. The heart before a like
+ * count is drawn by the style sheet (`.likes::before`), not repeated in every post's bytes.
  */
 export function postPartial(hbs: Hbs): Handlebars.Template {
   const e = hbs.escapeExpression
@@ -85,12 +86,12 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
       const likes = `<span data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span>`
       html += '<footer class="post-actions">'
       if (me) {
-        if (mine) html += `<span class="likes" title="Likes">&#9829; ${likes}</span>`
+        if (mine) html += `<span class="likes" title="Likes">${likes}</span>`
         else {
           // Submits the page's one post-action form (views/layouts/main.hbs) to its own address: no form and token per post.
           html += p.liked
-            ? `<button form="post-action" formaction="/p/${id}/like" name="like" value="0" class="link like liked" aria-pressed="true">&#9829; ${likes} Liked</button>`
-            : `<button form="post-action" formaction="/p/${id}/like" name="like" value="1" class="link like" aria-pressed="false">&#9829; ${likes} Like</button>`
+            ? `<button form="post-action" formaction="/p/${id}/like" name="like" value="0" class="link like liked" aria-pressed="true">${likes} Liked</button>`
+            : `<button form="post-action" formaction="/p/${id}/like" name="like" value="1" class="link like" aria-pressed="false">${likes} Like</button>`
         }
         if (root.canReply) html += `<a href="/t/${threadId}/reply/${id}" data-reply-to="${id}">Reply</a><a href="/t/${threadId}/reply/${id}?quote=1" data-reply-to="${id}" data-quote>Quote</a>`
         if (p.canEdit) html += `<a href="/p/${id}/edit">Edit</a>`
@@ -99,7 +100,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
         if (p.canEdit || root.canModerate) {
           html += `<details class="more"><summary>More</summary><button form="post-action" formaction="/p/${id}/delete" class="danger small">Delete${p.depth === 0 ? ' thread' : ''}</button></details>`
         }
-      } else html += `<span class="likes">&#9829; ${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
+      } else html += `<span class="likes">${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
       html += '</footer>'
     }
     const children = p.children ?? []

@@ -7,7 +7,8 @@ import type { User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import { can, canModerate, canSeeCategory, ensure, type GuardUser, isApprover, isStaff, type MemberRank, type Viewer, viewerOf } from '../../core/guard.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
-import type { Outbox } from '../../core/outbox.js'
+import type { EventType } from '../../core/events.js'
+import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
 import type { DiscussionService, HeldRef, PostDraft, PostGate, Screening } from '../discussions/service.js'
@@ -247,22 +248,34 @@ export class SpamService implements PostGate {
     }
   }
 
-  /** Holds a post for approval instead of publishing it; its author finds it at the returned url. */
+  /**
+   * Holds a post for approval instead of publishing it; its author finds it at the returned url.
+   * The held row, its fingerprint and its `post.held` event (payload EventMap['post.held']) are
+   * one statement, so they are written together or not at all, in one round trip.
+   */
   async hold(author: SessionUser, draft: Omit<PostDraft, 'html' | 'meta'>, screening: Screening): Promise<HeldRef> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('held_posts')
-        .values({
-          author_id: author.id, category_id: draft.categoryId, thread_id: draft.threadId, parent_id: draft.parentId,
-          title: draft.title, body_md: draft.body, reasons: screening.reasons, score: screening.score,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      // The text counts for near-duplicates at once: a wave of copies is caught while the first waits.
-      if (screening.fingerprint) await trx.insertInto('post_fingerprints').values({ author_id: author.id, simhash: screening.fingerprint }).execute()
-      await this.outbox.emit(trx, 'post.held', { heldId: row.id, categoryId: draft.categoryId, status: 'pending' }, { channels: ['mod'], categoryId: draft.categoryId })
-      return { id: row.id, url: `/pending/${row.id}` }
-    })
+    const held: EventType = 'post.held'
+    const rows = await prepared(this.db, sql<{ id: number }>`
+      with held as (
+        insert into held_posts (author_id, category_id, thread_id, parent_id, title, body_md, reasons, score)
+        values (${author.id}, ${draft.categoryId}, ${draft.threadId}, ${draft.parentId}, ${draft.title}, ${draft.body}, ${screening.reasons}::text[], ${screening.score})
+        returning id
+      ),
+      -- The text counts for near-duplicates at once: a wave of copies is caught while the first waits.
+      printed as (
+        insert into post_fingerprints (author_id, simhash)
+        select ${author.id}, ${screening.fingerprint}::bigint where ${screening.fingerprint}::bigint is not null
+      ),
+      announced as (
+        insert into outbox (type, payload, channels, category_id)
+        select ${held}, jsonb_build_object('heldId', held.id, 'categoryId', ${draft.categoryId}::int, 'status', 'pending'), array['mod'], ${draft.categoryId}
+        from held
+        returning pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')
+      )
+      select held.id, (select count(*) from announced) as announced from held`)
+    this.outbox.written()
+    const id = Number(rows[0]!.id)
+    return { id, url: `/pending/${id}` }
   }
 
   /** In the publishing transaction: the text's fingerprint, its link domains, and a flag for a moderator's look. */

@@ -635,6 +635,7 @@ export interface Database {
   scheduled_job_runs: ScheduledJobRunsTable
   held_posts: HeldPostsTable
   post_fingerprints: PostFingerprintsTable
+  post_fingerprint_bands: PostFingerprintBandsTable
   link_domains: LinkDomainsTable
   watched_words: WatchedWordsTable
   blocked_identities: BlockedIdentitiesTable
@@ -730,6 +731,13 @@ export interface PostFingerprintsTable {
   simhash: ColumnType<string, string | bigint, string | bigint>
   known_spam: ColumnType<boolean, boolean | undefined, boolean>
   created_at: CreatedAt
+}
+
+/** The bands of every fingerprint, for near-duplicate lookups (migration 0190); kept by triggers, never written by code. */
+export interface PostFingerprintBandsTable {
+  /** Known spam, band and the band's value (`simhash_band_key`). */
+  key: number
+  fingerprint_id: number
 }
 
 export interface LinkDomainsTable {

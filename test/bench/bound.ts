@@ -12,7 +12,9 @@
  *    database transactions (pg_stat_database, idle background work subtracted).
  * BENCH_BEFORE=/path/to/older/checkout adds that checkout as a second Hearth in the same run,
  * so before and after are measured side by side. BENCH_ROUNDS (3), BENCH_SECONDS (5 per
- * target per round), BENCH_CONNECTIONS (10); BENCH_XACTS=0 skips the (slow) transaction counts.
+ * target per round), BENCH_CONNECTIONS (10); BENCH_XACTS=0 skips the (slow) transaction counts;
+ * BENCH_REPLY_TEXT=distinct makes every reply a different text (by default they are near-duplicates,
+ * which the spam check soon holds: "replies stored" at the end says how many were published).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -222,6 +224,23 @@ async function startHearth(name: string, root: string): Promise<Hearth> {
   return { name, base, child, output, db, databaseUrl, dbName, root, threadId: threads[0]!.id, replyThreadId: threads[1]!.id, cookie: `hearth_session=${session.token}`, tokens }
 }
 
+// With BENCH_REPLY_TEXT=distinct every reply is a different text (16 made-up words of three
+// syllables each), so the spam check publishes them; by default they are one sentence with a
+// number, a flood of near-duplicates it soon holds.
+const SYLLABLES = 'ba be bi bo bu da de di do du fa fe fi fo fu ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu'.split(' ')
+
+function replyText(i: number): string {
+  if (process.env.BENCH_REPLY_TEXT !== 'distinct') return `Reply number ${i}: a few words about the benchmark, long enough to be a real reply.`
+  let x = Math.imul(i + 1, 2654435761) >>> 0
+  const words: string[] = []
+  for (let k = 0; k < 16; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0
+    const n = x >>> 8
+    words.push(SYLLABLES[n % 50]! + SYLLABLES[Math.floor(n / 50) % 50]! + SYLLABLES[Math.floor(n / 2500) % 50]!)
+  }
+  return `Reply ${i}: ${words.join(' ')}.`
+}
+
 function replyRequests(h: Hearth): Partial<autocannon.Options> {
   let n = 0
   return {
@@ -234,7 +253,7 @@ function replyRequests(h: Hearth): Partial<autocannon.Options> {
             ...req,
             path: `/api/v1/threads/${h.replyThreadId}/posts`,
             headers: { authorization: `Bearer ${h.tokens[i % h.tokens.length]}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ body: `Reply number ${i}: a few words about the benchmark, long enough to be a real reply.` }),
+            body: JSON.stringify({ body: replyText(i) }),
           }
         },
       },

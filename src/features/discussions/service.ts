@@ -671,16 +671,17 @@ export class DiscussionService {
 
   /** Loads a thread the viewer may see, with its category, or NotFound. */
   async visibleThread(viewer: Viewer, threadId: number, trx?: DbOrTrx) {
-    // The thread with its category and the category's parent (for the guard): one query.
-    const found = await (trx ?? this.db)
+    // The thread with its category and the category's parent (for the guard): one query, built
+    // once and prepared (every reply starts here).
+    const on = trx ?? this.db
+    const [found] = await preparedTemplate(on, 'visible-thread', { threadId }, (v) => on
       .selectFrom('threads')
       .innerJoin('categories as c', 'c.id', 'threads.category_id')
       .leftJoin('categories as pc', 'pc.id', 'c.parent_id')
       .selectAll('threads')
       .select(categoryColumnsOf('c', 'c'))
       .select(categoryColumnsOf('pc', 'pc'))
-      .where('threads.id', '=', threadId)
-      .executeTakeFirst()
+      .where('threads.id', '=', v.threadId))
     if (!found) throw new NotFound('No such thread')
     const category = categoryFromRow(found, 'c')!
     const parent = categoryFromRow(found, 'pc')

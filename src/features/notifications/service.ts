@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely'
-import type { Db, DbOrTrx, Trx } from '../../core/db.js'
+import { type Db, type DbOrTrx, prepared, type Trx } from '../../core/db.js'
 import type { Role } from '../../core/db-types.js'
 import { NotFound } from '../../core/errors.js'
 import type { EventMap } from '../../core/events.js'
@@ -135,7 +135,8 @@ export class NotificationService {
     // A deleted account is told nothing (its votes and old posts may still draw notices).
     const source = sql`select * from (values ${values}) v (ord, user_id, kind, url, actor_id, payload, group_key, many, thread_id, category_id)
       where not exists (select 1 from users u where u.id = v.user_id and u.deleted_at is not null)`
-    const { rows: created } = await upsertStatement(this.outbox, source, alongside).execute(trx)
+    // Prepared (one text per number of rows and events): planning this statement cost more than running it.
+    const created = await prepared(trx, upsertStatement(this.outbox, source, alongside))
     this.outbox.written()
     return created.map(({ inserted: _, ...row }) => {
       delete (row as { notified?: unknown }).notified
@@ -154,7 +155,7 @@ export class NotificationService {
     const category = all.find((c) => c.id === p.categoryId)
     if (!category) return 0
     const parent = category.parent_id ? all.find((c) => c.id === category.parent_id) : null
-    const watchers = await sql<{ id: number; role: Role; trust_level: number; suspended_until: Date | null; silenced_until: Date | null; email_verified_at: Date | null; moderates: number[] }>`
+    const watchers = await prepared(trx, sql<{ id: number; role: Role; trust_level: number; suspended_until: Date | null; silenced_until: Date | null; email_verified_at: Date | null; moderates: number[] }>`
       with w as (
         select l.user_id from thread_notification_levels l where l.thread_id = ${p.threadId} and l.level = 'watching'
         union
@@ -165,9 +166,9 @@ export class NotificationService {
       select u.id, u.role, u.trust_level, u.suspended_until, u.silenced_until, u.email_verified_at,
         array(select m.category_id from category_moderators m where m.user_id = u.id) as moderates
       from w join users u on u.id = w.user_id
-      where u.deleted_at is null and u.id <> ${p.authorId} and u.id <> all(${p.notified}::bigint[])`.execute(trx)
+      where u.deleted_at is null and u.id <> ${p.authorId} and u.id <> all(${p.notified}::bigint[])`)
     // Watching a thread one can no longer see (moved, category closed) tells nothing.
-    const ids = watchers.rows
+    const ids = watchers
       .filter((u) => canSeeCategory({ user: u, moderates: new Set(u.moderates.map(Number)) }, category, parent))
       .map((u) => Number(u.id))
     if (ids.length === 0) return 0
@@ -176,7 +177,7 @@ export class NotificationService {
       ${`thread:${p.threadId}`}::text as group_key, ${`new replies in “${p.title}”`}::text as many, ${p.threadId}::bigint as thread_id, ${p.categoryId}::bigint as category_id
       from unnest(${ids}::bigint[]) u`
     const claim = sql`insert into notification_fanouts (event_id, recipients) values (${eventId}, ${ids.length}) on conflict do nothing returning event_id`
-    const { rows } = await upsertStatement(this.outbox, source, [], claim).execute(trx)
+    const rows = await prepared(trx, upsertStatement(this.outbox, source, [], claim))
     this.outbox.written()
     return rows.length
   }

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import disposableDomains from 'disposable-email-domains' with { type: 'json' }
-import { sql } from 'kysely'
+import { type RawBuilder, sql } from 'kysely'
 import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
-import type { Db, DbOrTrx, Trx } from '../../core/db.js'
+import { type Db, type DbOrTrx, prepared, type Trx } from '../../core/db.js'
 import type { User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import { can, canModerate, canSeeCategory, ensure, type GuardUser, isApprover, isStaff, type MemberRank, type Viewer, viewerOf } from '../../core/guard.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
-import type { Outbox } from '../../core/outbox.js'
+import type { EventType } from '../../core/events.js'
+import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
 import type { DiscussionService, HeldRef, PostDraft, PostGate, Screening } from '../discussions/service.js'
@@ -18,15 +19,13 @@ import { NEAR_DUPLICATE_BITS, simhash } from './fingerprint.js'
 import { linkDomains } from './links.js'
 import { isLocalIp, normaliseIp } from '../../core/net.js'
 import { ApplicationDecisionInput, DecisionInput, HeldEditInput, InviteInput, SpammerInput, WatchedWordInput } from './schemas.js'
-import { decide, type Outcome, type PostFacts, riskScore, signals, stricter } from './signals.js'
+import { decide, DUPLICATES_COUNTED, type Outcome, type PostFacts, riskScore, signals, stricter } from './signals.js'
 import { SignupTimer } from './signup-token.js'
 import { compileAll, compileWord, type CompiledWord, MAX_WATCHED_WORDS, watch } from './watched.js'
 
 const DISPOSABLE = new Set<string>(disposableDomains as string[])
-/** Recent fingerprints compared with each new post (newest first), besides every known spammer's. */
+/** A new post is compared with the fingerprints among the last this many written, besides every known spammer's. */
 const RECENT_FINGERPRINTS = 2_000
-/** Known spammers' fingerprints compared with each new post (newest first). */
-const SPAM_FINGERPRINTS = 5_000
 const WATCHED_CACHE_MS = 5_000
 /** A sign-up form older than this is sent again (its timing token has gone stale). */
 const FORM_MAX_AGE_SECONDS = 24 * 60 * 60
@@ -94,6 +93,38 @@ export function isDisposableEmail(email: string): boolean {
 /** The questions of the sign-up application, one per line. */
 export function applicationQuestions(s: Pick<CommunitySettingsValues, 'spam_application_questions'>): string[] {
   return s.spam_application_questions.split('\n').map((q) => q.trim()).filter(Boolean).slice(0, 10)
+}
+
+/**
+ * The near-duplicate counts of a text (`known_spam`, `by_others`, `by_author` columns), as index
+ * lookups (migration 0190): the fingerprints sharing a probed band with the text, among the
+ * last RECENT_FINGERPRINTS written and every known spammer's, each pair counted under its first
+ * near band only; the author's own recent texts are read from their own. Counting stops at
+ * DUPLICATES_COUNTED, so a flood of copies costs no more than one, and an unrelated text
+ * examines only the few fingerprints that share a band value with it, however many there are.
+ */
+export function nearDuplicateCounts(authorId: number, fingerprint: string | null) {
+  const fp = sql`${fingerprint ?? '0'}::bigint`
+  const has = fingerprint !== null
+  const recent = sql`(select coalesce(max(id), 0) from post_fingerprints) - ${RECENT_FINGERPRINTS}`
+  // Each probe is its own index range (the lateral subqueries are kept apart by `offset 0` and
+  // `limit 1`, so no plan can turn them into a scan of the whole table, statistics or not).
+  const candidates = (knownSpam: boolean, where: RawBuilder<unknown>) => sql`
+    select 1 from unnest(simhash_probes(${fp}, ${knownSpam})) p(key)
+    cross join lateral (select b.fingerprint_id from post_fingerprint_bands b where b.key = p.key and ${where} offset 0) b
+    cross join lateral (select simhash, author_id from post_fingerprints f where f.id = b.fingerprint_id limit 1) f
+    where ${has} and simhash_near_band(f.simhash, ${fp}) = (p.key >> 13) & 7 and bit_count((f.simhash # ${fp})::bit(64)) <= ${NEAR_DUPLICATE_BITS}`
+  return sql`
+    -- Most forums have no known spam: one probe of its partial index skips the 69.
+    (select count(*) from (${candidates(true, sql`true`)} and (select id from post_fingerprints where known_spam order by id desc limit 1) is not null limit 1) spam)::int as known_spam,
+    (select count(*) from (
+      ${candidates(false, sql`b.fingerprint_id > ${recent}`)} and f.author_id is distinct from ${authorId}
+      limit ${DUPLICATES_COUNTED}) others)::int as by_others,
+    (select count(*) from (
+      select 1 from post_fingerprints f
+      where ${has} and f.author_id = ${authorId} and not f.known_spam and f.id > ${recent}
+        and bit_count((f.simhash # ${fp})::bit(64)) <= ${NEAR_DUPLICATE_BITS}
+      order by f.id desc limit ${DUPLICATES_COUNTED}) own)::int as by_author`
 }
 
 /**
@@ -177,10 +208,9 @@ export class SpamService implements PostGate {
     return { outcome, score, reasons, title, body: inBody.text, fingerprint, domains }
   }
 
-  /** Everything the signals need about the author and the text: one query. */
+  /** Everything the signals need about the author and the text: one prepared statement. */
   private async facts(user: SessionUser, fingerprint: string | null, domains: string[], links: number, draft: PostDraft): Promise<PostFacts & { publishedPosts: number }> {
-    const fp = fingerprint ?? '0'
-    const { rows } = await sql<{
+    const rows = await prepared(this.db, sql<{
       recent: number; since_last: number | null; agreed_flags: number; rejected: number; published: number; new_domains: string[]
       known_spam: number; by_others: number; by_author: number
     }>`
@@ -194,19 +224,7 @@ export class SpamService implements PostGate {
         (select count(*) from held_posts where author_id = ${user.id} and status = 'rejected')::int as rejected,
         (select count(*) from (select 1 from posts where author_id = ${user.id} limit 50) mine)::int as published,
         coalesce((select array_agg(d) from unnest(${domains}::text[]) d where not exists (select 1 from link_domains l where l.domain = d)), '{}') as new_domains,
-        dup.known_spam, dup.by_others, dup.by_author
-      from (
-        select
-          count(*) filter (where known_spam)::int as known_spam,
-          count(*) filter (where not known_spam and author_id is distinct from ${user.id})::int as by_others,
-          count(*) filter (where not known_spam and author_id = ${user.id})::int as by_author
-        from (
-          (select simhash, known_spam, author_id from post_fingerprints where not known_spam order by created_at desc limit ${RECENT_FINGERPRINTS})
-          union all
-          (select simhash, known_spam, author_id from post_fingerprints where known_spam order by id desc limit ${SPAM_FINGERPRINTS})
-        ) f
-        where ${fingerprint !== null} and bit_count((f.simhash # ${fp}::bigint)::bit(64)) <= ${NEAR_DUPLICATE_BITS}
-      ) dup`.execute(this.db)
+        ${nearDuplicateCounts(user.id, fingerprint)}`)
     const f = rows[0]!
     const own = this.options.baseUrl ? new URL(this.options.baseUrl).hostname.replace(/^www\./, '') : ''
     const checker = this.options.checker && user.trust_level < 2
@@ -231,22 +249,34 @@ export class SpamService implements PostGate {
     }
   }
 
-  /** Holds a post for approval instead of publishing it; its author finds it at the returned url. */
+  /**
+   * Holds a post for approval instead of publishing it; its author finds it at the returned url.
+   * The held row, its fingerprint and its `post.held` event (payload EventMap['post.held']) are
+   * one statement, so they are written together or not at all, in one round trip.
+   */
   async hold(author: SessionUser, draft: Omit<PostDraft, 'html' | 'meta'>, screening: Screening): Promise<HeldRef> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('held_posts')
-        .values({
-          author_id: author.id, category_id: draft.categoryId, thread_id: draft.threadId, parent_id: draft.parentId,
-          title: draft.title, body_md: draft.body, reasons: screening.reasons, score: screening.score,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      // The text counts for near-duplicates at once: a wave of copies is caught while the first waits.
-      if (screening.fingerprint) await trx.insertInto('post_fingerprints').values({ author_id: author.id, simhash: screening.fingerprint }).execute()
-      await this.outbox.emit(trx, 'post.held', { heldId: row.id, categoryId: draft.categoryId, status: 'pending' }, { channels: ['mod'], categoryId: draft.categoryId })
-      return { id: row.id, url: `/pending/${row.id}` }
-    })
+    const held: EventType = 'post.held'
+    const rows = await prepared(this.db, sql<{ id: number }>`
+      with held as (
+        insert into held_posts (author_id, category_id, thread_id, parent_id, title, body_md, reasons, score)
+        values (${author.id}, ${draft.categoryId}, ${draft.threadId}, ${draft.parentId}, ${draft.title}, ${draft.body}, ${screening.reasons}::text[], ${screening.score})
+        returning id
+      ),
+      -- The text counts for near-duplicates at once: a wave of copies is caught while the first waits.
+      printed as (
+        insert into post_fingerprints (author_id, simhash)
+        select ${author.id}, ${screening.fingerprint}::bigint where ${screening.fingerprint}::bigint is not null
+      ),
+      announced as (
+        insert into outbox (type, payload, channels, category_id)
+        select ${held}, jsonb_build_object('heldId', held.id, 'categoryId', ${draft.categoryId}::int, 'status', 'pending'), array['mod'], ${draft.categoryId}
+        from held
+        returning pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')
+      )
+      select held.id, (select count(*) from announced) as announced from held`)
+    this.outbox.written()
+    const id = Number(rows[0]!.id)
+    return { id, url: `/pending/${id}` }
   }
 
   /** In the publishing transaction: the text's fingerprint, its link domains, and a flag for a moderator's look. */

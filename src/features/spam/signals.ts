@@ -60,11 +60,15 @@ export interface DuplicateFacts {
   byAuthor: number
 }
 
+/** Near-duplicates are counted up to this many of each kind (the points stop growing at two). */
+export const DUPLICATES_COUNTED = 10
+
 export function duplicatesSignal(d: DuplicateFacts): Signal {
   if (d.knownSpam > 0) return { name: 'duplicates', points: 70, reason: 'nearly the same text as a known spammer’s post' }
   const points = Math.min(40, d.byOthers * 20 + d.byAuthor * 15)
   if (points === 0) return none('duplicates')
-  const parts = [d.byOthers > 0 ? `${d.byOthers} by others` : '', d.byAuthor > 0 ? `${d.byAuthor} of their own` : ''].filter(Boolean)
+  const many = (n: number) => (n >= DUPLICATES_COUNTED ? `${DUPLICATES_COUNTED} or more` : String(n))
+  const parts = [d.byOthers > 0 ? `${many(d.byOthers)} by others` : '', d.byAuthor > 0 ? `${many(d.byAuthor)} of their own` : ''].filter(Boolean)
   return { name: 'duplicates', points, reason: `nearly the same text as recent posts (${parts.join(', ')})` }
 }
 

@@ -254,7 +254,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       currentUser: req.user,
       isAdmin: isAdmin(viewerOf(req.user)),
       isStaff: isStaff(viewerOf(req.user)),
-      csrfToken: reply.generateCsrf(),
+      csrfToken: lazyCsrfToken(reply),
       path: req.url,
       unreadNotifications: req.user && req.method === 'GET' ? (unreadOf.get(req) ?? (await hearth.notifications.unreadCount(req.user.id))) : 0,
       isModerator: req.user && req.method === 'GET' ? hearth.moderation.isModerator(await categories.viewer(req.user)) : false,
@@ -358,6 +358,15 @@ function sameOrigin(req: FastifyRequest, config: Config): boolean {
   const origin = req.headers.origin
   if (!origin) return true
   return origin === new URL(config.baseUrl).origin || origin === `${req.protocol}://${req.host}`
+}
+
+/**
+ * The page's CSRF token, made when a template first prints it (`{{csrfToken}}` reads it as a
+ * string): a page without a form (a guest's thread page) signs nothing and sets no cookie.
+ */
+function lazyCsrfToken(reply: FastifyReply): { toString(): string } {
+  let token: string | undefined
+  return { toString: () => (token ??= reply.generateCsrf()) }
 }
 
 // Locals for pages rendered outside the preHandler (404s, errors before routing).

@@ -221,7 +221,12 @@ async function startHearth(name: string, root: string): Promise<Hearth> {
     }))
     .execute()
   await sql`analyze`.execute(db)
-  return { name, base, child, output, db, databaseUrl, dbName, root, threadId: threads[0]!.id, replyThreadId: threads[1]!.id, cookie: `hearth_session=${session.token}`, tokens }
+  // A member's browser also holds the CSRF cookie its first page set: pages after that only sign a token with it.
+  const first = await fetch(`${base}/`, { headers: { cookie: `hearth_session=${session.token}` } })
+  await first.arrayBuffer()
+  const csrf = first.headers.getSetCookie().find((c) => c.startsWith('hearth_csrf='))?.split(';')[0]
+  const cookie = [`hearth_session=${session.token}`, ...(csrf ? [csrf] : [])].join('; ')
+  return { name, base, child, output, db, databaseUrl, dbName, root, threadId: threads[0]!.id, replyThreadId: threads[1]!.id, cookie, tokens }
 }
 
 // With BENCH_REPLY_TEXT=distinct every reply is a different text (16 made-up words of three

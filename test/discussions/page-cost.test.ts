@@ -133,6 +133,9 @@ t.test('a page that looks its session up itself settles it as the session check 
   t.match(page.body, /name="like" value="0"/, 'their like is marked')
   t.equal((await f.regular.client.get(inner.url)).statusCode, 200, 'a members-only thread is theirs to read')
   t.equal((await new Client(app).get(inner.url)).statusCode, 404, "and not a guest's")
+  // The CSRF token is made when a page prints it: a guest's thread page has no form, so no cookie and no signing.
+  t.notOk((await app.inject({ method: 'GET', url: open.url })).cookies.some((c) => c.name === 'hearth_csrf'), "a guest's thread page sets no CSRF cookie")
+  t.ok((await app.inject({ method: 'GET', url: '/login' })).cookies.some((c) => c.name === 'hearth_csrf'), 'a page with a form does')
 
   // A missing thread and a refused query are error pages with the member's header.
   const missing = await f.regular.client.get('/t/987654321')

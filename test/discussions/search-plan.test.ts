@@ -2,18 +2,7 @@ import { CompiledQuery, sql } from 'kysely'
 import t from 'tap'
 import { build } from '../helpers/app.js'
 import { forum } from '../helpers/forum.js'
-
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Actual Loops'?: number
-  'Actual Rows'?: number
-  Plans?: PlanNode[]
-}
-
-function nodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(nodes)]
-}
+import { nodes, type PlanNode } from '../helpers/plans.js'
 
 // A freshly loaded or restored forum before autovacuum has come round: no planner statistics,
 // and tables the planner believes tiny. A plan that scans a whole table once per candidate row

@@ -6,18 +6,7 @@ import { nearDuplicateCounts } from '../../src/features/spam/service.js'
 import { DUPLICATES_COUNTED } from '../../src/features/spam/signals.js'
 import { build } from '../helpers/app.js'
 import { forum, replyTo, startThread } from '../helpers/forum.js'
-
-interface PlanNode {
-  'Node Type': string
-  'Relation Name'?: string
-  'Actual Loops'?: number
-  'Actual Rows'?: number
-  Plans?: PlanNode[]
-}
-
-function nodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(nodes)]
-}
+import { nodes, type PlanNode } from '../helpers/plans.js'
 
 /** A small deterministic generator of 64-bit values (as signed decimal strings, like simhash). */
 function generator(seed: number) {

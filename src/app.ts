@@ -14,6 +14,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { SESSION_COOKIE, setSessionCookie } from './core/auth/cookies.js'
 import { type PendingViewer, sessionRef, type ValidSession } from './core/auth/sessions.js'
+import { cachingSigner } from './core/auth/signer.js'
 import type { Db } from './core/db.js'
 import { DomainError, Invalid, isDatabaseUnavailable, NotFound, TooManyRequests, Unavailable } from './core/errors.js'
 import { registerGuestCache } from './core/guest-cache.js'
@@ -36,6 +37,7 @@ import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
 import { eventRoutes } from './features/events/routes.js'
 import { spamRoutes } from './features/spam/routes.js'
+import { notificationLevelPartial } from './features/notifications/level-html.js'
 import { postPartial } from './features/discussions/post-html.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { communityRoutes } from './features/community/routes.js'
@@ -140,7 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     hsts: config.baseUrl.startsWith('https:'),
   })
   app.addHook('onRequest', (req, reply, done) => securityHeaders(req.raw, reply.raw, (err) => done(err as Error | undefined)))
-  await app.register(fastifyCookie, { secret })
+  await app.register(fastifyCookie, { secret: cachingSigner(secret) })
   await app.register(fastifyFormbody)
   await registerMultipart(app)
   await app.register(fastifyCsrf, {
@@ -160,6 +162,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const handlebars = createHandlebars({ html: true })
   // The post partial is a function (the hottest markup: up to 200 times a page), see post-html.ts.
   handlebars.registerPartial('post', postPartial(handlebars))
+  // So is a member's notification-level form (thread and category pages), see level-html.ts.
+  handlebars.registerPartial('notification-level', notificationLevelPartial(handlebars))
   await app.register(fastifyView, {
     engine: { handlebars },
     root: paths.views,

@@ -8,7 +8,8 @@
 //                                           [data-thread-id]) names the thread, whose participants come first.
 //   form[data-composer="<threadId>"]        the page's reply form: posted with fetch to the JSON API; its
 //                                           clone is the inline composer.
-//   a[data-reply-to="<postId>"][data-quote] a post's Reply / Quote links: open the inline composer under it.
+//   .post-actions a[href*="/reply/"]       a post's Reply and Quote (?quote=1) links, /t/<id>/reply/<postId>:
+//                                           open the inline composer under it.
 //   #p<postId> details.replies              where a reply to that post goes; [data-live-posts] otherwise.
 // After inserting a post it fires `hearth:post-inserted` {postId}, so live.js does not count it as new.
 ;(() => {
@@ -394,10 +395,10 @@
 
   // The inline composer: the page's reply form, cloned under the post it answers.
   function openInline(link) {
-    const postId = link.getAttribute('data-reply-to')
+    const postId = link.pathname.split('/').pop()
     const post = document.getElementById(`p${postId}`)
     if (!post) return false
-    const quoting = link.hasAttribute('data-quote')
+    const quoting = new URLSearchParams(link.search).has('quote')
     if (inline && inline.postId === postId) {
       const textarea = inline.form.querySelector('textarea')
       if (quoting) addQuote(textarea, post, postId)
@@ -487,7 +488,7 @@
 
   document.addEventListener('click', (event) => {
     if (event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return
-    const link = event.target.closest('a[data-reply-to]')
+    const link = event.target.closest('.post-actions a[href*="/reply/"]')
     if (!link) return
     if (openInline(link)) event.preventDefault()
   })

@@ -21,7 +21,7 @@ t.test('what the inline composer asks: the reply answers with its parent, a post
   t.match(fragment.body, new RegExp(`^\\s*<article class="post[^"]*" id="p${nested.data.id}"`), 'the post alone, as the thread page shows it')
   t.notMatch(fragment.body, /<html|<header class="site-header"/, 'without the page around it')
   t.match(fragment.body, /href="\/p\/\d+\/edit">Edit</, 'with its author’s actions')
-  t.match(fragment.body, /data-reply-to=/, 'and its own Reply link')
+  t.match(fragment.body, new RegExp(`href="/t/${open.id}/reply/${nested.data.id}">Reply<`), 'and its own Reply link')
   t.equal((await guest.get(`/p/${lounge.postId}/fragment`)).statusCode, 404, 'a post the asker may not see is not found')
 
   const quote = await f.member.client.api('GET', `/api/v1/posts/${open.postId}/quote`)

@@ -22,7 +22,7 @@ t.test('in the browser: a member flags, the post hides, a category moderator agr
   const member = await asPerson(f.member)
   await member.goto(`${base}${thread.url}`)
   const spamPost = member.locator('article.post', { has: member.locator(':scope > .post-body', { hasText: 'Cheap pills' }) })
-  await spamPost.locator(':scope > footer a[data-flag]').click()
+  await spamPost.locator(':scope > footer a.flag').click()
   await spamPost.getByLabel('Why?').selectOption('spam')
   await spamPost.getByLabel('Note (optional)').fill('Advertising')
   await spamPost.getByRole('button', { name: 'Flag post' }).click()
@@ -30,7 +30,7 @@ t.test('in the browser: a member flags, the post hides, a category moderator agr
   t.match(await member.locator('[role=status]').first().textContent(), /moderators will review the post you flagged/)
   t.equal(await member.getByText('Cheap pills').count(), 0, 'the post is hidden from the member at once')
   t.equal(await member.getByText('[hidden pending review]').count(), 1)
-  t.equal(await member.locator('article.post', { hasText: 'Tell us yours.' }).locator(':scope > footer a[data-flag]').count(), 1, 'others\' posts have a Flag control')
+  t.equal(await member.locator('article.post', { hasText: 'Tell us yours.' }).locator(':scope > footer a.flag').count(), 1, 'others\' posts have a Flag control')
 
   const mod = await asPerson(f.categoryMod)
   await mod.goto(`${base}/`)

@@ -3,7 +3,7 @@ import { type Db, type DbOrTrx, prepared } from '../db.js'
 import type { User } from '../db-types.js'
 import type { Viewer } from '../guard.js'
 import type { Outbox } from '../outbox.js'
-import { hashSecret, issueSecret, secretMatches, splitToken } from './tokens.js'
+import { hashMatches, hashSecret, issueSecret, secretMatches, splitToken } from './tokens.js'
 
 /** The user as the rest of the app sees them: everything but the password hash. */
 export type SessionUser = Omit<User, 'password_hash'>
@@ -48,15 +48,21 @@ export interface PendingViewer {
 }
 
 /** One row of `SessionStore.lookup`. */
-export type LookedUpSession = SessionUser & {
+export interface LookedUpSession {
   session_id: string
+  user_id: number
   secret_hash: Buffer
   expires_at: Date
   /** The refresh (activity stamp, sliding expiry) is due. */
   due: boolean
+  /** The member as JSON (one column to parse, not thirty); `settle` turns it into a SessionUser. */
+  member: SessionUserJson
   moderates: number[]
   unread: number
 }
+
+/** A SessionUser as PostgreSQL writes it in JSON: its timestamps are ISO strings. */
+type SessionUserJson = { [K in keyof SessionUser]: SessionUser[K] extends Date | null ? string | null : SessionUser[K] extends Date ? string : SessionUser[K] }
 
 export interface SessionMeta {
   userAgent?: string
@@ -100,6 +106,22 @@ const userColumns = [
   'users.deleted_at',
   'users.time_zone',
 ] as const
+
+// The user columns that are timestamps: JSON carries them as strings.
+const userTimestamps = [
+  'email_verified_at', 'suspended_until', 'silenced_until', 'tl3_short_since', 'created_at', 'last_seen_at',
+  'email_suppressed_at', 'username_changed_at', 'deletion_requested_at', 'deletion_due_at', 'deleted_at',
+] as const satisfies readonly (keyof SessionUser)[]
+
+/** A SessionUser from its JSON (`lookup`'s `member` column): the same values the columns would have given. */
+function sessionUserFromJson(json: SessionUserJson): SessionUser {
+  const user = json as unknown as Record<string, unknown>
+  for (const key of userTimestamps) {
+    const value = user[key]
+    if (typeof value === 'string') user[key] = new Date(value)
+  }
+  return user as unknown as SessionUser
+}
 
 /** Session storage after Lucia's design: sliding expiry, hashed secrets, revoke-all. */
 export class SessionStore {
@@ -165,9 +187,9 @@ export class SessionStore {
     const seenEvery = sql.lit(`${SEEN_EVERY} milliseconds`)
     const half = sql.lit(`${(this.lifetimeDays * DAY) / 2} milliseconds`)
     return sql<LookedUpSession>`
-      select s.id as session_id, s.secret_hash, s.expires_at,
+      select s.id as session_id, s.user_id, s.secret_hash, s.expires_at,
         (s.last_seen_at < now() - ${seenEvery}::interval or s.expires_at - now() < ${half}::interval) as due,
-        ${sql.join(userColumns.map((c) => sql.ref(c)))},
+        (select to_json(m) from (select ${sql.join(userColumns.map((c) => sql.ref(c)))}) m) as member,
         array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
         ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread
       from sessions s join users on users.id = s.user_id
@@ -179,19 +201,20 @@ export class SessionStore {
    * expired: an expired one is deleted). Runs the sliding refresh when it is due.
    */
   async settle(ref: SessionRef, row: LookedUpSession | undefined): Promise<ValidSession | null> {
-    if (!row || !secretMatches(ref.secret, row.secret_hash)) return null
+    // The statement matched the hash already; this compares it again, in constant time, in case it ever does not.
+    if (!row || !hashMatches(ref.secretHash, row.secret_hash)) return null
     if (row.expires_at.getTime() <= Date.now()) {
       await this.db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
       return null
     }
     const expiresAt = (row.due ? await this.refresh(row.session_id, this.lifetimeDays * DAY) : null) ?? row.expires_at
-    const { session_id, secret_hash: _hash, expires_at: _exp, due: _due, moderates, unread, ...user } = row
+    const user = sessionUserFromJson(row.member)
     return {
-      session: { id: session_id, userId: row.id, expiresAt },
+      session: { id: row.session_id, userId: user.id, expiresAt },
       user,
       refreshed: expiresAt.getTime() !== row.expires_at.getTime(),
-      moderates,
-      unread,
+      moderates: row.moderates,
+      unread: row.unread,
     }
   }
 

@@ -1,7 +1,6 @@
-import { sha256 } from '@oslojs/crypto/sha2'
 import { constantTimeEqual } from '@oslojs/crypto/subtle'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 /**
  * Secrets in Lucia's session design: `<id>.<secret>`, where only SHA-256(secret) is
@@ -24,9 +23,9 @@ export function issueSecret(prefix = ''): IssuedSecret {
   return { id, token: `${prefix}${id}.${secret}`, secretHash: hashSecret(secret) }
 }
 
-/** SHA-256 of a secret, as stored. */
+/** SHA-256 of a secret, as stored (Node's native hash: every member's request computes one). */
 export function hashSecret(secret: string): Buffer {
-  return Buffer.from(sha256(new TextEncoder().encode(secret)))
+  return createHash('sha256').update(secret).digest()
 }
 
 /** Splits a token into id and secret, or null when it is not of the right shape. */
@@ -41,5 +40,10 @@ export function splitToken(token: string, prefix = ''): { id: string; secret: st
 
 /** Constant-time check of a presented secret against the stored hash. */
 export function secretMatches(secret: string, storedHash: Uint8Array): boolean {
-  return constantTimeEqual(hashSecret(secret), storedHash)
+  return hashMatches(hashSecret(secret), storedHash)
+}
+
+/** Constant-time check of a presented secret's hash (computed once, see sessionRef) against the stored one. */
+export function hashMatches(presentedHash: Uint8Array, storedHash: Uint8Array): boolean {
+  return constantTimeEqual(presentedHash, storedHash)
 }

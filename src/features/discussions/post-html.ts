@@ -93,10 +93,10 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
             ? `<button form="post-action" formaction="/p/${id}/like" name="like" value="0" class="link like liked" aria-pressed="true">${likes} Liked</button>`
             : `<button form="post-action" formaction="/p/${id}/like" name="like" value="1" class="link like" aria-pressed="false">${likes} Like</button>`
         }
-        if (root.canReply) html += `<a href="/t/${threadId}/reply/${id}" data-reply-to="${id}">Reply</a><a href="/t/${threadId}/reply/${id}?quote=1" data-reply-to="${id}" data-quote>Quote</a>`
+        if (root.canReply) html += `<a href="/t/${threadId}/reply/${id}">Reply</a><a href="/t/${threadId}/reply/${id}?quote=1">Quote</a>`
         if (p.canEdit) html += `<a href="/p/${id}/edit">Edit</a>`
         // The flag form comes from the page's one copy (thread.hbs, filled in by hearth.js); without scripts the link opens it on a page of its own.
-        if (root.canFlag && !mine) html += `<a class="flag" href="/p/${id}/flag" data-flag>Flag</a>`
+        if (root.canFlag && !mine) html += `<a class="flag" href="/p/${id}/flag">Flag</a>`
         if (p.canEdit || root.canModerate) {
           html += `<details class="more"><summary>More</summary><button form="post-action" formaction="/p/${id}/delete" class="danger small">Delete${p.depth === 0 ? ' thread' : ''}</button></details>`
         }

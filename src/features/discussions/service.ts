@@ -1028,7 +1028,7 @@ export class DiscussionService {
    */
   private threadPageStatement(v: ThreadPageValues, shape: ThreadPageShape, pending: PendingViewer | null) {
     // The viewer's id inside the statement: the session's member, or the viewer already known (0: a guest).
-    const viewerId = shape.pending ? sql<number>`(select id from sess)` : sql<number>`${v.userId}::int`
+    const viewerId = shape.pending ? sql<number>`(select user_id from sess)` : sql<number>`${v.userId}::int`
     const head = this.db
       .selectFrom('threads as t')
       .innerJoin('users as a', 'a.id', 't.author_id')

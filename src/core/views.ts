@@ -81,14 +81,15 @@ export function createHandlebars(options: { html?: boolean } = {}): typeof Handl
     const date = value instanceof Date ? value : new Date(value)
     // To the second: the milliseconds only lengthen every post's markup.
     const iso = date.toISOString().replace(/\.\d{3}Z$/, 'Z')
-    // The title is built from the ISO string: Intl formatting per post is the costliest part of a long thread page.
-    return new hbs.SafeString(`<time datetime="${iso}" title="${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC">${hbs.escapeExpression(timeAgo(date))}</time>`)
+    // No title: the script gives one on hover, in the reader's own zone (static/js/hearth.js), instead of every post carrying one.
+    return new hbs.SafeString(`<time datetime="${iso}">${hbs.escapeExpression(timeAgo(date))}</time>`)
   })
   hbs.registerHelper('date', (value: Date | string | null | undefined) =>
     value ? absoluteTime.format(value instanceof Date ? value : new Date(value)) : '',
   )
   hbs.registerHelper('json', (value: unknown) => JSON.stringify(value))
   // {{avatar id username avatarKey 32}}: a member's picture at a CSS size, beside their name (so no alt text).
+  // Its size comes from the style sheet (`img.a32`), not width/height attributes: a thread page repeats it per post.
   // The markup is remembered per member and size: a thread page draws the same few authors again and again.
   const avatars = new Map<string, InstanceType<typeof hbs.SafeString>>()
   hbs.registerHelper('avatar', (id: number, username: string, key: string | null | undefined, size: number) => {
@@ -99,7 +100,7 @@ export function createHandlebars(options: { html?: boolean } = {}): typeof Handl
     let html = avatars.get(memo)
     if (html === undefined) {
       const src = hbs.escapeExpression(avatarUrl({ id, username, avatar_key: avatarKey }, px))
-      html = new hbs.SafeString(`<img class="avatar" src="${src}" alt="" width="${px}" height="${px}" loading="lazy">`)
+      html = new hbs.SafeString(`<img class="avatar a${px}" src="${src}" alt="" loading="lazy">`)
       if (avatars.size >= 10_000) avatars.delete(avatars.keys().next().value as string)
       avatars.set(memo, html)
     }

@@ -307,3 +307,14 @@ document.addEventListener('click', (event) => {
   link.replaceWith(details)
   details.querySelector('select').focus()
 })
+
+// A time's exact moment, in the reader's own zone and language, when it is pointed at or its
+// link focused: pages carry only the machine-readable time (datetime), not a title per post.
+function titleTime(event) {
+  const time = event.target instanceof Element ? event.target.closest('time[datetime]') ?? event.target.querySelector?.('time[datetime]') : null
+  if (!time || time.title) return
+  const at = new Date(time.getAttribute('datetime'))
+  if (!Number.isNaN(at.getTime())) time.title = at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+}
+document.addEventListener('mouseover', titleTime)
+document.addEventListener('focusin', titleTime)

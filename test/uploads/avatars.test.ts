@@ -41,14 +41,14 @@ t.test('avatars show beside authors on thread pages, profiles and lists', async 
   const thread = await startThread(f.member, f.cats.open.id, 'Say hello here', 'Hello all')
   await replyTo(f.regular, thread.id, 'Hi back')
   const page = await f.member.client.get(thread.url)
-  t.match(page.body, new RegExp(`<img class="avatar" src="/avatars/${f.member.id}/[A-Z0-9]{1,2}.svg" alt="" width="28" height="28" loading="lazy"`))
+  t.match(page.body, new RegExp(`<img class="avatar a28" src="/avatars/${f.member.id}/[A-Z0-9]{1,2}.svg" alt="" loading="lazy"`))
   t.match(page.body, new RegExp(`src="/avatars/${f.regular.id}/`))
   const profile = await f.member.client.get(`/u/${f.member.username}`)
-  t.match(profile.body, new RegExp(`<img class="avatar" src="/avatars/${f.member.id}/[A-Z0-9]{1,2}.svg" alt="" width="72"`))
+  t.match(profile.body, new RegExp(`<img class="avatar a72" src="/avatars/${f.member.id}/[A-Z0-9]{1,2}.svg" alt=""`))
   const category = await f.member.client.get(`/c/${f.cats.open.slug}`)
-  t.match(category.body, new RegExp(`by <img class="avatar" src="/avatars/${f.member.id}/`))
+  t.match(category.body, new RegExp(`by <img class="avatar a18" src="/avatars/${f.member.id}/`))
   const home = await f.member.client.get('/')
-  t.match(home.body, new RegExp(`by <img class="avatar" src="/avatars/${f.member.id}/`))
+  t.match(home.body, new RegExp(`by <img class="avatar a18" src="/avatars/${f.member.id}/`))
 })
 
 t.test('an uploaded avatar: square, in two sizes, set and removed from settings', async (t) => {
@@ -82,7 +82,7 @@ t.test('an uploaded avatar: square, in two sizes, set and removed from settings'
     t.notOk(meta.exif, 'without the photo metadata')
   }
   const page = await f.regular.client.get(thread.url)
-  t.match(page.body, new RegExp(`<img class="avatar" src="/uploads/${key}-96.webp"`), 'the thread shows it')
+  t.match(page.body, new RegExp(`<img class="avatar a28" src="/uploads/${key}-96.webp"`), 'the thread shows it')
   const after = await f.member.client.get('/settings?saved=avatar')
   t.match(after.body, /Your new avatar is set/)
   t.match(after.body, /Remove it \(show my initials\)/)

@@ -86,7 +86,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
       const likes = `<span data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span>`
       html += '<footer class="post-actions">'
       if (me) {
-        if (mine) html += `<span class="likes" title="Likes">${likes}</span>`
+        if (mine) html += `<span class="likes" title="Likes" data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span>`
         else {
           // Submits the page's one post-action form (views/layouts/main.hbs) to its own address: no form and token per post.
           html += p.liked
@@ -100,7 +100,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
         if (p.canEdit || root.canModerate) {
           html += `<details class="more"><summary>More</summary><button form="post-action" formaction="/p/${id}/delete" class="danger small">Delete${p.depth === 0 ? ' thread' : ''}</button></details>`
         }
-      } else html += `<span class="likes">${likes}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
+      } else html += `<span class="likes" data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span><a href="/login?next=/p/${id}">Log in to reply</a>`
       html += '</footer>'
     }
     const children = p.children ?? []

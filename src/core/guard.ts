@@ -268,6 +268,14 @@ function standingBlock(user: GuardUser, action: Action, ctx: GuardContext): stri
 
 const rankOf = (m: MemberRank) => (m.role === 'admin' ? 3 : m.role === 'moderator' ? 2 : m.moderatesAny ? 1 : 0)
 
+// Refusals' shapes (module level: the guard runs for every post of a page).
+function notFound(message = 'Not found'): Refusal {
+  return { status: 404, message }
+}
+function forbidden(message: string): Refusal {
+  return { status: 403, message }
+}
+
 /**
  * Why the viewer may not do this, or null when they may. Checks run in the order that
  * keeps private things private: not logged in (401), cannot see it (404), then the
@@ -277,8 +285,6 @@ export function refusal<A extends Action>(viewer: Viewer, action: A, subject: Su
   const now = ctx.now ?? new Date()
   const user = viewer.user
   const s = subject as Subjects[Action]
-  const notFound = (message = 'Not found'): Refusal => ({ status: 404, message })
-  const forbidden = (message: string): Refusal => ({ status: 403, message })
 
   if (READS.has(action)) {
     if (action === 'read') {

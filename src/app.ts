@@ -38,6 +38,7 @@ import { betaRoutes } from './features/beta/routes.js'
 import { eventRoutes } from './features/events/routes.js'
 import { spamRoutes } from './features/spam/routes.js'
 import { notificationLevelPartial } from './features/notifications/level-html.js'
+import { editorPartial } from './features/discussions/editor-html.js'
 import { postPartial } from './features/discussions/post-html.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { communityRoutes } from './features/community/routes.js'
@@ -164,6 +165,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   handlebars.registerPartial('post', postPartial(handlebars))
   // So is a member's notification-level form (thread and category pages), see level-html.ts.
   handlebars.registerPartial('notification-level', notificationLevelPartial(handlebars))
+  // And the composers' body field, see editor-html.ts.
+  handlebars.registerPartial('editor', editorPartial(handlebars))
   await app.register(fastifyView, {
     engine: { handlebars },
     root: paths.views,

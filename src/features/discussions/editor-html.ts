@@ -1,0 +1,56 @@
+import type Handlebars from 'handlebars'
+
+type Hbs = typeof Handlebars
+
+/** What `{{> editor value=… preview=… previewed=… error=… label=… rows=… thread=… imageError=…}}` passes. */
+interface EditorContext {
+  value?: unknown
+  preview?: unknown
+  previewed?: unknown
+  error?: unknown
+  label?: unknown
+  rows?: unknown
+  thread?: unknown
+  imageError?: unknown
+}
+
+/** Handlebars' `{{#if}}`: false for false, null, undefined, '', 0 and an empty list. */
+function truthy(value: unknown): boolean {
+  return Array.isArray(value) ? value.length > 0 : Boolean(value)
+}
+
+/**
+ * The `editor` partial (the post body field of every composer: a thread's reply box, the reply,
+ * new-thread and edit pages, an idea's comment box), written as a function: as a template it
+ * was the largest part of a member's thread page after the posts. Its output is the former
+ * template's, byte for byte (test/discussions/editor-html.test.ts renders both): the textarea's
+ * text exactly as given, never indented. The image field is still the `image-field` partial.
+ */
+export function editorPartial(hbs: Hbs): Handlebars.Template {
+  const e = (v: unknown) => hbs.escapeExpression(v as string)
+  let imageField: Handlebars.TemplateDelegate | null = null
+  return ((ctx: EditorContext, options?: { data?: { root?: { currentUser?: unknown } } }) => {
+    let html = ''
+    if (truthy(ctx.previewed)) {
+      html += '<section class="preview" aria-labelledby="preview-heading">\n  <h2 id="preview-heading" class="preview-label">Preview</h2>\n  '
+      html += truthy(ctx.preview) ? `<div class="post-body">${ctx.preview}</div>` : '<p class="muted">Nothing to preview yet: write something below.</p>'
+      html += '\n</section>\n'
+    }
+    const error = truthy(ctx.error)
+    html += `<div class="field${error ? ' has-error' : ''}">\n`
+    html += `  <label for="f-body">${truthy(ctx.label) ? e(ctx.label) : 'Your post'}</label>\n`
+    html += '  <small class="hint" id="f-body-hint">Markdown: **bold**, _italic_, `code`, ```code blocks```, &gt; quotes, links, @mentions.</small>\n'
+    html += `  <textarea id="f-body" name="body" data-mentions data-upload-target${truthy(ctx.thread) ? ` data-thread-id="${e(ctx.thread)}"` : ''}`
+    html += ` rows="${truthy(ctx.rows) ? e(ctx.rows) : '8'}" required aria-describedby="f-body-hint${error ? ' f-body-error' : ''}" ${error ? 'aria-invalid="true"' : ''}>${e(ctx.value)}</textarea>\n`
+    html += error ? `  <p id="f-body-error" class="error" role="alert">${e(ctx.error)}</p>\n` : '  \n'
+    html += '  <p class="upload-status" data-upload-status role="status" hidden></p>\n</div>\n'
+    if (truthy(options?.data?.root?.currentUser)) {
+      if (!imageField) {
+        const partial = hbs.partials['image-field'] as string | Handlebars.TemplateDelegate
+        imageField = typeof partial === 'function' ? partial : hbs.compile(partial)
+      }
+      html += imageField({ imageError: ctx.imageError }, { data: options?.data })
+    }
+    return `${html}\n`
+  }) as unknown as Handlebars.Template
+}

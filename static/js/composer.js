@@ -8,7 +8,7 @@
 //                                           [data-thread-id]) names the thread, whose participants come first.
 //   form[data-composer="<threadId>"]        the page's reply form: posted with fetch to the JSON API; its
 //                                           clone is the inline composer.
-//   .post-actions a[href*="/reply/"]       a post's Reply and Quote (?quote=1) links, /t/<id>/reply/<postId>:
+//   .post > footer a[href*="/reply/"]     a post's Reply and Quote (?quote=1) links, /t/<id>/reply/<postId>:
 //                                           open the inline composer under it.
 //   #p<postId> details.replies              where a reply to that post goes; [data-live-posts] otherwise.
 // After inserting a post it fires `hearth:post-inserted` {postId}, so live.js does not count it as new.
@@ -431,7 +431,7 @@
     textarea.removeAttribute('data-mentions-ready')
     textarea.removeAttribute('aria-activedescendant')
     textarea.rows = 5
-    const author = post.querySelector(':scope > .post-meta .author')
+    const author = post.querySelector(':scope > header .author')
     if (label) {
       label.htmlFor = id
       label.textContent = `Reply to ${author ? author.textContent.trim() : 'this post'}`
@@ -451,7 +451,7 @@
     section.className = 'inline-composer'
     section.setAttribute('aria-label', label ? label.textContent : 'Reply')
     section.append(form)
-    const footer = post.querySelector(':scope > .post-actions')
+    const footer = post.querySelector(':scope > footer')
     if (footer) footer.after(section)
     else post.append(section)
     inline = { form, postId, section, opener: link }
@@ -467,7 +467,7 @@
   async function addQuote(textarea, post, postId) {
     const selection = window.getSelection()
     const body = post.querySelector(':scope > .post-body')
-    const author = post.querySelector(':scope > .post-meta .author')
+    const author = post.querySelector(':scope > header .author')
     const name = author ? (author.getAttribute('href') || '').replace(/^\/u\//, '') : ''
     let quote = ''
     if (selection && !selection.isCollapsed && body && body.contains(selection.anchorNode) && body.contains(selection.focusNode)) {
@@ -488,7 +488,7 @@
 
   document.addEventListener('click', (event) => {
     if (event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return
-    const link = event.target.closest('.post-actions a[href*="/reply/"]')
+    const link = event.target.closest('.post > footer a[href*="/reply/"]')
     if (!link) return
     if (openInline(link)) event.preventDefault()
   })

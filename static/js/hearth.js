@@ -289,7 +289,7 @@ document.addEventListener('keydown', (event) => {
 // (<template id="flag-form">, views/discussions/thread.hbs); without this, the link opens the
 // form on a page of its own.
 document.addEventListener('click', (event) => {
-  const link = event.target instanceof Element ? event.target.closest('.post-actions a.flag') : null
+  const link = event.target instanceof Element ? event.target.closest('.post > footer a.flag') : null
   const template = document.getElementById('flag-form')
   if (!link || !(template instanceof HTMLTemplateElement) || event.defaultPrevented) return
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return

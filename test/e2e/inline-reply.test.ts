@@ -26,7 +26,7 @@ t.test('inline reply: opens under the post, posts without a reload, appears once
     // A marker on the window: it survives only if the page is never reloaded.
     await page.evaluate('window.__sameDocument = true')
     const post = page.locator(`#p${answered}`)
-    const replyLink = post.locator(':scope > .post-actions').getByRole('link', { name: 'Reply', exact: true })
+    const replyLink = post.locator(':scope > footer').getByRole('link', { name: 'Reply', exact: true })
     t.match(await replyLink.getAttribute('href'), `/t/${thread.id}/reply/${answered}`, 'the link keeps its page for browsers without JavaScript')
     await replyLink.click()
     const composer = post.locator(':scope > .inline-composer')
@@ -84,7 +84,7 @@ t.test('inline reply: opens under the post, posts without a reload, appears once
     t.equal(await page.locator('.inline-composer').count(), 0)
 
     // Quote opens the composer with the post quoted as Markdown.
-    await post.locator(':scope > .post-actions').getByRole('link', { name: 'Quote' }).click()
+    await post.locator(':scope > footer').getByRole('link', { name: 'Quote' }).click()
     const quoteBox = post.locator(':scope > .inline-composer textarea')
     await quoteBox.waitFor()
     await page.waitForFunction(`document.querySelector('.inline-composer textarea').value.length > 0`)

@@ -66,7 +66,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
     const threadId = e(root.thread?.id as unknown as string)
     const me = root.currentUser
     const mine = p.author_id === me?.id
-    let html = `<article class="post${p.isNew ? ' is-new' : ''}${p.deleted ? ' is-deleted' : ''}" id="p${id}"><header class="post-meta">`
+    let html = `<article class="post${p.isNew ? ' is-new' : ''}${p.deleted ? ' is-deleted' : ''}" id="p${id}"><header>`
     html += `<a class="author" href="/u/${e(p.author_username)}">${helpers.avatar!(p.author_id, p.author_username, p.author_avatar, 28)}${e(p.author_display_name || p.author_username)}</a>`
     html += `<a class="when" href="/p/${id}">${helpers.time!(p.created_at)}</a>`
     if (p.edited_at) html += `<a class="edited" href="/p/${id}/revisions" title="See the edit history">edited${p.revision_count > 1 ? ` ×${e(p.revision_count as unknown as string)}` : ''}</a>`
@@ -84,7 +84,7 @@ export function postPartial(hbs: Hbs): Handlebars.Template {
     for (const each of p.polls ?? []) html += poll(each, data)
     if (!p.deleted) {
       const likes = `<span data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span>`
-      html += '<footer class="post-actions">'
+      html += '<footer>'
       if (me) {
         if (mine) html += `<span class="likes" title="Likes" data-like-count-for="${id}">${e(p.like_count as unknown as string)}</span>`
         else {

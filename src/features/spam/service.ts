@@ -19,7 +19,7 @@ import { NEAR_DUPLICATE_BITS, simhash } from './fingerprint.js'
 import { linkDomains } from './links.js'
 import { isLocalIp, normaliseIp } from '../../core/net.js'
 import { ApplicationDecisionInput, DecisionInput, HeldEditInput, InviteInput, SpammerInput, WatchedWordInput } from './schemas.js'
-import { decide, DUPLICATES_COUNTED, type Outcome, type PostFacts, riskScore, signals, stricter } from './signals.js'
+import { decide, DUPLICATES_COUNTED, type Outcome, type PostFacts, RECENT_POSTS_COUNTED, riskScore, signals, stricter } from './signals.js'
 import { SignupTimer } from './signup-token.js'
 import { compileAll, compileWord, type CompiledWord, MAX_WATCHED_WORDS, watch } from './watched.js'
 
@@ -97,7 +97,7 @@ export function applicationQuestions(s: Pick<CommunitySettingsValues, 'spam_appl
 
 /**
  * The near-duplicate counts of a text (`known_spam`, `by_others`, `by_author` columns), as index
- * lookups (migration 0190): the fingerprints sharing a probed band with the text, among the
+ * lookups (migrations 0190, 0191): the fingerprints sharing a probed band with the text, among the
  * last RECENT_FINGERPRINTS written and every known spammer's, each pair counted under its first
  * near band only; the author's own recent texts are read from their own. Counting stops at
  * DUPLICATES_COUNTED, so a flood of copies costs no more than one, and an unrelated text
@@ -107,18 +107,24 @@ export function nearDuplicateCounts(authorId: number, fingerprint: string | null
   const fp = sql`${fingerprint ?? '0'}::bigint`
   const has = fingerprint !== null
   const recent = sql`(select coalesce(max(id), 0) from post_fingerprints) - ${RECENT_FINGERPRINTS}`
-  // Each probe is its own index range (the lateral subqueries are kept apart by `offset 0` and
-  // `limit 1`, so no plan can turn them into a scan of the whole table, statistics or not).
-  const candidates = (knownSpam: boolean, where: RawBuilder<unknown>) => sql`
+  // Each probe is its own index range (the lateral subquery is kept apart by its limit, so no
+  // plan can turn the probes into a scan of the whole table, statistics or not), read only until
+  // it has given `upTo` near-duplicates: counting up to `upTo` over every probe after at most
+  // `upTo` from each counts the same as over all of them. A band row carries its fingerprint's
+  // simhash and author (migration 0191), so a candidate is judged without another lookup.
+  const candidates = (knownSpam: boolean, where: RawBuilder<unknown>, upTo: number) => sql`
     select 1 from unnest(simhash_probes(${fp}, ${knownSpam})) p(key)
-    cross join lateral (select b.fingerprint_id from post_fingerprint_bands b where b.key = p.key and ${where} offset 0) b
-    cross join lateral (select simhash, author_id from post_fingerprints f where f.id = b.fingerprint_id limit 1) f
-    where ${has} and simhash_near_band(f.simhash, ${fp}) = (p.key >> 13) & 7 and bit_count((f.simhash # ${fp})::bit(64)) <= ${NEAR_DUPLICATE_BITS}`
+    cross join lateral (
+      select 1 from post_fingerprint_bands b
+      where b.key = p.key and ${where}
+        and simhash_near_band(b.simhash, ${fp}) = (p.key >> 13) & 7 and bit_count((b.simhash # ${fp})::bit(64)) <= ${NEAR_DUPLICATE_BITS}
+      limit ${upTo}) c
+    where ${has}`
   return sql`
     -- Most forums have no known spam: one probe of its partial index skips the 69.
-    (select count(*) from (${candidates(true, sql`true`)} and (select id from post_fingerprints where known_spam order by id desc limit 1) is not null limit 1) spam)::int as known_spam,
+    (select count(*) from (${candidates(true, sql`true`, 1)} and (select id from post_fingerprints where known_spam order by id desc limit 1) is not null limit 1) spam)::int as known_spam,
     (select count(*) from (
-      ${candidates(false, sql`b.fingerprint_id > ${recent}`)} and f.author_id is distinct from ${authorId}
+      ${candidates(false, sql`b.fingerprint_id > ${recent} and b.author_id is distinct from ${authorId}`, DUPLICATES_COUNTED)}
       limit ${DUPLICATES_COUNTED}) others)::int as by_others,
     (select count(*) from (
       select 1 from post_fingerprints f
@@ -180,7 +186,7 @@ export class SpamService implements PostGate {
       throw Invalid.field('body', `Your post contains “${matched[0]}”, which is not allowed here. Change it and post again.`)
     }
 
-    const facts = await this.facts(user, fingerprint, domains, count, draft)
+    const facts = await this.facts(user, fingerprint, domains, count, draft, s.spam_hold_first_posts)
     const { score, reasons } = riskScore(signals(facts))
     let outcome: Outcome = decide(score, s)
     if (watchedAction) {
@@ -209,20 +215,31 @@ export class SpamService implements PostGate {
   }
 
   /** Everything the signals need about the author and the text: one prepared statement. */
-  private async facts(user: SessionUser, fingerprint: string | null, domains: string[], links: number, draft: PostDraft): Promise<PostFacts & { publishedPosts: number }> {
+  private async facts(
+    user: SessionUser,
+    fingerprint: string | null,
+    domains: string[],
+    links: number,
+    draft: PostDraft,
+    firstPosts: number,
+  ): Promise<PostFacts & { publishedPosts: number }> {
     const rows = await prepared(this.db, sql<{
       recent: number; since_last: number | null; agreed_flags: number; rejected: number; published: number; new_domains: string[]
       known_spam: number; by_others: number; by_author: number
     }>`
       select
-        (select count(*) from posts where author_id = ${user.id} and created_at > now() - interval '10 minutes')::int
-          + (select count(*) from held_posts where author_id = ${user.id} and created_at > now() - interval '10 minutes')::int as recent,
-        (select extract(epoch from now() - max(created_at))::float8 from (
-          select created_at from posts where author_id = ${user.id} and created_at > now() - interval '1 day'
-          union all select created_at from held_posts where author_id = ${user.id} and created_at > now() - interval '1 day') last) as since_last,
+        -- Counting stops at RECENT_POSTS_COUNTED: a flood costs no more than its first posts.
+        least(${RECENT_POSTS_COUNTED}::int,
+          (select count(*) from (select 1 from posts where author_id = ${user.id} and created_at > now() - interval '10 minutes' limit ${RECENT_POSTS_COUNTED}) p)::int
+          + (select count(*) from (select 1 from held_posts where author_id = ${user.id} and created_at > now() - interval '10 minutes' limit ${RECENT_POSTS_COUNTED}) h)::int) as recent,
+        -- The latest of each kind: one index probe apiece (greatest ignores a null).
+        extract(epoch from now() - greatest(
+          (select max(created_at) from posts where author_id = ${user.id} and created_at > now() - interval '1 day'),
+          (select max(created_at) from held_posts where author_id = ${user.id} and created_at > now() - interval '1 day')))::float8 as since_last,
         (select count(*) from flags f join posts p on p.id = f.post_id where p.author_id = ${user.id} and f.status = 'agreed')::int as agreed_flags,
         (select count(*) from held_posts where author_id = ${user.id} and status = 'rejected')::int as rejected,
-        (select count(*) from (select 1 from posts where author_id = ${user.id} limit 50) mine)::int as published,
+        -- Only ever compared with the first posts the owner holds (none by default): counted that far.
+        (select count(*) from (select 1 from posts where author_id = ${user.id} limit ${firstPosts}) mine)::int as published,
         coalesce((select array_agg(d) from unnest(${domains}::text[]) d where not exists (select 1 from link_domains l where l.domain = d)), '{}') as new_domains,
         ${nearDuplicateCounts(user.id, fingerprint)}`)
     const f = rows[0]!

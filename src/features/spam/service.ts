@@ -97,7 +97,7 @@ export function applicationQuestions(s: Pick<CommunitySettingsValues, 'spam_appl
 
 /**
  * The near-duplicate counts of a text (`known_spam`, `by_others`, `by_author` columns), as index
- * lookups (migrations 0190, 0191): the fingerprints sharing a probed band with the text, among the
+ * lookups (migrations 0190, 0192): the fingerprints sharing a probed band with the text, among the
  * last RECENT_FINGERPRINTS written and every known spammer's, each pair counted under its first
  * near band only; the author's own recent texts are read from their own. Counting stops at
  * DUPLICATES_COUNTED, so a flood of copies costs no more than one, and an unrelated text
@@ -114,7 +114,7 @@ export function nearDuplicateCounts(authorId: unknown, fingerprint: unknown) {
   // plan can turn the probes into a scan of the whole table, statistics or not), read only until
   // it has given `upTo` near-duplicates: counting up to `upTo` over every probe after at most
   // `upTo` from each counts the same as over all of them. A band row carries its fingerprint's
-  // simhash and author (migration 0191), so a candidate is judged without another lookup.
+  // simhash and author (migration 0192), so a candidate is judged without another lookup.
   const candidates = (knownSpam: boolean, where: RawBuilder<unknown>, upTo: number) => sql`
     select 1 from unnest(simhash_probes(${fp}, ${sql.lit(knownSpam)})) p(key)
     cross join lateral (

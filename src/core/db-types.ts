@@ -733,11 +733,14 @@ export interface PostFingerprintsTable {
   created_at: CreatedAt
 }
 
-/** The bands of every fingerprint, for near-duplicate lookups (migration 0190); kept by triggers, never written by code. */
+/** The bands of every fingerprint, for near-duplicate lookups (migrations 0190, 0192); kept by triggers, never written by code. */
 export interface PostFingerprintBandsTable {
   /** Known spam, band and the band's value (`simhash_band_key`). */
   key: number
   fingerprint_id: number
+  /** The fingerprint's simhash and author, copied (migration 0192): a probe reads only this index. */
+  simhash: ColumnType<string, string | bigint, string | bigint>
+  author_id: number | null
 }
 
 export interface LinkDomainsTable {

@@ -15,6 +15,7 @@
  * target per round), BENCH_CONNECTIONS (10); BENCH_XACTS=0 skips the (slow) transaction counts;
  * BENCH_REPLY_TEXT=distinct makes every reply a different text (by default they are near-duplicates,
  * which the spam check soon holds: "replies stored" at the end says how many were published).
+ * BENCH_ONLY=replies measures the bound and reply writes only (no pages, no transaction counts).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -279,6 +280,8 @@ async function main(): Promise<void> {
   const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
   const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
   const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
+  const ONLY_REPLIES = process.env.BENCH_ONLY === 'replies'
+  const LABELS = ONLY_REPLIES ? ['reply writes'] : ['guest thread page', 'member thread page', 'category page', 'search', 'reply writes']
   const servers: Server[] = []
   const hearths: Hearth[] = []
   try {
@@ -315,7 +318,7 @@ async function main(): Promise<void> {
       `${ROUNDS} rounds × ${SECONDS} s per target, ${CONNECTIONS} connections, Node ${process.version}`)
     // Warm up every target once.
     await load(boundServer, { url: `${boundServer.base}/t/${first.threadId}` }, 2, CONNECTIONS)
-    for (const h of hearths) {
+    for (const h of ONLY_REPLIES ? [] : hearths) {
       await load(h, { url: `${h.base}/t/${h.threadId}` }, 2, CONNECTIONS)
       await load(h, { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } }, 2, CONNECTIONS)
     }
@@ -329,12 +332,13 @@ async function main(): Promise<void> {
           ['category page', { url: `${h.base}/c/general` }],
           ['search', { url: `${h.base}/search?q=dark+mode` }],
           ['reply writes', replyRequests(h)],
-        ]
+        ].filter(([label]) => LABELS.includes(label as string)) as [string, Partial<autocannon.Options>][]
         for (const [label, opts] of pages) {
           const s = await load(h, opts, SECONDS, CONNECTIONS)
           add(`${h.name}:${label}`, s)
           ratios.set(`${h.name}:${label}`, [...(ratios.get(`${h.name}:${label}`) ?? []), s.rate / b.rate])
         }
+        if (ONLY_REPLIES) continue
         const g = samples.get(`${h.name}:guest thread page`)!.at(-1)!
         const m = samples.get(`${h.name}:member thread page`)!.at(-1)!
         ratios.set(`${h.name}:member/guest`, [...(ratios.get(`${h.name}:member/guest`) ?? []), m.rate / g.rate])
@@ -353,10 +357,10 @@ async function main(): Promise<void> {
     }
     row('bound', 'bound')
     for (const h of hearths) {
-      for (const label of ['guest thread page', 'member thread page', 'category page', 'search', 'reply writes']) {
+      for (const label of LABELS) {
         row(`${h.name}: ${label}`, `${h.name}:${label}`, `${h.name}:${label}`)
       }
-      console.log(`${`${h.name}: member / guest`.padEnd(34)}${''.padStart(8)}${median(ratios.get(`${h.name}:member/guest`)!).toFixed(2).padStart(9)}`)
+      if (!ONLY_REPLIES) console.log(`${`${h.name}: member / guest`.padEnd(34)}${''.padStart(8)}${median(ratios.get(`${h.name}:member/guest`)!).toFixed(2).padStart(9)}`)
     }
     if (hearths.length === 2) {
       const before = samples.get('before:reply writes')!.map((s) => s.rate)
@@ -364,8 +368,8 @@ async function main(): Promise<void> {
       console.log(`reply writes, after / before: ${(median(after) / median(before)).toFixed(2)}`)
     }
 
-    console.log('\ndatabase transactions per request (200 sequential requests, idle background work subtracted):')
-    for (const h of process.env.BENCH_XACTS === '0' ? [] : hearths) {
+    if (!ONLY_REPLIES) console.log('\ndatabase transactions per request (200 sequential requests, idle background work subtracted):')
+    for (const h of process.env.BENCH_XACTS === '0' || ONLY_REPLIES ? [] : hearths) {
       const guest = await transactionsPerRequest(h, `/t/${h.threadId}`, {}, 200)
       const member = await transactionsPerRequest(h, `/t/${h.threadId}`, { cookie: h.cookie }, 200)
       console.log(`  ${h.name}: guest thread page ${guest.toFixed(1)}, member thread page ${member.toFixed(1)}`)

@@ -70,6 +70,12 @@ t.test('a reworded, reordered flood is caught as a near-duplicate; a distinct po
   await db.updateTable('post_fingerprints').set({ known_spam: true }).where('author_id', '=', f.admin.id).execute()
   const spamKeys = await sql<{ n: number }>`select count(*)::int as n from post_fingerprint_bands where key >= 65536`.execute(db)
   t.equal(spamKeys.rows[0]!.n, 31 * 5, 'marking texts as spam moves their bands')
+  // Each band carries its fingerprint's simhash and author (a probe judges from the index alone), through every write.
+  await db.updateTable('post_fingerprints').set({ simhash: simhash(DISTINCT)! }).where('author_id', '=', f.admin.id).where('id', '=', (eb) => eb.selectFrom('post_fingerprints').select((e) => e.fn.max('id').as('id')).where('author_id', '=', f.admin.id)).execute()
+  const stale = await sql<{ n: number }>`
+    select count(*)::int as n from post_fingerprint_bands b left join post_fingerprints f on f.id = b.fingerprint_id
+    where f.id is null or b.simhash <> f.simhash or b.author_id is distinct from f.author_id`.execute(db)
+  t.equal(stale.rows[0]!.n, 0, 'every band has its fingerprint’s simhash and author')
   await db.deleteFrom('post_fingerprints').where('author_id', '=', f.admin.id).execute()
   const after = await count()
   t.equal(after.bands, after.prints * 5, 'deleted fingerprints take their bands along')

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import disposableDomains from 'disposable-email-domains' with { type: 'json' }
 import { type RawBuilder, sql } from 'kysely'
 import type { SessionStore, SessionUser } from '../../core/auth/sessions.js'
-import { type Db, type DbOrTrx, prepared, type Trx } from '../../core/db.js'
+import { type Db, type DbOrTrx, prepared, preparedTemplate, type Trx } from '../../core/db.js'
 import type { User } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import { can, canModerate, canSeeCategory, ensure, type GuardUser, isApprover, isStaff, type MemberRank, type Viewer, viewerOf } from '../../core/guard.js'
@@ -11,7 +11,7 @@ import type { EventType } from '../../core/events.js'
 import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
-import type { DiscussionService, HeldRef, PostDraft, PostGate, Screening } from '../discussions/service.js'
+import type { DiscussionService, GateRead, HeldRef, PostDraft, PostGate, Screening } from '../discussions/service.js'
 import { logStaffAction } from '../moderation/log.js'
 import type { NotificationService } from '../notifications/service.js'
 import type { SpamChecker } from './checker.js'
@@ -19,7 +19,7 @@ import { NEAR_DUPLICATE_BITS, simhash } from './fingerprint.js'
 import { linkDomains } from './links.js'
 import { isLocalIp, normaliseIp } from '../../core/net.js'
 import { ApplicationDecisionInput, DecisionInput, HeldEditInput, InviteInput, SpammerInput, WatchedWordInput } from './schemas.js'
-import { decide, DUPLICATES_COUNTED, type Outcome, type PostFacts, riskScore, signals, stricter } from './signals.js'
+import { decide, DUPLICATES_COUNTED, type Outcome, type PostFacts, RECENT_POSTS_COUNTED, riskScore, signals, stricter } from './signals.js'
 import { SignupTimer } from './signup-token.js'
 import { compileAll, compileWord, type CompiledWord, MAX_WATCHED_WORDS, watch } from './watched.js'
 
@@ -97,34 +97,88 @@ export function applicationQuestions(s: Pick<CommunitySettingsValues, 'spam_appl
 
 /**
  * The near-duplicate counts of a text (`known_spam`, `by_others`, `by_author` columns), as index
- * lookups (migration 0190): the fingerprints sharing a probed band with the text, among the
+ * lookups (migrations 0190, 0192): the fingerprints sharing a probed band with the text, among the
  * last RECENT_FINGERPRINTS written and every known spammer's, each pair counted under its first
  * near band only; the author's own recent texts are read from their own. Counting stops at
  * DUPLICATES_COUNTED, so a flood of copies costs no more than one, and an unrelated text
  * examines only the few fingerprints that share a band value with it, however many there are.
  */
-export function nearDuplicateCounts(authorId: number, fingerprint: string | null) {
-  const fp = sql`${fingerprint ?? '0'}::bigint`
-  const has = fingerprint !== null
-  const recent = sql`(select coalesce(max(id), 0) from post_fingerprints) - ${RECENT_FINGERPRINTS}`
-  // Each probe is its own index range (the lateral subqueries are kept apart by `offset 0` and
-  // `limit 1`, so no plan can turn them into a scan of the whole table, statistics or not).
-  const candidates = (knownSpam: boolean, where: RawBuilder<unknown>) => sql`
-    select 1 from unnest(simhash_probes(${fp}, ${knownSpam})) p(key)
-    cross join lateral (select b.fingerprint_id from post_fingerprint_bands b where b.key = p.key and ${where} offset 0) b
-    cross join lateral (select simhash, author_id from post_fingerprints f where f.id = b.fingerprint_id limit 1) f
-    where ${has} and simhash_near_band(f.simhash, ${fp}) = (p.key >> 13) & 7 and bit_count((f.simhash # ${fp})::bit(64)) <= ${NEAR_DUPLICATE_BITS}`
+export function nearDuplicateCounts(authorId: unknown, fingerprint: unknown) {
+  // Built from values or from preparedTemplate's slots alike: nothing here looks at them, and
+  // every constant is a literal.
+  const fp = sql`coalesce(${fingerprint}::bigint, 0)`
+  const has = sql`(${fingerprint}::bigint is not null)`
+  const bits = sql.lit(NEAR_DUPLICATE_BITS)
+  const recent = sql`(select coalesce(max(id), 0) from post_fingerprints) - ${sql.lit(RECENT_FINGERPRINTS)}`
+  // Each probe is its own index range (the lateral subquery is kept apart by its limit, so no
+  // plan can turn the probes into a scan of the whole table, statistics or not), read only until
+  // it has given `upTo` near-duplicates: counting up to `upTo` over every probe after at most
+  // `upTo` from each counts the same as over all of them. A band row carries its fingerprint's
+  // simhash and author (migration 0192), so a candidate is judged without another lookup.
+  const candidates = (knownSpam: boolean, where: RawBuilder<unknown>, upTo: number) => sql`
+    select 1 from unnest(simhash_probes(${fp}, ${sql.lit(knownSpam)})) p(key)
+    cross join lateral (
+      select 1 from post_fingerprint_bands b
+      where b.key = p.key and ${where}
+        and simhash_near_band(b.simhash, ${fp}) = (p.key >> 13) & 7 and bit_count((b.simhash # ${fp})::bit(64)) <= ${bits}
+      limit ${sql.lit(upTo)}) c
+    where ${has}`
   return sql`
     -- Most forums have no known spam: one probe of its partial index skips the 69.
-    (select count(*) from (${candidates(true, sql`true`)} and (select id from post_fingerprints where known_spam order by id desc limit 1) is not null limit 1) spam)::int as known_spam,
+    (select count(*) from (${candidates(true, sql`true`, 1)} and (select id from post_fingerprints where known_spam order by id desc limit 1) is not null limit 1) spam)::int as known_spam,
     (select count(*) from (
-      ${candidates(false, sql`b.fingerprint_id > ${recent}`)} and f.author_id is distinct from ${authorId}
-      limit ${DUPLICATES_COUNTED}) others)::int as by_others,
+      ${candidates(false, sql`b.fingerprint_id > ${recent} and b.author_id is distinct from ${authorId}::bigint`, DUPLICATES_COUNTED)}
+      limit ${sql.lit(DUPLICATES_COUNTED)}) others)::int as by_others,
     (select count(*) from (
       select 1 from post_fingerprints f
-      where ${has} and f.author_id = ${authorId} and not f.known_spam and f.id > ${recent}
-        and bit_count((f.simhash # ${fp})::bit(64)) <= ${NEAR_DUPLICATE_BITS}
-      order by f.id desc limit ${DUPLICATES_COUNTED}) own)::int as by_author`
+      where ${has} and f.author_id = ${authorId}::bigint and not f.known_spam and f.id > ${recent}
+        and bit_count((f.simhash # ${fp})::bit(64)) <= ${bits}
+      order by f.id desc limit ${sql.lit(DUPLICATES_COUNTED)}) own)::int as by_author`
+}
+
+/** What the facts statement binds (see `factColumns`). */
+type FactValues = {
+  authorId: number
+  fingerprint: string | null
+  domains: string[]
+  /** The first posts the owner holds (spam_hold_first_posts): published posts are counted that far. */
+  firstPosts: number
+}
+
+/** What the facts statement reads (SpamService.facts). */
+interface FactRow {
+  recent: number
+  since_last: number | null
+  agreed_flags: number
+  rejected: number
+  published: number
+  new_domains: string[]
+  known_spam: number
+  by_others: number
+  by_author: number
+}
+
+/**
+ * Everything the signals need about the author and the text, as the columns of one select,
+ * built from values or from preparedTemplate's slots (nothing here looks at them).
+ */
+function factColumns(v: { [K in keyof FactValues]: unknown }): RawBuilder<FactRow> {
+  const counted = sql.lit(RECENT_POSTS_COUNTED)
+  return sql<FactRow>`
+        -- Counting stops at RECENT_POSTS_COUNTED: a flood costs no more than its first posts.
+        least(${counted},
+          (select count(*) from (select 1 from posts where author_id = ${v.authorId}::bigint and created_at > now() - interval '10 minutes' limit ${counted}) p)::int
+          + (select count(*) from (select 1 from held_posts where author_id = ${v.authorId}::bigint and created_at > now() - interval '10 minutes' limit ${counted}) h)::int) as recent,
+        -- The latest of each kind: one index probe apiece (greatest ignores a null).
+        extract(epoch from now() - greatest(
+          (select max(created_at) from posts where author_id = ${v.authorId}::bigint and created_at > now() - interval '1 day'),
+          (select max(created_at) from held_posts where author_id = ${v.authorId}::bigint and created_at > now() - interval '1 day')))::float8 as since_last,
+        (select count(*) from flags f join posts p on p.id = f.post_id where p.author_id = ${v.authorId}::bigint and f.status = 'agreed')::int as agreed_flags,
+        (select count(*) from held_posts where author_id = ${v.authorId}::bigint and status = 'rejected')::int as rejected,
+        -- Only ever compared with the first posts the owner holds (none by default): counted that far.
+        (select count(*) from (select 1 from posts where author_id = ${v.authorId}::bigint limit ${v.firstPosts}::int) mine)::int as published,
+        coalesce((select array_agg(d) from unnest(${v.domains}::text[]) d where not exists (select 1 from link_domains l where l.domain = d)), '{}') as new_domains,
+        ${nearDuplicateCounts(v.authorId, v.fingerprint)}`
 }
 
 /**
@@ -162,7 +216,7 @@ export class SpamService implements PostGate {
    * gets watched words and the risk score, and the first-posts and category holds. Throws
    * Invalid (on `body`) to refuse.
    */
-  async screen(viewer: Viewer, draft: PostDraft): Promise<Screening> {
+  async screen(viewer: Viewer, draft: PostDraft, along?: { read: GateRead; value: unknown }): Promise<Screening> {
     const user = viewer.user as SessionUser
     const { count, domains } = linkDomains(draft.html)
     const fingerprint = simhash(`${draft.title ?? ''} ${draft.body}`)
@@ -180,7 +234,10 @@ export class SpamService implements PostGate {
       throw Invalid.field('body', `Your post contains “${matched[0]}”, which is not allowed here. Change it and post again.`)
     }
 
-    const facts = await this.facts(user, fingerprint, domains, count, draft)
+    const values: FactValues = { authorId: user.id, fingerprint, domains, firstPosts: s.spam_hold_first_posts }
+    // Read along with the caller's own statement when it was read for these very values.
+    const read = along && JSON.stringify(along.read.values) === JSON.stringify(values) ? (along.value as FactRow) : undefined
+    const facts = await this.facts(user, values, count, draft, read)
     const { score, reasons } = riskScore(signals(facts))
     let outcome: Outcome = decide(score, s)
     if (watchedAction) {
@@ -208,23 +265,23 @@ export class SpamService implements PostGate {
     return { outcome, score, reasons, title, body: inBody.text, fingerprint, domains }
   }
 
-  /** Everything the signals need about the author and the text: one prepared statement. */
-  private async facts(user: SessionUser, fingerprint: string | null, domains: string[], links: number, draft: PostDraft): Promise<PostFacts & { publishedPosts: number }> {
-    const rows = await prepared(this.db, sql<{
-      recent: number; since_last: number | null; agreed_flags: number; rejected: number; published: number; new_domains: string[]
-      known_spam: number; by_others: number; by_author: number
-    }>`
-      select
-        (select count(*) from posts where author_id = ${user.id} and created_at > now() - interval '10 minutes')::int
-          + (select count(*) from held_posts where author_id = ${user.id} and created_at > now() - interval '10 minutes')::int as recent,
-        (select extract(epoch from now() - max(created_at))::float8 from (
-          select created_at from posts where author_id = ${user.id} and created_at > now() - interval '1 day'
-          union all select created_at from held_posts where author_id = ${user.id} and created_at > now() - interval '1 day') last) as since_last,
-        (select count(*) from flags f join posts p on p.id = f.post_id where p.author_id = ${user.id} and f.status = 'agreed')::int as agreed_flags,
-        (select count(*) from held_posts where author_id = ${user.id} and status = 'rejected')::int as rejected,
-        (select count(*) from (select 1 from posts where author_id = ${user.id} limit 50) mine)::int as published,
-        coalesce((select array_agg(d) from unnest(${domains}::text[]) d where not exists (select 1 from link_domains l where l.domain = d)), '{}') as new_domains,
-        ${nearDuplicateCounts(user.id, fingerprint)}`)
+  /**
+   * What `screen` reads about the author and the text, for a caller to read in a statement of
+   * its own: null for staff (never screened). A category's moderators pass without it.
+   */
+  async readAlong(viewer: Viewer, draft: Pick<PostDraft, 'title' | 'body' | 'html'>): Promise<GateRead | null> {
+    const user = viewer.user
+    if (!user || isStaff(viewer)) return null
+    const s = await this.settings.all()
+    const values: FactValues = {
+      authorId: user.id, fingerprint: simhash(`${draft.title ?? ''} ${draft.body}`), domains: linkDomains(draft.html).domains, firstPosts: s.spam_hold_first_posts,
+    }
+    return { name: 'spam-facts', values, column: (v) => sql`(select to_jsonb(f) from (select ${factColumns(v as never)}) f)` }
+  }
+
+  /** Everything the signals need about the author and the text: one prepared statement (unless read along already). */
+  private async facts(user: SessionUser, values: FactValues, links: number, draft: PostDraft, read?: FactRow): Promise<PostFacts & { publishedPosts: number }> {
+    const rows = read ? [read] : await preparedTemplate(this.db, 'spam-facts', values, (v) => sql<FactRow>`select ${factColumns(v)}`)
     const f = rows[0]!
     const own = this.options.baseUrl ? new URL(this.options.baseUrl).hostname.replace(/^www\./, '') : ''
     const checker = this.options.checker && user.trust_level < 2

@@ -72,9 +72,15 @@ export function duplicatesSignal(d: DuplicateFacts): Signal {
   return { name: 'duplicates', points, reason: `nearly the same text as recent posts (${parts.join(', ')})` }
 }
 
+/** A member's posts of the last ten minutes are counted up to this many (the points stop growing at five). */
+export const RECENT_POSTS_COUNTED = 20
+
 /** Posting faster than people write: many posts in ten minutes, or one right after another. */
 export function speedSignal(postsLast10Minutes: number, secondsSinceLastPost: number | null): Signal {
-  if (postsLast10Minutes >= 5) return { name: 'speed', points: 20, reason: `${postsLast10Minutes} posts in the last ten minutes` }
+  if (postsLast10Minutes >= 5) {
+    const many = postsLast10Minutes >= RECENT_POSTS_COUNTED ? `${RECENT_POSTS_COUNTED} or more` : String(postsLast10Minutes)
+    return { name: 'speed', points: 20, reason: `${many} posts in the last ten minutes` }
+  }
   if (secondsSinceLastPost !== null && secondsSinceLastPost < 20) return { name: 'speed', points: 10, reason: 'posted seconds after their previous post' }
   return none('speed')
 }

@@ -1,0 +1,57 @@
+import t from 'tap'
+import type { SessionUser } from '../../src/core/auth/sessions.js'
+import { build } from '../helpers/app.js'
+import { forum, startThread } from '../helpers/forum.js'
+import { QueryCounter } from '../helpers/query-counter.js'
+
+t.test('a reply reads the thread and what the spam check needs in one statement; refusals keep their order', async (t) => {
+  const counter = new QueryCounter()
+  const { app, db } = await build(t, { plugins: [counter] })
+  const f = await forum(app, db)
+  const thread = await startThread(f.regular, f.cats.open.id, 'What a reply costs', 'The opening post.')
+  const reply = (who: typeof f.member, threadId: number, body: string) => who.client.api('POST', `/api/v1/threads/${threadId}/posts`, { body })
+  // The member's session is checked (and its "last seen" stamped) once first.
+  t.equal((await reply(f.member, thread.id, 'A first reply, published, to settle the session')).statusCode, 201)
+  await app.hearth.relay.drain()
+
+  // Held (every member's first posts wait): the session, the thread with the spam check's facts, the held row.
+  await app.hearth.settings.set('spam_hold_first_posts', 5)
+  await app.hearth.settings.all()
+  counter.roundTrips = 0
+  const held = await reply(f.member, thread.id, 'A reply that waits for approval, as the first posts of members do here')
+  t.equal(held.statusCode, 202)
+  t.equal(counter.roundTrips, 3, `held: the session, the thread with the facts, the held post (${counter.roundTrips})`)
+  await app.hearth.settings.set('spam_hold_first_posts', 0)
+  await app.hearth.settings.all()
+
+  // Published: the same reads, then the publishing transaction.
+  counter.roundTrips = 0
+  t.equal((await reply(f.member, thread.id, 'Another reply of the member, published at once')).statusCode, 201)
+  const published = counter.roundTrips
+  // (Too short a text for a fingerprint: nothing for the spam check to record.)
+  t.equal(published, 4, `published: the session, the thread with the facts, the post with its counters, its notifications and events (${published})`)
+  await app.hearth.relay.drain()
+
+  // Refusals come in the order they always did: no thread first, then the guard, then the text.
+  t.equal((await reply(f.member, 999_999, '')).statusCode, 404, 'an empty reply to no thread: 404')
+  t.equal((await f.admin.client.api('PATCH', `/api/v1/threads/${thread.id}`, { locked: true })).statusCode, 200)
+  const locked = await reply(f.member, thread.id, '')
+  t.equal(locked.statusCode, 403, 'an empty reply to a locked thread: the guard refuses first')
+  t.equal((await f.admin.client.api('PATCH', `/api/v1/threads/${thread.id}`, { locked: false })).statusCode, 200)
+  const empty = await reply(f.member, thread.id, '   ')
+  t.equal(empty.statusCode, 400, 'an empty reply to an open thread: the text is refused')
+  t.match(empty.body, /Write something first/)
+
+  // The gate uses what was read along only when it was read for this very draft.
+  const user = (await db.selectFrom('users').selectAll().where('id', '=', f.member.id).executeTakeFirstOrThrow()) as unknown as SessionUser
+  const viewer = await app.hearth.categories.viewer(user)
+  const draft = { kind: 'reply' as const, categoryId: f.cats.open.id, threadId: thread.id, parentId: null, title: null, body: 'A calm reply about keyboards and switches that nobody else wrote', html: '<p>A calm reply</p>', meta: {} }
+  const other = await app.hearth.spam.readAlong(viewer, { ...draft, body: 'Some other text entirely, with enough words to have a fingerprint' })
+  t.ok(other, 'a member is screened: there is something to read along')
+  const bogus = { recent: 20, since_last: 1, agreed_flags: 3, rejected: 3, published: 0, new_domains: [], known_spam: 1, by_others: 10, by_author: 10 }
+  const screened = await app.hearth.spam.screen(viewer, draft, { read: other!, value: bogus })
+  t.equal(screened.outcome, 'publish', `a value read for another draft is not used (${screened.reasons.join('; ')})`)
+  const mine = await app.hearth.spam.readAlong(viewer, draft)
+  await t.rejects(app.hearth.spam.screen(viewer, draft, { read: mine!, value: bogus }), { message: /spam filter refused/ }, 'one read for this draft is')
+  t.equal(await app.hearth.spam.readAlong(await app.hearth.categories.viewer((await db.selectFrom('users').selectAll().where('id', '=', f.admin.id).executeTakeFirstOrThrow()) as unknown as SessionUser), draft), null, 'staff are not screened: nothing to read')
+})

@@ -24,11 +24,11 @@ function truthy(value: unknown): boolean {
  * new-thread and edit pages, an idea's comment box), written as a function: as a template it
  * was the largest part of a member's thread page after the posts. Its output is the former
  * template's, byte for byte (test/discussions/editor-html.test.ts renders both): the textarea's
- * text exactly as given, never indented. The image field is still the `image-field` partial.
+ * text exactly as given, never indented. A member's image field is drawn here too (the same
+ * markup as the `image-field` partial, which the new-idea form still uses).
  */
 export function editorPartial(hbs: Hbs): Handlebars.Template {
   const e = (v: unknown) => hbs.escapeExpression(v as string)
-  let imageField: Handlebars.TemplateDelegate | null = null
   return ((ctx: EditorContext, options?: { data?: { root?: { currentUser?: unknown } } }) => {
     let html = ''
     if (truthy(ctx.previewed)) {
@@ -44,12 +44,15 @@ export function editorPartial(hbs: Hbs): Handlebars.Template {
     html += ` rows="${truthy(ctx.rows) ? e(ctx.rows) : '8'}" required aria-describedby="f-body-hint${error ? ' f-body-error' : ''}" ${error ? 'aria-invalid="true"' : ''}>${e(ctx.value)}</textarea>\n`
     html += error ? `  <p id="f-body-error" class="error" role="alert">${e(ctx.error)}</p>\n` : '  \n'
     html += '  <p class="upload-status" data-upload-status role="status" hidden></p>\n</div>\n'
+    // A member's image field: views/partials/image-field.hbs's markup (the test compares it too).
     if (truthy(options?.data?.root?.currentUser)) {
-      if (!imageField) {
-        const partial = hbs.partials['image-field'] as string | Handlebars.TemplateDelegate
-        imageField = typeof partial === 'function' ? partial : hbs.compile(partial)
-      }
-      html += imageField({ imageError: ctx.imageError }, { data: options?.data })
+      const imageError = truthy(ctx.imageError)
+      html += `<div class="field upload-field${imageError ? ' has-error' : ''}">\n`
+      html += '  <label for="f-image">Add an image <small class="muted">(optional)</small></label>\n'
+      html += '  <small class="hint" id="f-image-hint">JPEG, PNG, WebP or GIF. It goes at the end of your post; you can also drag one onto the text or paste it.</small>\n'
+      html += `  <input type="file" id="f-image" name="image" accept="image/jpeg,image/png,image/webp,image/gif,image/avif" data-upload-input aria-describedby="f-image-hint${imageError ? ' f-image-error' : ''}"${imageError ? ' aria-invalid="true"' : ''}>\n`
+      html += imageError ? `  <p id="f-image-error" class="error" role="alert">${e(ctx.imageError)}</p>\n` : '  \n'
+      html += '</div>\n'
     }
     return `${html}\n`
   }) as unknown as Handlebars.Template

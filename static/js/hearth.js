@@ -310,11 +310,15 @@ document.addEventListener('click', (event) => {
 
 // A time's exact moment, in the reader's own zone and language, when it is pointed at or its
 // link focused: pages carry only the machine-readable time (datetime), not a title per post.
-function titleTime(event) {
-  const time = event.target instanceof Element ? event.target.closest('time[datetime]') ?? event.target.querySelector?.('time[datetime]') : null
+function titleTime(time) {
   if (!time || time.title) return
   const at = new Date(time.getAttribute('datetime'))
   if (!Number.isNaN(at.getTime())) time.title = at.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 }
-document.addEventListener('mouseover', titleTime)
-document.addEventListener('focusin', titleTime)
+document.addEventListener('mouseover', (event) => {
+  if (event.target instanceof Element) titleTime(event.target.closest('time[datetime]'))
+})
+// A focused link holds its time (a post's "10 days ago" links to the post).
+document.addEventListener('focusin', (event) => {
+  if (event.target instanceof Element) titleTime(event.target.closest('time[datetime]') ?? event.target.querySelector(':scope > time[datetime]'))
+})

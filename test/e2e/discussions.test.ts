@@ -44,6 +44,17 @@ t.test('a real discussion in the browser: thread, nested replies, collapse, like
   // A post is its own article; nested replies are articles inside it, so match on its own body.
   const postWith = (page: typeof alice, text: string) => page.locator('article.post', { has: page.locator(':scope > .post-body', { hasText: text }) })
   const bobsPost = postWith(alice, 'The park by the')
+  // A post's time carries only its datetime; pointing at it (or focusing its link) shows the exact moment.
+  const when = bobsPost.locator(':scope > header time')
+  t.equal(await when.getAttribute('title'), null, 'no title in the page itself')
+  await when.hover()
+  t.match(await when.getAttribute('title'), /\d{4}/, 'the exact moment once pointed at')
+  const firstWhen = alice.locator('article.post time').first()
+  await alice.locator('article.post > header a.when').first().focus()
+  t.match(await firstWhen.getAttribute('title'), /\d{4}/, 'and once its link is focused')
+  // Avatars are sized by the style sheet, not by attributes.
+  const avatar = await bobsPost.locator(':scope > header img.avatar').boundingBox()
+  t.same([Math.round(avatar!.width), Math.round(avatar!.height)], [28, 28], 'a post avatar is 28 × 28')
   await bobsPost.locator(':scope > footer').getByRole('link', { name: 'Reply', exact: true }).click()
   // With JavaScript the reply box opens under the post (test/e2e/inline-reply.test.ts has the details).
   const inline = bobsPost.locator(':scope > .inline-composer')

@@ -38,7 +38,7 @@ import { betaRoutes } from './features/beta/routes.js'
 import { eventRoutes } from './features/events/routes.js'
 import { spamRoutes } from './features/spam/routes.js'
 import { notificationLevelPartial } from './features/notifications/level-html.js'
-import { editorPartial } from './features/discussions/editor-html.js'
+import { editorPartial, imageFieldPartial } from './features/discussions/editor-html.js'
 import { postPartial } from './features/discussions/post-html.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { communityRoutes } from './features/community/routes.js'
@@ -167,6 +167,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   handlebars.registerPartial('notification-level', notificationLevelPartial(handlebars))
   // And the composers' body field, see editor-html.ts.
   handlebars.registerPartial('editor', editorPartial(handlebars))
+  handlebars.registerPartial('image-field', imageFieldPartial(handlebars))
   await app.register(fastifyView, {
     engine: { handlebars },
     root: paths.views,

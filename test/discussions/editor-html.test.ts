@@ -1,17 +1,17 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { paths } from '../../src/core/paths.js'
 import { createHandlebars } from '../../src/core/views.js'
-import { editorPartial } from '../../src/features/discussions/editor-html.js'
+import { editorPartial, imageFieldPartial } from '../../src/features/discussions/editor-html.js'
 
 // The editor partial is a function (src/features/discussions/editor-html.ts); it replaced a
 // Handlebars template, kept here as the reference: for every combination the composers pass,
 // the function draws exactly what the template drew. A change to the field's markup is made in both.
+// So is the image field (the new-idea form includes it on its own).
 const reference = createHandlebars({ html: true })
 const fast = createHandlebars({ html: true })
-const imageField = fs.readFileSync(path.join(paths.views, 'partials/image-field.hbs'), 'utf8')
-for (const hbs of [reference, fast]) hbs.registerPartial('image-field', imageField)
+reference.registerPartial('image-field', fs.readFileSync(path.join(import.meta.dirname, 'image-field-reference.hbs'), 'utf8'))
+fast.registerPartial('image-field', imageFieldPartial(fast))
 reference.registerPartial('editor', fs.readFileSync(path.join(import.meta.dirname, 'editor-reference.hbs'), 'utf8'))
 fast.registerPartial('editor', editorPartial(fast))
 // As the thread page, the new-thread page and an idea page call it (the form's indentation included).
@@ -55,4 +55,14 @@ t.test('the textarea holds the text exactly, escaped, and marks an error', async
   t.match(html, 'data-thread-id="12"')
   t.match(html, 'name="image"', 'a member gets the image field')
   t.notMatch(draw({ body: '' }), 'name="image"', 'a guest does not')
+})
+
+t.test('the image field on its own, as the new-idea form includes it, draws what its template drew', async (t) => {
+  const call = '<form>\n    {{> image-field imageError=errors.image}}\n    <div>'
+  const drawReference = reference.compile(call)
+  const drawFast = fast.compile(call)
+  for (const image of [undefined, '', 'That file is not an image', hostile]) {
+    t.equal(drawFast({ errors: { image } }), drawReference({ errors: { image } }), `error: ${String(image).slice(0, 12)}`)
+  }
+  t.match(drawFast({ errors: { image: 'Too big' } }), '\n    <div class="field upload-field has-error">', 'indented like the form around it')
 })

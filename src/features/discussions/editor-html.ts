@@ -24,8 +24,7 @@ function truthy(value: unknown): boolean {
  * new-thread and edit pages, an idea's comment box), written as a function: as a template it
  * was the largest part of a member's thread page after the posts. Its output is the former
  * template's, byte for byte (test/discussions/editor-html.test.ts renders both): the textarea's
- * text exactly as given, never indented. A member's image field is drawn here too (the same
- * markup as the `image-field` partial, which the new-idea form still uses).
+ * text exactly as given, never indented. A member's image field follows (imageField).
  */
 export function editorPartial(hbs: Hbs): Handlebars.Template {
   const e = (v: unknown) => hbs.escapeExpression(v as string)
@@ -44,16 +43,26 @@ export function editorPartial(hbs: Hbs): Handlebars.Template {
     html += ` rows="${truthy(ctx.rows) ? e(ctx.rows) : '8'}" required aria-describedby="f-body-hint${error ? ' f-body-error' : ''}" ${error ? 'aria-invalid="true"' : ''}>${e(ctx.value)}</textarea>\n`
     html += error ? `  <p id="f-body-error" class="error" role="alert">${e(ctx.error)}</p>\n` : '  \n'
     html += '  <p class="upload-status" data-upload-status role="status" hidden></p>\n</div>\n'
-    // A member's image field: views/partials/image-field.hbs's markup (the test compares it too).
-    if (truthy(options?.data?.root?.currentUser)) {
-      const imageError = truthy(ctx.imageError)
-      html += `<div class="field upload-field${imageError ? ' has-error' : ''}">\n`
-      html += '  <label for="f-image">Add an image <small class="muted">(optional)</small></label>\n'
-      html += '  <small class="hint" id="f-image-hint">JPEG, PNG, WebP or GIF. It goes at the end of your post; you can also drag one onto the text or paste it.</small>\n'
-      html += `  <input type="file" id="f-image" name="image" accept="image/jpeg,image/png,image/webp,image/gif,image/avif" data-upload-input aria-describedby="f-image-hint${imageError ? ' f-image-error' : ''}"${imageError ? ' aria-invalid="true"' : ''}>\n`
-      html += imageError ? `  <p id="f-image-error" class="error" role="alert">${e(ctx.imageError)}</p>\n` : '  \n'
-      html += '</div>\n'
-    }
+    if (truthy(options?.data?.root?.currentUser)) html += imageField(hbs, ctx.imageError)
     return `${html}\n`
   }) as unknown as Handlebars.Template
+}
+
+/** A post form's optional image (its error, if any, under it). */
+function imageField(hbs: Hbs, error: unknown): string {
+  const failed = truthy(error)
+  let html = `<div class="field upload-field${failed ? ' has-error' : ''}">\n`
+  html += '  <label for="f-image">Add an image <small class="muted">(optional)</small></label>\n'
+  html += '  <small class="hint" id="f-image-hint">JPEG, PNG, WebP or GIF. It goes at the end of your post; you can also drag one onto the text or paste it.</small>\n'
+  html += `  <input type="file" id="f-image" name="image" accept="image/jpeg,image/png,image/webp,image/gif,image/avif" data-upload-input aria-describedby="f-image-hint${failed ? ' f-image-error' : ''}"${failed ? ' aria-invalid="true"' : ''}>\n`
+  html += failed ? `  <p id="f-image-error" class="error" role="alert">${hbs.escapeExpression(error as string)}</p>\n` : '  \n'
+  return `${html}</div>\n`
+}
+
+/**
+ * The `image-field` partial (`{{> image-field imageError=…}}`, the new-idea form): the same
+ * field the editor draws for a member, from one function.
+ */
+export function imageFieldPartial(hbs: Hbs): Handlebars.Template {
+  return ((ctx: { imageError?: unknown }) => imageField(hbs, ctx?.imageError)) as unknown as Handlebars.Template
 }

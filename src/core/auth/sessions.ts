@@ -108,10 +108,15 @@ const userColumns = [
 ] as const
 
 // The user columns that are timestamps: JSON carries them as strings.
+type SelectedUserKey = (typeof userColumns)[number] extends `users.${infer K}` ? K & keyof SessionUser : never
+type TimestampKey = { [K in SelectedUserKey]: Date extends SessionUser[K] ? K : never }[SelectedUserKey]
 const userTimestamps = [
   'email_verified_at', 'suspended_until', 'silenced_until', 'tl3_short_since', 'created_at', 'last_seen_at',
   'email_suppressed_at', 'username_changed_at', 'deletion_requested_at', 'deletion_due_at', 'deleted_at',
-] as const satisfies readonly (keyof SessionUser)[]
+] as const satisfies readonly TimestampKey[]
+// Every selected timestamp is listed: a new one left out fails to compile here, instead of reaching pages as a string.
+const everyTimestamp: Exclude<TimestampKey, (typeof userTimestamps)[number]> extends never ? true : never = true
+void everyTimestamp
 
 /** A SessionUser from its JSON (`lookup`'s `member` column): the same values the columns would have given. */
 function sessionUserFromJson(json: SessionUserJson): SessionUser {

@@ -3,15 +3,18 @@
  *
  * Starts "the bound" (Fastify + one 20-row query + a Handlebars page: the least a thread page
  * can cost here, `serveBound` below) beside Hearth, each Hearth on a fresh PostgreSQL database
- * seeded alike (50 members, 200 threads × 20 posts, then ANALYZE), and measures in alternating
- * rounds so that a busy, shared machine slows every target alike:
+ * seeded alike (50 members, 200 threads × 20 posts, then ANALYZE), and measures in many short
+ * alternating rounds so that a busy, shared machine (whose speed here drifts by tens of percent
+ * within seconds) slows every target alike: in each round the bound, then target by target each
+ * Hearth in turn, so both sides of a ratio are measured seconds apart;
  *  - the bound; Hearth's thread page for a guest (guest cache off) and for a member; a
  *    category page; search; reply writes through the JSON API;
- *  - every rate as a ratio of the bound's in the same round (medians over rounds);
+ *  - every rate as a ratio of the bound's in the same round, member / guest and reply writes
+ *    after / before as ratios within each round (medians over rounds, each round's ratio printed);
  *  - per request: Node CPU of the web process, PostgreSQL CPU of its connections, and
  *    database transactions (pg_stat_database, idle background work subtracted).
  * BENCH_BEFORE=/path/to/older/checkout adds that checkout as a second Hearth in the same run,
- * so before and after are measured side by side. BENCH_ROUNDS (3), BENCH_SECONDS (5 per
+ * so before and after are measured side by side. BENCH_ROUNDS (9), BENCH_SECONDS (2 per
  * target per round), BENCH_CONNECTIONS (10); BENCH_XACTS=0 skips the (slow) transaction counts;
  * BENCH_REPLY_TEXT=distinct makes every reply a different text (by default they are near-duplicates,
  * which the spam check soon holds: "replies stored" at the end says how many were published).
@@ -277,8 +280,8 @@ async function commitOf(root: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-  const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9)
+  const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
   const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
   const ONLY_REPLIES = process.env.BENCH_ONLY === 'replies'
   const LABELS = ONLY_REPLIES ? ['reply writes'] : ['guest thread page', 'member thread page', 'category page', 'search', 'reply writes']
@@ -325,23 +328,29 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const b = await load(boundServer, { url: `${boundServer.base}/t/${first.threadId}` }, SECONDS, CONNECTIONS)
       add('bound', b)
-      for (const h of hearths) {
-        const pages: [string, Partial<autocannon.Options>][] = [
-          ['guest thread page', { url: `${h.base}/t/${h.threadId}` }],
-          ['member thread page', { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } }],
-          ['category page', { url: `${h.base}/c/general` }],
-          ['search', { url: `${h.base}/search?q=dark+mode` }],
-          ['reply writes', replyRequests(h)],
-        ].filter(([label]) => LABELS.includes(label as string)) as [string, Partial<autocannon.Options>][]
-        for (const [label, opts] of pages) {
+      // Target by target, each Hearth in turn (the order flips every round), so the two sides
+      // of every ratio (before and after, guest and member) are measured seconds apart.
+      for (const label of LABELS) {
+        for (const h of round % 2 === 0 ? hearths : [...hearths].reverse()) {
+          const opts: Partial<autocannon.Options> = {
+            'guest thread page': { url: `${h.base}/t/${h.threadId}` },
+            'member thread page': { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } },
+            'category page': { url: `${h.base}/c/general` },
+            search: { url: `${h.base}/search?q=dark+mode` },
+          }[label] ?? replyRequests(h)
           const s = await load(h, opts, SECONDS, CONNECTIONS)
           add(`${h.name}:${label}`, s)
           ratios.set(`${h.name}:${label}`, [...(ratios.get(`${h.name}:${label}`) ?? []), s.rate / b.rate])
         }
-        if (ONLY_REPLIES) continue
+      }
+      for (const h of ONLY_REPLIES ? [] : hearths) {
         const g = samples.get(`${h.name}:guest thread page`)!.at(-1)!
         const m = samples.get(`${h.name}:member thread page`)!.at(-1)!
         ratios.set(`${h.name}:member/guest`, [...(ratios.get(`${h.name}:member/guest`) ?? []), m.rate / g.rate])
+      }
+      if (hearths.length === 2) {
+        const [before, after] = ['before', 'after'].map((n) => samples.get(`${n}:reply writes`)!.at(-1)!.rate)
+        ratios.set('replies after/before', [...(ratios.get('replies after/before') ?? []), after! / before!])
       }
       console.log(`round ${round + 1} of ${ROUNDS} done (bound ${Math.round(b.rate)} req/s)`)
     }
@@ -360,12 +369,12 @@ async function main(): Promise<void> {
       for (const label of LABELS) {
         row(`${h.name}: ${label}`, `${h.name}:${label}`, `${h.name}:${label}`)
       }
-      if (!ONLY_REPLIES) console.log(`${`${h.name}: member / guest`.padEnd(34)}${''.padStart(8)}${median(ratios.get(`${h.name}:member/guest`)!).toFixed(2).padStart(9)}`)
+      const mg = ratios.get(`${h.name}:member/guest`)
+      if (!ONLY_REPLIES) console.log(`${`${h.name}: member / guest`.padEnd(34)}${''.padStart(8)}${median(mg!).toFixed(2).padStart(9)}   (rounds: ${mg!.map((r) => r.toFixed(2)).join(', ')})`)
     }
     if (hearths.length === 2) {
-      const before = samples.get('before:reply writes')!.map((s) => s.rate)
-      const after = samples.get('after:reply writes')!.map((s) => s.rate)
-      console.log(`reply writes, after / before: ${(median(after) / median(before)).toFixed(2)}`)
+      const perRound = ratios.get('replies after/before')!
+      console.log(`reply writes, after / before: ${median(perRound).toFixed(2)} (median of the rounds' ratios: ${perRound.map((r) => r.toFixed(2)).join(', ')})`)
     }
 
     if (!ONLY_REPLIES) console.log('\ndatabase transactions per request (200 sequential requests, idle background work subtracted):')

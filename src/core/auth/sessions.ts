@@ -47,18 +47,25 @@ export interface PendingViewer {
   settle(row: LookedUpSession | undefined): Promise<Viewer>
 }
 
-/** One row of `SessionStore.lookup`. */
+/**
+ * One row of `SessionStore.lookup`: the session as one JSON column (one field for the driver to
+ * describe and parse, no timestamp or bytea parsers), null when no session matched.
+ */
 export interface LookedUpSession {
-  session_id: string
-  user_id: number
-  secret_hash: Buffer
-  expires_at: Date
-  /** The refresh (activity stamp, sliding expiry) is due. */
-  due: boolean
-  /** The member as JSON (one column to parse, not thirty); `settle` turns it into a SessionUser. */
-  member: SessionUserJson
-  moderates: number[]
-  unread: number
+  session: {
+    id: string
+    userId: number
+    /** The stored secret hash, in hex. */
+    hash: string
+    /** When it expires, in milliseconds since the epoch. */
+    expires: number
+    /** The refresh (activity stamp, sliding expiry) is due. */
+    due: boolean
+    /** The member (`settle` turns it into a SessionUser: its timestamps arrive as strings). */
+    member: SessionUserJson
+    moderates: number[]
+    unread: number
+  } | null
 }
 
 /** A SessionUser as PostgreSQL writes it in JSON: its timestamps are ISO strings. */
@@ -192,11 +199,15 @@ export class SessionStore {
     const seenEvery = sql.lit(`${SEEN_EVERY} milliseconds`)
     const half = sql.lit(`${(this.lifetimeDays * DAY) / 2} milliseconds`)
     return sql<LookedUpSession>`
-      select s.id as session_id, s.user_id, s.secret_hash, s.expires_at,
-        (s.last_seen_at < now() - ${seenEvery}::interval or s.expires_at - now() < ${half}::interval) as due,
-        (select to_json(m) from (select ${sql.join(userColumns.map((c) => sql.ref(c)))}) m) as member,
-        array(select category_id::int4 from category_moderators where user_id = users.id) as moderates,
-        ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`} as unread
+      select json_build_object(
+        'id', s.id, 'userId', s.user_id, 'hash', encode(s.secret_hash, 'hex'),
+        'expires', extract(epoch from s.expires_at) * 1000,
+        'due', s.last_seen_at < now() - ${seenEvery}::interval or s.expires_at - now() < ${half}::interval,
+        'member', (select to_json(m) from (select ${sql.join(userColumns.map((c) => sql.ref(c)))}) m),
+        'moderates', array(select category_id::int4 from category_moderators where user_id = users.id),
+        'unread', ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`}
+      ) as session,
+        s.user_id -- for a statement that embeds this one (the member's id, without reading the JSON)
       from sessions s join users on users.id = s.user_id
       where s.id = ${ref.id} and s.secret_hash = ${ref.secretHash}`
   }
@@ -206,20 +217,22 @@ export class SessionStore {
    * expired: an expired one is deleted). Runs the sliding refresh when it is due.
    */
   async settle(ref: SessionRef, row: LookedUpSession | undefined): Promise<ValidSession | null> {
+    const found = row?.session
     // The statement matched the hash already; this compares it again, in constant time, in case it ever does not.
-    if (!row || !hashMatches(ref.secretHash, row.secret_hash)) return null
-    if (row.expires_at.getTime() <= Date.now()) {
-      await this.db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
+    if (!found || !hashMatches(ref.secretHash, Buffer.from(found.hash, 'hex'))) return null
+    if (found.expires <= Date.now()) {
+      await this.db.deleteFrom('sessions').where('id', '=', found.id).execute()
       return null
     }
-    const expiresAt = (row.due ? await this.refresh(row.session_id, this.lifetimeDays * DAY) : null) ?? row.expires_at
-    const user = sessionUserFromJson(row.member)
+    const storedExpiry = new Date(found.expires)
+    const expiresAt = (found.due ? await this.refresh(found.id, this.lifetimeDays * DAY) : null) ?? storedExpiry
+    const user = sessionUserFromJson(found.member)
     return {
-      session: { id: row.session_id, userId: user.id, expiresAt },
+      session: { id: found.id, userId: user.id, expiresAt },
       user,
-      refreshed: expiresAt.getTime() !== row.expires_at.getTime(),
-      moderates: row.moderates,
-      unread: row.unread,
+      refreshed: expiresAt.getTime() !== storedExpiry.getTime(),
+      moderates: found.moderates,
+      unread: found.unread,
     }
   }
 

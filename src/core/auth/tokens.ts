@@ -1,6 +1,6 @@
 import { constantTimeEqual } from '@oslojs/crypto/subtle'
 import { encodeBase32LowerCaseNoPadding } from '@oslojs/encoding'
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 
 /**
  * Secrets in Lucia's session design: `<id>.<secret>`, where only SHA-256(secret) is
@@ -23,9 +23,9 @@ export function issueSecret(prefix = ''): IssuedSecret {
   return { id, token: `${prefix}${id}.${secret}`, secretHash: hashSecret(secret) }
 }
 
-/** SHA-256 of a secret, as stored (Node's native hash: every member's request computes one). */
+/** SHA-256 of a secret, as stored (Node's one-shot native hash: every member's request computes one). */
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest()
+  return hash('sha256', secret, 'buffer')
 }
 
 /** Splits a token into id and secret, or null when it is not of the right shape. */

@@ -910,7 +910,7 @@ export class DiscussionService {
     // The session first: whatever follows (a 404 too) is the settled viewer's.
     let viewer: Viewer
     if (pending) {
-      const row = found?.session_id ? (found as unknown as LookedUpSession) : undefined
+      const row = found?.session ? { session: found.session } : undefined
       viewer = await pending.settle(row)
       // A session found but not valid (expired): the page was read with its member's marks; read it again as a guest's.
       if (row && !viewer.user) [found] = await read(null)
@@ -1121,7 +1121,7 @@ export class DiscussionService {
     if (!pending) return sql<PageRow>`select ${headJson} as head, ${postsJson} as posts`
     return sql<PageRow>`
       with sess as (${pending.lookup({ id: v.sessionId, secretHash: v.secretHash })})
-      select sess.*, ${headJson} as head, ${postsJson} as posts from (select) one left join sess on true`
+      select sess.session, ${headJson} as head, ${postsJson} as posts from (select) one left join sess on true`
   }
 
   /**

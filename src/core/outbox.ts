@@ -68,6 +68,12 @@ export class Outbox {
 export interface EventConsumer {
   name: string
   handle(event: AnyDomainEvent, trx: Trx): Promise<void>
+  /**
+   * Optional: a whole pass's events at once, in order (the live fan-out publishes them in one
+   * Redis call). When it fails, the relay hands the same events to `handle` one by one, which
+   * finds where it fails; so it must leave a repeat of what it got through harmless, as `handle` does.
+   */
+  handleMany?(events: AnyDomainEvent[], trx: Trx): Promise<void>
 }
 
 export interface RelayOptions {
@@ -206,6 +212,24 @@ export class OutboxRelay {
         return -1
       }
       const rows = found.filter((row) => row.id !== null)
+      // Consumers that take the pass at once (handleMany) first, each with the due events it does
+      // not have yet; one that fails falls back to one event at a time below, where its failure
+      // holds back the events after it like any other. Each consumer sees its events in order (a
+      // batch may have carried events past one that another consumer then fails on: they are
+      // handed to it again on the retry, and it publishes each event once).
+      const waiting = rows.findIndex((row) => row.wait_ms > 0)
+      const due = waiting === -1 ? rows : rows.slice(0, waiting)
+      const took = new Set<string>()
+      for (const consumer of consumers) {
+        if (!consumer.handleMany) continue
+        const events = due.filter((row) => !row.done.includes(consumer.name)).map(toEvent)
+        try {
+          if (events.length > 0) await withTimeout(consumer.handleMany(events, trx), this.timeoutMs, consumer.name)
+          took.add(consumer.name)
+        } catch (err) {
+          log.warn({ err, consumer: consumer.name, events: events.length }, 'outbox: delivery of a batch failed; delivering one by one')
+        }
+      }
       const delivered: number[] = []
       for (const row of rows) {
         if (row.wait_ms > 0) {
@@ -218,6 +242,10 @@ export class OutboxRelay {
         let failure: unknown = null
         for (const consumer of consumers) {
           if (done.has(consumer.name)) continue
+          if (took.has(consumer.name)) {
+            done.add(consumer.name)
+            continue
+          }
           try {
             await withTimeout(consumer.handle(event, trx), this.timeoutMs, consumer.name)
             done.add(consumer.name)

@@ -116,6 +116,97 @@ t.test('live fan-out publishes an event id once, however often the relay deliver
   t.same(got.map((e) => [e.channel, e.id]), [['thread:1', 1], ['home', 1], ['thread:1', 2]], 'the repeat published nothing')
 })
 
+t.test('live fan-out publishes a pass of events in one call: in order, each once, a repeat skipped where it stands', async (t) => {
+  const prefix = `hearth_test_outbox_batch_${process.pid}`
+  const redis = new Redis(REDIS_URL)
+  const fanout = new RedisFanout(redis, prefix, { perChannel: 10, ttlSeconds: 60, channelsInMemory: 10 }, () => {})
+  t.teardown(async () => {
+    await fanout.close()
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length) await redis.del(...keys)
+    redis.disconnect()
+  })
+  const got: LiveEnvelope[] = []
+  fanout.onEnvelope((e) => got.push(e))
+  await fanout.ready()
+  const body = (n: number) => ({ type: 'like.changed', data: { postId: n, likeCount: n } })
+  await fanout.publishEvent(7, ['thread:1'], body(7))
+  // Counts what this connection sends (the subscriber is a connection of its own).
+  const sentCommands: string[] = []
+  const send = redis.sendCommand.bind(redis)
+  redis.sendCommand = ((command: { name: string }, stream?: unknown) => {
+    sentCommands.push(command.name)
+    return send(command as never, stream as never)
+  }) as typeof redis.sendCommand
+  // Event 7 again (a relay retry after a partial failure), one with no channels, three channels across two events.
+  await fanout.publishEvents([
+    { id: 7, channels: ['thread:1'], body: body(7) },
+    { id: 8, channels: ['thread:1', 'home'], body: body(8) },
+    { id: 9, channels: [], body: body(9) },
+    { id: 10, channels: ['home'], body: body(10) },
+  ])
+  await eventually(async () => got.length, (n) => n >= 4, 'four envelopes')
+  await sleep(100)
+  t.same(
+    got.map((e) => [e.channel, e.id, (e.data as { postId: number }).postId]),
+    [['thread:1', 1, 7], ['thread:1', 2, 8], ['home', 1, 8], ['home', 2, 10]],
+    'event 7 was not published twice; the rest in order, with per-channel ids following on',
+  )
+  t.same(sentCommands, ['evalsha'], 'one script call for the whole batch')
+  t.same(await fanout.catchUp('home', 0), { envelopes: got.filter((e) => e.channel === 'home') }, 'the history holds them too')
+})
+
+t.test('the relay hands a batch consumer the whole pass; when the batch fails it falls back to one at a time, in order, once each', async (t) => {
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const { db } = database
+  const outbox = new Outbox(db)
+  const published: number[] = []
+  const calls: string[] = []
+  let batchFailures = 1
+  let failAt: number | null = null
+  const consumers: EventConsumer[] = [
+    {
+      name: 'live',
+      // As the live fan-out: each event once (a marker per id), whatever is handed again.
+      handle: async (e) => {
+        calls.push(`one:${e.id}`)
+        if (failAt === e.id) throw new Error('Redis is away')
+        if (!published.includes(e.id)) published.push(e.id)
+      },
+      handleMany: async (events) => {
+        calls.push(`many:${events.map((e) => e.id).join(',')}`)
+        // Gets the first one through, then fails (a dropped connection mid-batch).
+        if (batchFailures-- > 0) {
+          if (!published.includes(events[0]!.id)) published.push(events[0]!.id)
+          failAt = events[1]?.id ?? null
+          throw new Error('Redis is away')
+        }
+        for (const e of events) if (!published.includes(e.id)) published.push(e.id)
+      },
+    },
+    { name: 'other', handle: async (e) => void calls.push(`other:${e.id}`) },
+  ]
+  for (let votes = 1; votes <= 3; votes++) await outbox.emit(db, 'idea.voted', { ideaId: 1, votes }, { channels: ['idea:1'] })
+  const ids = (await db.selectFrom('outbox').select('id').orderBy('id').execute()).map((r) => Number(r.id))
+  const relay = new OutboxRelay({ db, outbox, consumers, log: quiet, listenUrl: database.url, pollMs: 50 })
+  t.teardown(() => relay.close())
+  await relay.start()
+  setTimeout(() => (failAt = null), 300)
+  const rows = await eventually(
+    () => db.selectFrom('outbox').select(['id', 'delivered_at', 'done']).orderBy('id').execute(),
+    (rs) => rs.every((r) => r.delivered_at !== null),
+    'every event delivered',
+  )
+  t.same(published, ids, 'published in outbox order, each once')
+  t.same(rows.map((r) => r.done), ids.map(() => ['live', 'other']))
+  t.equal(calls[0], `many:${ids.join(',')}`, 'the first pass handed the whole pass over at once')
+  t.same(calls.slice(1, 4), [`one:${ids[0]}`, `other:${ids[0]}`, `one:${ids[1]}`], 'then one at a time: the first event (already out) again, the other consumer, and the failure where it stands')
+  const laterBatch = calls.slice(4).find((c) => c.startsWith('many:'))
+  t.equal(laterBatch, `many:${ids.slice(1).join(',')}`, 'after the backoff, a batch again, of the events still owed')
+  t.equal(calls.filter((c) => c === `other:${ids[2]}`).length, 1, 'the other consumer got each event once')
+})
+
 t.test('a process killed after committing an event and before delivering it loses nothing', async (t) => {
   // The web process commits the sign-up (and its event) while Redis is away, so it cannot
   // hand the welcome mail on; then it is killed. Redis comes back empty; a worker starts.

@@ -21,6 +21,12 @@ export interface Fanout {
    * event id (the relay delivers at least once) publishes nothing.
    */
   publishEvent(eventId: number, channels: string[], body: EnvelopeBody): Promise<void>
+  /**
+   * `publishEvent` for several events, in order, in one call to Redis: the outbox relay hands
+   * over a whole pass at once. If it fails part-way, calling it again publishes only the
+   * events not yet published (each event's marker), still in order.
+   */
+  publishEvents(events: FanoutEvent[]): Promise<void>
   publishControl(message: ControlMessage): Promise<void>
   onEnvelope(listener: (envelope: LiveEnvelope) => void): void
   onControl(listener: (message: ControlMessage) => void): void
@@ -34,6 +40,13 @@ export interface Fanout {
   /** Resolves once this instance receives what is published. */
   ready(): Promise<void>
   close(): Promise<void>
+}
+
+/** One domain event for `publishEvents`. */
+export interface FanoutEvent {
+  id: number
+  channels: string[]
+  body: EnvelopeBody
 }
 
 export interface HistoryLimits {
@@ -89,6 +102,10 @@ export class LocalFanout implements Fanout {
     for (const channel of channels) await this.publish(channel, body)
   }
 
+  async publishEvents(events: FanoutEvent[]): Promise<void> {
+    for (const e of events) await this.publishEvent(e.id, e.channels, e.body)
+  }
+
   async publishControl(message: ControlMessage): Promise<void> {
     this.controlListener(message)
   }
@@ -128,22 +145,48 @@ redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
 return id
 `
 
-// The same for every channel of one domain event, behind a marker that makes a repeated
-// delivery of the event (same outbox id) publish nothing.
-const PUBLISH_EVENT_SCRIPT = `
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
-for i = 5, #ARGV do
-  local idKey = KEYS[(i - 5) * 2 + 2]
-  local logKey = KEYS[(i - 5) * 2 + 3]
-  local id = redis.call('INCR', idKey)
-  redis.call('XADD', logKey, 'MAXLEN', ARGV[3], id .. '-0', 'b', ARGV[2])
-  redis.call('EXPIRE', idKey, ARGV[4])
-  redis.call('EXPIRE', logKey, ARGV[4])
-  redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[i] .. ' ' .. ARGV[2])
+// The same for every channel of each of several domain events, in order, each behind a marker
+// that makes a repeated delivery of the event (same outbox id) publish nothing. KEYS: per
+// event its marker, then the id and log keys of each of its channels. ARGV: the topic, the
+// history length, the time to live, then per event its number of channels, its body and its
+// channels. Returns how many events it published (the others had been already).
+const PUBLISH_EVENTS_SCRIPT = `
+local k, a, published = 1, 4, 0
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  local body = ARGV[a + 1]
+  if redis.call('SET', KEYS[k], '1', 'NX', 'EX', ARGV[3]) then
+    for i = 1, n do
+      local idKey = KEYS[k + i * 2 - 1]
+      local logKey = KEYS[k + i * 2]
+      local id = redis.call('INCR', idKey)
+      redis.call('XADD', logKey, 'MAXLEN', ARGV[2], id .. '-0', 'b', body)
+      redis.call('EXPIRE', idKey, ARGV[3])
+      redis.call('EXPIRE', logKey, ARGV[3])
+      redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[a + 1 + i] .. ' ' .. body)
+    end
+    published = published + 1
+  end
+  k = k + 1 + n * 2
+  a = a + 2 + n
 end
-return 1
+return published
 `
 const SEEN_EVENTS_IN_MEMORY = 10_000
+
+/** The two scripts as commands of the connection (EVALSHA: the script's text is not sent with every event). */
+interface LiveScripts {
+  hearthLivePublish(...args: (string | number)[]): Promise<number>
+  hearthLivePublishEvents(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
+}
+
+function withScripts(redis: Redis): Redis & LiveScripts {
+  const scripted = redis as Redis & Partial<LiveScripts>
+  if (!scripted.hearthLivePublish) redis.defineCommand('hearthLivePublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT })
+  // Its number of keys varies with the events and their channels: given first on each call.
+  if (!scripted.hearthLivePublishEvents) redis.defineCommand('hearthLivePublishEvents', { lua: PUBLISH_EVENTS_SCRIPT })
+  return redis as Redis & LiveScripts
+}
 
 /**
  * Redis pub/sub between instances: a per-channel counter gives ids, a capped stream per
@@ -158,12 +201,15 @@ export class RedisFanout implements Fanout {
   private gapListener: () => void = () => {}
   private readonly subscribed: Promise<unknown>
 
+  private readonly redis: Redis & LiveScripts
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly limits: HistoryLimits,
     onError: (err: unknown) => void,
   ) {
+    this.redis = withScripts(redis)
     this.eventsTopic = `${prefix}:live:events`
     this.controlTopic = `${prefix}:live:control`
     this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, connectionName: `${prefix}:live` })
@@ -205,9 +251,7 @@ export class RedisFanout implements Fanout {
   }
 
   async publish(channel: string, body: EnvelopeBody): Promise<void> {
-    await this.redis.eval(
-      PUBLISH_SCRIPT,
-      2,
+    await this.redis.hearthLivePublish(
       ...this.keys(channel),
       this.eventsTopic,
       channel,
@@ -218,18 +262,19 @@ export class RedisFanout implements Fanout {
   }
 
   async publishEvent(eventId: number, channels: string[], body: EnvelopeBody): Promise<void> {
-    if (channels.length === 0) return
-    await this.redis.eval(
-      PUBLISH_EVENT_SCRIPT,
-      1 + channels.length * 2,
-      `${this.prefix}:live:event:${eventId}`,
-      ...channels.flatMap((channel) => this.keys(channel)),
-      this.eventsTopic,
-      JSON.stringify(body),
-      this.limits.perChannel,
-      this.limits.ttlSeconds,
-      ...channels,
-    )
+    await this.publishEvents([{ id: eventId, channels, body }])
+  }
+
+  async publishEvents(events: FanoutEvent[]): Promise<void> {
+    const keys: string[] = []
+    const args: (string | number)[] = [this.eventsTopic, this.limits.perChannel, this.limits.ttlSeconds]
+    for (const e of events) {
+      if (e.channels.length === 0) continue
+      keys.push(`${this.prefix}:live:event:${e.id}`, ...e.channels.flatMap((channel) => this.keys(channel)))
+      args.push(e.channels.length, JSON.stringify(e.body), ...e.channels)
+    }
+    if (keys.length === 0) return
+    await this.redis.hearthLivePublishEvents(keys.length, ...keys, ...args)
   }
 
   async publishControl(message: ControlMessage): Promise<void> {

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import type { AnyDomainEvent } from '../events.js'
 import type { EventConsumer } from '../outbox.js'
-import { type Fanout, type HistoryLimits, LocalFanout, RedisFanout } from './fanout.js'
+import { type Fanout, type FanoutEvent, type HistoryLimits, LocalFanout, RedisFanout } from './fanout.js'
 import { defaultLiveLimits, LiveHub, type LiveLimits } from './hub.js'
 
 export { LiveHub, type LiveLimits, type ChannelAuthorizer, type CategoryCheck, type LiveIdentity } from './hub.js'
@@ -35,15 +36,28 @@ export function createLiveHub(options: { fanout: Fanout; log: Logger; limits?: L
  * access changes on the control topic). Idempotent: the fan-out publishes an event id once.
  */
 export function liveConsumer(fanout: Fanout): EventConsumer {
+  const bodyOf = (event: AnyDomainEvent) => ({ type: event.type, data: event.data, ...(event.categoryId ? { categoryId: event.categoryId } : {}) }) as never
+  const isControl = (event: AnyDomainEvent) => event.type === 'session.ended' || event.type === 'access.changed'
   return {
     name: 'live',
     async handle(event) {
-      if (event.type === 'session.ended' || event.type === 'access.changed') {
-        await fanout.publishControl({ ...event.data, kind: event.type } as never)
-      }
+      if (isControl(event)) await fanout.publishControl({ ...event.data, kind: event.type } as never)
       if (event.channels.length === 0) return
-      const body = { type: event.type, data: event.data, ...(event.categoryId ? { categoryId: event.categoryId } : {}) }
-      await fanout.publishEvent(event.id, event.channels, body as never)
+      await fanout.publishEvent(event.id, event.channels, bodyOf(event))
+    },
+    // A relay pass's events in one call to the fan-out (one Redis round trip), in order; a
+    // session or access change goes out on the control topic in its place among them.
+    async handleMany(events) {
+      let run: FanoutEvent[] = []
+      for (const event of events) {
+        if (isControl(event)) {
+          await fanout.publishEvents(run)
+          run = []
+          await fanout.publishControl({ ...event.data, kind: event.type } as never)
+        }
+        if (event.channels.length > 0) run.push({ id: event.id, channels: event.channels, body: bodyOf(event) })
+      }
+      await fanout.publishEvents(run)
     },
   }
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import type { SessionUser } from '../../src/core/auth/sessions.js'
-import { simhash } from '../../src/features/spam/fingerprint.js'
+import { simhash, simhashProbes } from '../../src/features/spam/fingerprint.js'
 import { nearDuplicateCounts } from '../../src/features/spam/service.js'
 import { DUPLICATES_COUNTED } from '../../src/features/spam/signals.js'
 import { build } from '../helpers/app.js'
@@ -18,6 +18,7 @@ function generator(seed: number) {
 }
 
 const asSigned = (x: bigint) => BigInt.asIntN(64, x).toString()
+const probesOf = (fingerprint: string | null) => ({ ordinary: simhashProbes(fingerprint, false), spam: simhashProbes(fingerprint, true) })
 
 /** x with `bits` distinct random bits flipped. */
 function flip(x: bigint, bits: number, next: () => bigint): bigint {
@@ -54,7 +55,7 @@ t.test('a reworded, reordered flood is caught as a near-duplicate; a distinct po
   // A known spammer's text weighs most, however old.
   await db.insertInto('post_fingerprints').values({ author_id: f.newbie.id, simhash: simhash(DISTINCT)!, known_spam: true, created_at: new Date(Date.now() - 365 * 86_400_000) }).execute()
   await t.rejects(screen(f.member.id, DISTINCT), { message: /spam filter refused/ }, 'a copy of a known spammer’s text is refused')
-  const { rows: spamFacts } = await sql<{ known_spam: number }>`select ${nearDuplicateCounts(f.member.id, simhash(DISTINCT))}`.execute(db)
+  const { rows: spamFacts } = await sql<{ known_spam: number }>`select ${nearDuplicateCounts(f.member.id, simhash(DISTINCT), probesOf(simhash(DISTINCT)))}`.execute(db)
   t.equal(spamFacts[0]!.known_spam, 1, 'found as known spam')
 
   // A flood from many members is counted up to the cap, and the reason says so.
@@ -99,10 +100,10 @@ t.test('every fingerprint up to 8 bits away is found, none further; the check re
     }
   }
   const examine = async (authorId: number, fingerprint: string) => {
-    const { rows } = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (analyze, format json) select ${nearDuplicateCounts(authorId, fingerprint)}`.execute(db)
+    const { rows } = await sql<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>`explain (analyze, format json) select ${nearDuplicateCounts(authorId, fingerprint, probesOf(fingerprint))}`.execute(db)
     const plan = nodes(rows[0]!['QUERY PLAN'][0].Plan)
     const scans = plan.filter((n) => n['Relation Name'] === 'post_fingerprints' || n['Relation Name'] === 'post_fingerprint_bands')
-    const { rows: counts } = await sql<{ known_spam: number; by_others: number; by_author: number }>`select ${nearDuplicateCounts(authorId, fingerprint)}`.execute(db)
+    const { rows: counts } = await sql<{ known_spam: number; by_others: number; by_author: number }>`select ${nearDuplicateCounts(authorId, fingerprint, probesOf(fingerprint))}`.execute(db)
     return {
       counts: counts[0]!,
       seqScans: scans.filter((n) => n['Node Type'] === 'Seq Scan').length,
@@ -150,4 +151,24 @@ t.test('every fingerprint up to 8 bits away is found, none further; the check re
   t.equal(flood.counts.by_others, DUPLICATES_COUNTED)
   t.ok(flood.examined < 100, `a flood of copies reads a bounded number of rows (${flood.examined})`)
   t.ok(flood.entries <= 2 * 2_000, `and index entries of the recent window only (${flood.entries})`)
+})
+
+t.test('the probes computed in Node are exactly the SQL function\'s (migration 0190), for any fingerprint', async (t) => {
+  const { db } = await build(t)
+  const next = generator(20261201)
+  const values = ['0', '-1', '1', '9223372036854775807', '-9223372036854775808', '-4611686018427387904', ...Array.from({ length: 300 }, () => asSigned(next()))]
+  for (const knownSpam of [false, true]) {
+    const { rows } = await sql<{ h: string; probes: number[] }>`
+      select h::text as h, (select array_agg(p order by p) from unnest(simhash_probes(h, ${knownSpam})) p) as probes
+      from unnest(${values}::bigint[]) h`.execute(db)
+    let same = 0
+    for (const row of rows) {
+      const mine = [...simhashProbes(row.h, knownSpam)].sort((a, b) => a - b)
+      if (JSON.stringify(mine) === JSON.stringify(row.probes)) same++
+      else t.fail(`probes of ${row.h} (known spam: ${knownSpam}) differ: ${JSON.stringify(mine)} vs ${JSON.stringify(row.probes)}`)
+    }
+    t.equal(same, values.length, `all ${values.length} fingerprints give the same 69 probes (known spam: ${knownSpam})`)
+    t.equal(new Set(simhashProbes(values[7]!, knownSpam)).size, 69, 'and 69 distinct ones')
+  }
+  t.same(simhashProbes(null, false), [], 'no fingerprint, no probes')
 })

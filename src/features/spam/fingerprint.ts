@@ -62,3 +62,24 @@ export function hammingDistance(a: string, b: string): number {
   }
   return n
 }
+
+/**
+ * Every band key a near-duplicate of `fingerprint` can have (migration 0190's `simhash_probes`,
+ * computed here so the facts statement does not run that function on every post): each of the
+ * five bands' value (13, 13, 13, 13 and 12 bits) and its one-bit neighbours, 69 in all, under
+ * the known-spam or the ordinary keys. None without a fingerprint.
+ */
+export function simhashProbes(fingerprint: string | null, knownSpam: boolean): number[] {
+  if (fingerprint === null) return []
+  const h = BigInt(fingerprint)
+  const probes: number[] = []
+  for (let band = 0; band < 5; band++) {
+    const bits = band === 4 ? 12 : 13
+    // An arithmetic shift, like PostgreSQL's on a bigint; the mask keeps the band's bits.
+    const value = Number((h >> BigInt(13 * band)) & ((1n << BigInt(bits)) - 1n))
+    const key = (knownSpam ? 65536 : 0) | (band << 13)
+    probes.push(key | value)
+    for (let bit = 0; bit < bits; bit++) probes.push(key | (value ^ (1 << bit)))
+  }
+  return probes
+}

@@ -8,7 +8,8 @@
  * within seconds) slows every target alike: in each round the bound, then target by target each
  * Hearth in turn, so both sides of a ratio are measured seconds apart;
  *  - the bound; Hearth's thread page for a guest (guest cache off) and for a member; a
- *    category page; search; reply writes through the JSON API;
+ *    category page; search; reply writes through the JSON API; each warmed up, unmeasured,
+ *    for 2 s before the rounds;
  *  - every rate as a ratio of the bound's in the same round, member / guest and reply writes
  *    after / before as ratios within each round (medians over rounds, each round's ratio printed);
  *  - per request: Node CPU of the web process, PostgreSQL CPU of its connections, and
@@ -319,12 +320,18 @@ async function main(): Promise<void> {
     const add = (key: Key, s: Sample) => samples.set(key, [...(samples.get(key) ?? []), s])
     console.log(`machine load before measuring: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores; ` +
       `${ROUNDS} rounds × ${SECONDS} s per target, ${CONNECTIONS} connections, Node ${process.version}`)
-    // Warm up every target once.
+    // Every target once, unmeasured, for 2 s: compiled code, planned statements and filled pools
+    // in every process, and the reply thread past its first replies (published until the spam
+    // check holds the flood), so that the rounds measure each target as it runs from then on.
+    const targetOptions = (h: Hearth, label: string): Partial<autocannon.Options> =>
+      ({
+        'guest thread page': { url: `${h.base}/t/${h.threadId}` },
+        'member thread page': { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } },
+        'category page': { url: `${h.base}/c/general` },
+        search: { url: `${h.base}/search?q=dark+mode` },
+      })[label] ?? replyRequests(h)
     await load(boundServer, { url: `${boundServer.base}/t/${first.threadId}` }, 2, CONNECTIONS)
-    for (const h of ONLY_REPLIES ? [] : hearths) {
-      await load(h, { url: `${h.base}/t/${h.threadId}` }, 2, CONNECTIONS)
-      await load(h, { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } }, 2, CONNECTIONS)
-    }
+    for (const h of hearths) for (const label of LABELS) await load(h, targetOptions(h, label), 2, CONNECTIONS)
     for (let round = 0; round < ROUNDS; round++) {
       const b = await load(boundServer, { url: `${boundServer.base}/t/${first.threadId}` }, SECONDS, CONNECTIONS)
       add('bound', b)
@@ -332,13 +339,7 @@ async function main(): Promise<void> {
       // of every ratio (before and after, guest and member) are measured seconds apart.
       for (const label of LABELS) {
         for (const h of round % 2 === 0 ? hearths : [...hearths].reverse()) {
-          const opts: Partial<autocannon.Options> = {
-            'guest thread page': { url: `${h.base}/t/${h.threadId}` },
-            'member thread page': { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } },
-            'category page': { url: `${h.base}/c/general` },
-            search: { url: `${h.base}/search?q=dark+mode` },
-          }[label] ?? replyRequests(h)
-          const s = await load(h, opts, SECONDS, CONNECTIONS)
+          const s = await load(h, targetOptions(h, label), SECONDS, CONNECTIONS)
           add(`${h.name}:${label}`, s)
           ratios.set(`${h.name}:${label}`, [...(ratios.get(`${h.name}:${label}`) ?? []), s.rate / b.rate])
         }

@@ -12,7 +12,7 @@ import type { LiveEnvelope } from '../../src/core/realtime/protocol.js'
 import { createBlockingRedis, createRedis } from '../../src/core/redis.js'
 import { allJobs } from '../../src/jobs.js'
 import { startWorker } from '../../src/worker-runtime.js'
-import { build, REDIS_URL, testConfig } from '../helpers/app.js'
+import { build, REDIS_URL, type Teardown, testConfig } from '../helpers/app.js'
 import { serve } from '../helpers/browser.js'
 import { Client } from '../helpers/client.js'
 import { createTestDatabase } from '../helpers/db.js'
@@ -94,8 +94,8 @@ t.test('the relay: every consumer gets each event once it commits, a failing con
   t.equal(Number((await db.selectFrom('outbox').select((eb) => eb.fn.countAll().as('n')).where('delivered_at', 'is', null).executeTakeFirstOrThrow()).n), 1)
 })
 
-t.test('live fan-out publishes an event id once, however often the relay delivers it', async (t) => {
-  const prefix = `hearth_test_outbox_${process.pid}`
+/** A Redis fan-out under its own key prefix (removed afterwards), with the envelopes it receives. */
+async function liveFanout(t: Teardown, prefix: string) {
   const redis = new Redis(REDIS_URL)
   const fanout = new RedisFanout(redis, prefix, { perChannel: 10, ttlSeconds: 60, channelsInMemory: 10 }, () => {})
   t.teardown(async () => {
@@ -107,6 +107,11 @@ t.test('live fan-out publishes an event id once, however often the relay deliver
   const got: LiveEnvelope[] = []
   fanout.onEnvelope((e) => got.push(e))
   await fanout.ready()
+  return { redis, fanout, got }
+}
+
+t.test('live fan-out publishes an event id once, however often the relay delivers it', async (t) => {
+  const { redis, fanout, got } = await liveFanout(t, `hearth_test_outbox_${process.pid}`)
   const body = { type: 'like.changed', data: { postId: 1, likeCount: 2 } }
   await fanout.publishEvent(41, ['thread:1', 'home'], body)
   await fanout.publishEvent(41, ['thread:1', 'home'], body)
@@ -117,18 +122,7 @@ t.test('live fan-out publishes an event id once, however often the relay deliver
 })
 
 t.test('live fan-out publishes a pass of events in one call: in order, each once, a repeat skipped where it stands', async (t) => {
-  const prefix = `hearth_test_outbox_batch_${process.pid}`
-  const redis = new Redis(REDIS_URL)
-  const fanout = new RedisFanout(redis, prefix, { perChannel: 10, ttlSeconds: 60, channelsInMemory: 10 }, () => {})
-  t.teardown(async () => {
-    await fanout.close()
-    const keys = await redis.keys(`${prefix}*`)
-    if (keys.length) await redis.del(...keys)
-    redis.disconnect()
-  })
-  const got: LiveEnvelope[] = []
-  fanout.onEnvelope((e) => got.push(e))
-  await fanout.ready()
+  const { redis, fanout, got } = await liveFanout(t, `hearth_test_outbox_batch_${process.pid}`)
   const body = (n: number) => ({ type: 'like.changed', data: { postId: n, likeCount: n } })
   await fanout.publishEvent(7, ['thread:1'], body(7))
   // Counts what this connection sends (the subscriber is a connection of its own).

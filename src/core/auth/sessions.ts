@@ -325,23 +325,25 @@ export class SessionStore {
   async validateApiToken(token: string): Promise<{ tokenId: string; user: SessionUser; moderates: number[] } | null> {
     const parts = splitToken(token, API_TOKEN_PREFIX)
     if (!parts) return null
-    const rows = await prepared(this.db, sql<SessionUser & { token_id: string; secret_hash: Buffer; due: boolean; moderates: number[] }>`
-      select t.id as token_id, t.secret_hash,
-        (t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval) as due,
-        ${sql.join(userColumns.map((c) => sql.ref(c)))},
-        array(select category_id::int4 from category_moderators where user_id = users.id) as moderates
+    // One JSON column, as a session's (see lookup): no timestamp, bytea or array parsers to run.
+    const rows = await prepared(this.db, sql<{ token: { id: string; hash: string; due: boolean; member: SessionUserJson; moderates: number[] } }>`
+      select json_build_object(
+        'id', t.id, 'hash', encode(t.secret_hash, 'hex'),
+        'due', t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval,
+        'member', (select to_json(m) from (select ${sql.join(userColumns.map((c) => sql.ref(c)))}) m),
+        'moderates', array(select category_id::int4 from category_moderators where user_id = users.id)
+      ) as token
       from api_tokens t join users on users.id = t.user_id
       where t.id = ${parts.id}`)
-    const row = rows[0]
-    if (!row || !secretMatches(parts.secret, row.secret_hash)) return null
+    const found = rows[0]?.token
+    if (!found || !secretMatches(parts.secret, Buffer.from(found.hash, 'hex'))) return null
     // "Last used" is stamped at most every SEEN_EVERY, by its own statement: the check itself only reads.
-    if (row.due) {
+    if (found.due) {
       await prepared(this.db, sql`
         update api_tokens set last_used_at = now()
-        where id = ${row.token_id} and (last_used_at is null or last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval)`)
+        where id = ${found.id} and (last_used_at is null or last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval)`)
     }
-    const { token_id, secret_hash: _hash, due: _due, moderates, ...user } = row
-    return { tokenId: token_id, user, moderates }
+    return { tokenId: found.id, user: sessionUserFromJson(found.member), moderates: found.moderates }
   }
 
   /** The user's API tokens (never their secrets). */

@@ -26,6 +26,8 @@ export interface DatabaseHandle {
 export interface DbTimeouts {
   connectMs: number
   statementMs: number
+  /** How long a pooled connection lives before it is replaced (CONNECTION_LIFETIME_SECONDS; see createDb). */
+  lifetimeSeconds?: number
 }
 
 /** Defaults for pools built outside the configured entrypoints (tests, benchmarks). */
@@ -127,6 +129,9 @@ function nameOf(text: string): string {
   return `hearth_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
 }
 
+/** How long a pooled connection lives (see createDb). */
+export const CONNECTION_LIFETIME_SECONDS = 60
+
 /** Creates a Kysely instance over a pg pool for a connection string, with timeouts and pool-error handling. */
 export function createDb(connectionString: string, poolSize = 10, timeouts: DbTimeouts = defaultDbTimeouts, onError?: ErrorLog): Db {
   const pool = new pg.Pool({
@@ -134,6 +139,12 @@ export function createDb(connectionString: string, poolSize = 10, timeouts: DbTi
     connectionString,
     max: poolSize,
     idleTimeoutMillis: 30_000,
+    // A connection is replaced after a minute (by default). Its prepared statements keep the plans they were
+    // given when first run, and PostgreSQL plans them afresh only when the tables are analyzed: with
+    // autovacuum off (or behind), a plan made while a table was nearly empty (held posts, fingerprints
+    // and the outbox start so) would scan it whole long after it has grown. A new connection plans
+    // again from the tables' current size.
+    maxLifetimeSeconds: timeouts.lifetimeSeconds ?? CONNECTION_LIFETIME_SECONDS,
     connectionTimeoutMillis: timeouts.connectMs,
     // Sent at connection start-up, so PostgreSQL itself cancels a runaway statement.
     ...(timeouts.statementMs > 0 ? { statement_timeout: timeouts.statementMs } : {}),

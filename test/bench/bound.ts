@@ -20,6 +20,8 @@
  * BENCH_REPLY_TEXT=distinct makes every reply a different text (by default they are near-duplicates,
  * which the spam check soon holds: "replies stored" at the end says how many were published).
  * BENCH_ONLY=replies measures the bound and reply writes only (no pages, no transaction counts).
+ * BENCH_PROFILE=/some/dir runs the "after" Hearth with --cpu-prof, its CPU profile written there
+ * when it stops (open it in Chrome's DevTools).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -187,7 +189,8 @@ async function startHearth(name: string, root: string): Promise<Hearth> {
   const databaseUrl = await freshDatabase(dbName)
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const { child, output } = start(name, ['--import', 'tsx', path.join(root, 'src/main.ts')], benchWebEnv(port, databaseUrl, { GUEST_CACHE_SECONDS: '0' }), root)
+  const profile = name === 'after' && process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : []
+  const { child, output } = start(name, [...profile, '--import', 'tsx', path.join(root, 'src/main.ts')], benchWebEnv(port, databaseUrl, { GUEST_CACHE_SECONDS: '0' }), root)
   await waitUp(base, output)
   const db = createDb(databaseUrl, 4)
   // The web process migrated its own database; the same seed makes the same forum.

@@ -201,6 +201,49 @@ t.test('the relay hands a batch consumer the whole pass; when the batch fails it
   t.equal(calls.filter((c) => c === `other:${ids[2]}`).length, 1, 'the other consumer got each event once')
 })
 
+t.test('under a stream of writes, passes are spaced and each takes what came in meanwhile; a write after a quiet spell goes at once', async (t) => {
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const { db } = database
+  const outbox = new Outbox(db)
+  const passes: number[][] = []
+  const consumers: EventConsumer[] = [
+    { name: 'live', handle: async () => {}, handleMany: async (events) => void passes.push(events.map((e) => e.id)) },
+  ]
+  // A long spacing and no poll, so that only the relay's own spacing decides when passes run.
+  const relay = new OutboxRelay({ db, outbox, consumers, log: quiet, listenUrl: database.url, pollMs: 60_000, spacingMs: 1_500 })
+  t.teardown(() => relay.close())
+  await relay.start()
+  const delivered = (ids: number[]) =>
+    eventually(
+      () => db.selectFrom('outbox').select('id').where('id', 'in', ids).where('delivered_at', 'is not', null).execute(),
+      (rs) => rs.length === ids.length,
+      `events ${ids.join(', ')} delivered`,
+    )
+  const emitOne = async (votes: number) => {
+    await outbox.emit(db, 'idea.voted', { ideaId: 1, votes }, { channels: ['idea:1'] })
+    return Number((await db.selectFrom('outbox').select('id').orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow()).id)
+  }
+
+  // The first write after a quiet spell: relayed at once, well inside the spacing.
+  const started = Date.now()
+  const first = await emitOne(1)
+  await delivered([first])
+  t.ok(Date.now() - started < 1_000, 'a lone write is not held back by the spacing')
+  // A stream right behind it: every event waits for the next spaced pass, and that one pass takes them all.
+  const stream: number[] = []
+  for (let votes = 2; votes <= 6; votes++) stream.push(await emitOne(votes))
+  await delivered(stream)
+  t.same(passes, [[first], stream], 'two passes: the lone event, then the whole stream at once, in order')
+  // Quiet again for longer than the spacing: the next write goes at once.
+  await sleep(1_600)
+  const again = Date.now()
+  const last = await emitOne(7)
+  await delivered([last])
+  t.ok(Date.now() - again < 1_000, 'after a quiet spell, at once again')
+  t.same(passes.at(-1), [last])
+})
+
 t.test('a process killed after committing an event and before delivering it loses nothing', async (t) => {
   // The web process commits the sign-up (and its event) while Redis is away, so it cannot
   // hand the welcome mail on; then it is killed. Redis comes back empty; a worker starts.

@@ -114,6 +114,17 @@ const userColumns = [
   'users.time_zone',
 ] as const
 
+/**
+ * The `member` and `moderates` fields of a session's or an API token's JSON, for the member whose
+ * id `userId` gives: each a subquery of its own, correlated on the id, so the member is read by
+ * its key whatever the planner knows of the users table (joined instead, a table planned while
+ * small was read whole into a hash for every request).
+ */
+function memberFields(userId: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`'member', (select to_json(m) from (select ${sql.join(userColumns.map((c) => sql.ref(c)))} from users where users.id = ${userId} limit 1) m),
+        'moderates', array(select category_id::int4 from category_moderators where user_id = ${userId})`
+}
+
 // The user columns that are timestamps: JSON carries them as strings.
 type SelectedUserKey = (typeof userColumns)[number] extends `users.${infer K}` ? K & keyof SessionUser : never
 type TimestampKey = { [K in SelectedUserKey]: Date extends SessionUser[K] ? K : never }[SelectedUserKey]
@@ -203,12 +214,11 @@ export class SessionStore {
         'id', s.id, 'userId', s.user_id, 'hash', encode(s.secret_hash, 'hex'),
         'expires', extract(epoch from s.expires_at) * 1000,
         'due', s.last_seen_at < now() - ${seenEvery}::interval or s.expires_at - now() < ${half}::interval,
-        'member', (select to_json(m) from (select ${sql.join(userColumns.map((c) => sql.ref(c)))}) m),
-        'moderates', array(select category_id::int4 from category_moderators where user_id = users.id),
-        'unread', ${options.unread ? sql`(select count(*) from notifications where user_id = users.id and read_at is null)::int` : sql`0`}
+        ${memberFields(sql.ref('s.user_id'))},
+        'unread', ${options.unread ? sql`(select count(*) from notifications where user_id = s.user_id and read_at is null)::int` : sql`0`}
       ) as session,
         s.user_id -- for a statement that embeds this one (the member's id, without reading the JSON)
-      from sessions s join users on users.id = s.user_id
+      from sessions s
       where s.id = ${ref.id} and s.secret_hash = ${ref.secretHash}`
   }
 
@@ -330,10 +340,9 @@ export class SessionStore {
       select json_build_object(
         'id', t.id, 'hash', encode(t.secret_hash, 'hex'),
         'due', t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval,
-        'member', (select to_json(m) from (select ${sql.join(userColumns.map((c) => sql.ref(c)))}) m),
-        'moderates', array(select category_id::int4 from category_moderators where user_id = users.id)
+        ${memberFields(sql.ref('t.user_id'))}
       ) as token
-      from api_tokens t join users on users.id = t.user_id
+      from api_tokens t
       where t.id = ${parts.id}`)
     const found = rows[0]?.token
     if (!found || !secretMatches(parts.secret, Buffer.from(found.hash, 'hex'))) return null

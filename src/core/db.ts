@@ -125,6 +125,14 @@ export async function preparedTemplate<R, V extends Record<string, unknown>>(
   return (await db.executeQuery(CompiledQuery.raw(template.sql, template.slots.map((name) => values[name])))).rows as R[]
 }
 
+/**
+ * The shapes `preparedTemplate` has met so far, and whether each became a template (false: one
+ * that bakes a value in and is built on every run). For tests that keep the hot statements templates.
+ */
+export function preparedShapes(): Map<string, boolean> {
+  return new Map([...templates].map(([shape, template]) => [shape, template !== null]))
+}
+
 function nameOf(text: string): string {
   return `hearth_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
 }

@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { SessionUser } from '../../src/core/auth/sessions.js'
+import { preparedShapes } from '../../src/core/db.js'
 import { build } from '../helpers/app.js'
 import { forum, startThread } from '../helpers/forum.js'
 import { QueryCounter } from '../helpers/query-counter.js'
@@ -54,4 +55,21 @@ t.test('a reply reads the thread and what the spam check needs in one statement;
   const mine = await app.hearth.spam.readAlong(viewer, draft)
   await t.rejects(app.hearth.spam.screen(viewer, draft, { read: mine!, value: bogus }), { message: /spam filter refused/ }, 'one read for this draft is')
   t.equal(await app.hearth.spam.readAlong(await app.hearth.categories.viewer((await db.selectFrom('users').selectAll().where('id', '=', f.admin.id).executeTakeFirstOrThrow()) as unknown as SessionUser), draft), null, 'staff are not screened: nothing to read')
+
+  // A reply through an API token: the token check, the thread with the facts, the held row.
+  const { token } = await app.hearth.sessions.createApiToken(f.member.id, 'reply-cost')
+  await app.hearth.settings.set('spam_hold_first_posts', 50)
+  await app.hearth.settings.all()
+  const viaToken = () => app.inject({ method: 'POST', url: `/api/v1/threads/${thread.id}/posts`, headers: { authorization: `Bearer ${token}` }, payload: { body: 'A reply from a script, with its own words about the thread' } })
+  t.equal((await viaToken()).statusCode, 202, 'the first use stamps the token')
+  await app.hearth.relay.drain()
+  counter.roundTrips = 0
+  t.equal((await viaToken()).statusCode, 202)
+  t.equal(counter.roundTrips, 3, `through a token: the token, the thread with the facts, the held post (${counter.roundTrips})`)
+  // Each of those statements is built once and then only bound (a value baked into one would build it on every reply).
+  const shapes = preparedShapes()
+  for (const shape of ['session-lookup:false', 'api-token-lookup', 'visible-thread+spam-facts']) {
+    t.equal(shapes.get(shape), true, `${shape}: a template, built once`)
+  }
+  t.notOk([...shapes].some(([, template]) => !template), `no statement shape met here is built every time (${[...shapes].filter(([, x]) => !x).map(([s]) => s).join(', ')})`)
 })

@@ -4,7 +4,7 @@ import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs,
 // lock, reading and marking events): those queries belong to no page, so they are not counted.
 function isRelayQuery(node: RootOperationNode): boolean {
   const text = JSON.stringify(node)
-  return text.includes('"name":"outbox"') || text.includes('pg_try_advisory_xact_lock')
+  return text.includes('"name":"outbox"') || text.includes('pg_try_advisory_xact_lock') || text.includes('update outbox set delivered_at')
 }
 
 /** A Kysely plugin that counts every query a page or service sends through it (for "no N+1" checks). */

@@ -1,5 +1,5 @@
 import { type RawBuilder, sql } from 'kysely'
-import { type Db, type DbOrTrx, prepared } from '../db.js'
+import { type Db, type DbOrTrx, prepared, preparedTemplate } from '../db.js'
 import type { User } from '../db-types.js'
 import type { Viewer } from '../guard.js'
 import type { Outbox } from '../outbox.js'
@@ -195,7 +195,9 @@ export class SessionStore {
   async validate(token: string, options: { unread?: boolean } = {}): Promise<ValidSession | null> {
     const ref = sessionRef(token)
     if (!ref) return null
-    const rows = await prepared(this.db, this.lookup(ref, options))
+    // Built once per shape (the member's ~30 columns are references to compile), then only bound.
+    const rows = await preparedTemplate(this.db, `session-lookup:${options.unread === true}`, { id: ref.id, secretHash: ref.secretHash }, (v) =>
+      this.lookup(v, options))
     return this.settle(ref, rows[0])
   }
 
@@ -330,20 +332,21 @@ export class SessionStore {
 
   /**
    * Checks a bearer token; returns its user and the categories they moderate, or null. The
-   * last-used stamp (at most every SEEN_EVERY, only when the secret matches) rides on the same statement.
+   * check only reads; the last-used stamp (at most every SEEN_EVERY, only when the secret
+   * matches) is a second statement, run only when it is due.
    */
   async validateApiToken(token: string): Promise<{ tokenId: string; user: SessionUser; moderates: number[] } | null> {
     const parts = splitToken(token, API_TOKEN_PREFIX)
     if (!parts) return null
     // One JSON column, as a session's (see lookup): no timestamp, bytea or array parsers to run.
-    const rows = await prepared(this.db, sql<{ token: { id: string; hash: string; due: boolean; member: SessionUserJson; moderates: number[] } }>`
+    const rows = await preparedTemplate(this.db, 'api-token-lookup', { id: parts.id }, (v) => sql<{ token: { id: string; hash: string; due: boolean; member: SessionUserJson; moderates: number[] } }>`
       select json_build_object(
         'id', t.id, 'hash', encode(t.secret_hash, 'hex'),
-        'due', t.last_used_at is null or t.last_used_at < now() - ${`${SEEN_EVERY} milliseconds`}::interval,
+        'due', t.last_used_at is null or t.last_used_at < now() - ${sql.lit(`${SEEN_EVERY} milliseconds`)}::interval,
         ${memberFields(sql.ref('t.user_id'))}
       ) as token
       from api_tokens t
-      where t.id = ${parts.id}`)
+      where t.id = ${v.id}`)
     const found = rows[0]?.token
     if (!found || !secretMatches(parts.secret, Buffer.from(found.hash, 'hex'))) return null
     // "Last used" is stamped at most every SEEN_EVERY, by its own statement: the check itself only reads.

@@ -18,7 +18,7 @@ fast.registerPartial('editor', editorPartial(fast))
 const calls = [
   '<form>\n        {{~> editor value=values.body preview=previewHtml previewed=previewed error=errors.body label="Your reply" rows=6 thread=thread.id imageError=errors.image}}\n  <div>',
   '<form>\n    {{~> editor value=values.body preview=previewHtml previewed=previewed error=errors.body rows=12 imageError=errors.image}}\n</form>',
-  '<form>\n        {{~> editor label="Add a comment" rows=4 thread=idea.threadId imageError=errors.image}}\n</form>',
+  '<form>\n        {{~> editor value=null preview=null previewed=null error=null label="Add a comment" rows=4 thread=idea.threadId imageError=errors.image}}\n</form>',
 ]
 const hostile = `"><img src=x onerror=alert(1)> & 'q' \`t\` =`
 const bodies = ['', 'One line', 'First paragraph\n\n    indented code\n  two spaces\n\nLast', `${hostile}\n\n> quote`, '\nleading newline']

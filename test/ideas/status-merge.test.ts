@@ -54,6 +54,11 @@ t.test('status moves: staff only, a public note, history, one notification per v
   const formNoNote = await mod.client.submit(`/ideas/${id}/status`, { status: 'done', note: '' }, `/ideas/${id}`)
   t.equal(formNoNote.statusCode, 400)
   t.match(formNoNote.body, /Write a public note explaining the move/, 'the staff form explains the missing note')
+  // The page's comment box is not the form that failed: it keeps no error of the staff form's.
+  const commentBox = formNoNote.body.slice(formNoNote.body.indexOf('id="f-body"'), formNoNote.body.indexOf('</textarea>', formNoNote.body.indexOf('id="f-body"')))
+  t.ok(commentBox.length > 0, 'the page has its comment box')
+  t.notMatch(commentBox, /aria-invalid/, 'the comment box is not marked invalid')
+  t.notMatch(formNoNote.body, /id="f-body-error"/, 'and shows no error of its own')
   const formDone = await mod.client.submit(`/ideas/${id}/status`, { status: 'done', note: 'Shipped in **2.4**: works offline.' }, `/ideas/${id}`)
   t.equal(formDone.statusCode, 303)
 

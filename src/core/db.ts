@@ -133,7 +133,8 @@ export function preparedShapes(): Map<string, boolean> {
   return new Map([...templates].map(([shape, template]) => [shape, template !== null]))
 }
 
-function nameOf(text: string): string {
+/** The name `prepared` gives a statement's text (a test can EXPLAIN EXECUTE it on the same connection). */
+export function nameOf(text: string): string {
   return `hearth_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
 }
 

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import t from 'tap'
-import { createDb, defaultDbTimeouts, prepared } from '../../src/core/db.js'
+import { createDb, defaultDbTimeouts, nameOf, prepared } from '../../src/core/db.js'
 import { createTestDatabase } from '../helpers/db.js'
 
 // A statement prepared while its table was nearly empty keeps the plan it got then (a scan of the
@@ -22,7 +21,7 @@ t.test('a prepared statement planned on an empty table is planned afresh, from t
   const query = (author: number) => sql<{ n: number }>`select count(*)::int as n from growing where author_id = ${author}`
   const count = (author: number) => prepared(db, query(author))
   // The statement's name as `prepared` gives it, so EXPLAIN EXECUTE shows the plan that connection holds.
-  const name = `hearth_${createHash('sha1').update(query(0).compile(db).sql).digest('hex').slice(0, 16)}`
+  const name = nameOf(query(0).compile(db).sql)
   const plan = async () => {
     const { rows } = await sql<{ 'QUERY PLAN': string }>`explain execute ${sql.raw(name)}(1)`.execute(db)
     return rows.map((r) => r['QUERY PLAN']).join('\n')

@@ -136,7 +136,8 @@ export async function buildServices(deps: ServiceDeps): Promise<Services> {
   const queue = deps.queue ?? null
   const secret = await instanceSecret(db, config.secretKey)
   const links = new LinkSigner(secret)
-  const outbox = new Outbox(db)
+  // Other processes LISTEN when the database is a PostgreSQL server (embedded PostgreSQL has one connection, and nobody listens).
+  const outbox = new Outbox(db, { announce: config.databaseUrl !== null || Boolean(deps.listenUrl) })
   const events = new EventBus((err, event) => log.error({ err, event: event.type }, 'event listener failed'))
   const fanout = createFanout({ redis, redisPrefix: config.redisPrefix, log: log.child({ module: 'live' }), limits: deps.live })
 

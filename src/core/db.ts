@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { CompiledQuery, Kysely, PostgresDialect, type RawBuilder, type Transaction } from 'kysely'
+import { CompiledQuery, Kysely, PostgresDialect, type RawBuilder, type Transaction, TransactionBuilder } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
@@ -138,6 +138,54 @@ export function nameOf(text: string): string {
   return `hearth_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
 }
 
+// What to run once a transaction begun with `db.transaction()` commits, by its Transaction.
+const commitHooks = new WeakMap<object, Set<() => void>>()
+
+/**
+ * Runs `fn` once what was just written through `on` is committed: at once for a statement run
+ * outside a transaction (it committed on its own), after the commit of a transaction begun with
+ * `db.transaction()` (and never when it rolls back; the same `fn` registered twice runs once).
+ * In any other transaction (a controlled one, `startTransaction`) it runs at once. `fn` must not
+ * throw. The outbox uses it to wake relays only when an event can be seen.
+ */
+export function afterCommit(on: DbOrTrx, fn: () => void): void {
+  const hooks = on.isTransaction ? commitHooks.get(on) : undefined
+  if (hooks) hooks.add(fn)
+  else fn()
+}
+
+/** Kysely whose `transaction()` runs the transaction's `afterCommit` functions once it has committed. */
+class HearthKysely extends Kysely<Database> {
+  override transaction(): TransactionBuilder<Database> {
+    return withCommitHooks(super.transaction())
+  }
+}
+
+function withCommitHooks(builder: TransactionBuilder<Database>): TransactionBuilder<Database> {
+  return new Proxy(builder, {
+    get(target, prop) {
+      if (prop === 'execute') {
+        return async <T>(callback: (trx: Trx) => Promise<T>): Promise<T> => {
+          const hooks = new Set<() => void>()
+          const result = await target.execute((trx) => {
+            commitHooks.set(trx, hooks)
+            return callback(trx)
+          })
+          for (const hook of hooks) hook()
+          return result
+        }
+      }
+      const value: unknown = Reflect.get(target, prop, target)
+      if (typeof value !== 'function') return value
+      // setIsolationLevel, setAccessMode: a new builder, which keeps the hooks too.
+      return (...args: unknown[]) => {
+        const out: unknown = value.apply(target, args)
+        return out instanceof TransactionBuilder ? withCommitHooks(out as TransactionBuilder<Database>) : out
+      }
+    },
+  })
+}
+
 /** How long a pooled connection lives (see createDb). */
 export const CONNECTION_LIFETIME_SECONDS = 60
 
@@ -161,7 +209,7 @@ export function createDb(connectionString: string, poolSize = 10, timeouts: DbTi
     keepAlive: true,
   })
   guardPool(pool, onError)
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return new HearthKysely({ dialect: new PostgresDialect({ pool }) })
 }
 
 /**
@@ -192,7 +240,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: 1, connectionTimeoutMillis: config.databaseTimeouts.connectMs }),
     poolErrorLog(log),
   )
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const db = new HearthKysely({ dialect: new PostgresDialect({ pool }) })
   return {
     db,
     kind: 'embedded',

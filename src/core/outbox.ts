@@ -1,13 +1,18 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
-import { type Db, type DbOrTrx, prepared, type Trx } from './db.js'
+import { afterCommit, type Db, type DbOrTrx, prepared, type Trx } from './db.js'
 import type { AnyDomainEvent, EventMap, EventRoute, EventType } from './events.js'
 
-/** PostgreSQL delivers a NOTIFY on this channel when the transaction that wrote an event commits. */
+/**
+ * Relays LISTEN on this channel. A process that wrote events NOTIFYs it once they are committed
+ * (Outbox.written), so the relays of other processes hear of them at once.
+ */
 export const OUTBOX_NOTIFY_CHANNEL = 'hearth_outbox'
 // Only one relay delivers at a time, so events leave in outbox order.
 const RELAY_LOCK = 'hearth.outbox.relay'
+// The least time between two NOTIFYs of one process: a stream of writes shares them.
+const ANNOUNCE_SPACING_MS = 10
 
 /** One event to record: its type, its payload, and where it goes live. */
 export type EventInput = { [K in EventType]: { type: K; data: EventMap[K] } & EventRoute }[EventType]
@@ -18,8 +23,22 @@ export type EventInput = { [K in EventType]: { type: K; data: EventMap[K] } & Ev
  */
 export class Outbox {
   private readonly written_ = new Set<() => void>()
+  private readonly committed = () => this.wakeAll()
+  private readonly announces: boolean
+  private announcing = false
+  private announceAgain = false
+  private lastAnnounced = -Infinity
 
-  constructor(private readonly db: Db) {}
+  /**
+   * `announce: false` (embedded PostgreSQL, where nobody LISTENs) wakes only this process's
+   * relay after a commit; by default other processes' relays are also told, by NOTIFY.
+   */
+  constructor(
+    private readonly db: Db,
+    options: { announce?: boolean } = {},
+  ) {
+    this.announces = options.announce ?? true
+  }
 
   /** Records an event inside `trx` (use the transaction that makes the change). */
   async emit<K extends EventType>(trx: DbOrTrx, type: K, data: EventMap[K], route: EventRoute = {}): Promise<void> {
@@ -35,16 +54,14 @@ export class Outbox {
       channels: e.channels ?? [],
       category_id: e.categoryId ?? null,
     }))
-    // The NOTIFY is queued with the transaction and sent only if it commits.
-    await sql`with e as (${trx.insertInto('outbox').values(values).returning('id')})
-      select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '') from e limit 1`.execute(trx)
-    this.written()
+    await trx.insertInto('outbox').values(values).execute()
+    this.written(trx)
   }
 
   /**
    * The outbox rows for `events`, as a VALUES list of (type, payload, channels, category_id), for
    * a caller that writes them inside a statement of its own (see NotificationService.create);
-   * it must select pg_notify(OUTBOX_NOTIFY_CHANNEL, '') when it inserts any and call `written()`.
+   * it must call `written(trx)` after the statement.
    */
   rows(events: EventInput[]) {
     return sql.join(
@@ -52,15 +69,54 @@ export class Outbox {
     )
   }
 
-  /** Wakes the in-process relay after a statement of the caller's own wrote events. */
-  written(): void {
-    for (const wake of this.written_) wake()
+  /**
+   * After a statement through `on` wrote events: once they are committed (at once outside a
+   * transaction, see afterCommit), wakes this process's relay and tells the other processes'.
+   * Nothing is announced inside the writing transaction: a NOTIFY there would take PostgreSQL's
+   * cluster-wide notify lock at commit, so every transaction that wrote an event would commit
+   * one after another (with its WAL flush) while holding its row locks.
+   */
+  written(on: DbOrTrx): void {
+    afterCommit(on, this.committed)
   }
 
-  /** Called after every write (the in-process relay's wake-up when no LISTEN connection exists). */
+  /** Called after every committed write (this process's relay wakes on it). */
   onWrite(wake: () => void): () => void {
     this.written_.add(wake)
     return () => this.written_.delete(wake)
+  }
+
+  private wakeAll(): void {
+    for (const wake of this.written_) wake()
+    if (this.announces) this.announce()
+  }
+
+  /**
+   * NOTIFYs the relays, in a statement of its own after the commit: at once after a quiet spell,
+   * then at most every ANNOUNCE_SPACING_MS, with one more after the last commit of a stream (a
+   * commit during a NOTIFY in flight is followed by another). A NOTIFY that fails is left to the
+   * relays' poll.
+   */
+  private announce(): void {
+    if (this.announcing) {
+      this.announceAgain = true
+      return
+    }
+    this.announcing = true
+    const send = () => {
+      this.lastAnnounced = performance.now()
+      this.announceAgain = false
+      sql`select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')`
+        .execute(this.db)
+        .catch(() => {})
+        .finally(() => {
+          this.announcing = false
+          if (this.announceAgain) this.announce()
+        })
+    }
+    const wait = this.lastAnnounced + ANNOUNCE_SPACING_MS - performance.now()
+    if (wait <= 0) send()
+    else setTimeout(send, wait).unref()
   }
 }
 
@@ -82,9 +138,9 @@ export interface RelayOptions {
   consumers: EventConsumer[]
   log: Logger
   /**
-   * A connection string for a LISTEN connection, so this process hears commits made by
-   * any process at once. Null (embedded PostgreSQL serves one connection) makes the relay
-   * wake on this process's own writes and on its poll.
+   * A connection string for a LISTEN connection, so this process hears at once of events
+   * other processes committed (its own wake it directly). Null (embedded PostgreSQL serves one
+   * connection) leaves it to this process's own writes and its poll.
    */
   listenUrl: string | null
   /** How often to look for events nobody was told about (a process that died). */
@@ -143,7 +199,7 @@ export class OutboxRelay {
     this.timeoutMs = options.consumerTimeoutMs ?? 5_000
     this.batchSize = options.batchSize ?? 200
     this.spacingMs = options.spacingMs ?? 10
-    this.stopWaking = options.listenUrl ? () => {} : options.outbox.onWrite(() => this.wake())
+    this.stopWaking = options.outbox.onWrite(() => this.wake())
   }
 
   /** Starts listening for commits and polling; delivers whatever is already waiting. */

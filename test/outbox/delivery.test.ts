@@ -4,6 +4,7 @@ import { sql } from 'kysely'
 import pino from 'pino'
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
+import { createDb } from '../../src/core/db.js'
 import type { AnyDomainEvent } from '../../src/core/events.js'
 import { type EventConsumer, Outbox, OutboxRelay, pruneOutbox } from '../../src/core/outbox.js'
 import { JobQueue } from '../../src/core/queue.js'
@@ -225,7 +226,9 @@ t.test('under a stream of writes, passes are spaced and each takes what came in 
     return Number((await db.selectFrom('outbox').select('id').orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow()).id)
   }
 
-  // The first write after a quiet spell: relayed at once, well inside the spacing.
+  // The first write after a quiet spell: relayed at once, well inside the spacing. (Starting runs a
+  // pass, and the start's second wake one more, a spacing later: quiet means after both.)
+  await sleep(3_200)
   const started = Date.now()
   const first = await emitOne(1)
   await delivered([first])
@@ -242,6 +245,47 @@ t.test('under a stream of writes, passes are spaced and each takes what came in 
   await delivered([last])
   t.ok(Date.now() - again < 1_000, 'after a quiet spell, at once again')
   t.same(passes.at(-1), [last])
+})
+
+t.test('relays are woken once a write commits: this process\'s directly, another\'s by a NOTIFY sent after the commit', async (t) => {
+  const database = await createTestDatabase()
+  t.teardown(() => database.drop())
+  const { db } = database
+  const idsOf = (events: AnyDomainEvent[]) => events.map((e) => (e.data as { votes: number }).votes)
+
+  // This process's relay, with no LISTEN and no poll to speak of: only the writer's own wake can move it.
+  const outbox = new Outbox(db, { announce: false })
+  const local: AnyDomainEvent[] = []
+  const relay = new OutboxRelay({ db, outbox, consumers: [{ name: 'local', handle: async (e) => void local.push(e) }], log: quiet, listenUrl: null, pollMs: 60_000 })
+  t.teardown(() => relay.close())
+  await relay.start()
+  await db.transaction().execute(async (trx) => {
+    await outbox.emit(trx, 'idea.voted', { ideaId: 1, votes: 1 }, { channels: ['idea:1'] })
+    // The transaction stays open: a relay woken now would find nothing, and nothing would wake it again.
+    await sleep(300)
+  })
+  await eventually(async () => idsOf(local), (v) => v.length === 1, 'the event, after its commit', 3_000)
+  t.pass('the writer\'s relay is woken after the commit, not before it')
+  await relay.close()
+
+  // Another process: its own pool and relay, listening, with no poll to speak of. The writer here has no relay at all.
+  const other = createDb(database.url, 2)
+  t.teardown(() => other.destroy())
+  const theirs: AnyDomainEvent[] = []
+  const listening = new OutboxRelay({ db: other, outbox: new Outbox(other), consumers: [{ name: 'other', handle: async (e) => void theirs.push(e) }], log: quiet, listenUrl: database.url, pollMs: 60_000 })
+  t.teardown(() => listening.close())
+  await listening.start()
+  await sleep(100)
+  const writer = new Outbox(db)
+  await writer.emit(db, 'idea.voted', { ideaId: 1, votes: 2 }, { channels: ['idea:1'] })
+  await eventually(async () => idsOf(theirs), (v) => v.includes(2), 'a lone write, heard by the other process', 3_000)
+  // A burst from many transactions at once: the NOTIFYs are shared, and the last commit is still announced.
+  await Promise.all(Array.from({ length: 40 }, (_, i) =>
+    db.transaction().execute(async (trx) => {
+      await writer.emit(trx, 'idea.voted', { ideaId: 1, votes: 100 + i }, { channels: ['idea:1'] })
+    })))
+  const heard = await eventually(async () => idsOf(theirs), (v) => v.length === 41, 'every event of the burst, heard by the other process', 3_000)
+  t.same([...heard].sort((a, b) => a - b), [2, ...Array.from({ length: 40 }, (_, i) => 100 + i)], 'each event once')
 })
 
 t.test('a process killed after committing an event and before delivering it loses nothing', async (t) => {

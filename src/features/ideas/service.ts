@@ -8,7 +8,7 @@ import type { Db, DbOrTrx, Trx } from '../../core/db.js'
 import type { IdeaStatus } from '../../core/db-types.js'
 import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors.js'
 import type { EventType } from '../../core/events.js'
-import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
+import type { Outbox } from '../../core/outbox.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import { slugify } from '../discussions/categories.js'
 import type { DiscussionService } from '../discussions/service.js'
@@ -38,13 +38,13 @@ const TRENDING_BATCH = 500
 const SETTINGS_TTL_MS = 5_000
 
 // The vote statement's `idea.voted` event (payload EventMap['idea.voted']), written to the
-// outbox only when the count moved; its NOTIFY wakes the relays when the statement commits.
+// outbox only when the count moved (castVote then wakes the relays: Outbox.written).
 const VOTED: EventType = 'idea.voted'
 const votedEvent = sql`notified as (
             insert into outbox (type, payload, channels)
             select ${VOTED}, jsonb_build_object('ideaId', id, 'votes', vote_count), array['ideas', 'idea:' || id]
             from counted where changed > 0
-            returning pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')
+            returning 1
           )`
 
 /** A member (or staff) as the ideas feature needs them. */
@@ -81,6 +81,8 @@ interface CastRow {
   status: IdeaStatus
   merged_into_id: number | null
   changed: number
+  /** Events the statement wrote (one `idea.voted` when the count moved). */
+  notified: number
 }
 
 interface CastVote {
@@ -483,6 +485,7 @@ export class IdeaService {
           select vote_count, status, merged_into_id, changed, (select count(*) from notified)::int as notified from counted`.execute(q)
     const row = rows[0]
     if (!row) return undefined
+    if (row.notified > 0) this.outbox.written(q)
     return { ideaId, votes: row.vote_count, status: row.status, mergedInto: row.merged_into_id, changed: row.changed > 0 }
   }
 

@@ -4,7 +4,7 @@ import type { Role } from '../../core/db-types.js'
 import { NotFound } from '../../core/errors.js'
 import type { EventMap } from '../../core/events.js'
 import { canSeeCategory } from '../../core/guard.js'
-import { type EventConsumer, type EventInput, OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
+import type { EventConsumer, EventInput, Outbox } from '../../core/outbox.js'
 import type { CategoryService } from '../discussions/categories.js'
 
 /** What a feature asks to tell a member. `text` is plain text (escaped when shown). */
@@ -94,8 +94,7 @@ function upsertStatement(outbox: Outbox, source: RawBuilder<unknown>, alongside:
       from n
       returning id
     )
-    -- The NOTIFY is queued with the transaction and sent only if it commits.
-    select n.*, (select count(*) from (select pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '') from e limit 1) w) as notified from n order by n.id`
+    select n.*, (select count(*) from e) as notified from n order by n.id`
 }
 
 /**
@@ -137,7 +136,7 @@ export class NotificationService {
       where not exists (select 1 from users u where u.id = v.user_id and u.deleted_at is not null)`
     // Prepared (one text per number of rows and events): planning this statement cost more than running it.
     const created = await prepared(trx, upsertStatement(this.outbox, source, alongside))
-    this.outbox.written()
+    this.outbox.written(trx)
     return created.map(({ inserted: _, ...row }) => {
       delete (row as { notified?: unknown }).notified
       return row
@@ -178,7 +177,7 @@ export class NotificationService {
       from unnest(${ids}::bigint[]) u`
     const claim = sql`insert into notification_fanouts (event_id, recipients) values (${eventId}, ${ids.length}) on conflict do nothing returning event_id`
     const rows = await prepared(trx, upsertStatement(this.outbox, source, [], claim))
-    this.outbox.written()
+    this.outbox.written(trx)
     return rows.length
   }
 

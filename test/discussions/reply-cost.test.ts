@@ -56,6 +56,30 @@ t.test('a reply reads the thread and what the spam check needs in one statement;
   await t.rejects(app.hearth.spam.screen(viewer, draft, { read: mine!, value: bogus }), { message: /spam filter refused/ }, 'one read for this draft is')
   t.equal(await app.hearth.spam.readAlong(await app.hearth.categories.viewer((await db.selectFrom('users').selectAll().where('id', '=', f.admin.id).executeTakeFirstOrThrow()) as unknown as SessionUser), draft), null, 'staff are not screened: nothing to read')
 
+  // With a fingerprint, a link and a mention: who is mentioned is read before the post's statement
+  // takes the thread's row lock, and the fingerprint and link domain are written by that statement,
+  // so after it only the notifications' statement runs before the commit (concurrent replies to the
+  // thread wait for that lock).
+  // (A member of trust level 2, whose session is settled first, linking to a domain already seen
+  // here: nothing the spam check would flag for a moderator, which writes more.)
+  await db.insertInto('link_domains').values({ domain: 'keyboards.example', posts: 5 }).execute()
+  t.equal((await reply(f.regular, thread.id, 'A reply of the regular, to settle the session')).statusCode, 201)
+  await app.hearth.relay.drain()
+  counter.roundTrips = 0
+  counter.statements = []
+  const rich = await reply(f.regular, thread.id, `@${f.admin.username} have a look at https://keyboards.example/switches before you choose your next board, it compares them all`)
+  t.equal(rich.statusCode, 201)
+  const post = counter.statements.findIndex((s) => s.startsWith('with parent as'))
+  t.ok(post > 0, `the post's statement ran (${counter.statements.join(' | ')})`)
+  t.equal(counter.statements.length - post - 1, 1, `after it, one statement: the notifications and events (${counter.statements.slice(post + 1).join(' | ')})`)
+  const stored = await db.selectFrom('post_fingerprints').innerJoin('posts', 'posts.id', 'post_fingerprints.post_id').select('posts.body_md').orderBy('post_fingerprints.id', 'desc').limit(1).executeTakeFirst()
+  t.match(stored?.body_md, /keyboards\.example/, 'the fingerprint was written with the post')
+  const domain = await db.selectFrom('link_domains').select('posts').where('domain', '=', 'keyboards.example').executeTakeFirst()
+  t.equal(domain?.posts, 6, 'and its link domain counted')
+  const mention = await db.selectFrom('notifications').select('kind').where('user_id', '=', f.admin.id).where('kind', '=', 'mention').executeTakeFirst()
+  t.ok(mention, 'the member mentioned is notified')
+  await app.hearth.relay.drain()
+
   // A reply through an API token: the token check, the thread with the facts, the held row.
   const { token } = await app.hearth.sessions.createApiToken(f.member.id, 'reply-cost')
   await app.hearth.settings.set('spam_hold_first_posts', 50)

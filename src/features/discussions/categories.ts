@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { SessionUser } from '../../core/auth/sessions.js'
-import type { Db, DbOrTrx, Trx } from '../../core/db.js'
+import { type Db, type DbOrTrx, prepared, type Trx } from '../../core/db.js'
 import { Conflict, Invalid, NotFound, parse } from '../../core/errors.js'
 import { type CategoryAccess, can, canModerate, canSeeCategory, type Viewer } from '../../core/guard.js'
 import { logStaffAction } from '../moderation/log.js'
@@ -84,7 +84,8 @@ export class CategoryService {
 
   /** Every category in display order (parents, each followed by its children). */
   async all(trx?: DbOrTrx): Promise<Category[]> {
-    const rows = await (trx ?? this.db).selectFrom('categories').select(columns).orderBy('position').orderBy('id').execute()
+    // Prepared: category and search pages and the relay's fan-out of every post read it (planning cost more than running it).
+    const rows = await prepared(trx ?? this.db, (trx ?? this.db).selectFrom('categories').select(columns).orderBy('position').orderBy('id'))
     const top = rows.filter((c) => c.parent_id === null)
     return top.flatMap((parent) => [parent, ...rows.filter((c) => c.parent_id === parent.id)])
   }

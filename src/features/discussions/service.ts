@@ -82,7 +82,19 @@ export interface PostGate {
    */
   readAlong?(viewer: Viewer, draft: Pick<PostDraft, 'title' | 'body' | 'html'>): Promise<GateRead | null>
   hold(author: SessionUser, draft: Omit<PostDraft, 'html' | 'meta'>, screening: Screening): Promise<HeldRef>
-  published(trx: Trx, post: { postId: number; threadId: number; authorId: number; categoryId: number }, screening: Screening): Promise<void>
+  /**
+   * In the publishing transaction. `along`: the part `publishedAlong` gave was written with the
+   * post already (published writes the rest).
+   */
+  published(trx: Trx, post: { postId: number; threadId: number; authorId: number; categoryId: number }, screening: Screening, along?: boolean): Promise<void>
+  /**
+   * Optional: the part of `published` that needs only the new post's id, as a write the reply's
+   * own statement makes (a data-modifying CTE that reads the new post from `post(id)`): that
+   * statement takes the thread's row lock, which concurrent replies to the thread wait for, and
+   * holds it to the commit, so each statement fewer after it is a shorter wait for them. Empty
+   * when there is nothing of the kind to write.
+   */
+  publishedAlong?(screening: Screening, authorId: number): RawBuilder<unknown>[]
 }
 
 /**
@@ -102,6 +114,29 @@ export interface PostExtras {
 }
 
 const NO_EXTRAS: PostExtras = { check: () => {}, published: async () => {}, edited: async () => {}, forPosts: async () => new Map() }
+
+/** The mention notifications of a post, for the members `mentionable` found (less those in `skip`). */
+function mentionItems(
+  userIds: number[],
+  author: SessionUser,
+  thread: { id: number; slug: string; title: string },
+  postId: number,
+  category: Category,
+  skip: Set<number>,
+): NewNotification[] {
+  return userIds
+    .filter((id) => !skip.has(id))
+    .map((id) => ({
+      userId: id,
+      kind: 'mention',
+      actorId: author.id,
+      url: threadUrl(thread, postId),
+      text: `${author.username} mentioned you in “${thread.title}”`,
+      payload: { threadId: thread.id, postId },
+      threadId: thread.id,
+      categoryId: category.id,
+    }))
+}
 
 /** A gate that lets everything through (the CLI's seed, tests of the service alone). */
 export const OPEN_GATE: PostGate = {
@@ -661,6 +696,11 @@ export class DiscussionService {
     skip: Set<number>,
     parentCategory?: Category | null,
   ): Promise<NewNotification[]> {
+    return mentionItems(await this.mentionable(trx, names, category, parentCategory), author, thread, postId, category, skip)
+  }
+
+  /** The members named in a post who may see its category (each once), to notify of the mention. */
+  private async mentionable(trx: DbOrTrx, names: string[], category: Category, parentCategory?: Category | null): Promise<number[]> {
     if (names.length === 0) return []
     const users = await trx
       .selectFrom('users')
@@ -675,20 +715,10 @@ export class DiscussionService {
       .execute()
     const parent = parentCategory !== undefined ? parentCategory : category.parent_id ? (await this.categories.all(trx)).find((c) => c.id === category.parent_id) : null
     return users
-      .filter((u) => !skip.has(u.id))
       .filter((u) =>
         canSeeCategory({ user: u, moderates: new Set(mods.filter((m) => m.user_id === u.id).map((m) => m.category_id)) }, category, parent),
       )
-      .map((u) => ({
-        userId: u.id,
-        kind: 'mention',
-        actorId: author.id,
-        url: threadUrl(thread, postId),
-        text: `${author.username} mentioned you in “${thread.title}”`,
-        payload: { threadId: thread.id, postId },
-        threadId: thread.id,
-        categoryId: category.id,
-      }))
+      .map((u) => u.id)
   }
 
   /**
@@ -767,9 +797,10 @@ export class DiscussionService {
       body = screening.body
       rendered = renderMarkdown(body)
     }
+    const writtenAlong = this.gate.publishedAlong?.(screening, user.id) ?? null
     const { postId, parentId: publishedParent, parentAuthor } = await this.db.transaction().execute(async (trx) => {
-      const published = await this.publishReply(trx, user, { thread, category, parentCategory }, parentId, body, rendered)
-      await this.gate.published(trx, { postId: published.postId, threadId, authorId: user.id, categoryId: category.id }, screening)
+      const published = await this.publishReply(trx, user, { thread, category, parentCategory }, parentId, body, rendered, writtenAlong ?? [])
+      await this.gate.published(trx, { postId: published.postId, threadId, authorId: user.id, categoryId: category.id }, screening, writtenAlong !== null)
       return published
     })
     return { id: postId, threadId, parentId: publishedParent, url: threadUrl(thread, postId), parentAuthor, held: null }
@@ -787,9 +818,13 @@ export class DiscussionService {
     parentId: number | null,
     body: string,
     rendered = renderMarkdown(body),
+    along: RawBuilder<unknown>[] = [],
   ): Promise<{ postId: number; parentId: number; parentAuthor: number }> {
     const { thread, category, parentCategory } = where
     const threadId = thread.id
+    // Who is mentioned, read before the statement below takes the thread's row lock (the
+    // fewer statements after it, the shorter concurrent replies to the thread wait).
+    const mentioned = await this.mentionable(trx, rendered.mentions, category, parentCategory)
     // The post, its number, the thread's and the parent's reply counts: one statement. The
     // thread row is updated first (threads before posts, as every reply does: no deadlock);
     // its lock orders concurrent replies, so each takes the next post number, and the post's
@@ -821,7 +856,9 @@ export class DiscussionService {
       ),
       counted as (
         update posts set reply_count = reply_count + 1 where id = (select id from parent) and exists (select 1 from post)
-      )
+      )${sql.join(along.map((write, i) => sql`,
+      -- What the post gate records of a new post with it (PostGate.publishedAlong).
+      ${sql.raw(`along_${i}`)} as (${write})`), sql``)}
       select post.id, post.post_number, parent.id as parent_id, parent.author_id as parent_author, parent.deleted_at is not null as parent_deleted from post, parent`)
     const created = rows[0]
     if (!created) throw Invalid.field('parentId', 'You can only reply to a post in this thread')
@@ -842,7 +879,7 @@ export class DiscussionService {
         categoryId: category.id,
       })
     }
-    items.push(...(await this.mentionNotifications(trx, rendered.mentions, category, user, thread, postId, new Set([created.parent_author]), parentCategory)))
+    items.push(...mentionItems(mentioned, user, thread, postId, category, new Set([created.parent_author])))
     // The notifications and every event of this reply go out in one statement.
     await this.notifications.create(trx, items, [
       {

@@ -8,7 +8,7 @@ import { Conflict, Forbidden, Invalid, NotFound, parse } from '../../core/errors
 import { can, canModerate, canSeeCategory, ensure, type GuardUser, isApprover, isStaff, type MemberRank, type Viewer, viewerOf } from '../../core/guard.js'
 import { markdownToText, renderMarkdown } from '../../core/markdown.js'
 import type { EventType } from '../../core/events.js'
-import { OUTBOX_NOTIFY_CHANNEL, type Outbox } from '../../core/outbox.js'
+import type { Outbox } from '../../core/outbox.js'
 import type { CommunitySettings, CommunitySettingsValues } from '../../core/settings.js'
 import type { CategoryService } from '../discussions/categories.js'
 import type { DiscussionService, GateRead, HeldRef, PostDraft, PostGate, Screening } from '../discussions/service.js'
@@ -136,6 +136,12 @@ export function nearDuplicateCounts(authorId: unknown, fingerprint: unknown, pro
       where ${has} and f.author_id = ${authorId}::bigint and not f.known_spam and f.id > ${recent}
         and bit_count((f.simhash # ${fp})::bit(64)) <= ${bits}
       order by f.id desc limit ${sql.lit(DUPLICATES_COUNTED)}) own)::int as by_author`
+}
+
+/** Counts a post's link domains (each domain's row, new or not): how the spam check knows a domain it has not seen. */
+function linkDomainsUpsert(domains: string[]): RawBuilder<unknown> {
+  return sql`insert into link_domains (domain) select unnest(${domains}::text[])
+    on conflict (domain) do update set posts = link_domains.posts + 1`
 }
 
 /** What the facts statement binds (see `factColumns`). */
@@ -335,24 +341,34 @@ export class SpamService implements PostGate {
         insert into outbox (type, payload, channels, category_id)
         select ${held}, jsonb_build_object('heldId', held.id, 'categoryId', ${draft.categoryId}::int, 'status', 'pending'), array['mod'], ${draft.categoryId}
         from held
-        returning pg_notify(${OUTBOX_NOTIFY_CHANNEL}, '')
+        returning 1
       )
       select held.id, (select count(*) from announced) as announced from held`)
-    this.outbox.written()
+    this.outbox.written(this.db)
     const id = Number(rows[0]!.id)
     return { id, url: `/pending/${id}` }
   }
 
-  /** In the publishing transaction: the text's fingerprint, its link domains, and a flag for a moderator's look. */
-  async published(trx: Trx, post: { postId: number; threadId: number; authorId: number; categoryId: number }, screening: Screening): Promise<void> {
-    if (screening.fingerprint) {
+  /** The text's fingerprint and its link domains, written by the reply's own statement (PostGate.publishedAlong). */
+  publishedAlong(screening: Screening, authorId: number): RawBuilder<unknown>[] {
+    return [
+      ...(screening.fingerprint
+        ? [sql`insert into post_fingerprints (post_id, author_id, simhash) select id, ${authorId}::bigint, ${screening.fingerprint}::bigint from post`]
+        : []),
+      ...(screening.domains.length > 0 ? [linkDomainsUpsert(screening.domains)] : []),
+    ]
+  }
+
+  /**
+   * In the publishing transaction: the text's fingerprint and its link domains (unless `along`:
+   * written with the post already), and a flag for a moderator's look.
+   */
+  async published(trx: Trx, post: { postId: number; threadId: number; authorId: number; categoryId: number }, screening: Screening, along = false): Promise<void> {
+    // Unless they went with the post (publishedAlong).
+    if (!along && screening.fingerprint) {
       await trx.insertInto('post_fingerprints').values({ post_id: post.postId, author_id: post.authorId, simhash: screening.fingerprint }).execute()
     }
-    if (screening.domains.length > 0) {
-      await sql`
-        insert into link_domains (domain) select unnest(${screening.domains}::text[])
-        on conflict (domain) do update set posts = link_domains.posts + 1`.execute(trx)
-    }
+    if (!along && screening.domains.length > 0) await linkDomainsUpsert(screening.domains).execute(trx)
     if (screening.outcome === 'flag') {
       const row = await trx
         .insertInto('held_posts')

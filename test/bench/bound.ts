@@ -8,18 +8,19 @@
  * within seconds) slows every target alike: in each round the bound, then target by target each
  * Hearth in turn, so both sides of a ratio are measured seconds apart;
  *  - the bound; Hearth's thread page for a guest (guest cache off) and for a member; a
- *    category page; search; reply writes through the JSON API; each warmed up, unmeasured,
- *    for 2 s before the rounds;
- *  - every rate as a ratio of the bound's in the same round, member / guest and reply writes
- *    after / before as ratios within each round (medians over rounds, each round's ratio printed);
+ *    category page; search; reply writes through the JSON API (a flood of near-duplicates into
+ *    one thread, which the spam check soon holds); published replies (every text different,
+ *    spread over 40 threads); each warmed up, unmeasured, for 2 s before the rounds;
+ *  - every rate as a ratio of the bound's in the same round, member / guest and both kinds of
+ *    replies after / before as ratios within each round (medians over rounds, each round's ratio printed);
  *  - per request: Node CPU of the web process, PostgreSQL CPU of its connections, and
  *    database transactions (pg_stat_database, idle background work subtracted).
  * BENCH_BEFORE=/path/to/older/checkout adds that checkout as a second Hearth in the same run,
  * so before and after are measured side by side. BENCH_ROUNDS (9), BENCH_SECONDS (2 per
  * target per round), BENCH_CONNECTIONS (10); BENCH_XACTS=0 skips the (slow) transaction counts;
  * BENCH_REPLY_TEXT=distinct makes every reply a different text (by default they are near-duplicates,
- * which the spam check soon holds: "replies stored" at the end says how many were published).
- * BENCH_ONLY=replies measures the bound and reply writes only (no pages, no transaction counts).
+ * which the spam check soon holds: the lines at the end say how many were published).
+ * BENCH_ONLY=replies measures the bound and the two reply targets only (no pages, no transaction counts).
  * BENCH_PROFILE=/some/dir runs the "after" Hearth with --cpu-prof, its CPU profile written there
  * when it stops (open it in Chrome's DevTools).
  */
@@ -74,6 +75,8 @@ interface Hearth extends Server {
   root: string
   threadId: number
   replyThreadId: number
+  /** Where published replies go, in turn (neither the measured page's thread nor the flood's). */
+  spreadThreadIds: number[]
   cookie: string
   tokens: string[]
 }
@@ -203,6 +206,13 @@ async function startHearth(name: string, root: string): Promise<Hearth> {
     .orderBy('id')
     .limit(2)
     .execute()
+  const spread = await db
+    .selectFrom('threads')
+    .select('id')
+    .where('id', 'not in', threads.map((t) => t.id))
+    .orderBy('id')
+    .limit(40)
+    .execute()
   const member = await db
     .selectFrom('users')
     .select('id')
@@ -234,7 +244,7 @@ async function startHearth(name: string, root: string): Promise<Hearth> {
   await first.arrayBuffer()
   const csrf = first.headers.getSetCookie().find((c) => c.startsWith('hearth_csrf='))?.split(';')[0]
   const cookie = [`hearth_session=${session.token}`, ...(csrf ? [csrf] : [])].join('; ')
-  return { name, base, child, output, db, databaseUrl, dbName, root, threadId: threads[0]!.id, replyThreadId: threads[1]!.id, cookie, tokens }
+  return { name, base, child, output, db, databaseUrl, dbName, root, threadId: threads[0]!.id, replyThreadId: threads[1]!.id, spreadThreadIds: spread.map((t) => t.id), cookie, tokens }
 }
 
 // With BENCH_REPLY_TEXT=distinct every reply is a different text (16 made-up words of three
@@ -242,8 +252,8 @@ async function startHearth(name: string, root: string): Promise<Hearth> {
 // number, a flood of near-duplicates it soon holds.
 const SYLLABLES = 'ba be bi bo bu da de di do du fa fe fi fo fu ka ke ki ko ku la le li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu'.split(' ')
 
-function replyText(i: number): string {
-  if (process.env.BENCH_REPLY_TEXT !== 'distinct') return `Reply number ${i}: a few words about the benchmark, long enough to be a real reply.`
+function replyText(i: number, distinct = process.env.BENCH_REPLY_TEXT === 'distinct'): string {
+  if (!distinct) return `Reply number ${i}: a few words about the benchmark, long enough to be a real reply.`
   let x = Math.imul(i + 1, 2654435761) >>> 0
   const words: string[] = []
   for (let k = 0; k < 16; k++) {
@@ -252,6 +262,32 @@ function replyText(i: number): string {
     words.push(SYLLABLES[n % 50]! + SYLLABLES[Math.floor(n / 50) % 50]! + SYLLABLES[Math.floor(n / 2500) % 50]!)
   }
   return `Reply ${i}: ${words.join(' ')}.`
+}
+
+/**
+ * Published replies: every text different (so the spam check publishes them), each to the next
+ * of 40 threads in turn, as members reply across a forum (replies to one thread take its row
+ * lock in turn: `reply writes` with BENCH_REPLY_TEXT=distinct measures that).
+ */
+function publishedRequests(h: Hearth): Partial<autocannon.Options> {
+  // Numbered apart from the flood's, so no text repeats in a run.
+  let n = 1_000_000
+  return {
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const i = n++
+          return {
+            ...req,
+            path: `/api/v1/threads/${h.spreadThreadIds[i % h.spreadThreadIds.length]}/posts`,
+            headers: { authorization: `Bearer ${h.tokens[i % h.tokens.length]}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ body: replyText(i, true) }),
+          }
+        },
+      },
+    ],
+  }
 }
 
 function replyRequests(h: Hearth): Partial<autocannon.Options> {
@@ -288,7 +324,9 @@ async function main(): Promise<void> {
   const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
   const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
   const ONLY_REPLIES = process.env.BENCH_ONLY === 'replies'
-  const LABELS = ONLY_REPLIES ? ['reply writes'] : ['guest thread page', 'member thread page', 'category page', 'search', 'reply writes']
+  const LABELS = ONLY_REPLIES
+    ? ['reply writes', 'published replies']
+    : ['guest thread page', 'member thread page', 'category page', 'search', 'reply writes', 'published replies']
   const servers: Server[] = []
   const hearths: Hearth[] = []
   try {
@@ -332,6 +370,7 @@ async function main(): Promise<void> {
         'member thread page': { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } },
         'category page': { url: `${h.base}/c/general` },
         search: { url: `${h.base}/search?q=dark+mode` },
+        'published replies': publishedRequests(h),
       })[label] ?? replyRequests(h)
     await load(boundServer, { url: `${boundServer.base}/t/${first.threadId}` }, 2, CONNECTIONS)
     for (const h of hearths) for (const label of LABELS) await load(h, targetOptions(h, label), 2, CONNECTIONS)
@@ -353,8 +392,10 @@ async function main(): Promise<void> {
         ratios.set(`${h.name}:member/guest`, [...(ratios.get(`${h.name}:member/guest`) ?? []), m.rate / g.rate])
       }
       if (hearths.length === 2) {
-        const [before, after] = ['before', 'after'].map((n) => samples.get(`${n}:reply writes`)!.at(-1)!.rate)
-        ratios.set('replies after/before', [...(ratios.get('replies after/before') ?? []), after! / before!])
+        for (const label of ['reply writes', 'published replies']) {
+          const [before, after] = ['before', 'after'].map((n) => samples.get(`${n}:${label}`)!.at(-1)!.rate)
+          ratios.set(`${label} after/before`, [...(ratios.get(`${label} after/before`) ?? []), after! / before!])
+        }
       }
       console.log(`round ${round + 1} of ${ROUNDS} done (bound ${Math.round(b.rate)} req/s)`)
     }
@@ -377,8 +418,10 @@ async function main(): Promise<void> {
       if (!ONLY_REPLIES) console.log(`${`${h.name}: member / guest`.padEnd(34)}${''.padStart(8)}${median(mg!).toFixed(2).padStart(9)}   (rounds: ${mg!.map((r) => r.toFixed(2)).join(', ')})`)
     }
     if (hearths.length === 2) {
-      const perRound = ratios.get('replies after/before')!
-      console.log(`reply writes, after / before: ${median(perRound).toFixed(2)} (median of the rounds' ratios: ${perRound.map((r) => r.toFixed(2)).join(', ')})`)
+      for (const label of ['reply writes', 'published replies']) {
+        const perRound = ratios.get(`${label} after/before`)!
+        console.log(`${label}, after / before: ${median(perRound).toFixed(2)} (median of the rounds' ratios: ${perRound.map((r) => r.toFixed(2)).join(', ')})`)
+      }
     }
 
     if (!ONLY_REPLIES) console.log('\ndatabase transactions per request (200 sequential requests, idle background work subtracted):')
@@ -387,8 +430,14 @@ async function main(): Promise<void> {
       const member = await transactionsPerRequest(h, `/t/${h.threadId}`, { cookie: h.cookie }, 200)
       console.log(`  ${h.name}: guest thread page ${guest.toFixed(1)}, member thread page ${member.toFixed(1)}`)
     }
-    const { rows } = await sql<{ posts: number }>`select count(*)::int as posts from posts where thread_id = ${hearths.at(-1)!.replyThreadId}`.execute(hearths.at(-1)!.db)
-    console.log(`replies stored in the load thread (${hearths.at(-1)!.name}): ${rows[0]!.posts.toLocaleString('en')}`)
+    for (const h of hearths) {
+      const { rows } = await sql<{ flood: number; spread: number; held: number }>`
+        select (select count(*) from posts where thread_id = ${h.replyThreadId})::int as flood,
+          (select count(*) from posts where thread_id = any(${h.spreadThreadIds}::bigint[]) and body_md ~ '^Reply [0-9]{7}:')::int as spread,
+          (select count(*) from held_posts where status = 'pending')::int as held`.execute(h.db)
+      const r = rows[0]!
+      console.log(`${h.name}: reply writes published ${r.flood.toLocaleString('en')} (the rest held as near-duplicates, ${r.held.toLocaleString('en')} waiting in all); published replies stored ${r.spread.toLocaleString('en')}`)
+    }
   } finally {
     stopping = true
     for (const s of servers.reverse()) {

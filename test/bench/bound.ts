@@ -264,45 +264,32 @@ function replyText(i: number, distinct = process.env.BENCH_REPLY_TEXT === 'disti
   return `Reply ${i}: ${words.join(' ')}.`
 }
 
-/**
- * Published replies: every text different (so the spam check publishes them), each to the next
- * of 40 threads in turn, as members reply across a forum (replies to one thread take its row
- * lock in turn: `reply writes` with BENCH_REPLY_TEXT=distinct measures that).
- */
-function publishedRequests(h: Hearth): Partial<autocannon.Options> {
-  // Numbered apart from the flood's, so no text repeats in a run.
-  let n = 1_000_000
-  return {
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const i = n++
-          return {
-            ...req,
-            path: `/api/v1/threads/${h.spreadThreadIds[i % h.spreadThreadIds.length]}/posts`,
-            headers: { authorization: `Bearer ${h.tokens[i % h.tokens.length]}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ body: replyText(i, true) }),
-          }
-        },
-      },
-    ],
-  }
-}
+// Replies sent so far, by Hearth and kind: numbering goes on across rounds, so no published text repeats in a run.
+const sent = new Map<string, number>()
 
-function replyRequests(h: Hearth): Partial<autocannon.Options> {
-  let n = 0
+/**
+ * Replies through the JSON API, each from the next member's token. `flood`: near-duplicates into
+ * one thread (unless BENCH_REPLY_TEXT=distinct), which the spam check soon holds. `published`:
+ * every text different (so the spam check publishes them), each to the next of 40 threads, as
+ * members reply across a forum (replies to one thread take its row lock in turn: the flood with
+ * BENCH_REPLY_TEXT=distinct measures that).
+ */
+function replyRequests(h: Hearth, kind: 'flood' | 'published'): Partial<autocannon.Options> {
+  const key = `${h.name}:${kind}`
   return {
     requests: [
       {
         method: 'POST',
         setupRequest: (req) => {
-          const i = n++
+          const i = sent.get(key) ?? 0
+          sent.set(key, i + 1)
+          const threadId = kind === 'published' ? h.spreadThreadIds[i % h.spreadThreadIds.length] : h.replyThreadId
           return {
             ...req,
-            path: `/api/v1/threads/${h.replyThreadId}/posts`,
+            path: `/api/v1/threads/${threadId}/posts`,
             headers: { authorization: `Bearer ${h.tokens[i % h.tokens.length]}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ body: replyText(i) }),
+            // Published texts are numbered apart from the flood's.
+            body: JSON.stringify({ body: kind === 'published' ? replyText(1_000_000 + i, true) : replyText(i) }),
           }
         },
       },
@@ -370,8 +357,8 @@ async function main(): Promise<void> {
         'member thread page': { url: `${h.base}/t/${h.threadId}`, headers: { cookie: h.cookie } },
         'category page': { url: `${h.base}/c/general` },
         search: { url: `${h.base}/search?q=dark+mode` },
-        'published replies': publishedRequests(h),
-      })[label] ?? replyRequests(h)
+        'published replies': replyRequests(h, 'published'),
+      })[label] ?? replyRequests(h, 'flood')
     await load(boundServer, { url: `${boundServer.base}/t/${first.threadId}` }, 2, CONNECTIONS)
     for (const h of hearths) for (const label of LABELS) await load(h, targetOptions(h, label), 2, CONNECTIONS)
     for (let round = 0; round < ROUNDS; round++) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { CompiledQuery, Kysely, PostgresDialect, type RawBuilder, type Transaction, TransactionBuilder } from 'kysely'
+import { CompiledQuery, Kysely, type KyselyPlugin, PostgresDialect, type RawBuilder, type Transaction, TransactionBuilder } from 'kysely'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
@@ -154,11 +154,30 @@ export function afterCommit(on: DbOrTrx, fn: () => void): void {
   else fn()
 }
 
-/** Kysely whose `transaction()` runs the transaction's `afterCommit` functions once it has committed. */
+/**
+ * Kysely whose `transaction()` runs the transaction's `afterCommit` functions once it has
+ * committed; so does the instance `withPlugin` makes (tests count queries through one).
+ */
 class HearthKysely extends Kysely<Database> {
   override transaction(): TransactionBuilder<Database> {
     return withCommitHooks(super.transaction())
   }
+
+  override withPlugin(plugin: KyselyPlugin): Kysely<Database> {
+    return committing(super.withPlugin(plugin))
+  }
+}
+
+/** A Kysely instance (one `withPlugin` made) whose transactions, and those of its own `withPlugin`, run their commit hooks. */
+function committing(db: Kysely<Database>): Kysely<Database> {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'transaction') return () => withCommitHooks(target.transaction())
+      if (prop === 'withPlugin') return (plugin: KyselyPlugin) => committing(target.withPlugin(plugin))
+      const value: unknown = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
 }
 
 function withCommitHooks(builder: TransactionBuilder<Database>): TransactionBuilder<Database> {

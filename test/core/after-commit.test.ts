@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type KyselyPlugin, sql } from 'kysely'
 import t from 'tap'
 import { afterCommit } from '../../src/core/db.js'
 import { createTestDatabase } from '../helpers/db.js'
@@ -56,4 +56,17 @@ t.test('afterCommit runs after the commit, once, and never after a rollback', as
       t.same(ran, ['plain', 'committed'], 'still waiting for the commit')
     })
   t.same(ran, ['plain', 'committed', 'repeatable read'])
+
+  // Through plugins (a test's query counter): the same.
+  const noop: KyselyPlugin = { transformQuery: (args) => args.node, transformResult: async (args) => args.result }
+  await db
+    .withPlugin(noop)
+    .withPlugin(noop)
+    .transaction()
+    .execute(async (trx) => {
+      await sql`insert into marks values (6)`.execute(trx)
+      afterCommit(trx, () => ran.push('with plugins'))
+      t.same(ran, ['plain', 'committed', 'repeatable read'], 'with plugins too: still waiting for the commit')
+    })
+  t.same(ran, ['plain', 'committed', 'repeatable read', 'with plugins'])
 })

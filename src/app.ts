@@ -37,8 +37,8 @@ import { adminRoutes } from './features/admin/routes.js'
 import { betaRoutes } from './features/beta/routes.js'
 import { eventRoutes } from './features/events/routes.js'
 import { spamRoutes } from './features/spam/routes.js'
-import { notificationLevelPartial } from './features/notifications/level-html.js'
-import { editorPartial, imageFieldPartial } from './features/discussions/editor-html.js'
+import { notificationLevelHelper } from './features/notifications/level-html.js'
+import { editorHelper, imageFieldPartial } from './features/discussions/editor-html.js'
 import { postPartial } from './features/discussions/post-html.js'
 import { discussionRoutes } from './features/discussions/routes.js'
 import { communityRoutes } from './features/community/routes.js'
@@ -163,10 +163,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const handlebars = createHandlebars({ html: true })
   // The post partial is a function (the hottest markup: up to 200 times a page), see post-html.ts.
   handlebars.registerPartial('post', postPartial(handlebars))
-  // So is a member's notification-level form (thread and category pages), see level-html.ts.
-  handlebars.registerPartial('notification-level', notificationLevelPartial(handlebars))
-  // And the composers' body field, see editor-html.ts.
-  handlebars.registerPartial('editor', editorPartial(handlebars))
+  // A member's notification-level form (thread and category pages) and the composers' body
+  // field are helpers, written as functions (level-html.ts, editor-html.ts).
+  handlebars.registerHelper('notificationLevelForm', notificationLevelHelper(handlebars))
+  handlebars.registerHelper('editorField', editorHelper(handlebars))
   handlebars.registerPartial('image-field', imageFieldPartial(handlebars))
   await app.register(fastifyView, {
     engine: { handlebars },

@@ -2,21 +2,21 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { createHandlebars } from '../../src/core/views.js'
-import { notificationLevelPartial } from '../../src/features/notifications/level-html.js'
+import { notificationLevelHelper } from '../../src/features/notifications/level-html.js'
 import { NOTIFICATION_LEVELS } from '../../src/features/notifications/schemas.js'
 
-// The notification-level partial is a function (src/features/notifications/level-html.ts); it
-// replaced a Handlebars template, kept here as the reference: for every level, source and
-// reason a page can pass, the function draws exactly what the template drew. A change to the
+// The notification-level form is a helper written as a function (src/features/notifications/level-html.ts);
+// it replaced a Handlebars partial, kept here as the reference: for every level, source and
+// reason a page can pass, the helper draws exactly what the partial drew. A change to the
 // form's markup is made in both.
 const reference = createHandlebars({ html: true })
 const fast = createHandlebars({ html: true })
 reference.registerPartial('notification-level', fs.readFileSync(path.join(import.meta.dirname, 'notification-level-reference.hbs'), 'utf8'))
-fast.registerPartial('notification-level', notificationLevelPartial(fast))
-// As thread.hbs and category.hbs call it.
-const page = '<div>{{#if notificationLevel}}{{> notification-level action=levelAction id="thread" label="Notifications for this thread" level=notificationLevel}}{{/if}}</div>'
-const drawReference = reference.compile(page)
-const drawFast = fast.compile(page)
+fast.registerHelper('notificationLevelForm', notificationLevelHelper(fast))
+// As thread.hbs and category.hbs called the partial, and call the helper.
+const args = 'action=levelAction id="thread" label="Notifications for this thread" level=notificationLevel'
+const drawReference = reference.compile(`<div>{{#if notificationLevel}}{{> notification-level ${args}}}{{/if}}</div>`)
+const drawFast = fast.compile(`<div>{{#if notificationLevel}}{{notificationLevelForm ${args}}}{{/if}}</div>`)
 
 const hostile = `"><img src=x onerror=alert(1)> & 'q' \`t\` =`
 t.test('the function draws what the template drew, for every level, source and reason', async (t) => {

@@ -2,7 +2,7 @@ import type Handlebars from 'handlebars'
 
 type Hbs = typeof Handlebars
 
-/** What `{{> editor value=… preview=… previewed=… error=… label=… rows=… thread=… imageError=…}}` passes. */
+/** What `{{editorField value=… preview=… previewed=… error=… label=… rows=… thread=… imageError=…}}` passes. */
 interface EditorContext {
   value?: unknown
   preview?: unknown
@@ -20,15 +20,19 @@ function truthy(value: unknown): boolean {
 }
 
 /**
- * The `editor` partial (the post body field of every composer: a thread's reply box, the reply,
- * new-thread and edit pages, an idea's comment box), written as a function: as a template it
- * was the largest part of a member's thread page after the posts. Its output is the former
- * template's, byte for byte (test/discussions/editor-html.test.ts renders both): the textarea's
- * text exactly as given, never indented. A member's image field follows (imageField).
+ * The `editorField` helper (`{{~editorField value=… …}}`: the post body field of every composer:
+ * a thread's reply box, the reply, new-thread and edit pages, an idea's comment box), written as
+ * a function: as a template it was the largest part of a member's thread page after the posts.
+ * A helper, not a partial: Handlebars copies the whole page context into a partial called with
+ * arguments, on every call. It reads only its arguments (and whether a member is asking). Its
+ * output is the former template's, byte for byte (test/discussions/editor-html.test.ts renders
+ * both): the textarea's text exactly as given, never indented. A member's image field follows
+ * (imageField).
  */
-export function editorPartial(hbs: Hbs): Handlebars.Template {
+export function editorHelper(hbs: Hbs): Handlebars.HelperDelegate {
   const e = (v: unknown) => hbs.escapeExpression(v as string)
-  return ((ctx: EditorContext, options?: { data?: { root?: { currentUser?: unknown } } }) => {
+  return (options: Handlebars.HelperOptions) => {
+    const ctx = options.hash as EditorContext
     let html = ''
     if (truthy(ctx.previewed)) {
       html += '<section class="preview" aria-labelledby="preview-heading">\n  <h2 id="preview-heading" class="preview-label">Preview</h2>\n  '
@@ -43,9 +47,10 @@ export function editorPartial(hbs: Hbs): Handlebars.Template {
     html += ` rows="${truthy(ctx.rows) ? e(ctx.rows) : '8'}" required aria-describedby="f-body-hint${error ? ' f-body-error' : ''}" ${error ? 'aria-invalid="true"' : ''}>${e(ctx.value)}</textarea>\n`
     html += error ? `  <p id="f-body-error" class="error" role="alert">${e(ctx.error)}</p>\n` : '  \n'
     html += '  <p class="upload-status" data-upload-status role="status" hidden></p>\n</div>\n'
-    if (truthy(options?.data?.root?.currentUser)) html += imageField(hbs, ctx.imageError)
-    return `${html}\n`
-  }) as unknown as Handlebars.Template
+    if (truthy((options.data?.root as { currentUser?: unknown } | undefined)?.currentUser)) html += imageField(hbs, ctx.imageError)
+    // Ends where the field ends: the line break after the helper's tag in the template follows it.
+    return new hbs.SafeString(html)
+  }
 }
 
 /** A post form's optional image (its error, if any, under it). */

@@ -996,6 +996,8 @@ export class DiscussionService {
     const nextAfter = !root && (branchInfo?.top_count ?? 0) > BRANCHES_PER_PAGE ? (branchInfo?.last_branch ?? null) : null
 
     const lastRead = row.last_read_post_id ?? 0
+    // One clock and one context for the page's checks (each post's edit check would read its own).
+    const guardContext = { settings: s, now: new Date() }
     const byId = new Map<number, PostView>()
     const roots: PostView[] = []
     const orphans: PostView[] = []
@@ -1024,7 +1026,7 @@ export class DiscussionService {
         hidden: p.hidden_at !== null,
         liked: p.liked_by !== null,
         isNew: userId !== 0 && lastRead > 0 && p.id > lastRead,
-        canEdit: can(viewer, 'edit', { categoryId: category.id, post: p, editWindowMinutes: s.edit_window_minutes }, { settings: s }),
+        canEdit: can(viewer, 'edit', { categoryId: category.id, post: p, editWindowMinutes: s.edit_window_minutes }, guardContext),
         children: [],
         continues: p.depth - floor === MAX_INDENT && p.reply_count > 0,
         replyTo: parent && p.depth - floor > FLAT_FROM ? { postId: parent.id, number: parent.post_number, username: parent.author_username, href: `#p${parent.id}`, onlyWhenFlat: true } : null,
@@ -1093,9 +1095,9 @@ export class DiscussionService {
             ? `after=${nextAfter}`
             : null,
       isFirstPage: !root && options.after === undefined && options.cont === undefined,
-      canReply: can(viewer, 'reply', { categoryId: category.id, thread: row }, { settings: s }),
+      canReply: can(viewer, 'reply', { categoryId: category.id, thread: row }, guardContext),
       // Why a logged-in member sees no reply box (suspended, silenced, unverified).
-      replyBlock: viewer.user ? postingBlock(viewer, { settings: s }) : null,
+      replyBlock: viewer.user ? postingBlock(viewer, guardContext) : null,
       canModerate: moderator,
       canFlag: can(viewer, 'flag', {}),
       /** The viewer's notification level here (members only) and where it comes from. */

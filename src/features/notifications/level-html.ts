@@ -2,7 +2,7 @@ import type Handlebars from 'handlebars'
 
 type Hbs = typeof Handlebars
 
-/** What `{{> notification-level action=… id=… label=… level=…}}` passes. */
+/** What `{{notificationLevelForm action=… id=… label=… level=…}}` passes. */
 interface LevelFormContext {
   action: string
   id: string
@@ -16,17 +16,19 @@ interface LevelRoot {
 }
 
 /**
- * The `notification-level` partial (a member's level form on thread and category pages),
+ * The `notificationLevelForm` helper (a member's level form on thread and category pages),
  * written as a function: as a template it cost a member's thread page two loops over the
- * levels with a helper call per level. Its output is the former template's, byte for byte
- * (test/notifications/level-html.test.ts renders both); every value is escaped with
- * Handlebars' own escaper.
+ * levels with a helper call per level. A helper, not a partial: Handlebars copies the whole
+ * page context into a partial called with arguments, on every call. Its output is the former
+ * template's, byte for byte (test/notifications/level-html.test.ts renders both); every value
+ * is escaped with Handlebars' own escaper.
  */
-export function notificationLevelPartial(hbs: Hbs): Handlebars.Template {
+export function notificationLevelHelper(hbs: Hbs): Handlebars.HelperDelegate {
   const e = hbs.escapeExpression
   const str = (v: unknown) => e(v as string)
-  return ((ctx: LevelFormContext, options?: { data?: { root?: LevelRoot } }) => {
-    const root = options?.data?.root ?? {}
+  return (options: Handlebars.HelperOptions) => {
+    const ctx = options.hash as LevelFormContext
+    const root = (options.data?.root ?? {}) as LevelRoot
     const levels = root.levelOptions ?? []
     const chosen = ctx.level?.level
     const id = str(ctx.id)
@@ -47,6 +49,6 @@ export function notificationLevelPartial(hbs: Hbs): Handlebars.Template {
     if (reason === 'replied') hint += ' (you replied)'
     if (reason === 'idea') hint += ' (you follow this idea)'
     html += `  <p class="muted hint" id="level-hint-${id}">${hint}</p>\n</form>\n`
-    return html
-  }) as unknown as Handlebars.Template
+    return new hbs.SafeString(html)
+  }
 }

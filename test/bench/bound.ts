@@ -13,6 +13,10 @@
  *    spread over 40 threads); each warmed up, unmeasured, for 2 s before the rounds;
  *  - every rate as a ratio of the bound's in the same round, member / guest and both kinds of
  *    replies after / before as ratios within each round (medians over rounds, each round's ratio printed);
+ *  - a Hearth's guest and member pages back to back, in windows centred on the same moment (guest
+ *    half, member, guest half; the next round member half, guest, member half), so that a drift of
+ *    the machine's speed during the round slows both alike: member / guest is the ratio the
+ *    issue's goal names, and measured seconds apart it varied by ±15% from round to round;
  *  - per request: Node CPU of the web process, PostgreSQL CPU of its connections, and
  *    database transactions (pg_stat_database, idle background work subtracted).
  * BENCH_BEFORE=/path/to/older/checkout adds that checkout as a second Hearth in the same run,
@@ -170,6 +174,16 @@ interface Sample {
   nodeMs: number
   pgMs: number
   non2xx: number
+  requests: number
+  seconds: number
+}
+
+/** Two windows of the same target as one sample (rates by time, CPU by requests). */
+function joined(a: Sample, b: Sample): Sample {
+  const requests = a.requests + b.requests
+  const seconds = a.seconds + b.seconds
+  const per = (k: 'nodeMs' | 'pgMs') => (a[k] * a.requests + b[k] * b.requests) / (requests || 1)
+  return { rate: requests / seconds, nodeMs: per('nodeMs'), pgMs: per('pgMs'), non2xx: a.non2xx + b.non2xx, requests, seconds }
 }
 
 async function load(server: Server, opts: Partial<autocannon.Options>, seconds: number, connections: number): Promise<Sample> {
@@ -179,7 +193,16 @@ async function load(server: Server, opts: Partial<autocannon.Options>, seconds: 
   const node1 = cpuSeconds(server.child.pid!)
   const pg1 = await pgCpu(server.dbName)
   const done = r.requests.total || 1
-  return { rate: r.requests.average, nodeMs: ((node1 - node0) * 1000) / done, pgMs: (pgCpuDelta(pg0, pg1) * 1000) / done, non2xx: r.non2xx + r.errors }
+  // Over the time the window took (its requests.average counts whole seconds only).
+  const took = r.duration || seconds
+  return {
+    rate: r.requests.total / took,
+    nodeMs: ((node1 - node0) * 1000) / done,
+    pgMs: (pgCpuDelta(pg0, pg1) * 1000) / done,
+    non2xx: r.non2xx + r.errors,
+    requests: r.requests.total,
+    seconds: took,
+  }
 }
 
 function median(xs: number[]): number {
@@ -366,17 +389,29 @@ async function main(): Promise<void> {
       add('bound', b)
       // Target by target, each Hearth in turn (the order flips every round), so the two sides
       // of every ratio (before and after, guest and member) are measured seconds apart.
-      for (const label of LABELS) {
-        for (const h of round % 2 === 0 ? hearths : [...hearths].reverse()) {
-          const s = await load(h, targetOptions(h, label), SECONDS, CONNECTIONS)
-          add(`${h.name}:${label}`, s)
-          ratios.set(`${h.name}:${label}`, [...(ratios.get(`${h.name}:${label}`) ?? []), s.rate / b.rate])
-        }
+      const order = round % 2 === 0 ? hearths : [...hearths].reverse()
+      const measured = (h: Hearth, label: string, s: Sample) => {
+        add(`${h.name}:${label}`, s)
+        ratios.set(`${h.name}:${label}`, [...(ratios.get(`${h.name}:${label}`) ?? []), s.rate / b.rate])
       }
-      for (const h of ONLY_REPLIES ? [] : hearths) {
-        const g = samples.get(`${h.name}:guest thread page`)!.at(-1)!
-        const m = samples.get(`${h.name}:member thread page`)!.at(-1)!
-        ratios.set(`${h.name}:member/guest`, [...(ratios.get(`${h.name}:member/guest`) ?? []), m.rate / g.rate])
+      for (const label of LABELS) {
+        if (label === 'member thread page') continue
+        for (const h of order) {
+          if (label !== 'guest thread page') {
+            measured(h, label, await load(h, targetOptions(h, label), SECONDS, CONNECTIONS))
+            continue
+          }
+          // Guest and member back to back, their windows centred on the same moment: one page's
+          // two halves around the other's whole (the split one alternates by round).
+          const [outer, inner] = round % 2 === 0 ? ['guest thread page', 'member thread page'] : ['member thread page', 'guest thread page']
+          const first = await load(h, targetOptions(h, outer), SECONDS / 2, CONNECTIONS)
+          const middle = await load(h, targetOptions(h, inner), SECONDS, CONNECTIONS)
+          const outerSample = joined(first, await load(h, targetOptions(h, outer), SECONDS / 2, CONNECTIONS))
+          const [g, m] = outer === 'guest thread page' ? [outerSample, middle] : [middle, outerSample]
+          measured(h, 'guest thread page', g)
+          measured(h, 'member thread page', m)
+          ratios.set(`${h.name}:member/guest`, [...(ratios.get(`${h.name}:member/guest`) ?? []), m.rate / g.rate])
+        }
       }
       if (hearths.length === 2) {
         for (const label of ['reply writes', 'published replies']) {

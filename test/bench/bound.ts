@@ -15,8 +15,8 @@
  *    replies after / before as ratios within each round (medians over rounds, each round's ratio printed);
  *  - a Hearth's guest and member pages back to back, in windows centred on the same moment (guest
  *    half, member, guest half; the next round member half, guest, member half), so that a drift of
- *    the machine's speed during the round slows both alike: member / guest is the ratio the
- *    issue's goal names, and measured seconds apart it varied by ±15% from round to round;
+ *    the machine's speed during the round slows both alike (member / guest is the ratio the
+ *    README reports; measured seconds apart, it varied by ±15% from round to round);
  *  - per request: Node CPU of the web process, PostgreSQL CPU of its connections, and
  *    database transactions (pg_stat_database, idle background work subtracted).
  * BENCH_BEFORE=/path/to/older/checkout adds that checkout as a second Hearth in the same run,
@@ -388,7 +388,7 @@ async function main(): Promise<void> {
       const b = await load(boundServer, { url: `${boundServer.base}/t/${first.threadId}` }, SECONDS, CONNECTIONS)
       add('bound', b)
       // Target by target, each Hearth in turn (the order flips every round), so the two sides
-      // of every ratio (before and after, guest and member) are measured seconds apart.
+      // of every ratio are measured seconds apart (a Hearth's guest and member pages back to back).
       const order = round % 2 === 0 ? hearths : [...hearths].reverse()
       const measured = (h: Hearth, label: string, s: Sample) => {
         add(`${h.name}:${label}`, s)
